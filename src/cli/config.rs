@@ -1,0 +1,1 @@
+//! Configuration merge: profile file, environment, flags → a validated `Config`.

@@ -1,0 +1,263 @@
+//! The command-line surface: clap definitions (raw flags, no I/O). `config` turns them, the
+//! `payrun.toml` profile and the environment into a validated `Config`.
+
+pub mod config;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Pay out crypto from a spreadsheet through a payout gateway, exactly once per row.
+#[derive(Debug, Parser)]
+#[command(name = "payrun", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// Payout gateway: 2328 or blockatm [env: PAYRUN_GATEWAY]
+    #[arg(long, global = true, value_name = "GATEWAY")]
+    pub gateway: Option<String>,
+    /// Configuration profile (default: payrun.toml in the current directory, if present)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Journal file (default: <sheet stem>.ledger.jsonl beside the sheet)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ledger: Option<PathBuf>,
+    /// Run id used to derive order ids (default: the sheet's file stem)
+    #[arg(long, global = true, value_name = "ID")]
+    pub run_id: Option<String>,
+    /// Start the embedded sandbox gateway in-process and run against it (no account needed)
+    #[arg(long, global = true)]
+    pub sandbox: bool,
+    /// Print one machine-readable JSON document on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// When to use colour: auto, always, never (NO_COLOR is honoured)
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// More log output on stderr (-v info, -vv debug, -vvv trace)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read and validate every row; report every problem with line, column and reason
+    Validate(ValidateArgs),
+    /// Validate, plan and preview fees; sends nothing that moves money
+    Quote(QuoteArgs),
+    /// The whole pipeline: validate, quote, confirm, submit, write the results ledger
+    Run(RunArgs),
+    /// Refresh non-final orders from the gateway and rewrite the results ledger
+    Status(StatusArgs),
+    /// Write the results ledger as .csv, .xlsx, .json (or a summary as .md)
+    Report(ReportArgs),
+    /// Receive or verify gateway webhooks
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+    /// Run the embedded sandbox gateway (both APIs) for demos and tests
+    Sandbox(SandboxArgs),
+    /// Write an empty payout sheet with the right headers and one example row
+    Template(TemplateArgs),
+    /// Write a commented payrun.toml
+    Init(InitArgs),
+    /// Print shell completions
+    Completions(CompletionsArgs),
+}
+
+/// How the sheet is read and validated (shared by validate, quote and run).
+#[derive(Debug, Args, Clone, Default)]
+pub struct SheetArgs {
+    /// The payout sheet (.csv or .xlsx)
+    pub sheet: PathBuf,
+    /// Currency for every row when the sheet has no currency column
+    #[arg(long, value_name = "CODE")]
+    pub currency: Option<String>,
+    /// Network for every row when the sheet has no network column
+    #[arg(long, value_name = "CODE")]
+    pub network: Option<String>,
+    /// XLSX: the worksheet to read (default: the first)
+    #[arg(long = "sheet", value_name = "NAME")]
+    pub sheet_name: Option<String>,
+    /// Allow identical rows (same network, address, amount, memo)
+    #[arg(long)]
+    pub allow_duplicates: bool,
+    /// Default fee option for rows without one: deduct or add
+    #[arg(long, value_name = "OPTION")]
+    pub fee_option: Option<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub sheet: SheetArgs,
+    /// Write every problem as CSV to FILE
+    #[arg(long, value_name = "FILE")]
+    pub errors_out: Option<PathBuf>,
+}
+
+/// How submission behaves (shared by quote and run where it matters).
+#[derive(Debug, Args, Clone, Default)]
+pub struct SubmitArgs {
+    /// Requests per second (default: the gateway's published limit)
+    #[arg(long, value_name = "PER_SEC")]
+    pub rate: Option<f64>,
+    /// single or batch (BlockATM only; default batch there)
+    #[arg(long, value_name = "MODE")]
+    pub mode: Option<String>,
+    /// Orders per batch (BlockATM batch mode; default 50)
+    #[arg(long, value_name = "N")]
+    pub chunk_size: Option<usize>,
+    /// Requests in flight at once
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct QuoteArgs {
+    #[command(flatten)]
+    pub sheet: SheetArgs,
+    #[command(flatten)]
+    pub submit: SubmitArgs,
+    /// Write the cost report to FILE (.csv, .json or .md)
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Skip the balance check (2328)
+    #[arg(long)]
+    pub no_balance: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub sheet: SheetArgs,
+    #[command(flatten)]
+    pub submit: SubmitArgs,
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub yes: bool,
+    /// Pay the valid rows and list the invalid ones instead of refusing the run
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Refuse the run when a currency's total exceeds AMOUNT (AMOUNT:CURRENCY, repeatable)
+    #[arg(long, value_name = "AMOUNT:CURRENCY")]
+    pub max_total: Vec<String>,
+    /// Refuse the run unless exactly N rows would be paid
+    #[arg(long, value_name = "N")]
+    pub expect_count: Option<usize>,
+    /// Refuse the run unless the currency's total is exactly AMOUNT (repeatable)
+    #[arg(long, value_name = "AMOUNT:CURRENCY")]
+    pub expect_total: Vec<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct StatusArgs {
+    /// Poll until every order is final
+    #[arg(long)]
+    pub wait: bool,
+    /// Seconds between polls with --wait
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub interval: f64,
+    /// Requests per second (default: the gateway's published limit)
+    #[arg(long, value_name = "PER_SEC")]
+    pub rate: Option<f64>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ReportArgs {
+    /// Output file: .csv, .xlsx, .json, or .md for the run summary
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Also write the run summary (markdown) to FILE
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand, Clone)]
+pub enum WebhookCommand {
+    /// Receive webhooks, verify them and record status changes in the journal
+    Serve(WebhookServeArgs),
+    /// Verify one webhook payload read from stdin; exit 0 when genuine, 1 otherwise
+    Verify(WebhookVerifyArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct WebhookServeArgs {
+    /// Address to listen on
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787")]
+    pub listen: String,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct WebhookVerifyArgs {
+    /// BlockATM: the BlockATM-Signature-V2 header value
+    #[arg(long, value_name = "HEX")]
+    pub signature: Option<String>,
+    /// BlockATM: the BlockATM-Request-Time header value
+    #[arg(long, value_name = "MS")]
+    pub time: Option<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SandboxArgs {
+    /// Address to listen on
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Seconds before a pending payout settles
+    #[arg(long, value_name = "SECS", default_value_t = 2.0)]
+    pub settle_secs: f64,
+    /// Let BlockATM accept a repeated orderNo (to prove the client alone prevents double pays)
+    #[arg(long)]
+    pub allow_duplicate_order_no: bool,
+    /// Fault to inject, repeatable (e.g. latency=50ms, error5xx=every:5, drop=every:7, late=every:9, malformed=every:11, burst429=3)
+    #[arg(long, value_name = "SPEC")]
+    pub fault: Vec<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct TemplateArgs {
+    /// Output file (.csv or .xlsx)
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct InitArgs {
+    /// Output file
+    #[arg(long, value_name = "FILE", default_value = "payrun.toml")]
+    pub out: PathBuf,
+    /// Overwrite an existing file
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CompletionsArgs {
+    /// bash, zsh, fish, elvish or powershell
+    pub shell: clap_complete::Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,1 @@
+//! One file per subcommand, each turning a validated configuration into an outcome.

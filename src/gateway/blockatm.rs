@@ -1,0 +1,1 @@
+//! The BlockATM client (being built).

@@ -1,0 +1,1 @@
+//! The 2328 client (being built).

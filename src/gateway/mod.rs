@@ -1,0 +1,171 @@
+//! The `Gateway` trait: what payrun asks of a payout gateway, with typed requests, typed
+//! results and a typed error that tells the caller what it must do next. The two clients
+//! (`g2328`, `blockatm`) implement it over HTTP; signatures live in `sign`, webhook checks in
+//! `webhook`.
+
+pub mod blockatm;
+pub mod g2328;
+pub mod sign;
+pub mod webhook;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{FeeOption, GatewayId, GatewayKind, OrderId, Status};
+
+/// One payout to create (or to price with `calc`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutRequest {
+    pub order_id: OrderId,
+    /// Currency / token symbol, upper case (`USDT`).
+    pub currency: String,
+    /// The registry network code (`TRX-TRC20`). BlockATM ignores it (the contract fixes the chain).
+    pub network: String,
+    /// Sent as its decimal text, scale preserved.
+    pub amount: Decimal,
+    pub to_address: String,
+    pub memo: Option<String>,
+    pub fee_option: FeeOption,
+    pub from_currency: Option<String>,
+    /// BlockATM `remark`.
+    pub remark: Option<String>,
+    /// 2328 `url_callback`.
+    pub url_callback: Option<String>,
+}
+
+/// What the gateway says about one order, mapped onto payrun's vocabulary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutState {
+    pub order_id: OrderId,
+    pub gateway_id: Option<GatewayId>,
+    /// payrun's status (`pending`, `completed`, `failed`, `cancelled`).
+    pub status: Status,
+    /// The gateway's own word (`pending`, `SUCCESS`, `REFUSE`, ...).
+    pub gateway_status: String,
+    pub txid: Option<String>,
+    /// Debited from the merchant balance (2328 `merchant_amount`).
+    pub merchant_amount: Option<Decimal>,
+    /// Sent on chain (2328 `network_amount`; BlockATM `amount`).
+    pub network_amount: Option<Decimal>,
+    /// Fees charged (2328 `merchant_amount - network_amount`; BlockATM `fee` + `gasAmount`).
+    pub fee: Option<Decimal>,
+    /// `error_type` (e.g. `aml_risk`) or a refusal's code and message.
+    pub error: Option<String>,
+    /// The gateway's last-change time, as it sent it.
+    pub updated_at: Option<String>,
+}
+
+/// A fee preview for one payout (2328 `calc`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quote {
+    pub merchant_amount: Decimal,
+    pub network_amount: Decimal,
+    pub total_fee: Decimal,
+    /// True when the figure is the documented flat fee, not a gateway computation.
+    pub estimate: bool,
+}
+
+/// One balance line (2328 `GET /v1/balance`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Balance {
+    pub currency: String,
+    pub balance: Decimal,
+    pub locked: Option<Decimal>,
+    pub active: bool,
+}
+
+/// The per-order outcome inside a batch answer.
+pub type BatchItem = (OrderId, Result<PayoutState, GatewayError>);
+
+/// Why a gateway call did not give an answer, sorted by what the caller must do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GatewayError {
+    /// Refused for a reason that will not change: final for the row, never retried.
+    #[error("refused by the gateway: {code}: {message}")]
+    Rejected { code: String, message: String },
+    /// HTTP 429: wait (as long as the gateway asked, when it said) and retry the same order id.
+    #[error("rate limited by the gateway{}", .retry_after.map(|d| format!(" (retry after {:.1}s)", d.as_secs_f64())).unwrap_or_default())]
+    RateLimited { retry_after: Option<Duration> },
+    /// 5xx / busy / maintenance before the request could have been applied: safe to retry.
+    #[error("gateway unavailable: {message}")]
+    Unavailable { message: String },
+    /// The request may have been applied: look it up, never resend blind.
+    #[error("outcome unknown: {message}")]
+    Ambiguous { message: String },
+    /// The order id already exists at the gateway (BlockATM 000106 / 000201).
+    #[error("the order already exists at the gateway: {code}: {message}")]
+    Duplicate { code: String, message: String },
+    /// Lookup of an order the gateway does not know (BlockATM 000202).
+    #[error("the gateway does not know this order: {code}: {message}")]
+    NotFound { code: String, message: String },
+    /// Credentials refused: fatal for the run.
+    #[error("authentication refused by the gateway: {message}")]
+    Auth { message: String },
+    /// HTTP 418 (blocked for ignoring rate limits): fatal for the run.
+    #[error("banned by the gateway (HTTP 418): {message}")]
+    Banned { message: String },
+    /// The gateway has no such call (2328 batch, BlockATM calc).
+    #[error("{0}")]
+    Unsupported(&'static str),
+}
+
+impl GatewayError {
+    /// Auth and ban stop the whole run.
+    pub fn is_fatal(&self) -> bool {
+        matches!(
+            self,
+            GatewayError::Auth { .. } | GatewayError::Banned { .. }
+        )
+    }
+}
+
+/// Connection settings shared by both clients.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub base_url: String,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub user_agent: String,
+}
+
+impl HttpSettings {
+    pub fn new(base_url: impl Into<String>) -> Self {
+        HttpSettings {
+            base_url: base_url.into(),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            user_agent: format!("payrun/{}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+/// A payout gateway.
+#[async_trait]
+pub trait Gateway: Send + Sync {
+    fn kind(&self) -> GatewayKind;
+
+    /// Creates one payout. 2328: idempotent by `order_id` (a repeat returns the existing one).
+    async fn create(&self, req: &PayoutRequest) -> Result<PayoutState, GatewayError>;
+
+    /// Creates several payouts in one call (BlockATM batch). Not atomic: one outcome per
+    /// order. 2328: `Unsupported`. A whole-call failure comes back as the outer error.
+    async fn create_batch(&self, reqs: &[PayoutRequest]) -> Result<Vec<BatchItem>, GatewayError>;
+
+    /// Fee preview (2328 `calc`). BlockATM: `Unsupported` (it has no calc endpoint).
+    async fn calc(&self, req: &PayoutRequest) -> Result<Quote, GatewayError>;
+
+    /// Looks an order up. 2328: status by `gateway_id` (uuid; `Unsupported` without one —
+    /// re-POST the same order id instead). BlockATM: detail by `orderNo` (`NotFound` when the
+    /// gateway does not know it).
+    async fn lookup(
+        &self,
+        order_id: &OrderId,
+        gateway_id: Option<&GatewayId>,
+    ) -> Result<PayoutState, GatewayError>;
+
+    /// Merchant balances (2328). BlockATM: `Unsupported`.
+    async fn balance(&self) -> Result<Vec<Balance>, GatewayError>;
+}

@@ -1,0 +1,1 @@
+//! Webhook verification (being built).

@@ -1,0 +1,19 @@
+//! payrun: pay out crypto from a spreadsheet through a payout gateway, exactly once per row.
+//!
+//! The pipeline (DESIGN.md): `sheet` reads rows, `validate` checks them, `plan` derives order
+//! ids, `commands::quote` previews fees, `submit` sends through a `gateway::Gateway` while the
+//! `journal` records intents and results, and `ledger` writes the results view. `sandbox` is
+//! the embedded gateway used for demos and tests.
+
+pub mod cli;
+pub mod commands;
+pub mod exit;
+pub mod gateway;
+pub mod journal;
+pub mod ledger;
+pub mod model;
+pub mod plan;
+pub mod sandbox;
+pub mod sheet;
+pub mod submit;
+pub mod validate;

@@ -1,0 +1,3 @@
+//! The `payrun` binary: parse arguments, run, map errors to exit codes.
+
+fn main() {}

@@ -1,0 +1,163 @@
+//! The domain types every stage shares: a validated payout, the id newtypes, the fee option,
+//! the gateway kind and the one status vocabulary of the results ledger.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use crate::validate::networks::NetworkSpec;
+
+/// The merchant-side idempotency key of one payout (2328 `order_id`, BlockATM `orderNo`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OrderId(pub String);
+
+/// The id the gateway assigned (2328 `uuid`, BlockATM `orderId`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct GatewayId(pub String);
+
+impl fmt::Display for OrderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl fmt::Display for GatewayId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl OrderId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Which payout gateway a run talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum GatewayKind {
+    #[serde(rename = "2328")]
+    G2328,
+    #[serde(rename = "blockatm")]
+    BlockAtm,
+}
+
+impl GatewayKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GatewayKind::G2328 => "2328",
+            GatewayKind::BlockAtm => "blockatm",
+        }
+    }
+    pub fn parse(s: &str) -> Option<GatewayKind> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "2328" => Some(GatewayKind::G2328),
+            "blockatm" => Some(GatewayKind::BlockAtm),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for GatewayKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// 2328 `fee_option`: who pays the fees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum FeeOption {
+    /// Fees come out of the amount; the recipient gets `amount - fees`.
+    #[default]
+    Deduct,
+    /// Fees are added on top; the recipient gets exactly `amount`.
+    Add,
+}
+
+impl FeeOption {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeeOption::Deduct => "deduct",
+            FeeOption::Add => "add",
+        }
+    }
+    pub fn parse(s: &str) -> Option<FeeOption> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "deduct" => Some(FeeOption::Deduct),
+            "add" => Some(FeeOption::Add),
+            _ => None,
+        }
+    }
+}
+
+/// The one status vocabulary of the results ledger, for both gateways.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The row failed validation and was never sent.
+    Invalid,
+    /// Valid, not sent yet.
+    NotSent,
+    /// Sent; the outcome is not known yet (must be resolved by asking the gateway).
+    InDoubt,
+    /// Accepted by the gateway, not final yet.
+    Pending,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Invalid => "invalid",
+            Status::NotSent => "not_sent",
+            Status::InDoubt => "in_doubt",
+            Status::Pending => "pending",
+            Status::Completed => "completed",
+            Status::Failed => "failed",
+            Status::Cancelled => "cancelled",
+        }
+    }
+    /// Completed, failed and cancelled never change again.
+    pub fn is_final(self) -> bool {
+        matches!(self, Status::Completed | Status::Failed | Status::Cancelled)
+    }
+    /// The gateway has the order (it may still settle).
+    pub fn is_accepted(self) -> bool {
+        matches!(
+            self,
+            Status::Pending | Status::Completed | Status::Failed | Status::Cancelled
+        )
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One valid sheet row, ready to be planned and paid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payout {
+    /// The sheet line the user sees (header is line 1).
+    pub line: u64,
+    /// The network, resolved through the registry.
+    pub network: &'static NetworkSpec,
+    /// Currency code, upper case (`USDT`).
+    pub currency: String,
+    /// The address exactly as written (already validated; no whitespace).
+    pub address: String,
+    /// The address in canonical form for comparisons and order ids (EVM: lower case).
+    pub address_key: String,
+    /// The amount as written by the user, scale preserved (`1.50` stays `1.50`).
+    pub amount: Decimal,
+    pub memo: Option<String>,
+    pub fee_option: FeeOption,
+    pub from_currency: Option<String>,
+    pub remark: Option<String>,
+    /// An explicit `order_id` column value, already checked for format and uniqueness.
+    pub explicit_order_id: Option<String>,
+}

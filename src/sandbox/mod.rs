@@ -1,0 +1,1 @@
+//! The embedded sandbox gateway (being built).

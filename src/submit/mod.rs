@@ -1,0 +1,1 @@
+//! Submission (being built).

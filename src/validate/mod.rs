@@ -1,0 +1,4 @@
+//! Validation of sheet rows (being built).
+
+pub mod address;
+pub mod networks;

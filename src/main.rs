@@ -1,3 +1,14 @@
-//! The `payrun` binary: parse arguments, run, map errors to exit codes.
+//! The `payrun` binary: parse arguments, run, map errors to the documented exit codes.
 
-fn main() {}
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = payrun::cli::Cli::parse();
+    match payrun::commands::dispatch(cli) {
+        Ok(code) => code.into(),
+        Err(err) => {
+            eprintln!("payrun: {err:#}");
+            payrun::commands::exit_code_of(&err).into()
+        }
+    }
+}

@@ -1,1 +1,511 @@
-//! Configuration merge: profile file, environment, flags → a validated `Config`.
+//! Configuration: the `payrun.toml` profile, the environment and the flags merged into one
+//! validated `Config` (flags win over environment, environment over the file). Reading the file
+//! and the environment is the only I/O and happens in `Sources::gather`; `Config::resolve` is
+//! pure so every precedence rule is unit-tested. Secrets come only from the environment or a key
+//! file, never from flags, and never print.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::cli::GlobalArgs;
+use crate::model::GatewayKind;
+use crate::validate::networks::{self, NetworkSpec};
+
+/// A secret value: never shown by Debug or Display.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// BlockATM `payoutType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PayoutType {
+    /// 1: paid from the contract balance.
+    #[default]
+    Balance,
+    /// 2: paid from an authorising address's allowance (`fromAddress`).
+    Allowance,
+}
+
+impl PayoutType {
+    pub fn code(self) -> u8 {
+        match self {
+            PayoutType::Balance => 1,
+            PayoutType::Allowance => 2,
+        }
+    }
+}
+
+/// The `payrun.toml` profile. Every key is optional. Secrets may only be given as key files.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub gateway: Option<String>,
+    pub base_url: Option<String>,
+    pub project: Option<String>,
+    /// File holding the 2328 Payout API key / BlockATM API key.
+    pub api_key_file: Option<PathBuf>,
+    /// File holding the BlockATM secret key.
+    pub api_secret_file: Option<PathBuf>,
+    pub contract_id: Option<String>,
+    pub network: Option<String>,
+    pub callback_url: Option<String>,
+    pub payout_type: Option<String>,
+    pub from_address: Option<String>,
+    /// Requests per second.
+    pub rate: Option<f64>,
+    pub connect_timeout_secs: Option<f64>,
+    pub request_timeout_secs: Option<f64>,
+}
+
+/// What was read from the outside world: the profile (if any), its path, and the environment.
+#[derive(Debug, Default)]
+pub struct Sources {
+    pub profile: Profile,
+    pub profile_path: Option<PathBuf>,
+    pub env: HashMap<String, String>,
+}
+
+/// A configuration problem (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error("missing {what}: {hint}")]
+    Missing { what: String, hint: String },
+}
+
+impl Sources {
+    /// Reads the profile (`--config FILE`, else `payrun.toml` in the current directory if
+    /// present) and the `PAYRUN_*` environment.
+    pub fn gather(config_flag: Option<&Path>) -> Result<Sources, ConfigError> {
+        let env: HashMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("PAYRUN_"))
+            .collect();
+        let path = match config_flag {
+            Some(p) => Some(p.to_path_buf()),
+            None => {
+                let p = PathBuf::from("payrun.toml");
+                p.is_file().then_some(p)
+            }
+        };
+        let profile = match &path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.clone(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    path: p.clone(),
+                    message: e.to_string(),
+                })?
+            }
+            None => Profile::default(),
+        };
+        Ok(Sources {
+            profile,
+            profile_path: path,
+            env,
+        })
+    }
+}
+
+/// The validated configuration every command works from.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub gateway: GatewayKind,
+    /// Explicit base URL (None: the gateway's production default, or the in-process sandbox).
+    pub base_url: Option<String>,
+    pub project: Option<String>,
+    pub api_key: Option<Secret>,
+    pub api_secret: Option<Secret>,
+    pub contract_id: Option<String>,
+    /// BlockATM: the contract's chain.
+    pub network: Option<&'static NetworkSpec>,
+    pub callback_url: Option<String>,
+    pub payout_type: PayoutType,
+    pub from_address: Option<String>,
+    pub rate: Option<f64>,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+/// The production base URL of a gateway.
+pub fn default_base_url(gateway: GatewayKind) -> &'static str {
+    match gateway {
+        GatewayKind::G2328 => "https://api.2328.io/api",
+        GatewayKind::BlockAtm => "https://open.blockatm.net",
+    }
+}
+
+fn pick<'a>(flag: Option<&'a str>, env: Option<&'a str>, file: Option<&'a str>) -> Option<&'a str> {
+    flag.or(env)
+        .or(file)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+fn positive_secs(field: &str, v: Option<f64>, default: f64) -> Result<Duration, ConfigError> {
+    let v = v.unwrap_or(default);
+    if !(v.is_finite() && v > 0.0 && v <= 3600.0) {
+        return Err(ConfigError::Invalid {
+            field: field.into(),
+            message: format!("must be a number of seconds between 0 and 3600, got {v}"),
+        });
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+impl Config {
+    /// Merges flags, environment and profile (in that order of precedence) and checks the result.
+    /// Credentials are not required here (validate needs none); `require_credentials` checks them.
+    pub fn resolve(flags: &GlobalArgs, src: &Sources) -> Result<Config, ConfigError> {
+        let env = |k: &str| src.env.get(k).map(String::as_str);
+        let p = &src.profile;
+        let gateway_text = pick(
+            flags.gateway.as_deref(),
+            env("PAYRUN_GATEWAY"),
+            p.gateway.as_deref(),
+        )
+        .unwrap_or("2328");
+        let gateway = GatewayKind::parse(gateway_text).ok_or_else(|| ConfigError::Invalid {
+            field: "gateway".into(),
+            message: format!("unknown gateway '{gateway_text}': expected 2328 or blockatm"),
+        })?;
+        let network = match pick(None, env("PAYRUN_NETWORK"), p.network.as_deref()) {
+            None => None,
+            Some(n) => {
+                let spec = networks::lookup(n).ok_or_else(|| ConfigError::Invalid {
+                    field: "PAYRUN_NETWORK".into(),
+                    message: format!("unknown network '{n}'"),
+                })?;
+                if gateway == GatewayKind::BlockAtm && !spec.served_by(gateway) {
+                    return Err(ConfigError::Invalid {
+                        field: "PAYRUN_NETWORK".into(),
+                        message: format!(
+                            "BlockATM contracts live on TRX-TRC20, ETH-ERC20 or ARB-ERC20, not {}",
+                            spec.code
+                        ),
+                    });
+                }
+                Some(spec)
+            }
+        };
+        let payout_type = match pick(None, env("PAYRUN_PAYOUT_TYPE"), p.payout_type.as_deref()) {
+            None => PayoutType::Balance,
+            Some(t) => match t.to_ascii_lowercase().as_str() {
+                "balance" | "1" => PayoutType::Balance,
+                "allowance" | "2" => PayoutType::Allowance,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        field: "PAYRUN_PAYOUT_TYPE".into(),
+                        message: format!("'{t}': expected balance or allowance"),
+                    })
+                }
+            },
+        };
+        let from_address =
+            pick(None, env("PAYRUN_FROM_ADDRESS"), p.from_address.as_deref()).map(String::from);
+        if gateway == GatewayKind::BlockAtm
+            && payout_type == PayoutType::Allowance
+            && from_address.is_none()
+        {
+            return Err(ConfigError::Missing {
+                what: "PAYRUN_FROM_ADDRESS".into(),
+                hint: "allowance payouts need the authorising address".into(),
+            });
+        }
+        let api_key = secret(src, "PAYRUN_API_KEY", p.api_key_file.as_deref())?;
+        let api_secret = secret(src, "PAYRUN_API_SECRET", p.api_secret_file.as_deref())?;
+        let rate = match env("PAYRUN_RATE").map(|r| r.trim().parse::<f64>()) {
+            Some(Ok(r)) => Some(r),
+            Some(Err(_)) => {
+                return Err(ConfigError::Invalid {
+                    field: "PAYRUN_RATE".into(),
+                    message: "must be a number of requests per second".into(),
+                })
+            }
+            None => p.rate,
+        };
+        if let Some(r) = rate {
+            if !(r.is_finite() && r > 0.0) {
+                return Err(ConfigError::Invalid {
+                    field: "rate".into(),
+                    message: format!("must be a positive number of requests per second, got {r}"),
+                });
+            }
+        }
+        Ok(Config {
+            gateway,
+            base_url: pick(None, env("PAYRUN_BASE_URL"), p.base_url.as_deref())
+                .map(|s| s.trim_end_matches('/').to_string()),
+            project: pick(None, env("PAYRUN_PROJECT"), p.project.as_deref()).map(String::from),
+            api_key,
+            api_secret,
+            contract_id: pick(None, env("PAYRUN_CONTRACT_ID"), p.contract_id.as_deref())
+                .map(String::from),
+            network,
+            callback_url: pick(None, env("PAYRUN_CALLBACK_URL"), p.callback_url.as_deref())
+                .map(String::from),
+            payout_type,
+            from_address,
+            rate,
+            connect_timeout: positive_secs("connect_timeout_secs", p.connect_timeout_secs, 10.0)?,
+            request_timeout: positive_secs("request_timeout_secs", p.request_timeout_secs, 30.0)?,
+        })
+    }
+
+    /// Checks that the credentials the gateway needs are present.
+    pub fn require_credentials(&self) -> Result<(), ConfigError> {
+        let missing = |what: &str, hint: &str| ConfigError::Missing {
+            what: what.into(),
+            hint: hint.into(),
+        };
+        match self.gateway {
+            GatewayKind::G2328 => {
+                if self.project.is_none() {
+                    return Err(missing("PAYRUN_PROJECT", "the 2328 project UUID"));
+                }
+                if self.api_key.is_none() {
+                    return Err(missing(
+                        "PAYRUN_API_KEY",
+                        "the 2328 Payout API key (environment variable or api_key_file in payrun.toml)",
+                    ));
+                }
+            }
+            GatewayKind::BlockAtm => {
+                if self.api_key.is_none() {
+                    return Err(missing("PAYRUN_API_KEY", "the BlockATM API key"));
+                }
+                if self.api_secret.is_none() {
+                    return Err(missing(
+                        "PAYRUN_API_SECRET",
+                        "the BlockATM secret key (environment variable or api_secret_file in payrun.toml)",
+                    ));
+                }
+                if self.contract_id.is_none() {
+                    return Err(missing(
+                        "PAYRUN_CONTRACT_ID",
+                        "the BlockATM payout contract id",
+                    ));
+                }
+                if self.network.is_none() {
+                    return Err(missing(
+                        "PAYRUN_NETWORK",
+                        "the BlockATM contract's chain (TRX-TRC20, ETH-ERC20 or ARB-ERC20)",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The base URL to talk to.
+    pub fn effective_base_url(&self) -> String {
+        self.base_url
+            .clone()
+            .unwrap_or_else(|| default_base_url(self.gateway).to_string())
+    }
+}
+
+/// A secret from the environment variable `var`, else from `VAR_FILE`, else from the profile's
+/// key file. The file's content is trimmed of surrounding whitespace.
+fn secret(
+    src: &Sources,
+    var: &str,
+    profile_file: Option<&Path>,
+) -> Result<Option<Secret>, ConfigError> {
+    if let Some(v) = src.env.get(var).filter(|v| !v.trim().is_empty()) {
+        return Ok(Some(Secret::new(v.trim())));
+    }
+    let file = src
+        .env
+        .get(&format!("{var}_FILE"))
+        .map(PathBuf::from)
+        .or_else(|| {
+            profile_file.map(|f| match &src.profile_path {
+                Some(pp) if f.is_relative() => pp.parent().unwrap_or(Path::new(".")).join(f),
+                _ => f.to_path_buf(),
+            })
+        });
+    match file {
+        None => Ok(None),
+        Some(path) => {
+            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let t = text.trim();
+            if t.is_empty() {
+                return Err(ConfigError::Invalid {
+                    field: path.display().to_string(),
+                    message: "the key file is empty".into(),
+                });
+            }
+            Ok(Some(Secret::new(t)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sources(env: &[(&str, &str)], profile: Profile) -> Sources {
+        Sources {
+            profile,
+            profile_path: None,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn flag_beats_env_beats_file() {
+        let profile = Profile {
+            gateway: Some("blockatm".into()),
+            network: Some("TRON".into()),
+            ..Default::default()
+        };
+        let src = sources(&[("PAYRUN_GATEWAY", "2328")], profile);
+        let cfg = Config::resolve(&GlobalArgs::default(), &src).unwrap();
+        assert_eq!(cfg.gateway, GatewayKind::G2328);
+        let flags = GlobalArgs {
+            gateway: Some("blockatm".into()),
+            ..Default::default()
+        };
+        let cfg = Config::resolve(&flags, &src).unwrap();
+        assert_eq!(cfg.gateway, GatewayKind::BlockAtm);
+        assert_eq!(cfg.network.unwrap().code, "TRX-TRC20");
+        let src = sources(
+            &[],
+            Profile {
+                gateway: Some("blockatm".into()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            Config::resolve(&GlobalArgs::default(), &src)
+                .unwrap()
+                .gateway,
+            GatewayKind::BlockAtm
+        );
+    }
+
+    #[test]
+    fn default_gateway_is_2328_and_unknown_is_refused() {
+        let cfg =
+            Config::resolve(&GlobalArgs::default(), &sources(&[], Profile::default())).unwrap();
+        assert_eq!(cfg.gateway, GatewayKind::G2328);
+        assert_eq!(cfg.effective_base_url(), "https://api.2328.io/api");
+        let err = Config::resolve(
+            &GlobalArgs::default(),
+            &sources(&[("PAYRUN_GATEWAY", "paypal")], Profile::default()),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("paypal"));
+    }
+
+    #[test]
+    fn secrets_are_redacted_and_required() {
+        let src = sources(
+            &[
+                ("PAYRUN_API_KEY", "super-secret-value"),
+                ("PAYRUN_PROJECT", "p"),
+            ],
+            Profile::default(),
+        );
+        let cfg = Config::resolve(&GlobalArgs::default(), &src).unwrap();
+        assert!(!format!("{cfg:?}").contains("super-secret-value"));
+        cfg.require_credentials().unwrap();
+        let src = sources(
+            &[("PAYRUN_GATEWAY", "blockatm"), ("PAYRUN_API_KEY", "k")],
+            Profile::default(),
+        );
+        let err = Config::resolve(&GlobalArgs::default(), &src)
+            .unwrap()
+            .require_credentials()
+            .unwrap_err();
+        assert!(err.to_string().contains("PAYRUN_API_SECRET"));
+    }
+
+    #[test]
+    fn key_file_is_read_and_env_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("key");
+        std::fs::write(&f, "from-file\n").unwrap();
+        let src = sources(
+            &[("PAYRUN_API_KEY_FILE", f.to_str().unwrap())],
+            Profile::default(),
+        );
+        let cfg = Config::resolve(&GlobalArgs::default(), &src).unwrap();
+        assert_eq!(cfg.api_key.unwrap().expose(), "from-file");
+        let src = sources(
+            &[
+                ("PAYRUN_API_KEY_FILE", f.to_str().unwrap()),
+                ("PAYRUN_API_KEY", "env"),
+            ],
+            Profile::default(),
+        );
+        assert_eq!(
+            Config::resolve(&GlobalArgs::default(), &src)
+                .unwrap()
+                .api_key
+                .unwrap()
+                .expose(),
+            "env"
+        );
+    }
+
+    #[test]
+    fn blockatm_chain_and_allowance_rules() {
+        let src = sources(
+            &[("PAYRUN_GATEWAY", "blockatm"), ("PAYRUN_NETWORK", "BTC")],
+            Profile::default(),
+        );
+        assert!(Config::resolve(&GlobalArgs::default(), &src).is_err());
+        let src = sources(
+            &[
+                ("PAYRUN_GATEWAY", "blockatm"),
+                ("PAYRUN_PAYOUT_TYPE", "allowance"),
+            ],
+            Profile::default(),
+        );
+        let err = Config::resolve(&GlobalArgs::default(), &src).unwrap_err();
+        assert!(err.to_string().contains("PAYRUN_FROM_ADDRESS"));
+    }
+
+    #[test]
+    fn bad_rate_is_refused() {
+        let src = sources(&[("PAYRUN_RATE", "-1")], Profile::default());
+        assert!(Config::resolve(&GlobalArgs::default(), &src).is_err());
+        let src = sources(&[("PAYRUN_RATE", "fast")], Profile::default());
+        assert!(Config::resolve(&GlobalArgs::default(), &src).is_err());
+    }
+}

@@ -1,1 +1,578 @@
-//! Submission (being built).
+//! Submission: sends planned orders through a `Gateway` exactly once each.
+//!
+//! For every request: pace (governor), append+fsync an intent, send, append+fsync the answer.
+//! 429 → wait as asked and retry the same order id; 5xx, timeouts and unreadable answers →
+//! backoff, then the in-doubt path (2328: re-POST the same `order_id`, documented idempotent;
+//! BlockATM: look the `orderNo` up, and send again only when the gateway says it does not
+//! exist); validation refusals → the row failed; auth refusal or 418 → stop the run. In-doubt
+//! orders from an earlier run are resolved before anything new is sent.
+
+pub mod book;
+pub mod pacing;
+pub mod progress;
+pub mod retry;
+pub mod stop;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::gateway::{Gateway, GatewayError, PayoutRequest};
+use crate::journal::{self, Event, JournalError, Source};
+use crate::model::{GatewayKind, OrderId, Status};
+use book::Book;
+use pacing::Pacer;
+use progress::Progress;
+use retry::{decide, Decision, RetryPolicy};
+use stop::Stop;
+
+/// Single creates, or BlockATM batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Single,
+    Batch,
+}
+
+/// How submission behaves.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub mode: Mode,
+    pub chunk_size: usize,
+    pub concurrency: usize,
+    pub policy: RetryPolicy,
+}
+
+/// The pacers of one gateway's endpoints.
+#[derive(Debug, Clone)]
+pub struct Pacers {
+    pub create: Arc<Pacer>,
+    pub batch: Arc<Pacer>,
+    pub lookup: Arc<Pacer>,
+}
+
+impl Pacers {
+    /// 2328: 10 req/s per project, shared by every endpoint. BlockATM: 100 req/min per
+    /// endpoint. `rate` (requests per second) overrides the published figure.
+    pub fn for_gateway(kind: GatewayKind, rate: Option<f64>) -> Pacers {
+        match kind {
+            GatewayKind::G2328 => {
+                let p = Arc::new(Pacer::new(rate.unwrap_or(10.0)));
+                Pacers {
+                    create: p.clone(),
+                    batch: p.clone(),
+                    lookup: p,
+                }
+            }
+            GatewayKind::BlockAtm => {
+                let r = rate.unwrap_or(100.0 / 60.0);
+                Pacers {
+                    create: Arc::new(Pacer::new(r)),
+                    batch: Arc::new(Pacer::new(r)),
+                    lookup: Arc::new(Pacer::new(r)),
+                }
+            }
+        }
+    }
+}
+
+/// What a lookup learned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resolution {
+    /// The gateway has the order; its state is journaled.
+    Found,
+    /// The gateway says it does not exist: safe to send again.
+    Absent,
+    /// Still unknown; the order stays in doubt and is not sent.
+    InDoubt,
+}
+
+/// Sends orders and resolves doubts; cheap to clone into tasks.
+#[derive(Clone)]
+pub struct Engine {
+    pub gateway: Arc<dyn Gateway>,
+    pub book: Arc<Book>,
+    pub pacers: Pacers,
+    pub settings: Settings,
+    pub stop: Arc<Stop>,
+    pub progress: Arc<Progress>,
+}
+
+fn jitter() -> f64 {
+    rand::random::<f64>()
+}
+
+impl Engine {
+    fn record(&self, events: Vec<Event>) -> Result<(), JournalError> {
+        self.book.record(events)
+    }
+
+    fn intent(&self, req: &PayoutRequest) -> Event {
+        let (line, digest) = self
+            .book
+            .get(&req.order_id)
+            .map(|r| (r.line, r.digest))
+            .unwrap_or_default();
+        Event::Intent {
+            order_id: req.order_id.clone(),
+            line,
+            digest,
+            request: req.clone(),
+            at: journal::now(),
+        }
+    }
+
+    fn status_of(&self, id: &OrderId) -> Status {
+        self.book.get(id).map_or(Status::NotSent, |r| r.status)
+    }
+
+    fn done(&self, id: &OrderId) {
+        let failed = matches!(self.status_of(id), Status::Failed | Status::Cancelled);
+        self.progress.finished(failed);
+    }
+
+    /// Resolves orders left in doubt by an earlier run. Returns the requests the gateway said
+    /// it does not have (BlockATM), which may now be sent again.
+    pub async fn resolve_in_doubt(
+        &self,
+        ids: Vec<OrderId>,
+    ) -> Result<Vec<PayoutRequest>, JournalError> {
+        let sem = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
+        let mut set = JoinSet::new();
+        for id in ids {
+            let Some(rec) = self.book.get(&id) else {
+                continue;
+            };
+            let me = self.clone();
+            let sem = sem.clone();
+            set.spawn(async move {
+                let _permit = sem.acquire_owned().await;
+                if me.stop.is_set() {
+                    return Ok(None);
+                }
+                match me.gateway.kind() {
+                    // 2328: re-POST the same order_id; the gateway returns the existing payout
+                    // or creates it if the first request never arrived.
+                    GatewayKind::G2328 => me.send_one(rec.request).await.map(|_| None),
+                    GatewayKind::BlockAtm => {
+                        let gid = rec.state.as_ref().and_then(|s| s.gateway_id.clone());
+                        match me.lookup(&id, gid.as_ref(), true).await? {
+                            Resolution::Absent => Ok(Some(rec.request)),
+                            _ => Ok(None),
+                        }
+                    }
+                }
+            });
+        }
+        let mut absent = Vec::new();
+        while let Some(res) = set.join_next().await {
+            if let Some(req) = join_result(res)? {
+                absent.push(req);
+            }
+        }
+        Ok(absent)
+    }
+
+    /// Sends orders in jobs (single creates, or BlockATM batches) with bounded concurrency.
+    pub async fn send(&self, reqs: Vec<PayoutRequest>) -> Result<(), JournalError> {
+        let chunk = match self.settings.mode {
+            Mode::Single => 1,
+            Mode::Batch => self.settings.chunk_size.max(1),
+        };
+        let sem = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
+        let mut set = JoinSet::new();
+        let mut reqs = reqs.into_iter().peekable();
+        while reqs.peek().is_some() {
+            let job: Vec<PayoutRequest> = reqs.by_ref().take(chunk).collect();
+            let permit = sem.clone().acquire_owned().await;
+            if self.stop.is_set() {
+                break;
+            }
+            let me = self.clone();
+            set.spawn(async move {
+                let _permit = permit;
+                if job.len() == 1 && me.settings.mode == Mode::Single {
+                    let req = job.into_iter().next().expect("one request");
+                    me.send_one(req).await
+                } else {
+                    me.send_batch(job).await
+                }
+            });
+            // Surface journal failures early.
+            while let Some(res) = set.try_join_next() {
+                join_result(res)?;
+            }
+        }
+        while let Some(res) = set.join_next().await {
+            join_result(res)?;
+        }
+        Ok(())
+    }
+
+    /// Looks an order up (with retries) and journals what the gateway says.
+    /// With `trust_absent` false, a "does not exist" answer leaves the order in doubt (used
+    /// when the gateway has just said the order exists).
+    async fn lookup(
+        &self,
+        id: &OrderId,
+        gid: Option<&crate::model::GatewayId>,
+        trust_absent: bool,
+    ) -> Result<Resolution, JournalError> {
+        let mut attempt = 0;
+        loop {
+            if self.stop.is_set() {
+                return Ok(Resolution::InDoubt);
+            }
+            self.pacers.lookup.ready().await;
+            match self.gateway.lookup(id, gid).await {
+                Ok(state) => {
+                    self.record(vec![Event::Result {
+                        order_id: id.clone(),
+                        source: Source::Lookup,
+                        state,
+                        at: journal::now(),
+                    }])?;
+                    return Ok(Resolution::Found);
+                }
+                Err(GatewayError::NotFound { code, message }) if !trust_absent => {
+                    self.record(vec![Event::Unresolved {
+                        order_id: id.clone(),
+                        error: format!("the gateway said the order exists but its lookup does not find it ({code}: {message})"),
+                        at: journal::now(),
+                    }])?;
+                    return Ok(Resolution::InDoubt);
+                }
+                Err(GatewayError::NotFound { code, message }) => {
+                    self.record(vec![Event::NotApplied {
+                        order_id: id.clone(),
+                        reason: format!("the gateway does not have this order ({code}: {message})"),
+                        at: journal::now(),
+                    }])?;
+                    return Ok(Resolution::Absent);
+                }
+                Err(GatewayError::Unsupported(_)) => return Ok(Resolution::InDoubt),
+                Err(e) => {
+                    attempt += 1;
+                    if e.is_fatal() {
+                        self.stop.fatal(e.clone());
+                    }
+                    if let GatewayError::RateLimited { retry_after } = &e {
+                        self.pacers
+                            .lookup
+                            .pause(retry_after.unwrap_or(self.settings.policy.default_rate_wait));
+                    }
+                    match decide(&self.settings.policy, &e, attempt, jitter()) {
+                        Decision::Retry(d) if self.stop.sleep(d).await => continue,
+                        _ => {
+                            self.record(vec![Event::Unresolved {
+                                order_id: id.clone(),
+                                error: format!("lookup failed: {e}"),
+                                at: journal::now(),
+                            }])?;
+                            return Ok(Resolution::InDoubt);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// One order through the single-create endpoint, until it has a definite answer, is left
+    /// in doubt, or the run stops.
+    async fn send_one(&self, req: PayoutRequest) -> Result<(), JournalError> {
+        let id = req.order_id.clone();
+        let (mut rate_tries, mut transient_tries) = (0, 0);
+        loop {
+            if self.stop.is_set() {
+                return Ok(());
+            }
+            self.pacers.create.ready().await;
+            if self.stop.is_set() {
+                return Ok(());
+            }
+            self.record(vec![self.intent(&req)])?;
+            let now = journal::now;
+            match self.gateway.create(&req).await {
+                Ok(state) => {
+                    self.record(vec![Event::Result {
+                        order_id: id.clone(),
+                        source: Source::Create,
+                        state,
+                        at: now(),
+                    }])?;
+                    self.done(&id);
+                    return Ok(());
+                }
+                Err(GatewayError::Rejected { code, message }) => {
+                    self.record(vec![Event::Refused {
+                        order_id: id.clone(),
+                        error: format!("{code}: {message}"),
+                        at: now(),
+                    }])?;
+                    self.done(&id);
+                    return Ok(());
+                }
+                Err(e @ GatewayError::Duplicate { .. }) => {
+                    tracing::info!(order_id = %id, "gateway reports a duplicate order ({e}); looking it up");
+                    let gid = self
+                        .book
+                        .get(&id)
+                        .and_then(|r| r.state.and_then(|s| s.gateway_id));
+                    // "Exists" then "does not exist" is never taken as safe: it stays in doubt.
+                    self.lookup(&id, gid.as_ref(), false).await?;
+                    self.done(&id);
+                    return Ok(());
+                }
+                Err(GatewayError::RateLimited { retry_after }) => {
+                    self.record(vec![Event::NotApplied {
+                        order_id: id.clone(),
+                        reason: "rate limited (HTTP 429)".into(),
+                        at: now(),
+                    }])?;
+                    self.pacers
+                        .create
+                        .pause(retry_after.unwrap_or(self.settings.policy.default_rate_wait));
+                    rate_tries += 1;
+                    let e = GatewayError::RateLimited { retry_after };
+                    match decide(&self.settings.policy, &e, rate_tries, jitter()) {
+                        Decision::Retry(d) if self.stop.sleep(d).await => continue,
+                        _ => return Ok(()),
+                    }
+                }
+                Err(e @ (GatewayError::Auth { .. } | GatewayError::Banned { .. })) => {
+                    self.record(vec![Event::NotApplied {
+                        order_id: id.clone(),
+                        reason: e.to_string(),
+                        at: now(),
+                    }])?;
+                    self.stop.fatal(e);
+                    return Ok(());
+                }
+                Err(e) => {
+                    // Unavailable, Ambiguous (and anything unexpected): the request may have
+                    // been applied. Keep it in doubt; retry through the in-doubt path.
+                    self.record(vec![Event::Unresolved {
+                        order_id: id.clone(),
+                        error: e.to_string(),
+                        at: now(),
+                    }])?;
+                    transient_tries += 1;
+                    match decide(&self.settings.policy, &e, transient_tries, jitter()) {
+                        Decision::Retry(d) if self.stop.sleep(d).await => {}
+                        _ => return Ok(()),
+                    }
+                    match self.gateway.kind() {
+                        GatewayKind::G2328 => continue, // re-POST with the same order_id
+                        GatewayKind::BlockAtm => match self.lookup(&id, None, true).await? {
+                            Resolution::Absent => continue,
+                            Resolution::Found => {
+                                self.done(&id);
+                                return Ok(());
+                            }
+                            Resolution::InDoubt => return Ok(()),
+                        },
+                    }
+                }
+            }
+        }
+    }
+
+    /// A BlockATM batch. Per-order refusals are final for those rows; orders the answer does
+    /// not settle are looked up, and those the gateway does not have are sent singly.
+    async fn send_batch(&self, mut reqs: Vec<PayoutRequest>) -> Result<(), JournalError> {
+        let (mut rate_tries, mut transient_tries) = (0, 0);
+        let now = journal::now;
+        while !reqs.is_empty() {
+            if self.stop.is_set() {
+                return Ok(());
+            }
+            self.pacers.batch.ready().await;
+            if self.stop.is_set() {
+                return Ok(());
+            }
+            self.record(reqs.iter().map(|r| self.intent(r)).collect())?;
+            match self.gateway.create_batch(&reqs).await {
+                Ok(items) => {
+                    let sent: HashSet<&OrderId> = reqs.iter().map(|r| &r.order_id).collect();
+                    let mut events = Vec::new();
+                    let mut answered = HashSet::new();
+                    let mut unsettled = Vec::new();
+                    for (id, outcome) in items {
+                        if !sent.contains(&id) || !answered.insert(id.clone()) {
+                            tracing::warn!(order_id = %id, "batch answer names an order not in the batch (or twice); ignored");
+                            continue;
+                        }
+                        match outcome {
+                            Ok(state) => events.push(Event::Result {
+                                order_id: id,
+                                source: Source::Create,
+                                state,
+                                at: now(),
+                            }),
+                            Err(GatewayError::Rejected { code, message }) => {
+                                events.push(Event::Refused {
+                                    order_id: id,
+                                    error: format!("{code}: {message}"),
+                                    at: now(),
+                                })
+                            }
+                            Err(e) => {
+                                events.push(Event::Unresolved {
+                                    order_id: id.clone(),
+                                    error: e.to_string(),
+                                    at: now(),
+                                });
+                                unsettled.push(id);
+                            }
+                        }
+                    }
+                    for r in &reqs {
+                        if !answered.contains(&r.order_id) {
+                            events.push(Event::Unresolved {
+                                order_id: r.order_id.clone(),
+                                error: "the batch answer did not mention this order".into(),
+                                at: now(),
+                            });
+                            unsettled.push(r.order_id.clone());
+                        }
+                    }
+                    self.record(events)?;
+                    let unsettled: HashSet<OrderId> = unsettled.into_iter().collect();
+                    for r in reqs {
+                        if !unsettled.contains(&r.order_id) {
+                            self.done(&r.order_id);
+                            continue;
+                        }
+                        match self.lookup(&r.order_id, None, true).await? {
+                            Resolution::Absent => self.send_one(r).await?,
+                            Resolution::Found => self.done(&r.order_id),
+                            Resolution::InDoubt => {}
+                        }
+                    }
+                    return Ok(());
+                }
+                Err(GatewayError::RateLimited { retry_after }) => {
+                    self.record(
+                        reqs.iter()
+                            .map(|r| Event::NotApplied {
+                                order_id: r.order_id.clone(),
+                                reason: "rate limited (HTTP 429)".into(),
+                                at: now(),
+                            })
+                            .collect(),
+                    )?;
+                    self.pacers
+                        .batch
+                        .pause(retry_after.unwrap_or(self.settings.policy.default_rate_wait));
+                    rate_tries += 1;
+                    match decide(
+                        &self.settings.policy,
+                        &GatewayError::RateLimited { retry_after },
+                        rate_tries,
+                        jitter(),
+                    ) {
+                        Decision::Retry(d) if self.stop.sleep(d).await => continue,
+                        _ => return Ok(()),
+                    }
+                }
+                Err(e @ (GatewayError::Auth { .. } | GatewayError::Banned { .. })) => {
+                    self.record(
+                        reqs.iter()
+                            .map(|r| Event::NotApplied {
+                                order_id: r.order_id.clone(),
+                                reason: e.to_string(),
+                                at: now(),
+                            })
+                            .collect(),
+                    )?;
+                    self.stop.fatal(e);
+                    return Ok(());
+                }
+                Err(e @ (GatewayError::Rejected { .. } | GatewayError::Unsupported(_))) => {
+                    // The batch as a whole was refused (nothing applied): send each order singly
+                    // so every refusal lands on its own row.
+                    tracing::warn!("batch refused as a whole ({e}); sending its orders one by one");
+                    self.record(
+                        reqs.iter()
+                            .map(|r| Event::NotApplied {
+                                order_id: r.order_id.clone(),
+                                reason: format!("batch refused: {e}"),
+                                at: now(),
+                            })
+                            .collect(),
+                    )?;
+                    for r in reqs {
+                        self.send_one(r).await?;
+                    }
+                    return Ok(());
+                }
+                Err(e) => {
+                    self.record(
+                        reqs.iter()
+                            .map(|r| Event::Unresolved {
+                                order_id: r.order_id.clone(),
+                                error: e.to_string(),
+                                at: now(),
+                            })
+                            .collect(),
+                    )?;
+                    transient_tries += 1;
+                    match decide(&self.settings.policy, &e, transient_tries, jitter()) {
+                        Decision::Retry(d) if self.stop.sleep(d).await => {}
+                        _ => return Ok(()),
+                    }
+                    let mut absent = Vec::new();
+                    for r in reqs {
+                        match self.lookup(&r.order_id, None, true).await? {
+                            Resolution::Absent => absent.push(r),
+                            Resolution::Found => self.done(&r.order_id),
+                            Resolution::InDoubt => {}
+                        }
+                    }
+                    reqs = absent;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Refreshes orders the gateway has but that are not final (status by uuid / detail by
+    /// orderNo), journaling each answer. Statuses never move backwards (journal replay rules).
+    pub async fn refresh(&self, ids: Vec<OrderId>) -> Result<(), JournalError> {
+        let sem = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
+        let mut set = JoinSet::new();
+        for id in ids {
+            let me = self.clone();
+            let sem = sem.clone();
+            set.spawn(async move {
+                let _permit = sem.acquire_owned().await;
+                let gid = me
+                    .book
+                    .get(&id)
+                    .and_then(|r| r.state.and_then(|s| s.gateway_id));
+                me.lookup(&id, gid.as_ref(), false).await.map(|_| ())
+            });
+        }
+        while let Some(res) = set.join_next().await {
+            join_result(res)?;
+        }
+        Ok(())
+    }
+}
+
+fn join_result<T>(
+    res: Result<Result<T, JournalError>, tokio::task::JoinError>,
+) -> Result<T, JournalError> {
+    match res {
+        Ok(r) => r,
+        Err(e) => Err(JournalError::Io {
+            path: "journal".into(),
+            source: std::io::Error::other(format!("a submission task failed: {e}")),
+        }),
+    }
+}
+
+/// The default wait after a 429 when the gateway gave none (for callers building settings).
+pub const DEFAULT_RATE_WAIT: Duration = Duration::from_secs(1);

@@ -21,7 +21,7 @@ const TAG_BOUNCEABLE: u8 = 0x11;
 const TAG_NON_BOUNCEABLE: u8 = 0x51;
 const TAG_TEST_ONLY: u8 = 0x80;
 
-const CRC16: Crc<u16> = Crc::<u16>::new(&CRC_16_XMODEM);
+static CRC16: Crc<u16> = Crc::<u16>::new(&CRC_16_XMODEM);
 
 pub(super) fn check(address: &str) -> Result<String, AddressError> {
     match address.split_once(':') {

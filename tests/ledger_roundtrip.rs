@@ -25,7 +25,10 @@ fn expected_cells(l: &Ledger, row: usize, width: usize) -> Vec<String> {
 }
 
 fn expected_header(width: usize) -> Vec<String> {
-    let mut h: Vec<String> = ledger_support::COLUMNS.iter().map(|s| s.to_string()).collect();
+    let mut h: Vec<String> = ledger_support::COLUMNS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     h.push("column_9".into());
     assert_eq!(h.len(), width);
     h.extend(
@@ -185,7 +188,10 @@ fn json_reads_back_with_columns_by_header_and_exact_amounts() {
     assert_eq!(rows.len(), 4);
     let r0 = &rows[0];
     assert_eq!(r0["line"], 2);
-    assert_eq!(r0["columns"]["name"], "Zoë \"Zed\" Müller, Jr.\nsecond line");
+    assert_eq!(
+        r0["columns"]["name"],
+        "Zoë \"Zed\" Müller, Jr.\nsecond line"
+    );
     assert_eq!(
         r0["columns"]["note"],
         "=HYPERLINK(\"http://evil.example\",\"click\")"
@@ -228,7 +234,10 @@ fn json_keeps_every_cell_of_a_repeated_header() {
     let mut l = tricky_ledger();
     l.columns[7] = "name".into();
     let v = ledger::json::to_value(&l).unwrap();
-    assert_eq!(v["rows"][0]["columns"]["name"], "Zoë \"Zed\" Müller, Jr.\nsecond line");
+    assert_eq!(
+        v["rows"][0]["columns"]["name"],
+        "Zoë \"Zed\" Müller, Jr.\nsecond line"
+    );
     assert_eq!(v["rows"][1]["columns"]["name (2)"], "  spaced  ");
 }
 

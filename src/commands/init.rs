@@ -116,9 +116,9 @@ mod tests {
             .lines()
             .map(|l| match l.strip_prefix("# ") {
                 Some(rest)
-                    if rest
-                        .split_once(" = ")
-                        .is_some_and(|(k, _)| !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_')) =>
+                    if rest.split_once(" = ").is_some_and(|(k, _)| {
+                        !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                    }) =>
                 {
                     keys.push(rest.split(" = ").next().unwrap_or_default().to_string());
                     rest.to_string()

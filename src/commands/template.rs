@@ -47,8 +47,7 @@ pub fn render_csv() -> Result<Vec<u8>, LedgerError> {
     let err = |e: ::csv::Error| LedgerError::Csv(e.to_string());
     w.write_record(HEADERS).map_err(err)?;
     w.write_record(EXAMPLE_ROW).map_err(err)?;
-    w.into_inner()
-        .map_err(|e| LedgerError::Csv(e.to_string()))
+    w.into_inner().map_err(|e| LedgerError::Csv(e.to_string()))
 }
 
 /// The XLSX template: header bold and frozen, every column text-formatted.

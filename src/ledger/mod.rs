@@ -303,15 +303,28 @@ mod tests {
     #[test]
     fn extension_picks_the_format_and_others_are_refused() {
         assert_eq!(Format::from_path(Path::new("a.CSV")).unwrap(), Format::Csv);
-        assert_eq!(Format::from_path(Path::new("a.xlsx")).unwrap(), Format::Xlsx);
-        assert_eq!(Format::from_path(Path::new("a.json")).unwrap(), Format::Json);
+        assert_eq!(
+            Format::from_path(Path::new("a.xlsx")).unwrap(),
+            Format::Xlsx
+        );
+        assert_eq!(
+            Format::from_path(Path::new("a.json")).unwrap(),
+            Format::Json
+        );
         assert_eq!(
             Format::from_path(Path::new("s.md")).unwrap(),
             Format::SummaryMarkdown
         );
-        let err = Format::from_path(Path::new("a.xls")).unwrap_err().to_string();
-        assert!(err.contains(".xls") && err.contains(".csv, .xlsx, .json or .md"), "{err}");
-        let err = Format::from_path(Path::new("noext")).unwrap_err().to_string();
+        let err = Format::from_path(Path::new("a.xls"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(".xls") && err.contains(".csv, .xlsx, .json or .md"),
+            "{err}"
+        );
+        let err = Format::from_path(Path::new("noext"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("(none)"), "{err}");
     }
 
@@ -327,6 +340,9 @@ mod tests {
                 generated_at: "t".into(),
             },
         };
-        assert_eq!(original_headers(&ledger), names(&["a", "column_2", "column_3"]));
+        assert_eq!(
+            original_headers(&ledger),
+            names(&["a", "column_2", "column_3"])
+        );
     }
 }

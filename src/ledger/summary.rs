@@ -159,10 +159,12 @@ impl Money {
             (true, Some(fee), Some(quoted)) => {
                 add_to(&mut self.fees_charged, fee, "fees charged", group)?;
                 add_to(&mut self.fees_quoted, quoted, "fees quoted", group)?;
-                let drift = fee.checked_sub(quoted).ok_or_else(|| LedgerError::Overflow {
-                    what: "fee drift".into(),
-                    group: group.into(),
-                })?;
+                let drift = fee
+                    .checked_sub(quoted)
+                    .ok_or_else(|| LedgerError::Overflow {
+                        what: "fee drift".into(),
+                        group: group.into(),
+                    })?;
                 add_to(&mut self.fee_drift, drift, "fee drift", group)?;
             }
             (true, Some(fee), None) => {
@@ -170,7 +172,12 @@ impl Money {
                 add_to(&mut self.fees_charged_unquoted, fee, "unquoted fees", group)?;
             }
             (_, _, Some(quoted)) => {
-                add_to(&mut self.fees_quoted_unsettled, quoted, "unsettled quotes", group)?;
+                add_to(
+                    &mut self.fees_quoted_unsettled,
+                    quoted,
+                    "unsettled quotes",
+                    group,
+                )?;
             }
             _ => {}
         }
@@ -306,12 +313,28 @@ pub fn to_markdown(s: &Summary) -> String {
         let _ = writeln!(out, "| Amount paid | {} |", m.paid_amount);
         let _ = writeln!(out, "| Merchant debited | {} |", m.merchant_debited);
         let _ = writeln!(out, "| Recipients received | {} |", m.recipients_received);
-        let _ = writeln!(out, "| Outstanding (pending, in doubt) | {} |", m.outstanding_amount);
+        let _ = writeln!(
+            out,
+            "| Outstanding (pending, in doubt) | {} |",
+            m.outstanding_amount
+        );
         let _ = writeln!(out, "| Fees quoted (paid rows) | {} |", m.fees_quoted);
         let _ = writeln!(out, "| Fees charged | {} |", m.fees_charged);
-        let _ = writeln!(out, "| Drift (charged − quoted) | {} |", signed(m.fee_drift));
-        let _ = writeln!(out, "| Fees charged without a quote | {} |", m.fees_charged_unquoted);
-        let _ = writeln!(out, "| Quoted, not charged yet | {} |", m.fees_quoted_unsettled);
+        let _ = writeln!(
+            out,
+            "| Drift (charged − quoted) | {} |",
+            signed(m.fee_drift)
+        );
+        let _ = writeln!(
+            out,
+            "| Fees charged without a quote | {} |",
+            m.fees_charged_unquoted
+        );
+        let _ = writeln!(
+            out,
+            "| Quoted, not charged yet | {} |",
+            m.fees_quoted_unsettled
+        );
         failures_md(&mut out, c);
     }
 

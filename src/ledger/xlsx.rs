@@ -68,7 +68,9 @@ fn fill(sheet: &mut Worksheet, ledger: &Ledger) -> Result<(), LedgerError> {
     let header_format = Format::new()
         .set_bold()
         .set_border_bottom(FormatBorder::Thin);
-    let amount_format = Format::new().set_num_format("@").set_align(FormatAlign::Right);
+    let amount_format = Format::new()
+        .set_num_format("@")
+        .set_align(FormatAlign::Right);
 
     let originals = original_headers(ledger);
     let width = original_width(ledger);
@@ -87,12 +89,12 @@ fn fill(sheet: &mut Worksheet, ledger: &Ledger) -> Result<(), LedgerError> {
     for (r, row) in ledger.rows.iter().enumerate() {
         let xr = row_index(r + 1)?;
         let at = |c: usize| format!("sheet line {}, column {}", row.line, c + 1);
-        for c in 0..width {
+        for (c, col_width) in widths.iter_mut().enumerate().take(width) {
             let cell = row.cell(c);
             if cell.is_empty() {
                 continue;
             }
-            widths[c] = widths[c].max(text_width(cell));
+            *col_width = (*col_width).max(text_width(cell));
             sheet
                 .write_string(xr, col_index(c)?, cell)
                 .map_err(xerr(at(c)))?;

@@ -100,7 +100,17 @@ pub fn tricky_ledger() -> Ledger {
         amount: Some(dec("0.5")),
         ..LedgerRow::new(
             5,
-            strings(&["Extra", "bc1q", "0.5", "BTC", "BTC", "", "", "", "@extra cell"]),
+            strings(&[
+                "Extra",
+                "bc1q",
+                "0.5",
+                "BTC",
+                "BTC",
+                "",
+                "",
+                "",
+                "@extra cell",
+            ]),
             Status::Pending,
         )
     };

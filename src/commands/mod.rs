@@ -2,6 +2,9 @@
 //! `Context`; every command returns the `ExitCode` it ended with, or an error for the edge to
 //! print and map (an `exit::Exit` inside carries its own code; anything else is a usage error).
 
+pub mod init;
+pub mod template;
+
 use crate::cli::config::{Config, Sources};
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::exit::{Exit, ExitCode};
@@ -30,6 +33,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             clap_complete::generate(args.shell, &mut cmd, "payrun", &mut std::io::stdout());
             Ok(ExitCode::Success)
         }
+        Command::Template(args) => template::execute(&args),
+        Command::Init(args) => init::execute(&args),
         other => Err(Exit::usage(format!(
             "`{}` is not available in this build yet",
             command_name(&other)

@@ -1,0 +1,174 @@
+//! Crash-safe file writes. `write_replace` puts the new content in a temporary file in the
+//! target's directory, fsyncs it, renames it over the target and fsyncs the directory, so a
+//! reader (or a crash) sees the old file or the new one, never half of one. `write_new` creates
+//! a file that must not exist yet (templates, `payrun init` without `--force`).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::LedgerError;
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> LedgerError + '_ {
+    move |source| LedgerError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The directory a file lives in (`.` for a bare file name).
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Creates a fresh temporary file beside `path`: `.<name>.<pid>.<n>.tmp`.
+fn create_temp(path: &Path) -> Result<(PathBuf, File), LedgerError> {
+    let dir = parent_dir(path);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| LedgerError::Io {
+            path: path.to_path_buf(),
+            source: io::Error::new(io::ErrorKind::InvalidInput, "not a file path"),
+        })?;
+    let mut last_err = None;
+    for _ in 0..100 {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
+        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_err = Some(e),
+            Err(e) => return Err(io_err(path)(e)),
+        }
+    }
+    Err(io_err(path)(last_err.unwrap_or_else(|| {
+        io::Error::other("no free temporary file name")
+    })))
+}
+
+/// Flushes the directory entry of `path` to disk (Unix; elsewhere a no-op).
+fn sync_dir(path: &Path) -> Result<(), LedgerError> {
+    #[cfg(unix)]
+    {
+        let dir = parent_dir(path);
+        File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err(&dir))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// Replaces `path` with `bytes` atomically. An existing file's permissions are kept (a ledger
+/// holding names and emails may have been made private).
+pub fn write_replace(path: &Path, bytes: &[u8]) -> Result<(), LedgerError> {
+    let (tmp, mut file) = create_temp(path)?;
+    let result = (|| {
+        file.write_all(bytes).map_err(io_err(&tmp))?;
+        if let Ok(meta) = fs::metadata(path) {
+            file.set_permissions(meta.permissions())
+                .map_err(io_err(&tmp))?;
+        }
+        file.sync_all().map_err(io_err(&tmp))?;
+        drop(file);
+        fs::rename(&tmp, path).map_err(io_err(path))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result?;
+    sync_dir(path)
+}
+
+/// Creates `path` with `bytes`; fails with `LedgerError::Exists` if it is already there. A
+/// failed write removes the partial file.
+pub fn write_new(path: &Path, bytes: &[u8]) -> Result<(), LedgerError> {
+    let mut file = match OpenOptions::new().write(true).create_new(true).open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            return Err(LedgerError::Exists {
+                path: path.to_path_buf(),
+            })
+        }
+        Err(e) => return Err(io_err(path)(e)),
+    };
+    let result = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(io_err(path));
+    if result.is_err() {
+        drop(file);
+        let _ = fs::remove_file(path);
+    }
+    result?;
+    sync_dir(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn replace_writes_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.csv");
+        write_replace(&p, b"one").unwrap();
+        write_replace(&p, b"two").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        assert_eq!(entries(dir.path()), vec!["out.csv"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn replace_keeps_the_permissions_of_the_old_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.csv");
+        fs::write(&p, "old").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).unwrap();
+        write_replace(&p, b"new").unwrap();
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
+    #[test]
+    fn replace_into_a_missing_directory_fails_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("nope").join("out.csv");
+        assert!(matches!(
+            write_replace(&p, b"x"),
+            Err(LedgerError::Io { .. })
+        ));
+        assert!(entries(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn new_refuses_an_existing_file_and_keeps_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.csv");
+        write_new(&p, b"first").unwrap();
+        assert!(matches!(
+            write_new(&p, b"second"),
+            Err(LedgerError::Exists { .. })
+        ));
+        assert_eq!(fs::read(&p).unwrap(), b"first");
+    }
+}

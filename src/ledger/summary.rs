@@ -1,0 +1,418 @@
+//! The run summary finance files: per currency+network, how many rows were paid and for how
+//! much, what is still outstanding, how many are pending, in doubt, not sent, invalid, failed
+//! (grouped by reason) or cancelled, and the fees quoted before the run against the fees the
+//! gateway actually charged. Computed from a `Ledger`; serialisable for `--json`, and rendered
+//! as markdown (`report --out summary.md`) or plain text for the terminal.
+//!
+//! Fee accounting covers the rows that completed (what was actually paid and charged):
+//! `fees_charged = fees_quoted + fee_drift + fees_charged_unquoted`, where `fees_quoted` and
+//! `fee_drift` (charged − quoted) cover the completed rows that had both a quote and a reported
+//! fee, and `fees_charged_unquoted` the completed rows charged without a quote (BlockATM has no
+//! quote endpoint). Quotes of rows not (yet) charged are in `fees_quoted_unsettled`. Amounts
+//! add up per currency only: different currencies are never summed together.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::{Ledger, LedgerError, LedgerRow, RunInfo};
+use crate::model::Status;
+
+/// The reason shown for a failed row that carries none.
+pub const NO_REASON: &str = "(no reason given)";
+
+/// Row counts by status, and failed rows by reason.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Counts {
+    pub rows: u64,
+    pub completed: u64,
+    pub pending: u64,
+    pub in_doubt: u64,
+    pub not_sent: u64,
+    pub invalid: u64,
+    pub failed: u64,
+    pub cancelled: u64,
+    /// Failed rows per reason (`error`, else the gateway's status word).
+    pub failures_by_reason: BTreeMap<String, u64>,
+}
+
+/// The money of a group of rows that share a currency. Exact decimals, serialised as strings.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Money {
+    /// Σ sheet amount of the completed rows.
+    pub paid_amount: Decimal,
+    /// Σ `merchant_amount` of the completed rows.
+    pub merchant_debited: Decimal,
+    /// Σ `network_amount` of the completed rows.
+    pub recipients_received: Decimal,
+    /// Σ sheet amount of the rows pending or in doubt (sent, not final).
+    pub outstanding_amount: Decimal,
+    /// Σ `fee` of the completed rows.
+    pub fees_charged: Decimal,
+    /// Σ `quoted_fee` of the completed rows that have both a quote and a fee.
+    pub fees_quoted: Decimal,
+    /// Σ (`fee` − `quoted_fee`) over the same rows: positive means charged more than quoted.
+    pub fee_drift: Decimal,
+    /// Σ `fee` of the completed rows that had no quote.
+    pub fees_charged_unquoted: Decimal,
+    /// Σ `quoted_fee` of the rows not charged (yet): not completed, or no fee reported.
+    pub fees_quoted_unsettled: Decimal,
+}
+
+/// One currency on one network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupSummary {
+    pub currency: Option<String>,
+    pub network: Option<String>,
+    #[serde(flatten)]
+    pub counts: Counts,
+    #[serde(flatten)]
+    pub money: Money,
+}
+
+/// One currency over all its networks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CurrencyTotals {
+    pub currency: Option<String>,
+    #[serde(flatten)]
+    pub money: Money,
+}
+
+/// The whole summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub run: RunInfo,
+    /// Sorted by currency then network (rows with neither last).
+    pub groups: Vec<GroupSummary>,
+    pub currencies: Vec<CurrencyTotals>,
+    /// Counts over every row.
+    pub totals: Counts,
+}
+
+fn key(v: Option<&str>) -> Option<String> {
+    v.map(|s| s.trim().to_uppercase()).filter(|s| !s.is_empty())
+}
+
+/// The reason a failed row is counted under.
+fn failure_reason(row: &LedgerRow) -> String {
+    [row.error.as_deref(), row.gateway_status.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .find(|s| !s.is_empty())
+        .unwrap_or(NO_REASON)
+        .to_string()
+}
+
+impl Counts {
+    fn add(&mut self, row: &LedgerRow) {
+        self.rows += 1;
+        match row.status {
+            Status::Completed => self.completed += 1,
+            Status::Pending => self.pending += 1,
+            Status::InDoubt => self.in_doubt += 1,
+            Status::NotSent => self.not_sent += 1,
+            Status::Invalid => self.invalid += 1,
+            Status::Cancelled => self.cancelled += 1,
+            Status::Failed => {
+                self.failed += 1;
+                *self
+                    .failures_by_reason
+                    .entry(failure_reason(row))
+                    .or_insert(0) += 1;
+            }
+        }
+    }
+}
+
+/// Adds exactly or reports which total overflowed.
+fn add_to(total: &mut Decimal, v: Decimal, what: &str, group: &str) -> Result<(), LedgerError> {
+    *total = total.checked_add(v).ok_or_else(|| LedgerError::Overflow {
+        what: what.into(),
+        group: group.into(),
+    })?;
+    Ok(())
+}
+
+impl Money {
+    fn add(&mut self, row: &LedgerRow, group: &str) -> Result<(), LedgerError> {
+        let completed = row.status == Status::Completed;
+        if completed {
+            if let Some(a) = row.amount {
+                add_to(&mut self.paid_amount, a, "amount paid", group)?;
+            }
+            if let Some(a) = row.merchant_amount {
+                add_to(&mut self.merchant_debited, a, "merchant debit", group)?;
+            }
+            if let Some(a) = row.network_amount {
+                add_to(&mut self.recipients_received, a, "amount received", group)?;
+            }
+        }
+        if matches!(row.status, Status::Pending | Status::InDoubt) {
+            if let Some(a) = row.amount {
+                add_to(&mut self.outstanding_amount, a, "outstanding amount", group)?;
+            }
+        }
+        match (completed, row.fee, row.quoted_fee) {
+            (true, Some(fee), Some(quoted)) => {
+                add_to(&mut self.fees_charged, fee, "fees charged", group)?;
+                add_to(&mut self.fees_quoted, quoted, "fees quoted", group)?;
+                let drift = fee
+                    .checked_sub(quoted)
+                    .ok_or_else(|| LedgerError::Overflow {
+                        what: "fee drift".into(),
+                        group: group.into(),
+                    })?;
+                add_to(&mut self.fee_drift, drift, "fee drift", group)?;
+            }
+            (true, Some(fee), None) => {
+                add_to(&mut self.fees_charged, fee, "fees charged", group)?;
+                add_to(&mut self.fees_charged_unquoted, fee, "unquoted fees", group)?;
+            }
+            (_, _, Some(quoted)) => {
+                add_to(
+                    &mut self.fees_quoted_unsettled,
+                    quoted,
+                    "unsettled quotes",
+                    group,
+                )?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn label(v: &Option<String>) -> &str {
+    v.as_deref().unwrap_or("(none)")
+}
+
+fn sort_key(v: &Option<String>) -> (bool, String) {
+    (v.is_none(), v.clone().unwrap_or_default())
+}
+
+impl Summary {
+    /// Adds up the ledger. Fails only if a total exceeds what a decimal holds exactly.
+    pub fn from_ledger(ledger: &Ledger) -> Result<Summary, LedgerError> {
+        type GroupKey = ((bool, String), (bool, String));
+        let mut groups: BTreeMap<GroupKey, GroupSummary> = BTreeMap::new();
+        let mut currencies: BTreeMap<(bool, String), CurrencyTotals> = BTreeMap::new();
+        let mut totals = Counts::default();
+        for row in &ledger.rows {
+            let currency = key(row.currency.as_deref());
+            let network = key(row.network.as_deref());
+            let name = format!("{} on {}", label(&currency), label(&network));
+            let g = groups
+                .entry((sort_key(&currency), sort_key(&network)))
+                .or_insert_with(|| GroupSummary {
+                    currency: currency.clone(),
+                    network: network.clone(),
+                    counts: Counts::default(),
+                    money: Money::default(),
+                });
+            g.counts.add(row);
+            g.money.add(row, &name)?;
+            currencies
+                .entry(sort_key(&currency))
+                .or_insert_with(|| CurrencyTotals {
+                    currency: currency.clone(),
+                    money: Money::default(),
+                })
+                .money
+                .add(row, label(&currency))?;
+            totals.add(row);
+        }
+        Ok(Summary {
+            run: ledger.run.clone(),
+            groups: groups.into_values().collect(),
+            currencies: currencies.into_values().collect(),
+            totals,
+        })
+    }
+}
+
+/// Escapes text from the sheet or the gateway for a markdown table cell.
+fn md(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\r' | '\n' | '\t' => out.push(' '),
+            '\\' | '|' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '#' | '~' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A drift with an explicit sign (`+1.5`, `-0.2`, `0`).
+fn signed(d: Decimal) -> String {
+    if d > Decimal::ZERO {
+        format!("+{d}")
+    } else {
+        d.to_string()
+    }
+}
+
+fn status_rows(c: &Counts) -> [(&'static str, u64); 7] {
+    [
+        ("Completed (paid)", c.completed),
+        ("Pending", c.pending),
+        ("In doubt", c.in_doubt),
+        ("Not sent", c.not_sent),
+        ("Invalid", c.invalid),
+        ("Failed", c.failed),
+        ("Cancelled", c.cancelled),
+    ]
+}
+
+fn failures_md(out: &mut String, c: &Counts) {
+    if c.failures_by_reason.is_empty() {
+        return;
+    }
+    out.push_str("\nFailures by reason:\n\n| Reason | Rows |\n|---|---:|\n");
+    for (reason, n) in &c.failures_by_reason {
+        let _ = writeln!(out, "| {} | {n} |", md(reason));
+    }
+}
+
+/// The summary as a markdown document finance can file.
+pub fn to_markdown(s: &Summary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# Payout run summary: {}\n", md(&s.run.run_id));
+    out.push_str("| | |\n|---|---|\n");
+    let _ = writeln!(out, "| Run id | {} |", md(&s.run.run_id));
+    let _ = writeln!(out, "| Gateway | {} |", s.run.gateway);
+    let _ = writeln!(out, "| Sheet | {} |", md(&s.run.sheet));
+    let _ = writeln!(out, "| Generated | {} |", md(&s.run.generated_at));
+
+    out.push_str("\n## All rows\n\n| Status | Rows |\n|---|---:|\n");
+    for (name, n) in status_rows(&s.totals) {
+        let _ = writeln!(out, "| {name} | {n} |");
+    }
+    let _ = writeln!(out, "| **Total** | **{}** |", s.totals.rows);
+    failures_md(&mut out, &s.totals);
+
+    for g in &s.groups {
+        let (c, m) = (&g.counts, &g.money);
+        let _ = writeln!(
+            out,
+            "\n## {} on {}\n",
+            md(label(&g.currency)),
+            md(label(&g.network))
+        );
+        out.push_str("| | |\n|---|---:|\n");
+        let _ = writeln!(out, "| Rows | {} |", c.rows);
+        for (name, n) in status_rows(c) {
+            let _ = writeln!(out, "| {name} | {n} |");
+        }
+        let _ = writeln!(out, "| Amount paid | {} |", m.paid_amount);
+        let _ = writeln!(out, "| Merchant debited | {} |", m.merchant_debited);
+        let _ = writeln!(out, "| Recipients received | {} |", m.recipients_received);
+        let _ = writeln!(
+            out,
+            "| Outstanding (pending, in doubt) | {} |",
+            m.outstanding_amount
+        );
+        let _ = writeln!(out, "| Fees quoted (paid rows) | {} |", m.fees_quoted);
+        let _ = writeln!(out, "| Fees charged | {} |", m.fees_charged);
+        let _ = writeln!(
+            out,
+            "| Drift (charged − quoted) | {} |",
+            signed(m.fee_drift)
+        );
+        let _ = writeln!(
+            out,
+            "| Fees charged without a quote | {} |",
+            m.fees_charged_unquoted
+        );
+        let _ = writeln!(
+            out,
+            "| Quoted, not charged yet | {} |",
+            m.fees_quoted_unsettled
+        );
+        failures_md(&mut out, c);
+    }
+
+    if !s.currencies.is_empty() {
+        out.push_str(
+            "\n## Totals per currency\n\n\
+             | Currency | Amount paid | Merchant debited | Recipients received | Outstanding | Fees quoted | Fees charged | Drift |\n\
+             |---|---:|---:|---:|---:|---:|---:|---:|\n",
+        );
+        for t in &s.currencies {
+            let m = &t.money;
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                md(label(&t.currency)),
+                m.paid_amount,
+                m.merchant_debited,
+                m.recipients_received,
+                m.outstanding_amount,
+                m.fees_quoted,
+                m.fees_charged,
+                signed(m.fee_drift)
+            );
+        }
+    }
+    out.push_str(
+        "\nFees charged = fees quoted + drift + fees charged without a quote (completed rows only).\n",
+    );
+    out
+}
+
+/// The summary as a few lines for the terminal.
+pub fn to_text(s: &Summary) -> String {
+    let t = &s.totals;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "run {} ({}), sheet {}: {} rows: {} completed, {} pending, {} in doubt, {} not sent, {} invalid, {} failed, {} cancelled",
+        s.run.run_id, s.run.gateway, s.run.sheet, t.rows, t.completed, t.pending, t.in_doubt,
+        t.not_sent, t.invalid, t.failed, t.cancelled
+    );
+    for g in &s.groups {
+        let (c, m) = (&g.counts, &g.money);
+        let _ = writeln!(
+            out,
+            "  {} {}: {}/{} paid, {} sent, {} outstanding; fees quoted {}, charged {}, drift {}",
+            label(&g.currency),
+            label(&g.network),
+            c.completed,
+            c.rows,
+            m.paid_amount,
+            m.outstanding_amount,
+            m.fees_quoted,
+            m.fees_charged,
+            signed(m.fee_drift)
+        );
+        for (reason, n) in &c.failures_by_reason {
+            let _ = writeln!(out, "    failed: {reason} x{n}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_escaping_neutralises_table_breakers() {
+        assert_eq!(md("a|b\nc"), "a\\|b c");
+        assert_eq!(md("<script>"), "\\<script\\>");
+        assert_eq!(md("aml_risk"), "aml\\_risk");
+    }
+
+    #[test]
+    fn drift_shows_its_sign() {
+        assert_eq!(signed(Decimal::new(15, 1)), "+1.5");
+        assert_eq!(signed(Decimal::new(-2, 1)), "-0.2");
+        assert_eq!(signed(Decimal::ZERO), "0");
+    }
+}

@@ -15,6 +15,24 @@ use super::{
 };
 use crate::model::{GatewayId, GatewayKind, OrderId};
 
+/// Which 2328 call is made: decides how unclear outcomes and refusals are classified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Call {
+    Create,
+    Calc,
+    Lookup,
+    Balance,
+}
+
+impl Call {
+    fn kind(self) -> CallKind {
+        match self {
+            Call::Create => CallKind::Create,
+            Call::Calc | Call::Lookup | Call::Balance => CallKind::Read,
+        }
+    }
+}
+
 /// A 2328 client. Holds one HTTP client; cheap to share behind an `Arc`.
 #[derive(Clone)]
 pub struct Client2328 {
@@ -67,8 +85,9 @@ impl Client2328 {
         method: Method,
         path: &str,
         body: Vec<u8>,
-        kind: CallKind,
+        call: Call,
     ) -> Result<(u16, Value), GatewayError> {
+        let kind = call.kind();
         let what = format!("2328 {method} {path}");
         let signature = sign::sign_2328(&self.payout_key, &body);
         let mut request = self
@@ -89,7 +108,7 @@ impl Client2328 {
             .i64_req("state")
             .map_err(|e| http::decode_failure(&what, resp.status, &e))?;
         if state != 0 {
-            return Err(refusal(&value, resp.status, &what));
+            return Err(refusal(&value, resp.status, &what, call));
         }
         if !(200..300).contains(&resp.status) {
             return Err(http::decode_failure(
@@ -107,10 +126,10 @@ impl Client2328 {
         method: Method,
         path: &str,
         body: Vec<u8>,
-        kind: CallKind,
+        call: Call,
         map: impl FnOnce(&Value) -> Result<T, super::json_fields::DecodeError>,
     ) -> Result<T, GatewayError> {
-        let (status, value) = self.call(method.clone(), path, body, kind).await?;
+        let (status, value) = self.call(method.clone(), path, body, call).await?;
         let what = format!("2328 {method} {path}");
         let result = match value.get("result") {
             Some(r) if !r.is_null() => r,
@@ -126,8 +145,10 @@ impl Client2328 {
     }
 }
 
-/// A `state != 0` answer: a signature complaint is `Auth`; otherwise a refusal of this request.
-fn refusal(value: &Value, status: u16, what: &str) -> GatewayError {
+/// A `state != 0` answer: a signature complaint is `Auth`. On a lookup, HTTP 404 is `NotFound`
+/// and any other refusal `Ambiguous` (a refused lookup says nothing about the payout and must
+/// never mark a row failed). Otherwise, with a 2xx or 4xx status, a refusal of this request.
+fn refusal(value: &Value, status: u16, what: &str, call: Call) -> GatewayError {
     let Some(env) = ErrorEnvelope::of(value) else {
         return http::decode_failure(
             what,
@@ -138,6 +159,20 @@ fn refusal(value: &Value, status: u16, what: &str) -> GatewayError {
     if env.is_signature_complaint() {
         return GatewayError::Auth {
             message: format!("{what}: {}", http::clip(&env.text())),
+        };
+    }
+    if call == Call::Lookup {
+        let code = format!("state {} (HTTP {status})", env.state);
+        return if status == 404 {
+            GatewayError::NotFound {
+                code,
+                message: http::clip(&env.text()),
+            }
+        } else {
+            http::read_never_rejected(GatewayError::Rejected {
+                code,
+                message: http::clip(&env.text()),
+            })
         };
     }
     if (200..300).contains(&status) || (400..500).contains(&status) {
@@ -187,7 +222,7 @@ impl Gateway for Client2328 {
             Method::POST,
             "/v1/payout",
             body,
-            CallKind::Create,
+            Call::Create,
             move |result| wire2328::payout_state(Obj::new(result, "result")?, Some(&order_id)),
         )
         .await
@@ -205,7 +240,7 @@ impl Gateway for Client2328 {
             Method::POST,
             "/v1/payout/calc",
             body,
-            CallKind::Read,
+            Call::Calc,
             |result| wire2328::quote(Obj::new(result, "result")?),
         )
         .await
@@ -224,22 +259,14 @@ impl Gateway for Client2328 {
         };
         let path = format!("/v1/payout/status/{}", path_segment(&uuid.0));
         let order_id = order_id.clone();
-        let answer = self
-            .call_result(
-                Method::GET,
-                &path,
-                Vec::new(),
-                CallKind::Read,
-                move |result| wire2328::payout_state(Obj::new(result, "result")?, Some(&order_id)),
-            )
-            .await;
-        answer.map_err(|e| match e {
-            // An unknown uuid: the lookup found nothing (never "the payout failed").
-            GatewayError::Rejected { code, message } if code.ends_with("(HTTP 404)") => {
-                GatewayError::NotFound { code, message }
-            }
-            other => http::read_never_rejected(other),
-        })
+        self.call_result(
+            Method::GET,
+            &path,
+            Vec::new(),
+            Call::Lookup,
+            move |result| wire2328::payout_state(Obj::new(result, "result")?, Some(&order_id)),
+        )
+        .await
     }
 
     async fn balance(&self) -> Result<Vec<Balance>, GatewayError> {
@@ -247,7 +274,7 @@ impl Gateway for Client2328 {
             Method::GET,
             "/v1/balance",
             Vec::new(),
-            CallKind::Read,
+            Call::Balance,
             wire2328::balances,
         )
         .await
@@ -286,20 +313,20 @@ mod tests {
         let validation =
             json!({"state":1,"message":"Validation error","errors":{"amount":["too small"]}});
         assert!(matches!(
-            refusal(&validation, 422, "t"),
+            refusal(&validation, 422, "t", Call::Create),
             GatewayError::Rejected { .. }
         ));
         assert!(matches!(
-            refusal(&validation, 200, "t"),
+            refusal(&validation, 200, "t", Call::Create),
             GatewayError::Rejected { .. }
         ));
         let sign = json!({"state":1,"message":"Wrong sign"});
         assert!(matches!(
-            refusal(&sign, 400, "t"),
+            refusal(&sign, 400, "t", Call::Lookup),
             GatewayError::Auth { .. }
         ));
         assert!(matches!(
-            refusal(&validation, 302, "t"),
+            refusal(&validation, 302, "t", Call::Create),
             GatewayError::Ambiguous { .. }
         ));
     }

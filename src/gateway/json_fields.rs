@@ -271,6 +271,25 @@ mod tests {
     }
 
     #[test]
+    fn odd_decimal_texts_are_refused_not_panicked_on() {
+        for t in [
+            "1e99999999999999999999",
+            "1e-99999",
+            "e5",
+            "1e",
+            "-",
+            ".",
+            "1..2",
+            "99999999999999999999999999999999999999",
+            "NaN",
+            "١٢",
+        ] {
+            assert_eq!(parse_decimal(t), None, "{t}");
+        }
+        assert_eq!(parse_decimal("1.5e2").unwrap().to_string(), "150");
+    }
+
+    #[test]
     fn not_an_object() {
         let val = v("[1]");
         assert_eq!(

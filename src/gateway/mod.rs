@@ -7,6 +7,7 @@ pub mod blockatm;
 pub mod g2328;
 pub mod http;
 pub mod json_fields;
+pub mod raw_json;
 pub mod sign;
 pub mod webhook;
 pub mod wire2328;

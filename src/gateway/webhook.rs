@@ -4,9 +4,10 @@
 //!
 //! - 2328: the payload is the status `result` object plus a `sign` member. Remove `sign` (keeping
 //!   the received key order), JSON-encode the rest compactly, and compare
-//!   `hex(HMAC-SHA256(payout_key, base64(json)))` in constant time. The gateway is PHP, whose
-//!   encoder escapes `/` as `\/` and non-ASCII as `\uXXXX` by default, so every common PHP flag
-//!   combination is tried as well as the plain encoding (see [`Encoding2328::ALL`]).
+//!   `hex(HMAC-SHA256(payout_key, base64(json)))` in constant time. Tried in turn: the received
+//!   text minus `sign` (whitespace dropped, numbers and escapes verbatim), then re-encodings of
+//!   the parsed payload — plain, and PHP's (whose encoder escapes `/` as `\/` and non-ASCII as
+//!   `\uXXXX` by default) with and without its usual flags (see [`Encoding2328::ALL`]).
 //! - BlockATM: `hex(HMAC-SHA256(secret, raw_body + "&time=" + BlockATM-Request-Time))`. The
 //!   Chinese docs describe the sorted `key=value&…&time=` form instead; it is accepted too.
 
@@ -14,7 +15,7 @@ use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
 use super::json_fields::{parse_body, DecodeError, Obj};
-use super::{sign, wire2328, wireblockatm, PayoutState};
+use super::{raw_json, sign, wire2328, wireblockatm, PayoutState};
 
 /// Why a webhook was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -192,13 +193,17 @@ pub fn verify_2328_webhook(payout_key: &str, raw_body: &[u8]) -> Result<Webhook2
         _ => return Err(WebhookError::MissingSignature),
     };
     let unsigned = Value::Object(payload);
-    let genuine = Encoding2328::ALL.iter().any(|enc| {
-        sign::verify_2328(
-            payout_key,
-            encode_compact(&unsigned, *enc).as_bytes(),
-            &signature,
-        )
-    });
+    // First the received text itself without `sign` (numbers and escapes exactly as the
+    // gateway wrote them), then the re-encodings.
+    let as_received = raw_json::without_member(&raw_json::minify(raw_body), br#""sign""#);
+    let genuine = as_received.is_some_and(|text| sign::verify_2328(payout_key, &text, &signature))
+        || Encoding2328::ALL.iter().any(|enc| {
+            sign::verify_2328(
+                payout_key,
+                encode_compact(&unsigned, *enc).as_bytes(),
+                &signature,
+            )
+        });
     if !genuine {
         return Err(WebhookError::BadSignature);
     }
@@ -352,6 +357,25 @@ mod tests {
         assert_eq!(w.state.error.as_deref(), Some("aml_risk"));
         let body = with_sign(payload, &doc_sign("pk", payload));
         assert!(verify_2328_webhook("pk", body.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn numbers_and_layout_as_received_are_kept() {
+        // A float written with more digits than serde_json would print, and a pretty-printed
+        // body: only the received text minus `sign` reproduces the signed bytes.
+        let signed =
+            r#"{"uuid":"u1","order_id":"o1","status":"pending","rate":1.10,"big":1.0e+25}"#;
+        let body = format!(
+            "{{\n  \"uuid\": \"u1\",\n  \"order_id\": \"o1\",\n  \"status\": \"pending\",\n  \"rate\": 1.10,\n  \"sign\": \"{}\",\n  \"big\": 1.0e+25\n}}",
+            doc_sign("pk", signed)
+        );
+        let w = verify_2328_webhook("pk", body.as_bytes()).unwrap();
+        assert_eq!(w.state.status, Status::Pending);
+        let altered = body.replace("1.10", "1.11");
+        assert_eq!(
+            verify_2328_webhook("pk", altered.as_bytes()),
+            Err(WebhookError::BadSignature)
+        );
     }
 
     #[test]

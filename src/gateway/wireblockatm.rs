@@ -154,10 +154,10 @@ pub fn batch_body(
             symbol: &r.currency,
         })
         .collect();
-    Ok(SignedBody::default()
+    SignedBody::default()
         .string("contractId", contract_id)?
         .int("payoutType", payout_type.code())
-        .nested("orders", &orders)?)
+        .nested("orders", &orders)
 }
 
 /// The decoded envelope `{"code":"200","success":true,"data":…}`.

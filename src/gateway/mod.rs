@@ -5,8 +5,17 @@
 
 pub mod blockatm;
 pub mod g2328;
+pub mod http;
+pub mod json_fields;
+pub mod raw_json;
 pub mod sign;
 pub mod webhook;
+pub mod wire2328;
+pub mod wireblockatm;
+
+pub use blockatm::{BlockAtmClient, PayoutType};
+pub use g2328::Client2328;
+pub use http::ClientConfigError;
 
 use std::time::Duration;
 

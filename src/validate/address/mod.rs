@@ -3,6 +3,14 @@
 
 use std::fmt;
 
+mod base58check;
+mod chars;
+mod evm;
+mod segwit;
+mod solana;
+mod ton;
+mod tron;
+
 /// The address formats payrun knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AddressFamily {
@@ -85,8 +93,21 @@ impl std::error::Error for AddressError {}
 /// both mapped to the raw form `wc:hex64` (lower-case hex); every other family unchanged.
 /// The input is never trimmed or repaired: any surrounding space is an error.
 pub fn check(family: AddressFamily, address: &str) -> Result<String, AddressError> {
-    let _ = (family, address);
-    Err(AddressError::Format(
-        "address checking is not built yet".into(),
-    ))
+    chars::prescan(address)?;
+    match family {
+        AddressFamily::Tron => tron::check(address),
+        AddressFamily::Evm => evm::check(address),
+        AddressFamily::Bitcoin if segwit::looks_segwit(address) => {
+            segwit::check(&segwit::BITCOIN, address)
+        }
+        AddressFamily::Bitcoin => base58check::check(&base58check::BITCOIN, address),
+        AddressFamily::Litecoin if segwit::looks_segwit(address) => {
+            segwit::check(&segwit::LITECOIN, address)
+        }
+        AddressFamily::Litecoin => base58check::check(&base58check::LITECOIN, address),
+        AddressFamily::Dogecoin => base58check::check(&base58check::DOGECOIN, address),
+        AddressFamily::Dash => base58check::check(&base58check::DASH, address),
+        AddressFamily::Solana => solana::check(address),
+        AddressFamily::Ton => ton::check(address),
+    }
 }

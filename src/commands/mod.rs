@@ -2,6 +2,8 @@
 //! `Context`; every command returns the `ExitCode` it ended with, or an error for the edge to
 //! print and map (an `exit::Exit` inside carries its own code; anything else is a usage error).
 
+pub mod validate;
+
 use crate::cli::config::{Config, Sources};
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::exit::{Exit, ExitCode};
@@ -19,11 +21,12 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let sources =
         Sources::gather(cli.global.config.as_deref()).map_err(|e| Exit::usage(format!("{e}")))?;
     let config = Config::resolve(&cli.global, &sources).map_err(|e| Exit::usage(format!("{e}")))?;
-    let _ctx = Context {
+    let ctx = Context {
         config,
         global: cli.global,
     };
     match cli.command {
+        Command::Validate(args) => validate::execute(&ctx, &args),
         Command::Completions(args) => {
             use clap::CommandFactory;
             let mut cmd = Cli::command();

@@ -4,6 +4,7 @@
 
 pub mod init;
 pub mod template;
+pub mod validate;
 
 use crate::cli::config::{Config, Sources};
 use crate::cli::{Cli, Command, GlobalArgs};
@@ -22,11 +23,12 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let sources =
         Sources::gather(cli.global.config.as_deref()).map_err(|e| Exit::usage(format!("{e}")))?;
     let config = Config::resolve(&cli.global, &sources).map_err(|e| Exit::usage(format!("{e}")))?;
-    let _ctx = Context {
+    let ctx = Context {
         config,
         global: cli.global,
     };
     match cli.command {
+        Command::Validate(args) => validate::execute(&ctx, &args),
         Command::Completions(args) => {
             use clap::CommandFactory;
             let mut cmd = Cli::command();

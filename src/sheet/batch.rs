@@ -1,0 +1,259 @@
+//! Compact storage for a batch of sheet rows: one byte buffer holding every cell's bytes, the
+//! end offset of each cell, an optional kind per cell (XLSX), and per row its line number and
+//! whether it was too large to keep. One allocation per batch instead of one per cell.
+
+/// What an XLSX cell held before it was rendered as text (CSV cells are all `Text`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellKind {
+    Text,
+    /// A number, rendered as the shortest decimal that round-trips.
+    Number,
+    /// A number that is not an exact integer below 2^53 (digits may have been lost).
+    ImpreciseNumber,
+    Date,
+    Bool,
+    /// An error value such as `#N/A`, rendered as written.
+    Error,
+}
+
+/// Why a row's cells were not kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Oversize {
+    /// Cell `column` is larger than `MAX_CELL_BYTES`.
+    Cell { column: usize },
+    /// The row as a whole is larger than `MAX_RECORD_BYTES` or has more than `MAX_FIELDS`
+    /// cells; `column` is where reading stopped.
+    Row { column: usize },
+}
+
+#[derive(Debug, Clone)]
+struct RecordMeta {
+    line: u64,
+    data_start: usize,
+    first_end: usize,
+    count: usize,
+    oversize: Option<Oversize>,
+}
+
+/// A batch of rows in sheet order.
+#[derive(Debug, Default, Clone)]
+pub struct Batch {
+    /// Cell bytes; only `data[..data_len]` is meaningful (the tail is spare room).
+    data: Vec<u8>,
+    data_len: usize,
+    ends: Vec<usize>,
+    kinds: Vec<CellKind>,
+    records: Vec<RecordMeta>,
+}
+
+/// One row of a batch.
+#[derive(Debug, Clone, Copy)]
+pub struct RowView<'a> {
+    batch: &'a Batch,
+    rec: &'a RecordMeta,
+}
+
+impl Batch {
+    pub fn new() -> Batch {
+        Batch::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Bytes of cell data held.
+    pub fn data_len(&self) -> usize {
+        self.data_len
+    }
+
+    /// Spare room of at least `min` bytes starting `offset` bytes past the logical end.
+    pub(crate) fn tail(&mut self, offset: usize, min: usize) -> &mut [u8] {
+        let need = self.data_len + offset + min;
+        if self.data.len() < need {
+            let grown = need.max(self.data.len() * 2).max(64 * 1024);
+            self.data.resize(grown, 0);
+        }
+        &mut self.data[self.data_len + offset..]
+    }
+
+    pub fn row(&self, i: usize) -> Option<RowView<'_>> {
+        self.records.get(i).map(|rec| RowView { batch: self, rec })
+    }
+
+    pub fn rows(&self) -> impl Iterator<Item = RowView<'_>> {
+        self.records.iter().map(move |rec| RowView { batch: self, rec })
+    }
+
+    /// Appends a row from rendered cells (the XLSX reader and tests).
+    pub fn push_row<'c>(&mut self, line: u64, cells: impl IntoIterator<Item = (&'c str, CellKind)>) {
+        let data_start = self.data_len;
+        let first_end = self.ends.len();
+        let mut oversize = None;
+        let mut count = 0;
+        for (i, (text, kind)) in cells.into_iter().enumerate() {
+            if oversize.is_none() && text.len() > super::MAX_CELL_BYTES {
+                oversize = Some(Oversize::Cell { column: i });
+            }
+            if oversize.is_none() {
+                let n = text.len();
+                self.tail(0, n)[..n].copy_from_slice(text.as_bytes());
+                self.data_len += n;
+            }
+            self.ends.push(self.data_len);
+            self.kinds.push(kind);
+            count += 1;
+        }
+        self.records.push(RecordMeta {
+            line,
+            data_start,
+            first_end,
+            count,
+            oversize,
+        });
+        if oversize.is_some() {
+            self.truncate_cells_to_empty();
+        }
+    }
+
+    /// The CSV reader's view: the logical end of the data, and the cell end offsets.
+    pub(crate) fn ends_mut(&mut self) -> &mut Vec<usize> {
+        &mut self.ends
+    }
+
+    /// Records a CSV row of `bytes` bytes written at the logical end (via `tail`) whose cells
+    /// end at `ends[first_end..]` (absolute offsets). A blank row is dropped instead.
+    pub(crate) fn commit_record(
+        &mut self,
+        line: u64,
+        bytes: usize,
+        first_end: usize,
+        oversize: Option<Oversize>,
+    ) {
+        let data_start = self.data_len;
+        if oversize.is_none()
+            && self.data[data_start..data_start + bytes]
+                .iter()
+                .all(|b| b.is_ascii_whitespace())
+        {
+            self.ends.truncate(first_end);
+            return;
+        }
+        self.data_len += bytes;
+        let count = self.ends.len() - first_end;
+        self.records.push(RecordMeta {
+            line,
+            data_start,
+            first_end,
+            count,
+            oversize,
+        });
+        if oversize.is_some() {
+            self.truncate_cells_to_empty();
+        }
+    }
+
+    /// Drops the last record's cell bytes (an oversized row keeps only its cell count).
+    fn truncate_cells_to_empty(&mut self) {
+        if let Some(rec) = self.records.last() {
+            self.data_len = rec.data_start;
+            let start = rec.data_start;
+            for e in &mut self.ends[rec.first_end..] {
+                *e = start;
+            }
+        }
+    }
+}
+
+impl<'a> RowView<'a> {
+    /// The sheet line of the row's first line.
+    pub fn line(&self) -> u64 {
+        self.rec.line
+    }
+
+    /// Number of cells in the row.
+    pub fn len(&self) -> usize {
+        self.rec.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rec.count == 0
+    }
+
+    /// Set when the row was too large: its cells were dropped.
+    pub fn oversize(&self) -> Option<Oversize> {
+        self.rec.oversize
+    }
+
+    /// The bytes of cell `i` (empty past the end of the row).
+    pub fn bytes(&self, i: usize) -> &'a [u8] {
+        if i >= self.rec.count {
+            return &[];
+        }
+        let ends = &self.batch.ends;
+        let k = self.rec.first_end + i;
+        let start = if i == 0 {
+            self.rec.data_start
+        } else {
+            ends[k - 1]
+        };
+        self.batch.data[..self.batch.data_len]
+            .get(start..ends[k])
+            .unwrap_or(&[])
+    }
+
+    /// The kind of cell `i` (`Text` for CSV and past the end).
+    pub fn kind(&self, i: usize) -> CellKind {
+        if i >= self.rec.count {
+            return CellKind::Text;
+        }
+        self.batch
+            .kinds
+            .get(self.rec.first_end + i)
+            .copied()
+            .unwrap_or(CellKind::Text)
+    }
+
+    /// True when every cell is empty or whitespace (a blank row, skipped).
+    pub fn is_blank(&self) -> bool {
+        self.rec.oversize.is_none()
+            && (0..self.rec.count).all(|i| self.bytes(i).iter().all(|b| b.is_ascii_whitespace()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_give_back_their_cells() {
+        let mut b = Batch::new();
+        b.push_row(2, [("a", CellKind::Text), ("", CellKind::Text), ("ccc", CellKind::Number)]);
+        b.push_row(4, [(" ", CellKind::Text)]);
+        assert_eq!(b.len(), 2);
+        let r = b.row(0).unwrap();
+        assert_eq!(r.line(), 2);
+        assert_eq!(r.bytes(0), b"a");
+        assert_eq!(r.bytes(1), b"");
+        assert_eq!(r.bytes(2), b"ccc");
+        assert_eq!(r.bytes(3), b"");
+        assert_eq!(r.kind(2), CellKind::Number);
+        assert!(!r.is_blank());
+        assert!(b.row(1).unwrap().is_blank());
+    }
+
+    #[test]
+    fn an_oversized_cell_drops_the_row_data() {
+        let mut b = Batch::new();
+        let big = "x".repeat(crate::sheet::MAX_CELL_BYTES + 1);
+        b.push_row(2, [("a", CellKind::Text), (big.as_str(), CellKind::Text)]);
+        let r = b.row(0).unwrap();
+        assert_eq!(r.oversize(), Some(Oversize::Cell { column: 1 }));
+        assert_eq!(b.data_len(), 0);
+        assert_eq!(r.bytes(0), b"");
+    }
+}

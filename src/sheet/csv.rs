@@ -1,0 +1,408 @@
+//! The CSV reader, on `csv-core` (the csv crate's own parser) so that memory stays bounded and
+//! line numbers are exact: UTF-8 with or without BOM (UTF-16 is refused with a hint), delimiter
+//! `,` `;` or tab detected from the header line, RFC 4180 quoting, blank lines and blank rows
+//! skipped, each row numbered by the file line it starts on (the header is line 1; a quoted field
+//! spanning lines keeps the row's first line). A cell over `MAX_CELL_BYTES` or a row over
+//! `MAX_RECORD_BYTES` is kept as an oversized row (a row error later), its bytes discarded as
+//! they stream past. UTF-8 is checked per cell by the validator, which names the line.
+
+use std::io::Read;
+
+use csv_core::{ReadRecordResult, ReaderBuilder};
+
+use super::batch::{Batch, Oversize};
+use super::{BatchSource, Columns, SheetError, MAX_CELL_BYTES, MAX_FIELDS, MAX_RECORD_BYTES};
+
+const READ_CHUNK: usize = 256 * 1024;
+/// A batch is closed at this many bytes of cell data even if it has fewer rows.
+const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
+const ENDS_SCRATCH: usize = 256;
+
+/// Streams a CSV file as batches of rows.
+pub struct CsvSource {
+    input: Box<dyn Read + Send>,
+    core: csv_core::Reader,
+    buf: Vec<u8>,
+    pos: usize,
+    len: usize,
+    eof: bool,
+    /// Newlines consumed before `buf[pos]`.
+    newlines: u64,
+    columns: Columns,
+    batch_rows: usize,
+    delimiter: u8,
+    scratch: Vec<u8>,
+    ends_scratch: Vec<usize>,
+}
+
+impl CsvSource {
+    /// Reads the header; `batch_rows` rows per batch after that.
+    pub fn new(input: impl Read + Send + 'static, batch_rows: usize) -> Result<CsvSource, SheetError> {
+        let mut src = CsvSource {
+            input: Box::new(input),
+            core: csv_core::Reader::new(),
+            buf: vec![0; READ_CHUNK],
+            pos: 0,
+            len: 0,
+            eof: false,
+            newlines: 0,
+            columns: Columns::from_header(Vec::new())?,
+            batch_rows: batch_rows.max(1),
+            delimiter: b',',
+            scratch: vec![0; 64 * 1024],
+            ends_scratch: vec![0; ENDS_SCRATCH],
+        };
+        src.fill()?;
+        let head = &src.buf[..src.len];
+        if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+            return Err(SheetError::NotUtf8 {
+                line: 1,
+                detail: " (the file is UTF-16)".into(),
+            });
+        }
+        if head.starts_with(b"\xEF\xBB\xBF") {
+            src.pos = 3;
+        }
+        src.delimiter = src.detect_delimiter()?;
+        src.core = ReaderBuilder::new().delimiter(src.delimiter).build();
+        let mut header = Batch::new();
+        if !src.read_record(&mut header)? {
+            return Err(SheetError::Empty);
+        }
+        let row = header.row(0).ok_or(SheetError::Empty)?;
+        if row.oversize().is_some() {
+            return Err(SheetError::HeaderTooLarge);
+        }
+        let mut names = Vec::with_capacity(row.len());
+        for i in 0..row.len() {
+            let text = std::str::from_utf8(row.bytes(i)).map_err(|_| SheetError::NotUtf8 {
+                line: row.line(),
+                detail: format!(" (header cell {})", i + 1),
+            })?;
+            names.push(text.to_string());
+        }
+        src.columns = Columns::from_header(names)?;
+        Ok(src)
+    }
+
+    /// The detected delimiter.
+    pub fn delimiter(&self) -> u8 {
+        self.delimiter
+    }
+
+    /// Reads more input, keeping the unread bytes. Returns false at end of input.
+    fn fill(&mut self) -> Result<bool, SheetError> {
+        if self.eof {
+            return Ok(false);
+        }
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.len, 0);
+            self.len -= self.pos;
+            self.pos = 0;
+        }
+        if self.len == self.buf.len() {
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
+        loop {
+            match self.input.read(&mut self.buf[self.len..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Ok(n) => {
+                    self.len += n;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// `,`, `;` or tab: whichever occurs most often outside quotes in the header line.
+    fn detect_delimiter(&mut self) -> Result<u8, SheetError> {
+        loop {
+            if let Some(d) = delimiter_of_first_line(&self.buf[self.pos..self.len], self.eof) {
+                return Ok(d);
+            }
+            if self.len - self.pos > MAX_RECORD_BYTES {
+                return Err(SheetError::HeaderTooLarge);
+            }
+            self.fill()?;
+        }
+    }
+
+    /// Reads the next non-blank row into `batch`. Returns false at the end of the file.
+    fn read_record(&mut self, batch: &mut Batch) -> Result<bool, SheetError> {
+        let before = batch.len();
+        loop {
+            if !self.read_one(batch)? {
+                return Ok(false);
+            }
+            if batch.len() > before {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// Reads one record (possibly blank). Returns false at the end of the file.
+    fn read_one(&mut self, batch: &mut Batch) -> Result<bool, SheetError> {
+        // Skip line terminators between records, counting lines.
+        loop {
+            if self.pos == self.len && !self.fill()? {
+                return Ok(false);
+            }
+            match self.buf[self.pos] {
+                b'\n' => {
+                    self.newlines += 1;
+                    self.pos += 1;
+                }
+                b'\r' => self.pos += 1,
+                _ => break,
+            }
+        }
+        let line = self.newlines + 1;
+        let first_end = batch.ends_mut().len();
+        let data_start = batch.data_len();
+        let mut out = 0usize;
+        let mut nfields = 0usize;
+        let mut last_end = 0usize;
+        let mut oversize: Option<Oversize> = None;
+        loop {
+            if self.pos == self.len {
+                self.fill()?;
+            }
+            let input = &self.buf[self.pos..self.len];
+            let (res, nin, nout, nend) = if oversize.is_none() {
+                let room = (64 * 1024).min(MAX_RECORD_BYTES - out);
+                let ends_room = ENDS_SCRATCH.min(MAX_FIELDS - nfields);
+                let output = &mut batch.tail(out, room)[..room];
+                let r = self
+                    .core
+                    .read_record(input, output, &mut self.ends_scratch[..ends_room]);
+                let ends = batch.ends_mut();
+                for &e in &self.ends_scratch[..r.3] {
+                    ends.push(data_start + e);
+                    last_end = e;
+                }
+                r
+            } else {
+                let (ends, out_buf) = (&mut self.ends_scratch, &mut self.scratch);
+                self.core.read_record(input, out_buf, ends)
+            };
+            self.newlines += input[..nin].iter().filter(|&&b| b == b'\n').count() as u64;
+            self.pos += nin;
+            if oversize.is_none() {
+                out += nout;
+                nfields += nend;
+            }
+            match res {
+                ReadRecordResult::InputEmpty => {}
+                ReadRecordResult::OutputFull | ReadRecordResult::OutputEndsFull => {
+                    if oversize.is_none() && (out >= MAX_RECORD_BYTES || nfields >= MAX_FIELDS) {
+                        oversize = Some(if out - last_end > MAX_CELL_BYTES {
+                            Oversize::Cell { column: nfields }
+                        } else {
+                            Oversize::Row { column: nfields }
+                        });
+                        batch.ends_mut().truncate(first_end);
+                    }
+                }
+                ReadRecordResult::Record => {
+                    if oversize.is_none() {
+                        let ends = &batch.ends_mut()[first_end..];
+                        let mut start = data_start;
+                        for (i, &e) in ends.iter().enumerate() {
+                            if e - start > MAX_CELL_BYTES {
+                                oversize = Some(Oversize::Cell { column: i });
+                                break;
+                            }
+                            start = e;
+                        }
+                    } else {
+                        batch.ends_mut().truncate(first_end);
+                    }
+                    if oversize.is_some() {
+                        // Keep the row (as an error) without its bytes.
+                        batch.ends_mut().truncate(first_end);
+                        out = 0;
+                    }
+                    batch.commit_record(line, out, first_end, oversize);
+                    return Ok(true);
+                }
+                ReadRecordResult::End => return Ok(false),
+            }
+        }
+    }
+}
+
+/// The delimiter of the first line of `bytes`, or None when the line is not complete yet.
+fn delimiter_of_first_line(bytes: &[u8], at_eof: bool) -> Option<u8> {
+    let (mut commas, mut semis, mut tabs) = (0usize, 0usize, 0usize);
+    let mut quoted = false;
+    let mut complete = at_eof;
+    for &b in bytes {
+        match b {
+            b'"' => quoted = !quoted,
+            b',' if !quoted => commas += 1,
+            b';' if !quoted => semis += 1,
+            b'\t' if !quoted => tabs += 1,
+            b'\n' | b'\r' if !quoted => {
+                complete = true;
+                break;
+            }
+            _ => {}
+        }
+    }
+    if !complete {
+        return None;
+    }
+    Some(if tabs > commas && tabs >= semis {
+        b'\t'
+    } else if semis > commas {
+        b';'
+    } else {
+        b','
+    })
+}
+
+impl BatchSource for CsvSource {
+    fn columns(&self) -> &Columns {
+        &self.columns
+    }
+
+    fn next_batch(&mut self) -> Result<Option<Batch>, SheetError> {
+        let mut batch = Batch::new();
+        while batch.len() < self.batch_rows && batch.data_len() < MAX_BATCH_BYTES {
+            if !self.read_one(&mut batch)? {
+                break;
+            }
+        }
+        Ok(if batch.is_empty() { None } else { Some(batch) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(bytes: &[u8]) -> Result<(CsvSource, Vec<(u64, Vec<String>)>), SheetError> {
+        let mut src = CsvSource::new(std::io::Cursor::new(bytes.to_vec()), 2)?;
+        let mut rows = Vec::new();
+        while let Some(b) = src.next_batch()? {
+            for r in b.rows() {
+                let cells = (0..r.len())
+                    .map(|i| String::from_utf8_lossy(r.bytes(i)).into_owned())
+                    .collect();
+                rows.push((r.line(), cells));
+            }
+        }
+        Ok((src, rows))
+    }
+
+    #[test]
+    fn reads_header_and_rows_with_line_numbers() {
+        let (src, rows) = read_all(b"address,amount\nA,1\nB,2\nC,3\n").unwrap();
+        assert_eq!(src.columns().names, vec!["address", "amount"]);
+        assert_eq!(
+            rows,
+            vec![
+                (2, vec!["A".into(), "1".into()]),
+                (3, vec!["B".into(), "2".into()]),
+                (4, vec!["C".into(), "3".into()]),
+            ]
+        );
+    }
+
+    #[test]
+    fn bom_is_stripped_and_crlf_handled() {
+        let (src, rows) = read_all(b"\xEF\xBB\xBFaddress,amount\r\nA,1\r\n\r\nB,2").unwrap();
+        assert_eq!(src.columns().names, vec!["address", "amount"]);
+        assert_eq!(rows[0].0, 2);
+        assert_eq!(rows[1], (4, vec!["B".into(), "2".into()]));
+    }
+
+    #[test]
+    fn semicolon_and_tab_are_detected() {
+        let (src, rows) = read_all(b"address;amount;note\nA;1,5;x\n").unwrap();
+        assert_eq!(src.delimiter(), b';');
+        assert_eq!(rows[0].1, vec!["A", "1,5", "x"]);
+        let (src, rows) = read_all(b"address\tamount\nA\t1\n").unwrap();
+        assert_eq!(src.delimiter(), b'\t');
+        assert_eq!(rows[0].1, vec!["A", "1"]);
+        // A quoted comma in the header does not count.
+        let (src, _) = read_all(b"\"a,b\";amount;x\n1;2;3\n").unwrap();
+        assert_eq!(src.delimiter(), b';');
+    }
+
+    #[test]
+    fn blank_lines_and_blank_rows_are_skipped_but_counted() {
+        let (_, rows) = read_all(b"address,amount\n\nA,1\n,\n  ,  \n\nB,2\n\n").unwrap();
+        assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), vec![3, 7]);
+    }
+
+    #[test]
+    fn quoted_multi_line_fields_keep_their_first_line() {
+        let (_, rows) =
+            read_all(b"address,note\nA,\"two\nlines\"\nB,\"say \"\"hi\"\"\"\nC,x\n").unwrap();
+        assert_eq!(rows[0], (2, vec!["A".into(), "two\nlines".into()]));
+        assert_eq!(rows[1], (4, vec!["B".into(), "say \"hi\"".into()]));
+        assert_eq!(rows[2].0, 5);
+    }
+
+    #[test]
+    fn empty_file_and_utf16_are_errors() {
+        assert!(matches!(read_all(b""), Err(SheetError::Empty)));
+        assert!(matches!(read_all(b"\n\n"), Err(SheetError::Empty)));
+        assert!(matches!(
+            read_all(b"\xFF\xFEa\0"),
+            Err(SheetError::NotUtf8 { line: 1, .. })
+        ));
+        assert!(matches!(
+            read_all(b"addr\xFFess,amount\n"),
+            Err(SheetError::NotUtf8 { line: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn a_huge_cell_becomes_an_oversized_row_and_reading_goes_on() {
+        let mut text = b"address,amount\nA,1\nB,".to_vec();
+        text.extend(std::iter::repeat_n(b'9', MAX_CELL_BYTES + 10));
+        text.extend_from_slice(b"\nC,3\n");
+        let mut src = CsvSource::new(std::io::Cursor::new(text), 100).unwrap();
+        let b = src.next_batch().unwrap().unwrap();
+        assert_eq!(b.len(), 3);
+        let big = b.row(1).unwrap();
+        assert_eq!(big.line(), 3);
+        assert_eq!(big.oversize(), Some(Oversize::Cell { column: 1 }));
+        assert!(b.data_len() < 100);
+        assert_eq!(b.row(2).unwrap().bytes(0), b"C");
+        assert_eq!(b.row(2).unwrap().line(), 4);
+    }
+
+    #[test]
+    fn a_row_over_the_record_limit_is_oversized_without_growing() {
+        let mut text = b"a,b\n".to_vec();
+        for _ in 0..(MAX_RECORD_BYTES / 1000 + 10) {
+            text.extend(std::iter::repeat_n(b'x', 999));
+            text.push(b',');
+        }
+        text.extend_from_slice(b"\nok,1\n");
+        let mut src = CsvSource::new(std::io::Cursor::new(text), 100).unwrap();
+        let b = src.next_batch().unwrap().unwrap();
+        assert!(matches!(b.row(0).unwrap().oversize(), Some(Oversize::Row { .. })));
+        assert_eq!(b.row(1).unwrap().bytes(0), b"ok");
+        assert_eq!(b.row(1).unwrap().line(), 3);
+    }
+
+    #[test]
+    fn batches_split_by_row_count() {
+        let mut src =
+            CsvSource::new(std::io::Cursor::new(b"a\n1\n2\n3\n4\n5\n".to_vec()), 2).unwrap();
+        let mut sizes = Vec::new();
+        while let Some(b) = src.next_batch().unwrap() {
+            sizes.push(b.len());
+        }
+        assert_eq!(sizes, vec![2, 2, 1]);
+    }
+}

@@ -1,0 +1,295 @@
+//! Amount rules: a plain decimal (`1234.5`), greater than zero, with no more decimals than the
+//! asset has on its network. Thousands separators, currency signs, exponents and decimal commas
+//! are refused with a hint saying what to write instead; nothing is silently reinterpreted.
+//! The parsed `Decimal` keeps the scale the user wrote (`1.50` stays `1.50`).
+
+use rust_decimal::Decimal;
+use std::str::FromStr;
+
+use super::problem::{codes, quote};
+
+/// Why an amount was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmountError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+fn err(code: &'static str, message: String) -> AmountError {
+    AmountError { code, message }
+}
+
+/// Integer digits allowed (no payout needs more; keeps sums far from `Decimal`'s limit).
+const MAX_INTEGER_DIGITS: usize = 20;
+/// Significant digits a `Decimal` holds exactly.
+const MAX_DIGITS: usize = 28;
+
+/// `digits` or `digits.digits`, ASCII only.
+fn is_plain(t: &str) -> bool {
+    let (int, frac) = match t.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (t, None),
+    };
+    !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Parses the amount text (surrounding whitespace ignored).
+pub fn parse(text: &str) -> Result<Decimal, AmountError> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(err(codes::AMOUNT_MISSING, "the amount is empty".into()));
+    }
+    if is_plain(t) {
+        let int_digits = t.split('.').next().unwrap_or("").trim_start_matches('0').len();
+        let digits = t.trim_start_matches(['0', '.']).len();
+        if int_digits > MAX_INTEGER_DIGITS || digits > MAX_DIGITS + 1 {
+            return Err(err(
+                codes::AMOUNT_TOO_LARGE,
+                format!("{} has too many digits for an amount", quote(t)),
+            ));
+        }
+        let d = Decimal::from_str(t).map_err(|_| {
+            err(
+                codes::AMOUNT_TOO_LARGE,
+                format!("{} has too many digits for an amount", quote(t)),
+            )
+        })?;
+        if d.is_zero() {
+            return Err(err(
+                codes::AMOUNT_NOT_POSITIVE,
+                format!("the amount is {}; it must be greater than zero", quote(t)),
+            ));
+        }
+        return Ok(d);
+    }
+    Err(classify(t))
+}
+
+/// Names the mistake in a non-plain amount.
+fn classify(t: &str) -> AmountError {
+    let q = quote(t);
+    if let Some(rest) = t.strip_prefix('-') {
+        if is_plain(rest.trim_start()) {
+            return err(
+                codes::AMOUNT_NOT_POSITIVE,
+                format!("the amount {q} is negative; it must be greater than zero"),
+            );
+        }
+    }
+    if let Some(full) = exponent_value(t) {
+        let hint = match full {
+            Some(d) => format!("write the full number ({d})"),
+            None => "write the full number".to_string(),
+        };
+        return err(
+            codes::AMOUNT_EXPONENT,
+            format!(
+                "{q} is in scientific notation; {hint}; in a spreadsheet, format the column as \
+                 Number or Text, not Scientific"
+            ),
+        );
+    }
+    if t.chars()
+        .any(|c| "$€£¥₮₿₽₹₩¢".contains(c) || c.is_alphabetic())
+    {
+        return err(
+            codes::AMOUNT_CURRENCY_SIGN,
+            format!(
+                "{q} contains a currency sign or text; write the number only (e.g. 100.50) and \
+                 put the currency in the currency column"
+            ),
+        );
+    }
+    let body = t.strip_prefix('+').unwrap_or(t);
+    let grouping = |c: char| matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\'' | '’' | '_');
+    let only_number_chars = body
+        .chars()
+        .all(|c| c.is_ascii_digit() || c == ',' || c == '.' || grouping(c));
+    if only_number_chars && body.chars().any(|c| c.is_ascii_digit()) {
+        let commas = body.matches(',').count();
+        let dots = body.matches('.').count();
+        let thousands = |suggest: String| {
+            err(
+                codes::AMOUNT_THOUSANDS_SEPARATOR,
+                format!("{q} has a thousands separator; write {suggest} (digits and one decimal point only)"),
+            )
+        };
+        if body.chars().any(grouping) || (commas > 0 && dots > 0) || dots > 1 || commas > 1 {
+            // The decimal mark is the last ',' or '.' when both kinds appear or the last one
+            // is followed by other than exactly three digits.
+            let last = body.rfind([',', '.']);
+            let suggest: String = match last {
+                Some(i) if commas > 0 && dots > 0 || (body.len() - i - 1) != 3 => {
+                    let (int, frac) = body.split_at(i);
+                    let int: String = int.chars().filter(char::is_ascii_digit).collect();
+                    format!("{int}.{}", &frac[1..])
+                }
+                _ => body.chars().filter(char::is_ascii_digit).collect(),
+            };
+            return thousands(suggest);
+        }
+        if commas == 1 {
+            let (int, frac) = body.split_once(',').unwrap_or((body, ""));
+            if frac.len() == 3 && !int.is_empty() {
+                return err(
+                    codes::AMOUNT_THOUSANDS_SEPARATOR,
+                    format!(
+                        "{q} is ambiguous: write {int}{frac} if the comma separates thousands, \
+                         or {int}.{frac} if it is a decimal comma"
+                    ),
+                );
+            }
+            return err(
+                codes::AMOUNT_DECIMAL_COMMA,
+                format!("{q} uses a decimal comma; write {int}.{frac} with a point"),
+            );
+        }
+    }
+    if let Some(rest) = t.strip_prefix('+') {
+        if is_plain(rest) {
+            return err(
+                codes::AMOUNT_FORMAT,
+                format!("{q} has a plus sign; write {rest}"),
+            );
+        }
+    }
+    if let Some(frac) = t.strip_prefix('.') {
+        if is_plain(frac) {
+            return err(
+                codes::AMOUNT_FORMAT,
+                format!("{q} has no digit before the point; write 0.{frac}"),
+            );
+        }
+    }
+    err(
+        codes::AMOUNT_FORMAT,
+        format!("{q} is not a plain decimal number like 1234.5"),
+    )
+}
+
+/// `Some(value)` when `t` is a number in scientific notation (`value` when it fits a Decimal).
+fn exponent_value(t: &str) -> Option<Option<Decimal>> {
+    let i = t.find(['e', 'E'])?;
+    let (mant, exp) = (&t[..i], &t[i + 1..]);
+    let mant_ok = is_plain(mant.strip_prefix(['-', '+']).unwrap_or(mant));
+    let exp_digits = exp.strip_prefix(['-', '+']).unwrap_or(exp);
+    let exp_ok = !exp_digits.is_empty() && exp_digits.bytes().all(|b| b.is_ascii_digit());
+    if !(mant_ok && exp_ok) {
+        return None;
+    }
+    Some(
+        Decimal::from_scientific(t)
+            .ok()
+            .map(|d| d.normalize()),
+    )
+}
+
+/// Checks the written number of decimals against the asset's. `float_text` is set when the
+/// amount came from a spreadsheet number cell (the hint then explains binary floats).
+pub fn check_precision(
+    amount: &Decimal,
+    decimals: u32,
+    currency: &str,
+    network: &str,
+    from_number_cell: bool,
+) -> Result<(), AmountError> {
+    let scale = amount.scale();
+    if scale <= decimals {
+        return Ok(());
+    }
+    let what = format!(
+        "{amount} has {scale} decimals but {currency} on {network} has {decimals}"
+    );
+    let hint = if from_number_cell {
+        format!(
+            "; the cell holds a binary floating-point number (e.g. 0.1+0.2 is stored as \
+             0.30000000000000004): round it in the spreadsheet, e.g. =ROUND(value, {decimals})"
+        )
+    } else {
+        format!("; round it to {decimals} decimals")
+    };
+    Err(err(codes::AMOUNT_PRECISION, format!("{what}{hint}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(t: &str) -> &'static str {
+        parse(t).unwrap_err().code
+    }
+
+    #[test]
+    fn plain_decimals_parse_with_their_scale() {
+        assert_eq!(parse("1234.5").unwrap().to_string(), "1234.5");
+        assert_eq!(parse("1.50").unwrap().scale(), 2);
+        assert_eq!(parse(" 100 ").unwrap().to_string(), "100");
+        assert_eq!(parse("0.000001").unwrap().to_string(), "0.000001");
+        assert_eq!(parse("007").unwrap().to_string(), "7");
+    }
+
+    #[test]
+    fn zero_negative_and_empty_are_refused() {
+        assert_eq!(code("0"), codes::AMOUNT_NOT_POSITIVE);
+        assert_eq!(code("0.000"), codes::AMOUNT_NOT_POSITIVE);
+        assert_eq!(code("-5"), codes::AMOUNT_NOT_POSITIVE);
+        assert_eq!(code(""), codes::AMOUNT_MISSING);
+        assert_eq!(code("   "), codes::AMOUNT_MISSING);
+    }
+
+    #[test]
+    fn exponents_are_refused_with_the_full_number() {
+        let e = parse("1e+21").unwrap_err();
+        assert_eq!(e.code, codes::AMOUNT_EXPONENT);
+        assert!(e.message.contains("1000000000000000000000"), "{}", e.message);
+        assert_eq!(code("1.5E3"), codes::AMOUNT_EXPONENT);
+        assert_eq!(code("2e-7"), codes::AMOUNT_EXPONENT);
+    }
+
+    #[test]
+    fn separators_and_signs_get_their_own_codes_and_hints() {
+        let e = parse("1,234.56").unwrap_err();
+        assert_eq!(e.code, codes::AMOUNT_THOUSANDS_SEPARATOR);
+        assert!(e.message.contains("write 1234.56"), "{}", e.message);
+        let e = parse("1.234,56").unwrap_err();
+        assert!(e.message.contains("write 1234.56"), "{}", e.message);
+        assert_eq!(code("1 000"), codes::AMOUNT_THOUSANDS_SEPARATOR);
+        assert_eq!(code("1'000.5"), codes::AMOUNT_THOUSANDS_SEPARATOR);
+        assert_eq!(code("1.234.567"), codes::AMOUNT_THOUSANDS_SEPARATOR);
+        assert_eq!(code("1,234"), codes::AMOUNT_THOUSANDS_SEPARATOR);
+        let e = parse("12,5").unwrap_err();
+        assert_eq!(e.code, codes::AMOUNT_DECIMAL_COMMA);
+        assert!(e.message.contains("write 12.5"), "{}", e.message);
+        assert_eq!(code("$100"), codes::AMOUNT_CURRENCY_SIGN);
+        assert_eq!(code("100 USDT"), codes::AMOUNT_CURRENCY_SIGN);
+        assert_eq!(code("€5,50"), codes::AMOUNT_CURRENCY_SIGN);
+        assert_eq!(code("+5"), codes::AMOUNT_FORMAT);
+        assert_eq!(code(".5"), codes::AMOUNT_FORMAT);
+        assert_eq!(code("5."), codes::AMOUNT_FORMAT);
+        assert_eq!(code("1/2"), codes::AMOUNT_FORMAT);
+    }
+
+    #[test]
+    fn too_many_digits_is_not_rounded() {
+        assert_eq!(code("123456789012345678901"), codes::AMOUNT_TOO_LARGE);
+        assert_eq!(
+            code("1.00000000000000000000000000001"),
+            codes::AMOUNT_TOO_LARGE
+        );
+    }
+
+    #[test]
+    fn precision_follows_the_asset() {
+        let d = parse("1.1234567").unwrap();
+        let e = check_precision(&d, 6, "USDT", "TRX-TRC20", false).unwrap_err();
+        assert_eq!(e.code, codes::AMOUNT_PRECISION);
+        assert!(e.message.contains("7 decimals") && e.message.contains("has 6"));
+        assert!(check_precision(&d, 18, "USDT", "BSC-BEP20", false).is_ok());
+        let f = parse("0.30000000000000004").unwrap();
+        let e = check_precision(&f, 6, "USDT", "TRX-TRC20", true).unwrap_err();
+        assert!(e.message.contains("ROUND"), "{}", e.message);
+        assert!(check_precision(&parse("1.50").unwrap(), 2, "X", "Y", false).is_ok());
+    }
+}

@@ -1,0 +1,167 @@
+//! Checks that need more than one row, kept compact so memory grows only by a few bytes per row:
+//! duplicate payouts (same network, currency, canonical address, numerically equal amount and
+//! memo; keyed by a 128-bit hash → first line), explicit order id uniqueness, and the warning
+//! for an address that appears with several memos and also without one.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+
+use super::problem::{codes, Problem};
+
+/// A 128-bit hash of byte strings (two independently keyed SipHash-1-3 runs; each part is
+/// length-prefixed so `("ab","c")` and `("a","bc")` differ).
+pub fn hash128(parts: &[&[u8]]) -> u128 {
+    let mut a = std::collections::hash_map::DefaultHasher::new();
+    let mut b = std::collections::hash_map::DefaultHasher::new();
+    a.write_u8(0xA5);
+    b.write_u8(0x5A);
+    for p in parts {
+        a.write_usize(p.len());
+        a.write(p);
+        b.write_usize(p.len());
+        b.write(p);
+    }
+    (u128::from(a.finish()) << 64) | u128::from(b.finish())
+}
+
+/// Keys are already hashes: use their low bits directly.
+#[derive(Default)]
+pub struct PassThroughHasher(u64);
+
+impl Hasher for PassThroughHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u128(&mut self, n: u128) {
+        self.0 = n as u64;
+    }
+}
+
+type HashIndex<V> = HashMap<u128, V, BuildHasherDefault<PassThroughHasher>>;
+
+/// First line seen per key.
+#[derive(Default)]
+pub struct FirstSeen(HashIndex<u64>);
+
+impl FirstSeen {
+    /// Records `key` at `line`; returns the earlier line when the key was seen before.
+    pub fn first(&mut self, key: u128, line: u64) -> Option<u64> {
+        match self.0.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(line);
+                None
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+#[derive(Default)]
+struct MemoUse {
+    /// Up to two distinct memo hashes with the first line of each.
+    memos: Vec<(u64, u64)>,
+    several: bool,
+    without: Vec<u64>,
+}
+
+/// Per (network, address) on memo networks: which memos it was used with.
+#[derive(Default)]
+pub struct SharedAddressMemos(HashIndex<MemoUse>);
+
+impl SharedAddressMemos {
+    /// Records a valid row on a memo network.
+    pub fn record(&mut self, address: u128, memo: Option<u64>, line: u64) {
+        let u = self.0.entry(address).or_default();
+        match memo {
+            None => u.without.push(line),
+            Some(m) => {
+                if !u.memos.iter().any(|(h, _)| *h == m) {
+                    if u.memos.len() < 2 {
+                        u.memos.push((m, line));
+                    }
+                    u.several = u.memos.len() >= 2;
+                }
+            }
+        }
+    }
+
+    /// One warning per row without memo whose address is used with several memos.
+    pub fn warnings(&self, memo_column: &str) -> Vec<Problem> {
+        let mut out = Vec::new();
+        for u in self.0.values().filter(|u| u.several) {
+            let lines: Vec<String> = u.memos.iter().map(|(_, l)| l.to_string()).collect();
+            for &line in &u.without {
+                out.push(Problem::new(
+                    line,
+                    memo_column,
+                    codes::MEMO_MISSING_SHARED_ADDRESS,
+                    format!(
+                        "this address is also paid with different memos (lines {}): it looks \
+                         like a shared exchange deposit address, and a payout without its memo \
+                         may be lost; add the recipient's memo",
+                        lines.join(", ")
+                    ),
+                ));
+            }
+        }
+        out.sort_by_key(|p| p.line);
+        out
+    }
+}
+
+/// The 64-bit hash of a memo.
+pub fn hash64(bytes: &[u8]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash128_separates_parts() {
+        assert_ne!(hash128(&[b"ab", b"c"]), hash128(&[b"a", b"bc"]));
+        assert_eq!(hash128(&[b"x", b"y"]), hash128(&[b"x", b"y"]));
+    }
+
+    #[test]
+    fn first_seen_reports_the_first_line() {
+        let mut f = FirstSeen::default();
+        assert_eq!(f.first(7, 2), None);
+        assert_eq!(f.first(8, 3), None);
+        assert_eq!(f.first(7, 9), Some(2));
+        assert_eq!(f.first(7, 11), Some(2));
+        assert_eq!(f.len(), 2);
+    }
+
+    #[test]
+    fn warns_only_when_several_memos_and_one_row_without() {
+        let mut m = SharedAddressMemos::default();
+        m.record(1, Some(10), 2);
+        m.record(1, None, 3);
+        assert!(m.warnings("memo").is_empty(), "one memo is not a shared address");
+        m.record(1, Some(11), 4);
+        let w = m.warnings("memo");
+        assert_eq!(w.len(), 1);
+        assert_eq!((w[0].line, w[0].code), (3, codes::MEMO_MISSING_SHARED_ADDRESS));
+        assert!(w[0].message.contains("lines 2, 4"));
+        m.record(2, Some(1), 5);
+        m.record(2, Some(2), 6);
+        assert_eq!(m.warnings("memo").len(), 1, "no row without memo on address 2");
+    }
+}

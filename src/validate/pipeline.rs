@@ -1,0 +1,159 @@
+//! The validation pipeline shared by `payrun validate` (streaming) and `load` (whole sheet):
+//! a reader thread hands batches of rows through a small bounded channel; each batch is checked
+//! in parallel with rayon (`row.rs`), then merged in sheet order, where the cross-row checks
+//! (duplicates, order id uniqueness, shared-address memos) and the totals are computed. Memory
+//! stays at two or three batches plus the compact cross-row indexes.
+
+use rayon::prelude::*;
+
+use super::duplicates::{FirstSeen, SharedAddressMemos};
+use super::problem::{codes, quote, Problem};
+use super::report::{Report, Totals};
+use super::row::{RowChecker, RowOutcome, RowRules};
+use super::SheetRow;
+use crate::sheet::{BatchSource, Field, SheetError};
+
+/// Rows per batch.
+pub const BATCH_ROWS: usize = 32 * 1024;
+
+struct Merger<'a> {
+    report: Report,
+    totals: Totals,
+    duplicates: FirstSeen,
+    order_ids: FirstSeen,
+    memos: SharedAddressMemos,
+    allow_duplicates: bool,
+    order_label: String,
+    columns: &'a crate::sheet::Columns,
+}
+
+impl Merger<'_> {
+    fn merge(&mut self, mut o: RowOutcome) -> Result<SheetRow, SheetError> {
+        if let Some(i) = o.not_utf8 {
+            let name = self.columns.names.get(i).map(String::as_str).unwrap_or("");
+            return Err(SheetError::NotUtf8 {
+                line: o.line,
+                detail: format!(" (column {} '{}')", i + 1, name.trim()),
+            });
+        }
+        let line = o.line;
+        self.report.rows += 1;
+        if let Some((key, text)) = o.order_id.take() {
+            if let Some(first) = self.order_ids.first(key, line) {
+                o.errors.push(Problem::new(
+                    line,
+                    &self.order_label,
+                    codes::ORDER_ID_DUPLICATE,
+                    format!(
+                        "the order id {} is already used on line {first}; order ids must be unique",
+                        quote(&text)
+                    ),
+                ));
+                o.valid = None;
+            }
+        }
+        let mut payout = None;
+        if let Some(v) = o.valid.take() {
+            let duplicate_of = if self.allow_duplicates {
+                None
+            } else {
+                self.duplicates.first(v.duplicate_key, line)
+            };
+            if let Some(first) = duplicate_of {
+                o.errors.push(Problem::new(
+                    line,
+                    "",
+                    codes::DUPLICATE_ROW,
+                    format!(
+                        "same network, currency, address, amount and memo as line {first}; \
+                         remove one, or pass --allow-duplicates if both payouts are intended"
+                    ),
+                ));
+            } else if !self.totals.add(v.network, v.currency, v.amount) {
+                o.errors.push(Problem::new(
+                    line,
+                    self.columns.label(Field::Amount),
+                    codes::AMOUNT_TOO_LARGE,
+                    format!("the total of {} on {} would overflow", v.currency, v.network),
+                ));
+            } else {
+                if let Some((address, memo)) = v.memo_use {
+                    self.memos.record(address, memo, line);
+                }
+                payout = v.payout;
+            }
+        }
+        if o.errors.is_empty() {
+            self.report.valid += 1;
+        } else {
+            self.report.invalid += 1;
+            payout = None;
+        }
+        self.report.errors.append(&mut o.errors);
+        self.report.warnings.append(&mut o.warnings);
+        Ok(SheetRow {
+            line,
+            cells: o.cells,
+            payout,
+        })
+    }
+}
+
+/// Reads every batch from `source`, checks and merges every row, hands each row to `sink` in
+/// sheet order, and returns the report.
+pub fn run(
+    mut source: Box<dyn BatchSource>,
+    rules: &RowRules,
+    allow_duplicates: bool,
+    mut sink: impl FnMut(SheetRow),
+) -> Result<Report, SheetError> {
+    let columns = source.columns().clone();
+    let checker = RowChecker::new(rules, &columns);
+    let mut merger = Merger {
+        report: Report::default(),
+        totals: Totals::default(),
+        duplicates: FirstSeen::default(),
+        order_ids: FirstSeen::default(),
+        memos: SharedAddressMemos::default(),
+        allow_duplicates,
+        order_label: columns.label(Field::OrderId).to_string(),
+        columns: &columns,
+    };
+    std::thread::scope(|scope| -> Result<(), SheetError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(2);
+        scope.spawn(move || loop {
+            let item = source.next_batch();
+            let stop = !matches!(item, Ok(Some(_)));
+            if let Ok(None) = item {
+                break;
+            }
+            if tx.send(item).is_err() || stop {
+                break;
+            }
+        });
+        for item in rx {
+            let Some(batch) = item? else { break };
+            let outcomes: Vec<RowOutcome> = (0..batch.len())
+                .into_par_iter()
+                .with_min_len(512)
+                .filter_map(|i| batch.row(i).map(|r| checker.check(r)))
+                .collect();
+            drop(batch);
+            for o in outcomes {
+                sink(merger.merge(o)?);
+            }
+        }
+        Ok(())
+    })?;
+    if merger.report.rows == 0 {
+        return Err(SheetError::NoDataRows);
+    }
+    let mut warnings = merger.memos.warnings(columns.label(Field::Memo));
+    let mut report = merger.report;
+    if !warnings.is_empty() {
+        report.warnings.append(&mut warnings);
+        report.warnings.sort_by_key(|p| p.line);
+    }
+    report.totals = merger.totals.into_vec();
+    Ok(report)
+}

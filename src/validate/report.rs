@@ -1,0 +1,207 @@
+//! The validation report: counts, totals per currency and network, every error and warning.
+//! Serialises to exactly the documented JSON shape; renders the human summary; writes the
+//! problems as CSV for `--errors-out` (cells a spreadsheet would run as formulas neutralised).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::problem::Problem;
+
+/// Count and total of the valid rows of one currency on one network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Total {
+    pub currency: String,
+    pub network: String,
+    pub count: u64,
+    /// Serialised as a decimal string.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub amount: Decimal,
+}
+
+/// The result of validating a sheet.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// Data rows read (blank rows are not rows).
+    pub rows: u64,
+    pub valid: u64,
+    pub invalid: u64,
+    /// Valid rows only, sorted by network then currency.
+    pub totals: Vec<Total>,
+    /// In line order.
+    pub errors: Vec<Problem>,
+    /// In line order.
+    pub warnings: Vec<Problem>,
+}
+
+/// Accumulates totals per (network, currency).
+#[derive(Debug, Default)]
+pub struct Totals(BTreeMap<(&'static str, &'static str), (u64, Decimal)>);
+
+impl Totals {
+    /// Adds one valid row; false when the sum would overflow.
+    pub fn add(&mut self, network: &'static str, currency: &'static str, amount: Decimal) -> bool {
+        let e = self.0.entry((network, currency)).or_insert((0, Decimal::ZERO));
+        match e.1.checked_add(amount) {
+            Some(sum) => {
+                e.0 += 1;
+                e.1 = sum;
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn into_vec(self) -> Vec<Total> {
+        self.0
+            .into_iter()
+            .map(|((network, currency), (count, amount))| Total {
+                currency: currency.to_string(),
+                network: network.to_string(),
+                count,
+                amount,
+            })
+            .collect()
+    }
+}
+
+impl Report {
+    /// True when every row is valid.
+    pub fn all_valid(&self) -> bool {
+        self.invalid == 0
+    }
+
+    /// The human summary and every problem, one per line (`line 12, amount: …`).
+    pub fn render_text(&self, sheet: &str) -> String {
+        use std::fmt::Write as _;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "{sheet}: {} rows, {} valid, {} invalid",
+            self.rows, self.valid, self.invalid
+        );
+        if !self.totals.is_empty() {
+            let _ = writeln!(s, "valid rows by currency and network:");
+            let wcur = self.totals.iter().map(|t| t.currency.len()).max().unwrap_or(0);
+            let wnet = self.totals.iter().map(|t| t.network.len()).max().unwrap_or(0);
+            for t in &self.totals {
+                let _ = writeln!(
+                    s,
+                    "  {:<wcur$}  {:<wnet$}  {:>7} rows  {}",
+                    t.currency, t.network, t.count, t.amount
+                );
+            }
+        }
+        for (title, list) in [("errors", &self.errors), ("warnings", &self.warnings)] {
+            if list.is_empty() {
+                continue;
+            }
+            let _ = writeln!(s, "{title} ({}):", list.len());
+            for p in list {
+                let _ = writeln!(s, "  {}", problem_line(p));
+            }
+        }
+        s
+    }
+
+    /// Every problem as CSV: `line,column,code,message,severity`.
+    pub fn write_problems_csv(&self, out: impl Write) -> std::io::Result<()> {
+        let mut w = csv::Writer::from_writer(out);
+        let io = |e: csv::Error| std::io::Error::other(e.to_string());
+        w.write_record(["line", "column", "code", "message", "severity"])
+            .map_err(io)?;
+        for (severity, list) in [("error", &self.errors), ("warning", &self.warnings)] {
+            for p in list {
+                w.write_record([
+                    p.line.to_string().as_str(),
+                    &neutralise(&p.column),
+                    p.code,
+                    &neutralise(&p.message),
+                    severity,
+                ])
+                .map_err(io)?;
+            }
+        }
+        w.flush()
+    }
+}
+
+/// `line 12, amount: message` (`line 12: message` for a whole-row problem).
+pub fn problem_line(p: &Problem) -> String {
+    if p.column.is_empty() {
+        format!("line {}: {} [{}]", p.line, p.message, p.code)
+    } else {
+        format!("line {}, {}: {} [{}]", p.line, p.column, p.message, p.code)
+    }
+}
+
+/// Prefixes a cell a spreadsheet would run as a formula with `'`.
+pub fn neutralise(cell: &str) -> String {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
+        _ => cell.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::problem::codes;
+
+    fn sample() -> Report {
+        let mut t = Totals::default();
+        assert!(t.add("TRX-TRC20", "USDT", Decimal::new(150, 2)));
+        assert!(t.add("TRX-TRC20", "USDT", Decimal::new(2, 0)));
+        assert!(t.add("BTC", "BTC", Decimal::new(1, 3)));
+        Report {
+            rows: 4,
+            valid: 3,
+            invalid: 1,
+            totals: t.into_vec(),
+            errors: vec![Problem::new(5, "amount", codes::AMOUNT_NOT_POSITIVE, "zero")],
+            warnings: vec![],
+        }
+    }
+
+    #[test]
+    fn json_shape_is_the_documented_one() {
+        let v = serde_json::to_value(sample()).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "rows": 4, "valid": 3, "invalid": 1,
+                "totals": [
+                    {"currency": "BTC", "network": "BTC", "count": 1, "amount": "0.001"},
+                    {"currency": "USDT", "network": "TRX-TRC20", "count": 2, "amount": "3.50"}
+                ],
+                "errors": [{"line": 5, "column": "amount", "code": "amount_not_positive", "message": "zero"}],
+                "warnings": []
+            })
+        );
+    }
+
+    #[test]
+    fn text_lists_totals_and_problems() {
+        let s = sample().render_text("pay.csv");
+        assert!(s.starts_with("pay.csv: 4 rows, 3 valid, 1 invalid"), "{s}");
+        assert!(s.contains("USDT  TRX-TRC20        2 rows  3.50"), "{s}");
+        assert!(s.contains("line 5, amount: zero [amount_not_positive]"), "{s}");
+    }
+
+    #[test]
+    fn problems_csv_neutralises_formulas() {
+        let mut r = sample();
+        r.warnings
+            .push(Problem::new(7, "=cmd", codes::MEMO_TOO_LONG, "-x"));
+        let mut buf = Vec::new();
+        r.write_problems_csv(&mut buf).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        assert_eq!(
+            text,
+            "line,column,code,message,severity\n5,amount,amount_not_positive,zero,error\n\
+             7,'=cmd,memo_too_long,'-x,warning\n"
+        );
+    }
+}

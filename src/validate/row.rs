@@ -1,0 +1,534 @@
+//! Validation of one row on its own (pure, run in parallel): network, currency, amount, address,
+//! memo, order id, fee option and from currency, every problem of the row reported. What needs
+//! other rows (duplicates, order id uniqueness, shared-address memos) is computed from the keys
+//! this returns, in sheet order, by the pipeline.
+
+use rust_decimal::Decimal;
+
+use super::address;
+use super::amount;
+use super::duplicates::{hash128, hash64};
+use super::memo;
+use super::networks::{self, NetworkSpec, NETWORKS};
+use super::problem::{codes, quote, Problem};
+use crate::model::{FeeOption, GatewayKind, Payout};
+use crate::sheet::{CellKind, Columns, Field, Oversize, RowView};
+
+/// The options a row is checked against, already resolved.
+#[derive(Debug, Clone)]
+pub struct RowRules {
+    pub gateway: GatewayKind,
+    /// `--currency`, upper case.
+    pub currency: Option<String>,
+    /// `--network` (2328: fills empty network cells).
+    pub network: Option<&'static NetworkSpec>,
+    /// BlockATM: the contract's chain, every row's network.
+    pub chain: Option<&'static NetworkSpec>,
+    pub default_fee_option: FeeOption,
+    /// Build `Payout`s and keep every cell's text (load), or only count (validate).
+    pub keep_rows: bool,
+}
+
+/// The result of checking one row alone.
+#[derive(Debug, Default)]
+pub struct RowOutcome {
+    pub line: u64,
+    pub errors: Vec<Problem>,
+    pub warnings: Vec<Problem>,
+    /// Index of a cell that is not UTF-8 (a whole-file error).
+    pub not_utf8: Option<usize>,
+    /// A well-formed explicit order id: its hash and text.
+    pub order_id: Option<(u128, String)>,
+    /// Set when the row passed every single-row check.
+    pub valid: Option<ValidRow>,
+    /// Every cell as text (only with `keep_rows`).
+    pub cells: Vec<String>,
+}
+
+/// What the cross-row checks and the totals need from a valid row.
+#[derive(Debug)]
+pub struct ValidRow {
+    pub duplicate_key: u128,
+    /// Memo networks: (network+address hash, memo hash).
+    pub memo_use: Option<(u128, Option<u64>)>,
+    pub network: &'static str,
+    pub currency: &'static str,
+    pub amount: Decimal,
+    pub payout: Option<Payout>,
+}
+
+/// Checks rows of one sheet.
+pub struct RowChecker<'a> {
+    rules: &'a RowRules,
+    columns: &'a Columns,
+}
+
+impl<'a> RowChecker<'a> {
+    pub fn new(rules: &'a RowRules, columns: &'a Columns) -> Self {
+        RowChecker { rules, columns }
+    }
+
+    /// The header text of column `i` for messages.
+    fn column_name(&self, i: usize) -> String {
+        match self.columns.names.get(i) {
+            Some(n) if !n.trim().is_empty() => n.trim().to_string(),
+            _ => format!("column {}", i + 1),
+        }
+    }
+
+    pub fn check(&self, row: RowView<'_>) -> RowOutcome {
+        let line = row.line();
+        let mut out = RowOutcome {
+            line,
+            ..Default::default()
+        };
+        let width = self.columns.names.len();
+        if let Some(o) = row.oversize() {
+            let (code, column, message) = match o {
+                Oversize::Cell { column } => (
+                    codes::CELL_TOO_LARGE,
+                    column,
+                    format!(
+                        "the cell is larger than {} bytes; the row was not read",
+                        crate::sheet::MAX_CELL_BYTES
+                    ),
+                ),
+                Oversize::Row { column } => (
+                    codes::ROW_TOO_LARGE,
+                    column,
+                    format!(
+                        "the row is larger than {} bytes or has more than {} cells; it was not read",
+                        crate::sheet::MAX_RECORD_BYTES,
+                        crate::sheet::MAX_FIELDS
+                    ),
+                ),
+            };
+            out.errors
+                .push(Problem::new(line, &self.column_name(column), code, message));
+            if self.rules.keep_rows {
+                out.cells = vec![String::new(); width];
+            }
+            return out;
+        }
+        for i in 0..row.len() {
+            if std::str::from_utf8(row.bytes(i)).is_err() {
+                out.not_utf8 = Some(i);
+                return out;
+            }
+        }
+        let text = |i: usize| std::str::from_utf8(row.bytes(i)).unwrap_or("");
+        if self.rules.keep_rows {
+            out.cells = (0..width).map(|i| text(i).to_string()).collect();
+        }
+        if row.len() > width && (width..row.len()).any(|i| !text(i).trim().is_empty()) {
+            out.errors.push(Problem::new(
+                line,
+                "",
+                codes::ROW_EXTRA_CELLS,
+                format!(
+                    "the row has {} cells but the header has {width}; is there an unquoted \
+                     delimiter inside a value?",
+                    row.len()
+                ),
+            ));
+        }
+        // Error values (#N/A...) anywhere.
+        let mut error_cell = [false; 9];
+        for i in 0..row.len().min(width) {
+            if row.kind(i) != CellKind::Error {
+                continue;
+            }
+            match Field::ALL.iter().find(|f| self.columns.get(**f) == Some(i)) {
+                Some(f) => {
+                    error_cell[*f as usize] = true;
+                    out.errors.push(Problem::new(
+                        line,
+                        &self.column_name(i),
+                        codes::CELL_ERROR,
+                        format!(
+                            "the cell holds the spreadsheet error {}; fix the formula",
+                            quote(text(i))
+                        ),
+                    ));
+                }
+                None => out.warnings.push(Problem::new(
+                    line,
+                    &self.column_name(i),
+                    codes::PASSTHROUGH_CELL_ERROR,
+                    format!("the cell holds the spreadsheet error {}", quote(text(i))),
+                )),
+            }
+        }
+        let cell = |f: Field| -> (&str, CellKind) {
+            match self.columns.get(f) {
+                Some(i) if !error_cell[f as usize] => (text(i), row.kind(i)),
+                _ => ("", CellKind::Text),
+            }
+        };
+        let has_error_cell = |f: Field| error_cell[f as usize];
+        let label = |f: Field| self.columns.label(f);
+        let mut problems: Vec<Problem> = Vec::new();
+        let mut push = |f: Field, code: &'static str, message: String| {
+            problems.push(Problem::new(line, label(f), code, message));
+        };
+
+        // Network.
+        let network = if has_error_cell(Field::Network) {
+            None
+        } else {
+            self.network(cell(Field::Network).0, &mut push)
+        };
+        // Currency.
+        let currency_text = cell(Field::Currency).0.trim();
+        let currency: Option<String> = if !currency_text.is_empty() {
+            Some(currency_text.to_ascii_uppercase())
+        } else {
+            self.rules.currency.clone()
+        };
+        let mut asset = None;
+        match (&currency, network) {
+            (None, _) if !has_error_cell(Field::Currency) => push(
+                Field::Currency,
+                codes::CURRENCY_MISSING,
+                "the currency is empty; fill it in or pass --currency".into(),
+            ),
+            (Some(cur), Some(net)) => {
+                asset = net.asset(self.rules.gateway, cur);
+                if asset.is_none() {
+                    let (code, message) = self.currency_problem(cur, net);
+                    push(Field::Currency, code, message);
+                }
+            }
+            (Some(cur), None) if !self.currency_known(cur) => {
+                push(Field::Currency, codes::CURRENCY_UNKNOWN, self.unknown_currency(cur));
+            }
+            _ => {}
+        }
+        // Amount.
+        let (amount_text, amount_kind) = cell(Field::Amount);
+        let mut amount = None;
+        if !has_error_cell(Field::Amount) {
+            match amount_kind {
+                CellKind::Date => push(
+                    Field::Amount,
+                    codes::AMOUNT_DATE_CELL,
+                    format!(
+                        "the cell is a date ({amount_text}), not an amount; format the column \
+                         as Number"
+                    ),
+                ),
+                CellKind::Bool => push(
+                    Field::Amount,
+                    codes::AMOUNT_BOOLEAN_CELL,
+                    format!("the cell is a TRUE/FALSE value ({amount_text}), not an amount"),
+                ),
+                _ => match amount::parse(amount_text) {
+                    Err(e) => push(Field::Amount, e.code, e.message),
+                    Ok(d) => {
+                        if let (Some(a), Some(net)) = (asset, network) {
+                            let number_cell = matches!(
+                                amount_kind,
+                                CellKind::Number | CellKind::ImpreciseNumber
+                            );
+                            if let Err(e) = amount::check_precision(
+                                &d,
+                                a.decimals,
+                                a.currency,
+                                net.code,
+                                number_cell,
+                            ) {
+                                push(Field::Amount, e.code, e.message);
+                            }
+                        }
+                        amount = Some(d);
+                    }
+                },
+            }
+        }
+        // Address.
+        let address_text = cell(Field::Address).0;
+        let mut address_key = None;
+        if !has_error_cell(Field::Address) {
+            match network {
+                Some(net) => match address::check(net.family, address_text) {
+                    Ok(k) => address_key = Some(k),
+                    Err(e) => push(Field::Address, e.code(), e.to_string()),
+                },
+                None if address_text.is_empty() => push(
+                    Field::Address,
+                    address::AddressError::Empty.code(),
+                    address::AddressError::Empty.to_string(),
+                ),
+                None => {}
+            }
+        }
+        // Memo.
+        let (memo_text, memo_kind) = cell(Field::Memo);
+        let memo = match memo::check(memo_text, memo_kind, network) {
+            Ok(m) => m,
+            Err((code, message)) => {
+                push(Field::Memo, code, message);
+                None
+            }
+        };
+        // Order id.
+        let (order_text, order_kind) = cell(Field::OrderId);
+        let mut explicit_order_id = None;
+        if !order_text.trim().is_empty() {
+            match order_id_problem(order_text, order_kind) {
+                Some(message) => push(Field::OrderId, codes::ORDER_ID_FORMAT, message),
+                None => {
+                    out.order_id = Some((hash128(&[order_text.as_bytes()]), order_text.into()));
+                    explicit_order_id = Some(order_text.to_string());
+                }
+            }
+        }
+        // Fee option.
+        let fee_text = cell(Field::FeeOption).0.trim();
+        let mut fee_option = self.rules.default_fee_option;
+        if !fee_text.is_empty() {
+            if self.rules.gateway == GatewayKind::BlockAtm {
+                out.warnings.push(Problem::new(
+                    line,
+                    label(Field::FeeOption),
+                    codes::FEE_OPTION_IGNORED,
+                    "BlockATM has no fee option; the value is ignored".to_string(),
+                ));
+            } else {
+                match FeeOption::parse(fee_text) {
+                    Some(f) => fee_option = f,
+                    None => push(
+                        Field::FeeOption,
+                        codes::FEE_OPTION_INVALID,
+                        format!("{} is not a fee option; write deduct or add", quote(fee_text)),
+                    ),
+                }
+            }
+        }
+        // From currency.
+        let from_text = cell(Field::FromCurrency).0.trim();
+        let mut from_currency = None;
+        if !from_text.is_empty() {
+            let upper = from_text.to_ascii_uppercase();
+            if self.rules.gateway == GatewayKind::BlockAtm {
+                push(
+                    Field::FromCurrency,
+                    codes::FROM_CURRENCY_NOT_SUPPORTED,
+                    "BlockATM pays from the contract's balance; it has no auto-conversion".into(),
+                );
+            } else if !self.currency_known(&upper) {
+                push(
+                    Field::FromCurrency,
+                    codes::FROM_CURRENCY_UNKNOWN,
+                    format!(
+                        "{} is not a currency 2328 holds; use one of {}",
+                        quote(from_text),
+                        self.known_currencies().join(", ")
+                    ),
+                );
+            } else {
+                from_currency = Some(upper);
+            }
+        }
+        let remark_text = cell(Field::Remark).0;
+        out.errors.extend(problems);
+        if !out.errors.is_empty() {
+            return out;
+        }
+        let (Some(net), Some(asset), Some(amount), Some(address_key)) =
+            (network, asset, amount, address_key)
+        else {
+            return out;
+        };
+        let normalized = amount.normalize().serialize();
+        let memo_bytes = memo.as_deref().unwrap_or("").as_bytes();
+        let duplicate_key = hash128(&[
+            net.code.as_bytes(),
+            asset.currency.as_bytes(),
+            address_key.as_bytes(),
+            &normalized,
+            memo_bytes,
+        ]);
+        let memo_use = net.memo.then(|| {
+            (
+                hash128(&[net.code.as_bytes(), address_key.as_bytes()]),
+                memo.as_ref().map(|m| hash64(m.as_bytes())),
+            )
+        });
+        let payout = self.rules.keep_rows.then(|| Payout {
+            line,
+            network: net,
+            currency: asset.currency.to_string(),
+            address: address_text.to_string(),
+            address_key,
+            amount,
+            memo,
+            fee_option,
+            from_currency,
+            remark: (!remark_text.trim().is_empty()).then(|| remark_text.to_string()),
+            explicit_order_id,
+        });
+        out.valid = Some(ValidRow {
+            duplicate_key,
+            memo_use,
+            network: net.code,
+            currency: asset.currency,
+            amount,
+            payout,
+        });
+        out
+    }
+
+    /// Resolves the row's network, reporting why it cannot be used.
+    fn network(
+        &self,
+        cell: &str,
+        push: &mut impl FnMut(Field, &'static str, String),
+    ) -> Option<&'static NetworkSpec> {
+        let gateway = self.rules.gateway;
+        let named = cell.trim();
+        let spec = if named.is_empty() {
+            None
+        } else {
+            match networks::lookup(named) {
+                Some(s) => Some(s),
+                None => {
+                    let served: Vec<&str> = NETWORKS
+                        .iter()
+                        .filter(|n| n.served_by(gateway))
+                        .map(|n| n.code)
+                        .collect();
+                    push(
+                        Field::Network,
+                        codes::NETWORK_UNKNOWN,
+                        format!(
+                            "unknown network {}; use one of {}",
+                            quote(named),
+                            served.join(", ")
+                        ),
+                    );
+                    return None;
+                }
+            }
+        };
+        if gateway == GatewayKind::BlockAtm {
+            if let (Some(chain), Some(s)) = (self.rules.chain, spec) {
+                if !std::ptr::eq(chain, s) {
+                    push(
+                        Field::Network,
+                        codes::NETWORK_MISMATCH,
+                        format!(
+                            "the BlockATM contract pays on {}, not {}; a contract serves one chain",
+                            chain.code, s.code
+                        ),
+                    );
+                    return None;
+                }
+            }
+            if let Some(chain) = self.rules.chain {
+                return Some(chain);
+            }
+        }
+        let spec = match spec.or(self.rules.network) {
+            Some(s) => s,
+            None => {
+                push(
+                    Field::Network,
+                    codes::NETWORK_MISSING,
+                    "the network is empty; fill it in or pass --network".into(),
+                );
+                return None;
+            }
+        };
+        if !spec.served_by(gateway) {
+            push(
+                Field::Network,
+                codes::NETWORK_NOT_SUPPORTED,
+                format!("the {gateway} gateway does not pay out on {}", spec.code),
+            );
+            return None;
+        }
+        Some(spec)
+    }
+
+    fn known_currencies(&self) -> Vec<&'static str> {
+        let mut all: Vec<&'static str> = NETWORKS
+            .iter()
+            .flat_map(|n| n.assets(self.rules.gateway).iter().map(|a| a.currency))
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+
+    fn currency_known(&self, cur: &str) -> bool {
+        self.known_currencies()
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(cur))
+    }
+
+    fn unknown_currency(&self, cur: &str) -> String {
+        format!(
+            "{} is not a currency the {} gateway pays out; use one of {}",
+            quote(cur),
+            self.rules.gateway,
+            self.known_currencies().join(", ")
+        )
+    }
+
+    fn currency_problem(&self, cur: &str, net: &NetworkSpec) -> (&'static str, String) {
+        let gateway = self.rules.gateway;
+        if !self.currency_known(cur) {
+            return (codes::CURRENCY_UNKNOWN, self.unknown_currency(cur));
+        }
+        let there: Vec<&str> = net.assets(gateway).iter().map(|a| a.currency).collect();
+        (
+            codes::CURRENCY_NOT_ON_NETWORK,
+            format!(
+                "{cur} is not paid out on {} by {gateway}; there: {}",
+                net.code,
+                there.join(", ")
+            ),
+        )
+    }
+}
+
+/// Why an explicit order id is refused, if it is.
+fn order_id_problem(text: &str, kind: CellKind) -> Option<String> {
+    if kind == CellKind::ImpreciseNumber {
+        return Some(format!(
+            "the order id is stored as a number ({text}) and has lost digits; format the \
+             column as Text"
+        ));
+    }
+    let len = text.chars().count();
+    if len > 64 {
+        return Some(format!("the order id has {len} characters; at most 64 are allowed"));
+    }
+    if let Some(c) = text
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+    {
+        return Some(format!(
+            "the order id {} contains {:?}; use only letters A-Z a-z, digits, '_' and '-'",
+            quote(text),
+            c
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_ids_are_checked_for_charset_and_length() {
+        assert!(order_id_problem("pay-2024_05-001", CellKind::Text).is_none());
+        assert!(order_id_problem(&"a".repeat(64), CellKind::Text).is_none());
+        assert!(order_id_problem(&"a".repeat(65), CellKind::Text).is_some());
+        assert!(order_id_problem("a b", CellKind::Text).is_some());
+        assert!(order_id_problem("ü", CellKind::Text).is_some());
+        assert!(order_id_problem("12345678901234567000", CellKind::ImpreciseNumber).is_some());
+    }
+}

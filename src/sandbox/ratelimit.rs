@@ -132,7 +132,10 @@ mod tests {
             RateDecision::Limited { .. }
         ));
         assert_eq!(rl.check("e", 1, w, 2, t0), RateDecision::Banned);
-        assert_eq!(rl.check("e", 1, w, 2, t0 + w), RateDecision::Banned);
+        assert_eq!(
+            rl.check("e", 1, w, 2, t0 + Duration::from_secs(30)),
+            RateDecision::Banned
+        );
         assert_eq!(
             rl.check("e", 1, w, 2, t0 + BAN_DURATION),
             RateDecision::Allow

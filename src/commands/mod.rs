@@ -2,9 +2,17 @@
 //! `Context`; every command returns the `ExitCode` it ended with, or an error for the edge to
 //! print and map (an `exit::Exit` inside carries its own code; anything else is a usage error).
 
+pub mod connect;
 pub mod init;
+pub mod quote;
+pub mod report;
+pub mod results;
+pub mod run;
+pub mod sandbox;
+pub mod status;
 pub mod template;
 pub mod validate;
+pub mod webhook;
 
 use crate::cli::config::{Config, Sources};
 use crate::cli::{Cli, Command, GlobalArgs};
@@ -20,6 +28,20 @@ pub struct Context {
 /// Runs the parsed command line.
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     init_logging(cli.global.verbose);
+    // Commands that need no configuration run before it is read, so a broken payrun.toml
+    // cannot stop `init --force` from replacing it.
+    match &cli.command {
+        Command::Completions(args) => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            clap_complete::generate(args.shell, &mut cmd, "payrun", &mut std::io::stdout());
+            return Ok(ExitCode::Success);
+        }
+        Command::Template(args) => return template::execute(args),
+        Command::Init(args) => return init::execute(args),
+        Command::Sandbox(args) => return sandbox::execute(args),
+        _ => {}
+    }
     let sources =
         Sources::gather(cli.global.config.as_deref()).map_err(|e| Exit::usage(format!("{e}")))?;
     let config = Config::resolve(&cli.global, &sources).map_err(|e| Exit::usage(format!("{e}")))?;
@@ -29,34 +51,14 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     match cli.command {
         Command::Validate(args) => validate::execute(&ctx, &args),
-        Command::Completions(args) => {
-            use clap::CommandFactory;
-            let mut cmd = Cli::command();
-            clap_complete::generate(args.shell, &mut cmd, "payrun", &mut std::io::stdout());
-            Ok(ExitCode::Success)
+        Command::Quote(args) => quote::execute(&ctx, &args),
+        Command::Run(args) => run::execute(&ctx, &args),
+        Command::Status(args) => status::execute(&ctx, &args),
+        Command::Report(args) => report::execute(&ctx, &args),
+        Command::Webhook(cmd) => webhook::execute(&ctx, &cmd),
+        Command::Completions(_) | Command::Template(_) | Command::Init(_) | Command::Sandbox(_) => {
+            unreachable!("handled before the configuration is read")
         }
-        Command::Template(args) => template::execute(&args),
-        Command::Init(args) => init::execute(&args),
-        other => Err(Exit::usage(format!(
-            "`{}` is not available in this build yet",
-            command_name(&other)
-        ))
-        .into()),
-    }
-}
-
-fn command_name(c: &Command) -> &'static str {
-    match c {
-        Command::Validate(_) => "validate",
-        Command::Quote(_) => "quote",
-        Command::Run(_) => "run",
-        Command::Status(_) => "status",
-        Command::Report(_) => "report",
-        Command::Webhook(_) => "webhook",
-        Command::Sandbox(_) => "sandbox",
-        Command::Template(_) => "template",
-        Command::Init(_) => "init",
-        Command::Completions(_) => "completions",
     }
 }
 

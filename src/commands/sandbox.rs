@@ -1,0 +1,151 @@
+//! `payrun sandbox`: runs the embedded sandbox gateway standalone until Ctrl-C, printing the
+//! base URLs and the credentials (or, when they came from the environment, only the variable
+//! names) a client needs.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::cli::SandboxArgs;
+use crate::exit::{Exit, ExitCode};
+use crate::sandbox::{FaultRule, Sandbox, SandboxConfig};
+
+/// Builds the configuration from the environment and the flags.
+pub fn config_from_args(args: &SandboxArgs) -> Result<SandboxConfig, Exit> {
+    let mut config = SandboxConfig::from_env();
+    if !(args.settle_secs.is_finite() && args.settle_secs >= 0.0 && args.settle_secs < 1e9) {
+        return Err(Exit::usage(format!(
+            "--settle-secs {} is not a number of seconds >= 0",
+            args.settle_secs
+        )));
+    }
+    config.settle_after = Duration::from_secs_f64(args.settle_secs);
+    config.enforce_order_no_unique = !args.allow_duplicate_order_no;
+    config.faults = args
+        .fault
+        .iter()
+        .map(|spec| FaultRule::parse(spec))
+        .collect::<Result<_, _>>()
+        .map_err(|e| Exit::usage(format!("--fault: {e}")))?;
+    Ok(config)
+}
+
+fn from_env(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| !v.trim().is_empty())
+}
+
+/// What to print for one credential: the value when it is a sandbox default, else where it
+/// came from.
+fn shown(var: &str, value: &str, secret: bool) -> String {
+    match (from_env(var), secret) {
+        (true, true) => format!("(from ${var})"),
+        (true, false) => format!("{value} (from ${var})"),
+        (false, _) => value.to_string(),
+    }
+}
+
+/// The text printed at start-up.
+pub fn banner(sb: &Sandbox) -> String {
+    let c = sb.config();
+    let mut out = String::new();
+    let mut line = |s: String| {
+        out.push_str(&s);
+        out.push('\n');
+    };
+    line(format!("payrun sandbox listening on http://{}", sb.addr()));
+    line(String::new());
+    line(format!("2328      base URL   {}", sb.base_url_2328()));
+    line(format!(
+        "          project    {}",
+        shown("PAYRUN_PROJECT", &c.project, false)
+    ));
+    line(format!(
+        "          payout key {}",
+        shown("PAYRUN_API_KEY", &c.payout_key, true)
+    ));
+    line(format!("BlockATM  base URL   {}", sb.base_url_blockatm()));
+    line(format!(
+        "          API key    {}",
+        shown("PAYRUN_API_KEY", &c.api_key, true)
+    ));
+    line(format!(
+        "          secret     {}",
+        shown("PAYRUN_API_SECRET", &c.secret, true)
+    ));
+    line(format!(
+        "          contract   {}",
+        shown("PAYRUN_CONTRACT_ID", &c.contract_id, false)
+    ));
+    line(format!(
+        "          chain      {}",
+        shown("PAYRUN_NETWORK", &c.blockatm_chain, false)
+    ));
+    line(String::new());
+    line("A client needs (2328):".into());
+    line("  export PAYRUN_GATEWAY=2328".into());
+    line(format!("  export PAYRUN_BASE_URL={}", sb.base_url_2328()));
+    let export = |var: &str, value: &str| {
+        if from_env(var) {
+            format!("  # {var} already set in this environment")
+        } else {
+            format!("  export {var}={value}")
+        }
+    };
+    line(export("PAYRUN_PROJECT", &c.project));
+    line(export("PAYRUN_API_KEY", &c.payout_key));
+    line("A client needs (BlockATM):".into());
+    line("  export PAYRUN_GATEWAY=blockatm".into());
+    line(format!(
+        "  export PAYRUN_BASE_URL={}",
+        sb.base_url_blockatm()
+    ));
+    line(export("PAYRUN_API_KEY", &c.api_key));
+    line(export("PAYRUN_API_SECRET", &c.secret));
+    line(export("PAYRUN_CONTRACT_ID", &c.contract_id));
+    line(export("PAYRUN_NETWORK", &c.blockatm_chain));
+    line(String::new());
+    line(format!(
+        "settle after {:?}; BlockATM orderNo uniqueness {}; rate limits 2328 {}/s, BlockATM {}/min per endpoint",
+        c.settle_after,
+        if c.enforce_order_no_unique { "enforced" } else { "OFF (duplicates create second payouts)" },
+        c.rate_2328_per_sec,
+        c.rate_blockatm_per_min
+    ));
+    if !c.faults.is_empty() {
+        let specs: Vec<String> = c.faults.iter().map(ToString::to_string).collect();
+        line(format!("faults: {}", specs.join(", ")));
+    }
+    line(format!(
+        "admin: GET http://{0}/__sandbox/payouts | /requests | /webhooks; POST /__sandbox/faults, /__sandbox/reset-faults",
+        sb.addr()
+    ));
+    line("Ctrl-C to stop.".into());
+    out
+}
+
+pub fn execute(args: &SandboxArgs) -> anyhow::Result<ExitCode> {
+    let config = config_from_args(args)?;
+    let addr: SocketAddr = args.listen.parse().map_err(|_| {
+        Exit::usage(format!(
+            "--listen {:?} is not an address like 127.0.0.1:8080",
+            args.listen
+        ))
+    })?;
+    let sandbox =
+        Sandbox::start(config, addr).with_context(|| format!("starting the sandbox on {addr}"))?;
+    print!("{}", banner(&sandbox));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the signal runtime")?;
+    runtime
+        .block_on(tokio::signal::ctrl_c())
+        .context("waiting for Ctrl-C")?;
+    eprintln!(
+        "stopping the sandbox ({} payouts created)",
+        sandbox.payouts().len()
+    );
+    sandbox.shutdown();
+    Ok(ExitCode::Success)
+}

@@ -23,6 +23,9 @@ async fn drop_applies_then_closes_without_a_response() {
         .await
         .expect_err("no response");
     assert!(!err.is_timeout() && err.status().is_none(), "{err:?}");
+    // Not a connect error: the request was sent and applied (a client must treat it as ambiguous).
+    assert!(!err.is_connect(), "{err:?}");
+    eprintln!("drop seen by reqwest as: {err:?}");
     let payouts = sb.payouts();
     assert_eq!(payouts.len(), 1, "the create was applied");
     let reqs = sb.requests();

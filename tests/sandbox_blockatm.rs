@@ -15,7 +15,11 @@ async fn valid_create_is_accepted_and_detail_is_pending() {
     let sb = start(quiet());
     let c = client();
     let body = create_blockatm_body(&sb, "PAYOUT_001", "100.00", TRON_ADDR);
-    let v: Value = post_blockatm(&c, &sb, ORDER, &body).await.json().await.unwrap();
+    let v: Value = post_blockatm(&c, &sb, ORDER, &body)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["code"], "200", "{v}");
     assert_eq!(v["success"], true);
     assert_eq!(v["data"]["orderNo"], "PAYOUT_001");
@@ -29,7 +33,10 @@ async fn valid_create_is_accepted_and_detail_is_pending() {
     assert_eq!(d["data"]["txId"], Value::Null);
     let p = sb.payouts();
     assert_eq!(p.len(), 1);
-    assert_eq!((p[0].gateway, p[0].status), (GatewayKind::BlockAtm, Status::Pending));
+    assert_eq!(
+        (p[0].gateway, p[0].status),
+        (GatewayKind::BlockAtm, Status::Pending)
+    );
     assert_eq!(p[0].gateway_id, order_id);
     assert_eq!(p[0].network, "TRX-TRC20");
 }
@@ -54,19 +61,39 @@ async fn bad_signature_key_body_or_time_are_refused() {
     let code = |v: Value| v["code"].as_str().unwrap().to_string();
 
     let tampered = body.to_string().replace("\"10\"", "\"1000\"");
-    let v: Value = send(&cfg.api_key, &time, &sig, tampered).await.unwrap().json().await.unwrap();
+    let v: Value = send(&cfg.api_key, &time, &sig, tampered)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(code(v), "000306");
 
     let wrong_sig = sign_blockatm("another-secret", body.as_object().unwrap(), &time);
-    let v: Value = send(&cfg.api_key, &time, &wrong_sig, body.to_string()).await.unwrap().json().await.unwrap();
+    let v: Value = send(&cfg.api_key, &time, &wrong_sig, body.to_string())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(code(v), "000306");
 
-    let v: Value = send("wrong-key", &time, &sig, body.to_string()).await.unwrap().json().await.unwrap();
+    let v: Value = send("wrong-key", &time, &sig, body.to_string())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(code(v), "000112");
 
     let stale = (now_ms() - 31_000).to_string();
     let stale_sig = sign_blockatm(&cfg.secret, body.as_object().unwrap(), &stale);
-    let v: Value = send(&cfg.api_key, &stale, &stale_sig, body.to_string()).await.unwrap().json().await.unwrap();
+    let v: Value = send(&cfg.api_key, &stale, &stale_sig, body.to_string())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(code(v), "000105");
 
     let v: Value = c
@@ -84,7 +111,12 @@ async fn bad_signature_key_body_or_time_are_refused() {
     assert!(sb.payouts().is_empty());
 
     // The same request, correctly signed, passes (so the refusals above were about the fault).
-    let v: Value = send(&cfg.api_key, &time, &sig, body.to_string()).await.unwrap().json().await.unwrap();
+    let v: Value = send(&cfg.api_key, &time, &sig, body.to_string())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(code(v), "200");
 }
 
@@ -117,15 +149,27 @@ async fn duplicate_order_no_is_refused_unless_enforcement_is_off() {
     let sb = start(quiet());
     let c = client();
     let body = create_blockatm_body(&sb, "DUP-1", "10", TRON_ADDR);
-    let v: Value = post_blockatm(&c, &sb, ORDER, &body).await.json().await.unwrap();
+    let v: Value = post_blockatm(&c, &sb, ORDER, &body)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["code"], "200");
-    let v: Value = post_blockatm(&c, &sb, ORDER, &body).await.json().await.unwrap();
+    let v: Value = post_blockatm(&c, &sb, ORDER, &body)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["code"], "000106");
     assert_eq!(v["success"], false);
     assert_eq!(sb.payouts().len(), 1);
 
     sb.set_enforce_order_no_unique(false);
-    let v: Value = post_blockatm(&c, &sb, ORDER, &body).await.json().await.unwrap();
+    let v: Value = post_blockatm(&c, &sb, ORDER, &body)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["code"], "200");
     let payouts = sb.payouts();
     assert_eq!(payouts.len(), 2, "a second payout for the same orderNo");
@@ -138,7 +182,14 @@ async fn batch_is_not_atomic_and_reports_each_refusal() {
     let sb = start(quiet());
     let c = client();
     let first = create_blockatm_body(&sb, "B-EXISTING", "5", TRON_ADDR);
-    assert_eq!(post_blockatm(&c, &sb, ORDER, &first).await.json::<Value>().await.unwrap()["code"], "200");
+    assert_eq!(
+        post_blockatm(&c, &sb, ORDER, &first)
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()["code"],
+        "200"
+    );
     let batch = json!({
         "contractId": sb.config().contract_id,
         "payoutType": 1,
@@ -150,19 +201,29 @@ async fn batch_is_not_atomic_and_reports_each_refusal() {
             {"orderNo": "B-5", "recipient": TRON_ADDR_2, "amount": "7", "symbol": "USDT"}
         ]
     });
-    let v: Value = post_blockatm(&c, &sb, BATCH, &batch).await.json().await.unwrap();
+    let v: Value = post_blockatm(&c, &sb, BATCH, &batch)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["code"], "200", "{v}");
     assert_eq!(v["data"]["successCount"], 2);
     assert_eq!(v["data"]["failCount"], 3);
     let orders = v["data"]["orders"].as_array().unwrap();
-    let codes: Vec<&str> = orders.iter().map(|o| o["code"].as_str().unwrap_or("ok")).collect();
+    let codes: Vec<&str> = orders
+        .iter()
+        .map(|o| o["code"].as_str().unwrap_or("ok"))
+        .collect();
     assert_eq!(codes, ["ok", "000106", "000404", "000102", "ok"]);
     assert_eq!(orders[1]["status"], "REFUSE");
     assert_eq!(orders[4]["status"], "SUCCESS");
     let ids: Vec<String> = sb.payouts().into_iter().map(|p| p.order_id).collect();
     assert_eq!(ids, ["B-EXISTING", "B-1", "B-5"]);
     let reqs = sb.requests();
-    assert_eq!(reqs.last().unwrap().order_ids, ["B-1", "B-EXISTING", "B-3", "B-4", "B-5"]);
+    assert_eq!(
+        reqs.last().unwrap().order_ids,
+        ["B-1", "B-EXISTING", "B-3", "B-4", "B-5"]
+    );
 }
 
 #[tokio::test]
@@ -171,13 +232,41 @@ async fn whole_batch_refusals() {
     let c = client();
     let cid = sb.config().contract_id;
     let empty = json!({"contractId": cid, "payoutType": 1, "orders": []});
-    assert_eq!(post_blockatm(&c, &sb, BATCH, &empty).await.json::<Value>().await.unwrap()["code"], "000104");
+    assert_eq!(
+        post_blockatm(&c, &sb, BATCH, &empty)
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()["code"],
+        "000104"
+    );
     let wrong = json!({"contractId": "OTHER", "payoutType": 1, "orders": [{"orderNo": "x", "recipient": TRON_ADDR, "amount": "1", "symbol": "USDT"}]});
-    assert_eq!(post_blockatm(&c, &sb, BATCH, &wrong).await.json::<Value>().await.unwrap()["code"], "000401");
+    assert_eq!(
+        post_blockatm(&c, &sb, BATCH, &wrong)
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()["code"],
+        "000401"
+    );
     let missing = json!({"contractId": cid, "orderNo": "m-1", "amount": "1", "symbol": "USDT"});
-    assert_eq!(post_blockatm(&c, &sb, ORDER, &missing).await.json::<Value>().await.unwrap()["code"], "000103");
+    assert_eq!(
+        post_blockatm(&c, &sb, ORDER, &missing)
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()["code"],
+        "000103"
+    );
     let allowance = json!({"contractId": cid, "orderNo": "a-1", "recipient": TRON_ADDR, "amount": "1", "symbol": "USDT", "payoutType": 2});
-    assert_eq!(post_blockatm(&c, &sb, ORDER, &allowance).await.json::<Value>().await.unwrap()["code"], "000103");
+    assert_eq!(
+        post_blockatm(&c, &sb, ORDER, &allowance)
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()["code"],
+        "000103"
+    );
     assert!(sb.payouts().is_empty());
 }
 
@@ -192,7 +281,10 @@ async fn unknown_order_no_is_000202() {
 
 #[tokio::test]
 async fn over_the_per_endpoint_rate_answers_429_with_reset() {
-    let sb = start(SandboxConfig { rate_blockatm_per_min: 2, ..quiet() });
+    let sb = start(SandboxConfig {
+        rate_blockatm_per_min: 2,
+        ..quiet()
+    });
     let c = client();
     for i in 0..2 {
         let body = create_blockatm_body(&sb, &format!("RL-{i}"), "1", TRON_ADDR);
@@ -201,9 +293,17 @@ async fn over_the_per_endpoint_rate_answers_429_with_reset() {
     let body = create_blockatm_body(&sb, "RL-2", "1", TRON_ADDR);
     let resp = post_blockatm(&c, &sb, ORDER, &body).await;
     assert_eq!(resp.status(), 429);
-    let retry: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&retry));
-    let reset: i64 = resp.headers()["x-ratelimit-reset"].to_str().unwrap().parse().unwrap();
+    let reset: i64 = resp.headers()["x-ratelimit-reset"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(reset > now_ms() / 1000);
     // Another endpoint has its own budget.
     assert_eq!(detail_blockatm(&c, &sb, "RL-0").await["code"], "200");
@@ -212,16 +312,34 @@ async fn over_the_per_endpoint_rate_answers_429_with_reset() {
 
 #[tokio::test]
 async fn an_arbitrum_contract_takes_usdc() {
-    let sb = start(SandboxConfig { blockatm_chain: "ARB-ERC20".into(), ..quiet() });
+    let sb = start(SandboxConfig {
+        blockatm_chain: "ARB-ERC20".into(),
+        ..quiet()
+    });
     let c = client();
-    let mut body = create_blockatm_body(&sb, "ARB-1", "10.5", "0x0000000000000000000000000000000000000001");
+    let mut body = create_blockatm_body(
+        &sb,
+        "ARB-1",
+        "10.5",
+        "0x0000000000000000000000000000000000000001",
+    );
     body["symbol"] = json!("USDC");
-    assert_eq!(post_blockatm(&c, &sb, ORDER, &body).await.json::<Value>().await.unwrap()["code"], "200");
+    assert_eq!(
+        post_blockatm(&c, &sb, ORDER, &body)
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()["code"],
+        "200"
+    );
     assert_eq!(sb.payouts()[0].network, "ARB-ERC20");
 }
 
 #[test]
 fn a_chain_blockatm_does_not_serve_is_refused_at_start() {
-    let err = payrun::sandbox::Sandbox::start_local(SandboxConfig { blockatm_chain: "BTC".into(), ..quiet() });
+    let err = payrun::sandbox::Sandbox::start_local(SandboxConfig {
+        blockatm_chain: "BTC".into(),
+        ..quiet()
+    });
     assert!(err.is_err());
 }

@@ -149,3 +149,57 @@ pub fn execute(args: &SandboxArgs) -> anyhow::Result<ExitCode> {
     sandbox.shutdown();
     Ok(ExitCode::Success)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::FaultKind;
+
+    fn args(faults: &[&str], settle: f64, dup: bool) -> SandboxArgs {
+        SandboxArgs {
+            listen: "127.0.0.1:0".into(),
+            settle_secs: settle,
+            allow_duplicate_order_no: dup,
+            fault: faults.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn flags_become_the_config() {
+        let c = config_from_args(&args(&["drop=every:7", "latency=50ms"], 0.5, true)).unwrap();
+        assert_eq!(c.settle_after, Duration::from_millis(500));
+        assert!(!c.enforce_order_no_unique);
+        assert_eq!(c.faults.len(), 2);
+        assert_eq!(c.faults[0].kind, FaultKind::ApplyThenDrop);
+        assert_eq!(c.faults[0].every, 7);
+    }
+
+    #[test]
+    fn bad_flags_are_usage_errors() {
+        let e = config_from_args(&args(&["explode"], 1.0, false)).unwrap_err();
+        assert_eq!(e.code, ExitCode::Usage);
+        for bad in [-1.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(
+                config_from_args(&args(&[], bad, false)).unwrap_err().code,
+                ExitCode::Usage
+            );
+        }
+    }
+
+    #[test]
+    fn banner_names_the_base_urls_and_never_an_env_secret() {
+        let config = SandboxConfig {
+            secret: "secret-value-that-must-not-print".into(),
+            ..SandboxConfig::default()
+        };
+        let sb = Sandbox::start_local(config).unwrap();
+        let text = banner(&sb);
+        assert!(text.contains(&sb.base_url_2328()));
+        assert!(text.contains(&format!("PAYRUN_BASE_URL={}", sb.base_url_blockatm())));
+        if from_env("PAYRUN_API_SECRET") {
+            assert!(!text.contains("secret-value-that-must-not-print"));
+        } else {
+            assert!(text.contains("export PAYRUN_API_SECRET=secret-value-that-must-not-print"));
+        }
+    }
+}

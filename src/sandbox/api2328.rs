@@ -12,6 +12,10 @@
 //! repeated with *different* payout fields (currency, network, amount by value, to_address,
 //! memo, fee_option, from_currency); 404 unknown uuid or endpoint; 405 wrong method.
 //! A repeat with the same fields answers 200 with the existing payout and creates nothing.
+//! `amount` must be a JSON string holding a plain decimal (no sign, exponent or separators)
+//! with at most the asset's decimals; `memo` only on TON and SOL, at most 255 characters.
+//! Amounts in answers are normalised decimal text (`100`, `0.89`), `amount` is echoed as sent.
+//! Addresses get only a sanity check here (1–128 visible ASCII characters).
 
 use std::time::Instant;
 

@@ -15,7 +15,9 @@
 //! long, `000401` wrong contractId, `000404` token not on the contract's chain, `000106`
 //! repeated orderNo (when enforced), `000307` insufficient contract balance, `000104` empty
 //! batch, `000105` batch over [`MAX_BATCH`], `000202` unknown orderNo on detail. A batch is not
-//! atomic: each refused order carries its own `code` and `msg`.
+//! atomic: each refused order carries its own `code` and `msg`. When orderNo uniqueness is
+//! switched off and an orderNo was created twice, detail answers the *first* payout.
+//! Batches take `payoutType` 1 only (the batch body carries no `fromAddress`).
 
 use std::time::Instant;
 

@@ -11,6 +11,9 @@
 //! ([`blockatm_gas`]) set when the payout becomes final. The merchant is debited
 //! `amount + fee` at creation; the recipient receives `amount`.
 //!
+//! The TRX network fee (0.1) makes the seed's example come out as documented: 1.00 TRX with
+//! `deduct` → `merchant_amount` 1, `network_amount` 0.89.
+//!
 //! USD prices ([`usd_price`]) are fixed sandbox figures used for `amount_usd`, `total_fee_usd`,
 //! `balance_usd` and `from_currency` conversion.
 
@@ -32,7 +35,7 @@ pub const BLOCKATM_ORDER_FEE: i64 = 1;
 pub fn network_fee(currency: &str, network: &str) -> Decimal {
     let (mantissa, scale) = match (currency, network) {
         ("USDT", "TRX-TRC20") => (1, 0),
-        ("TRX", "TRX-TRC20") => (1, 0),
+        ("TRX", "TRX-TRC20") => (1, 1),
         ("USDT" | "USDC", "ETH-ERC20") => (3, 0),
         ("ETH", "ETH-ERC20") => (1, 3),
         ("USDT" | "USDC", "BSC-BEP20") => (3, 1),

@@ -29,7 +29,11 @@ pub fn sign_2328(key: &str, body: &str) -> String {
 
 /// BlockATM V2: sorted `k=v` joined by `&`, then `&time=T`; strings raw, other values as
 /// compact JSON, nulls left out.
-pub fn sign_blockatm(secret: &str, params: &serde_json::Map<String, serde_json::Value>, time: &str) -> String {
+pub fn sign_blockatm(
+    secret: &str,
+    params: &serde_json::Map<String, serde_json::Value>,
+    time: &str,
+) -> String {
     let mut pairs: Vec<(String, String)> = params
         .iter()
         .filter(|(_, v)| !v.is_null())
@@ -100,7 +104,12 @@ pub async fn post_2328_with(
         .await
 }
 
-pub async fn post_2328(c: &reqwest::Client, sb: &Sandbox, path: &str, body: &str) -> reqwest::Response {
+pub async fn post_2328(
+    c: &reqwest::Client,
+    sb: &Sandbox,
+    path: &str,
+    body: &str,
+) -> reqwest::Response {
     let key = sb.config().payout_key;
     post_2328_with(c, sb, path, body, &key).await.unwrap()
 }
@@ -138,30 +147,47 @@ pub async fn post_blockatm_at(
         .await
 }
 
-pub async fn post_blockatm(c: &reqwest::Client, sb: &Sandbox, path: &str, body: &serde_json::Value) -> reqwest::Response {
+pub async fn post_blockatm(
+    c: &reqwest::Client,
+    sb: &Sandbox,
+    path: &str,
+    body: &serde_json::Value,
+) -> reqwest::Response {
     post_blockatm_at(c, sb, path, body, now_ms()).await.unwrap()
 }
 
-pub async fn detail_blockatm(c: &reqwest::Client, sb: &Sandbox, order_no: &str) -> serde_json::Value {
+pub async fn detail_blockatm(
+    c: &reqwest::Client,
+    sb: &Sandbox,
+    order_no: &str,
+) -> serde_json::Value {
     let cfg = sb.config();
     let time = now_ms().to_string();
     let mut params = serde_json::Map::new();
     params.insert("orderNo".into(), order_no.into());
     let sig = sign_blockatm(&cfg.secret, &params, &time);
-    c.get(format!("{}/order/api/v2/payout/detail", sb.base_url_blockatm()))
-        .query(&[("orderNo", order_no)])
-        .header("BlockATM-API-Key", cfg.api_key)
-        .header("BlockATM-Request-Time", time)
-        .header("BlockATM-Signature-V2", sig)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    c.get(format!(
+        "{}/order/api/v2/payout/detail",
+        sb.base_url_blockatm()
+    ))
+    .query(&[("orderNo", order_no)])
+    .header("BlockATM-API-Key", cfg.api_key)
+    .header("BlockATM-Request-Time", time)
+    .header("BlockATM-Signature-V2", sig)
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap()
 }
 
-pub fn create_blockatm_body(sb: &Sandbox, order_no: &str, amount: &str, recipient: &str) -> serde_json::Value {
+pub fn create_blockatm_body(
+    sb: &Sandbox,
+    order_no: &str,
+    amount: &str,
+    recipient: &str,
+) -> serde_json::Value {
     serde_json::json!({
         "contractId": sb.config().contract_id, "orderNo": order_no, "recipient": recipient,
         "amount": amount, "symbol": "USDT", "payoutType": 1, "remark": "test payout"
@@ -194,22 +220,27 @@ pub async fn receiver(fail_first: usize) -> (String, Arc<Mutex<Vec<Received>>>) 
     let store = Arc::clone(&got);
     let app = axum::Router::new().route(
         "/hook",
-        axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-            let store = Arc::clone(&store);
-            let seen = Arc::clone(&seen);
-            async move {
-                let n = {
-                    let mut s = seen.lock().unwrap();
-                    *s += 1;
-                    *s
-                };
-                if n <= fail_first {
-                    return axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+        axum::routing::post(
+            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let store = Arc::clone(&store);
+                let seen = Arc::clone(&seen);
+                async move {
+                    let n = {
+                        let mut s = seen.lock().unwrap();
+                        *s += 1;
+                        *s
+                    };
+                    if n <= fail_first {
+                        return axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+                    }
+                    store.lock().unwrap().push(Received {
+                        headers,
+                        body: body.to_vec(),
+                    });
+                    axum::http::StatusCode::OK
                 }
-                store.lock().unwrap().push(Received { headers, body: body.to_vec() });
-                axum::http::StatusCode::OK
-            }
-        }),
+            },
+        ),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());

@@ -46,6 +46,45 @@ pub enum Source {
     Webhook,
 }
 
+/// One sheet row as the results ledger shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotRow {
+    pub line: u64,
+    /// The original cells, in column order.
+    pub cells: Vec<String>,
+    /// The row's order id (None when the row is invalid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<OrderId>,
+    /// Why the row is invalid, when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rust_decimal::serde::str_option"
+    )]
+    pub amount: Option<rust_decimal::Decimal>,
+    /// The fee the quote showed for this row.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rust_decimal::serde::str_option"
+    )]
+    pub quoted_fee: Option<rust_decimal::Decimal>,
+}
+
+/// The sheet as of a run: what `status` and `report` lay the results over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SheetSnapshot {
+    pub columns: Vec<String>,
+    pub rows: Vec<SnapshotRow>,
+    pub sheet_sha256: String,
+}
+
 /// One journal line after the header.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -86,16 +125,20 @@ pub enum Event {
         error: String,
         at: String,
     },
+    /// The sheet as read by a run (written when it differs from the last one).
+    Sheet { snapshot: SheetSnapshot, at: String },
 }
 
 impl Event {
-    pub fn order_id(&self) -> &OrderId {
+    /// The order an event is about (none for a sheet snapshot).
+    pub fn order_id(&self) -> Option<&OrderId> {
         match self {
             Event::Intent { order_id, .. }
             | Event::Result { order_id, .. }
             | Event::Refused { order_id, .. }
             | Event::NotApplied { order_id, .. }
-            | Event::Unresolved { order_id, .. } => order_id,
+            | Event::Unresolved { order_id, .. } => Some(order_id),
+            Event::Sheet { .. } => None,
         }
     }
 }
@@ -195,6 +238,7 @@ impl OrderRecord {
                     self.error = Some(error.clone());
                 }
             }
+            Event::Sheet { .. } => {}
         }
     }
 }
@@ -205,6 +249,8 @@ pub struct Replay {
     pub header: Header,
     /// One record per order that ever had an intent, by order id.
     pub orders: HashMap<OrderId, OrderRecord>,
+    /// The last sheet snapshot written.
+    pub sheet: Option<SheetSnapshot>,
     /// Non-fatal findings (a torn last line).
     pub warnings: Vec<String>,
     /// Length of the file up to the end of its last complete line.
@@ -303,16 +349,22 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Replay, JournalError> {
         })
         .collect();
     let mut orders: HashMap<OrderId, OrderRecord> = HashMap::new();
+    let mut sheet = None;
     let mut events = 0u64;
     for chunk in parsed {
         for ev in chunk? {
             events += 1;
-            apply(&mut orders, ev);
+            if let Event::Sheet { snapshot, .. } = ev {
+                sheet = Some(snapshot);
+            } else {
+                apply(&mut orders, ev);
+            }
         }
     }
     Ok(Replay {
         header,
         orders,
+        sheet,
         warnings,
         valid_len: complete_len as u64,
         events,
@@ -322,7 +374,8 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Replay, JournalError> {
 /// Folds one event into the records (an answer for an order never intended is kept too: it can
 /// only come from a webhook or lookup for an order this journal does not know, and is ignored).
 pub fn apply(orders: &mut HashMap<OrderId, OrderRecord>, ev: Event) {
-    match orders.get_mut(ev.order_id()) {
+    let Some(id) = ev.order_id() else { return };
+    match orders.get_mut(id) {
         Some(rec) => rec.apply(&ev),
         None => {
             if let Event::Intent {

@@ -86,11 +86,17 @@ impl Batch {
     }
 
     pub fn rows(&self) -> impl Iterator<Item = RowView<'_>> {
-        self.records.iter().map(move |rec| RowView { batch: self, rec })
+        self.records
+            .iter()
+            .map(move |rec| RowView { batch: self, rec })
     }
 
     /// Appends a row from rendered cells (the XLSX reader and tests).
-    pub fn push_row<'c>(&mut self, line: u64, cells: impl IntoIterator<Item = (&'c str, CellKind)>) {
+    pub fn push_row<'c>(
+        &mut self,
+        line: u64,
+        cells: impl IntoIterator<Item = (&'c str, CellKind)>,
+    ) {
         let data_start = self.data_len;
         let first_end = self.ends.len();
         let mut oversize = None;
@@ -232,7 +238,14 @@ mod tests {
     #[test]
     fn rows_give_back_their_cells() {
         let mut b = Batch::new();
-        b.push_row(2, [("a", CellKind::Text), ("", CellKind::Text), ("ccc", CellKind::Number)]);
+        b.push_row(
+            2,
+            [
+                ("a", CellKind::Text),
+                ("", CellKind::Text),
+                ("ccc", CellKind::Number),
+            ],
+        );
         b.push_row(4, [(" ", CellKind::Text)]);
         assert_eq!(b.len(), 2);
         let r = b.row(0).unwrap();

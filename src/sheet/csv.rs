@@ -37,7 +37,10 @@ pub struct CsvSource {
 
 impl CsvSource {
     /// Reads the header; `batch_rows` rows per batch after that.
-    pub fn new(input: impl Read + Send + 'static, batch_rows: usize) -> Result<CsvSource, SheetError> {
+    pub fn new(
+        input: impl Read + Send + 'static,
+        batch_rows: usize,
+    ) -> Result<CsvSource, SheetError> {
         let mut src = CsvSource {
             input: Box::new(input),
             core: csv_core::Reader::new(),
@@ -390,7 +393,10 @@ mod tests {
         text.extend_from_slice(b"\nok,1\n");
         let mut src = CsvSource::new(std::io::Cursor::new(text), 100).unwrap();
         let b = src.next_batch().unwrap().unwrap();
-        assert!(matches!(b.row(0).unwrap().oversize(), Some(Oversize::Row { .. })));
+        assert!(matches!(
+            b.row(0).unwrap().oversize(),
+            Some(Oversize::Row { .. })
+        ));
         assert_eq!(b.row(1).unwrap().bytes(0), b"ok");
         assert_eq!(b.row(1).unwrap().line(), 3);
     }

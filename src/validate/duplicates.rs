@@ -154,14 +154,24 @@ mod tests {
         let mut m = SharedAddressMemos::default();
         m.record(1, Some(10), 2);
         m.record(1, None, 3);
-        assert!(m.warnings("memo").is_empty(), "one memo is not a shared address");
+        assert!(
+            m.warnings("memo").is_empty(),
+            "one memo is not a shared address"
+        );
         m.record(1, Some(11), 4);
         let w = m.warnings("memo");
         assert_eq!(w.len(), 1);
-        assert_eq!((w[0].line, w[0].code), (3, codes::MEMO_MISSING_SHARED_ADDRESS));
+        assert_eq!(
+            (w[0].line, w[0].code),
+            (3, codes::MEMO_MISSING_SHARED_ADDRESS)
+        );
         assert!(w[0].message.contains("lines 2, 4"));
         m.record(2, Some(1), 5);
         m.record(2, Some(2), 6);
-        assert_eq!(m.warnings("memo").len(), 1, "no row without memo on address 2");
+        assert_eq!(
+            m.warnings("memo").len(),
+            1,
+            "no row without memo on address 2"
+        );
     }
 }

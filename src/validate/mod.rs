@@ -65,9 +65,7 @@ impl ValidateOptions {
         let default_fee_option = match args.fee_option.as_deref() {
             None => FeeOption::Deduct,
             Some(t) => FeeOption::parse(t).ok_or_else(|| {
-                crate::exit::Exit::usage(format!(
-                    "--fee-option '{t}': expected deduct or add"
-                ))
+                crate::exit::Exit::usage(format!("--fee-option '{t}': expected deduct or add"))
             })?,
         };
         let opts = ValidateOptions {

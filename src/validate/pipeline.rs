@@ -74,7 +74,10 @@ impl Merger<'_> {
                     line,
                     self.columns.label(Field::Amount),
                     codes::AMOUNT_TOO_LARGE,
-                    format!("the total of {} on {} would overflow", v.currency, v.network),
+                    format!(
+                        "the total of {} on {} would overflow",
+                        v.currency, v.network
+                    ),
                 ));
             } else {
                 if let Some((address, memo)) = v.memo_use {

@@ -43,7 +43,10 @@ pub struct Totals(BTreeMap<(&'static str, &'static str), (u64, Decimal)>);
 impl Totals {
     /// Adds one valid row; false when the sum would overflow.
     pub fn add(&mut self, network: &'static str, currency: &'static str, amount: Decimal) -> bool {
-        let e = self.0.entry((network, currency)).or_insert((0, Decimal::ZERO));
+        let e = self
+            .0
+            .entry((network, currency))
+            .or_insert((0, Decimal::ZERO));
         match e.1.checked_add(amount) {
             Some(sum) => {
                 e.0 += 1;
@@ -84,8 +87,18 @@ impl Report {
         );
         if !self.totals.is_empty() {
             let _ = writeln!(s, "valid rows by currency and network:");
-            let wcur = self.totals.iter().map(|t| t.currency.len()).max().unwrap_or(0);
-            let wnet = self.totals.iter().map(|t| t.network.len()).max().unwrap_or(0);
+            let wcur = self
+                .totals
+                .iter()
+                .map(|t| t.currency.len())
+                .max()
+                .unwrap_or(0);
+            let wnet = self
+                .totals
+                .iter()
+                .map(|t| t.network.len())
+                .max()
+                .unwrap_or(0);
             for t in &self.totals {
                 let _ = writeln!(
                     s,
@@ -160,7 +173,12 @@ mod tests {
             valid: 3,
             invalid: 1,
             totals: t.into_vec(),
-            errors: vec![Problem::new(5, "amount", codes::AMOUNT_NOT_POSITIVE, "zero")],
+            errors: vec![Problem::new(
+                5,
+                "amount",
+                codes::AMOUNT_NOT_POSITIVE,
+                "zero",
+            )],
             warnings: vec![],
         }
     }
@@ -187,7 +205,10 @@ mod tests {
         let s = sample().render_text("pay.csv");
         assert!(s.starts_with("pay.csv: 4 rows, 3 valid, 1 invalid"), "{s}");
         assert!(s.contains("USDT  TRX-TRC20        2 rows  3.50"), "{s}");
-        assert!(s.contains("line 5, amount: zero [amount_not_positive]"), "{s}");
+        assert!(
+            s.contains("line 5, amount: zero [amount_not_positive]"),
+            "{s}"
+        );
     }
 
     #[test]

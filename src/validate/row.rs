@@ -200,7 +200,11 @@ impl<'a> RowChecker<'a> {
                 }
             }
             (Some(cur), None) if !self.currency_known(cur) => {
-                push(Field::Currency, codes::CURRENCY_UNKNOWN, self.unknown_currency(cur));
+                push(
+                    Field::Currency,
+                    codes::CURRENCY_UNKNOWN,
+                    self.unknown_currency(cur),
+                );
             }
             _ => {}
         }
@@ -226,10 +230,8 @@ impl<'a> RowChecker<'a> {
                     Err(e) => push(Field::Amount, e.code, e.message),
                     Ok(d) => {
                         if let (Some(a), Some(net)) = (asset, network) {
-                            let number_cell = matches!(
-                                amount_kind,
-                                CellKind::Number | CellKind::ImpreciseNumber
-                            );
+                            let number_cell =
+                                matches!(amount_kind, CellKind::Number | CellKind::ImpreciseNumber);
                             if let Err(e) = amount::check_precision(
                                 &d,
                                 a.decimals,
@@ -300,7 +302,10 @@ impl<'a> RowChecker<'a> {
                     None => push(
                         Field::FeeOption,
                         codes::FEE_OPTION_INVALID,
-                        format!("{} is not a fee option; write deduct or add", quote(fee_text)),
+                        format!(
+                            "{} is not a fee option; write deduct or add",
+                            quote(fee_text)
+                        ),
                     ),
                 }
             }
@@ -503,7 +508,9 @@ fn order_id_problem(text: &str, kind: CellKind) -> Option<String> {
     }
     let len = text.chars().count();
     if len > 64 {
-        return Some(format!("the order id has {len} characters; at most 64 are allowed"));
+        return Some(format!(
+            "the order id has {len} characters; at most 64 are allowed"
+        ));
     }
     if let Some(c) = text
         .chars()

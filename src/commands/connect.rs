@@ -1,0 +1,106 @@
+//! Building the gateway client a command talks to: from the configuration, or — with
+//! `--sandbox` — against the embedded sandbox started in-process on a loopback port.
+
+use std::sync::Arc;
+
+use crate::cli::config::{Config, PayoutType};
+use crate::exit::Exit;
+use crate::gateway::blockatm::{self, BlockAtmClient};
+use crate::gateway::g2328::Client2328;
+use crate::gateway::{Gateway, HttpSettings};
+use crate::model::GatewayKind;
+use crate::sandbox::{Sandbox, SandboxConfig};
+
+/// A gateway client, and the in-process sandbox it talks to when there is one (kept alive as
+/// long as the connection).
+pub struct Connection {
+    pub gateway: Arc<dyn Gateway>,
+    pub sandbox: Option<Sandbox>,
+}
+
+/// The sandbox configuration `--sandbox` uses: the environment's credentials (or the
+/// documented defaults), the configured BlockATM chain, and quick settlement for demos.
+pub fn sandbox_config(config: &Config) -> SandboxConfig {
+    let mut sc = SandboxConfig::from_env();
+    if let Some(n) = config.network {
+        sc.blockatm_chain = n.code.to_string();
+    }
+    sc.settle_after = std::time::Duration::from_millis(500);
+    sc
+}
+
+/// Connects per the configuration; `sandbox` starts the embedded gateway and points at it.
+pub fn connect(config: &Config, sandbox: bool) -> anyhow::Result<Connection> {
+    let mut config = config.clone();
+    let mut started = None;
+    if sandbox {
+        let sc = sandbox_config(&config);
+        let sb = Sandbox::start(sc.clone(), ([127, 0, 0, 1], 0).into())
+            .map_err(|e| Exit::usage(format!("cannot start the embedded sandbox: {e}")))?;
+        config.base_url = Some(match config.gateway {
+            GatewayKind::G2328 => sb.base_url_2328(),
+            GatewayKind::BlockAtm => sb.base_url_blockatm(),
+        });
+        config.project = Some(sc.project.clone());
+        config.contract_id = Some(sc.contract_id.clone());
+        match config.gateway {
+            GatewayKind::G2328 => {
+                config.api_key = Some(crate::cli::config::Secret::new(sc.payout_key.clone()))
+            }
+            GatewayKind::BlockAtm => {
+                config.api_key = Some(crate::cli::config::Secret::new(sc.api_key.clone()));
+                config.api_secret = Some(crate::cli::config::Secret::new(sc.secret.clone()));
+                if config.network.is_none() {
+                    config.network = crate::validate::networks::lookup(&sc.blockatm_chain);
+                }
+            }
+        }
+        started = Some(sb);
+    }
+    config
+        .require_credentials()
+        .map_err(|e| Exit::usage(e.to_string()))?;
+    let mut settings = HttpSettings::new(config.effective_base_url());
+    settings.connect_timeout = config.connect_timeout;
+    settings.request_timeout = config.request_timeout;
+    let secret = |s: &Option<crate::cli::config::Secret>| {
+        s.as_ref()
+            .map(|s| s.expose().to_string())
+            .unwrap_or_default()
+    };
+    let gateway: Arc<dyn Gateway> = match config.gateway {
+        GatewayKind::G2328 => Arc::new(
+            Client2328::new(
+                settings,
+                config.project.clone().unwrap_or_default(),
+                secret(&config.api_key),
+            )
+            .map_err(|e| Exit::usage(e.to_string()))?,
+        ),
+        GatewayKind::BlockAtm => Arc::new(
+            BlockAtmClient::new(
+                settings,
+                secret(&config.api_key),
+                secret(&config.api_secret),
+                config.contract_id.clone().unwrap_or_default(),
+                match config.payout_type {
+                    PayoutType::Balance => blockatm::PayoutType::Balance,
+                    PayoutType::Allowance => blockatm::PayoutType::Allowance,
+                },
+                config.from_address.clone(),
+            )
+            .map_err(|e| Exit::usage(e.to_string()))?,
+        ),
+    };
+    Ok(Connection {
+        gateway,
+        sandbox: started,
+    })
+}
+
+/// A multi-threaded tokio runtime for the network commands.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}

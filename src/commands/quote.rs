@@ -1,0 +1,440 @@
+//! `payrun quote` and the quote stage of `run`: the cost preview before any money moves.
+//! 2328: one `calc` per distinct (currency, network, amount, fee option, from currency), paced;
+//! BlockATM: the documented flat fee per order, marked as an estimate (gas is reported only
+//! after the payout). Totals per currency+network and grand totals per currency.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::Path;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::cli::QuoteArgs;
+use crate::commands::connect::{connect, runtime};
+use crate::commands::Context;
+use crate::exit::{Exit, ExitCode};
+use crate::gateway::{Gateway, GatewayError, PayoutRequest, Quote};
+use crate::model::{GatewayKind, OrderId};
+use crate::plan::PlannedOrder;
+use crate::submit::pacing::Pacer;
+use crate::submit::retry::{decide, Decision, RetryPolicy};
+
+/// BlockATM's documented platform fee per payout order (1 USD, charged in the token).
+pub const BLOCKATM_FEE_PER_ORDER: Decimal = Decimal::ONE;
+
+/// Totals of one currency on one network.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct QuoteLine {
+    pub currency: String,
+    pub network: String,
+    pub rows: u64,
+    pub amount: Decimal,
+    pub fees: Decimal,
+    pub merchant_debit: Decimal,
+    pub recipients_receive: Decimal,
+    /// Rows whose fee could not be priced (calc failed): their fees are not in the totals.
+    pub unpriced_rows: u64,
+    /// True when fees are the documented flat fee, not a gateway computation.
+    pub estimate: bool,
+}
+
+/// Grand totals of one currency over every network.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct GrandTotal {
+    pub currency: String,
+    pub rows: u64,
+    pub amount: Decimal,
+    pub fees: Decimal,
+    pub merchant_debit: Decimal,
+    pub recipients_receive: Decimal,
+}
+
+/// The cost preview.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct QuoteReport {
+    pub gateway: String,
+    pub lines: Vec<QuoteLine>,
+    pub grand_totals: Vec<GrandTotal>,
+    pub calc_calls: u64,
+    pub notes: Vec<String>,
+    pub warnings: Vec<String>,
+    /// Per-order fee, for the results ledger (not printed).
+    #[serde(skip)]
+    pub fee_by_order: HashMap<OrderId, Decimal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct CalcKey {
+    currency: String,
+    network: String,
+    amount: String,
+    fee_option: &'static str,
+    from_currency: Option<String>,
+}
+
+fn calc_key(o: &PlannedOrder) -> CalcKey {
+    CalcKey {
+        currency: o.payout.currency.clone(),
+        network: o.payout.network.code.to_string(),
+        amount: o.payout.amount.normalize().to_string(),
+        fee_option: o.payout.fee_option.as_str(),
+        from_currency: o.payout.from_currency.clone(),
+    }
+}
+
+/// The request a planned order sends (also used for calc).
+pub fn request_of(o: &PlannedOrder, url_callback: Option<&str>) -> PayoutRequest {
+    PayoutRequest {
+        order_id: o.order_id.clone(),
+        currency: o.payout.currency.clone(),
+        network: o.payout.network.code.to_string(),
+        amount: o.payout.amount,
+        to_address: o.payout.address.clone(),
+        memo: o.payout.memo.clone(),
+        fee_option: o.payout.fee_option,
+        from_currency: o.payout.from_currency.clone(),
+        remark: o.payout.remark.clone(),
+        url_callback: url_callback.map(String::from),
+    }
+}
+
+async fn calc_with_retry(
+    gateway: &dyn Gateway,
+    pacer: &Pacer,
+    req: &PayoutRequest,
+) -> Result<Quote, GatewayError> {
+    let policy = RetryPolicy::default();
+    let mut attempt = 0;
+    loop {
+        pacer.ready().await;
+        match gateway.calc(req).await {
+            Ok(q) => return Ok(q),
+            Err(e) => {
+                attempt += 1;
+                if let GatewayError::RateLimited { retry_after } = &e {
+                    pacer.pause(retry_after.unwrap_or(policy.default_rate_wait));
+                }
+                match decide(&policy, &e, attempt, rand::random::<f64>()) {
+                    Decision::Retry(d) => tokio::time::sleep(d).await,
+                    Decision::Stop => return Err(e),
+                }
+            }
+        }
+    }
+}
+
+/// Prices every order. A fatal gateway answer (auth, ban) is returned as an error; other calc
+/// failures leave those rows unpriced with a warning.
+pub async fn compute(
+    gateway: &dyn Gateway,
+    pacer: &Pacer,
+    orders: &[PlannedOrder],
+) -> Result<QuoteReport, GatewayError> {
+    let kind = gateway.kind();
+    let mut report = QuoteReport {
+        gateway: kind.to_string(),
+        ..Default::default()
+    };
+    // Fee (and merchant debit, recipient amount) per distinct calc key.
+    let mut priced: BTreeMap<CalcKey, Option<Quote>> = BTreeMap::new();
+    match kind {
+        GatewayKind::G2328 => {
+            for o in orders {
+                let key = calc_key(o);
+                if priced.contains_key(&key) {
+                    continue;
+                }
+                report.calc_calls += 1;
+                let q = match calc_with_retry(gateway, pacer, &request_of(o, None)).await {
+                    Ok(q) => Some(q),
+                    Err(e) if e.is_fatal() => return Err(e),
+                    Err(e) => {
+                        report.warnings.push(format!(
+                            "could not price {} {} on {} ({}): {e}",
+                            key.amount, key.currency, key.network, key.fee_option
+                        ));
+                        None
+                    }
+                };
+                priced.insert(key, q);
+            }
+        }
+        GatewayKind::BlockAtm => {
+            report.notes.push(format!(
+                "BlockATM has no fee calculator: fees are the documented {BLOCKATM_FEE_PER_ORDER} per order (an estimate); \
+                 gas (gasAmount) is charged per order after the payout and is not included"
+            ));
+        }
+    }
+    let mut lines: BTreeMap<(String, String), QuoteLine> = BTreeMap::new();
+    for o in orders {
+        let line = lines
+            .entry((o.payout.currency.clone(), o.payout.network.code.to_string()))
+            .or_insert_with(|| QuoteLine {
+                currency: o.payout.currency.clone(),
+                network: o.payout.network.code.to_string(),
+                estimate: kind == GatewayKind::BlockAtm,
+                ..Default::default()
+            });
+        line.rows += 1;
+        line.amount += o.payout.amount;
+        let q = match kind {
+            GatewayKind::G2328 => priced.get(&calc_key(o)).cloned().flatten(),
+            GatewayKind::BlockAtm => Some(Quote {
+                merchant_amount: o.payout.amount + BLOCKATM_FEE_PER_ORDER,
+                network_amount: o.payout.amount,
+                total_fee: BLOCKATM_FEE_PER_ORDER,
+                estimate: true,
+            }),
+        };
+        match q {
+            Some(q) => {
+                line.fees += q.total_fee;
+                line.merchant_debit += q.merchant_amount;
+                line.recipients_receive += q.network_amount;
+                report.fee_by_order.insert(o.order_id.clone(), q.total_fee);
+            }
+            None => {
+                line.unpriced_rows += 1;
+                // Unpriced: the amount alone, so the debit shown is a lower bound (the row is
+                // counted in `unpriced_rows` and a warning says why).
+                line.merchant_debit += o.payout.amount;
+                line.recipients_receive += o.payout.amount;
+            }
+        }
+    }
+    report.lines = lines.into_values().collect();
+    let mut grand: BTreeMap<String, GrandTotal> = BTreeMap::new();
+    for l in &report.lines {
+        let g = grand
+            .entry(l.currency.clone())
+            .or_insert_with(|| GrandTotal {
+                currency: l.currency.clone(),
+                ..Default::default()
+            });
+        g.rows += l.rows;
+        g.amount += l.amount;
+        g.fees += l.fees;
+        g.merchant_debit += l.merchant_debit;
+        g.recipients_receive += l.recipients_receive;
+    }
+    report.grand_totals = grand.into_values().collect();
+    Ok(report)
+}
+
+/// Warns when a currency's merchant debit exceeds the 2328 balance.
+pub async fn check_balance(gateway: &dyn Gateway, pacer: &Pacer, report: &mut QuoteReport) {
+    if gateway.kind() != GatewayKind::G2328 {
+        return;
+    }
+    pacer.ready().await;
+    match gateway.balance().await {
+        Ok(balances) => {
+            for g in &report.grand_totals {
+                let have: Decimal = balances
+                    .iter()
+                    .filter(|b| b.currency.eq_ignore_ascii_case(&g.currency) && b.active)
+                    .map(|b| b.balance)
+                    .sum();
+                if g.merchant_debit > have {
+                    report.warnings.push(format!(
+                        "the merchant debit of {} {} exceeds the {} balance of {}",
+                        g.merchant_debit, g.currency, g.currency, have
+                    ));
+                }
+            }
+        }
+        Err(e) => report
+            .warnings
+            .push(format!("could not read the balance: {e}")),
+    }
+}
+
+/// The preview as a text table.
+pub fn to_text(r: &QuoteReport) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "{:<8} {:<10} {:>6} {:>20} {:>16} {:>20} {:>20}\n",
+        "currency", "network", "rows", "amount", "fees", "merchant debit", "recipients get"
+    ));
+    for l in &r.lines {
+        s.push_str(&format!(
+            "{:<8} {:<10} {:>6} {:>20} {:>16} {:>20} {:>20}{}\n",
+            l.currency,
+            l.network,
+            l.rows,
+            l.amount,
+            format!("{}{}", if l.estimate { "~" } else { "" }, l.fees),
+            l.merchant_debit,
+            l.recipients_receive,
+            if l.unpriced_rows > 0 {
+                format!("  ({} rows unpriced)", l.unpriced_rows)
+            } else {
+                String::new()
+            }
+        ));
+    }
+    for g in &r.grand_totals {
+        s.push_str(&format!(
+            "{:<8} {:<10} {:>6} {:>20} {:>16} {:>20} {:>20}\n",
+            g.currency, "TOTAL", g.rows, g.amount, g.fees, g.merchant_debit, g.recipients_receive
+        ));
+    }
+    for n in &r.notes {
+        s.push_str(&format!("note: {n}\n"));
+    }
+    for w in &r.warnings {
+        s.push_str(&format!("warning: {w}\n"));
+    }
+    s
+}
+
+/// The preview as a markdown document (the dry-run cost report finance files).
+pub fn to_markdown(r: &QuoteReport, sheet: &str) -> String {
+    let mut s = format!(
+        "# Payout cost preview\n\nSheet: `{sheet}`  \nGateway: {}  \n\n",
+        r.gateway
+    );
+    s.push_str("| currency | network | rows | amount | fees | merchant debit | recipients receive |\n|---|---|---:|---:|---:|---:|---:|\n");
+    for l in &r.lines {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {}{} | {} | {} |\n",
+            l.currency,
+            l.network,
+            l.rows,
+            l.amount,
+            if l.estimate { "~" } else { "" },
+            l.fees,
+            l.merchant_debit,
+            l.recipients_receive
+        ));
+    }
+    for g in &r.grand_totals {
+        s.push_str(&format!(
+            "| **{}** | **total** | {} | {} | {} | {} | {} |\n",
+            g.currency, g.rows, g.amount, g.fees, g.merchant_debit, g.recipients_receive
+        ));
+    }
+    for n in &r.notes {
+        s.push_str(&format!("\nNote: {n}\n"));
+    }
+    for w in &r.warnings {
+        s.push_str(&format!("\n**Warning:** {w}\n"));
+    }
+    s
+}
+
+fn to_csv(r: &QuoteReport) -> anyhow::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "currency",
+        "network",
+        "rows",
+        "amount",
+        "fees",
+        "merchant_debit",
+        "recipients_receive",
+        "fees_are_estimate",
+        "unpriced_rows",
+    ])?;
+    for l in &r.lines {
+        w.write_record([
+            l.currency.clone(),
+            l.network.clone(),
+            l.rows.to_string(),
+            l.amount.to_string(),
+            l.fees.to_string(),
+            l.merchant_debit.to_string(),
+            l.recipients_receive.to_string(),
+            l.estimate.to_string(),
+            l.unpriced_rows.to_string(),
+        ])?;
+    }
+    for g in &r.grand_totals {
+        w.write_record([
+            g.currency.clone(),
+            "TOTAL".into(),
+            g.rows.to_string(),
+            g.amount.to_string(),
+            g.fees.to_string(),
+            g.merchant_debit.to_string(),
+            g.recipients_receive.to_string(),
+            String::new(),
+            String::new(),
+        ])?;
+    }
+    Ok(w.into_inner()?)
+}
+
+/// Writes the preview to `.csv`, `.json` or `.md`, atomically.
+pub fn write_out(path: &Path, r: &QuoteReport, sheet: &str) -> anyhow::Result<()> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let bytes = match ext.as_str() {
+        "csv" => to_csv(r)?,
+        "json" => serde_json::to_vec_pretty(r)?,
+        "md" => to_markdown(r, sheet).into_bytes(),
+        _ => {
+            return Err(Exit::usage(format!(
+                "{}: the cost report is written as .csv, .json or .md",
+                path.display()
+            ))
+            .into())
+        }
+    };
+    crate::ledger::atomic::write_replace(path, &bytes)?;
+    Ok(())
+}
+
+/// `payrun quote SHEET`.
+pub fn execute(ctx: &Context, args: &QuoteArgs) -> anyhow::Result<ExitCode> {
+    let loaded = crate::commands::run::load_and_plan(ctx, &args.sheet)?;
+    let mut out = std::io::stdout().lock();
+    if loaded.sheet.report.invalid > 0 && !ctx.global.json {
+        crate::commands::run::print_problems(&mut std::io::stderr(), &loaded.sheet.report)?;
+    }
+    let rate = args.submit.rate.or(ctx.config.rate);
+    let conn = connect(&ctx.config, ctx.global.sandbox)?;
+    let rt = runtime()?;
+    let report = rt.block_on(async {
+        let pacers = crate::submit::Pacers::for_gateway(ctx.config.gateway, rate);
+        let mut report = compute(conn.gateway.as_ref(), &pacers.create, &loaded.plan).await?;
+        if !args.no_balance {
+            check_balance(conn.gateway.as_ref(), &pacers.lookup, &mut report).await;
+        }
+        Ok::<_, GatewayError>(report)
+    });
+    let report = report.map_err(|e| {
+        if e.is_fatal() {
+            anyhow::Error::from(Exit::refused(e.to_string()))
+        } else {
+            anyhow::Error::from(Exit::usage(e.to_string()))
+        }
+    })?;
+    let sheet_name = args.sheet.sheet.display().to_string();
+    if let Some(path) = &args.out {
+        write_out(path, &report, &sheet_name)?;
+    }
+    if ctx.global.json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{}", to_text(&report))?;
+        if loaded.sheet.report.invalid > 0 {
+            writeln!(
+                out,
+                "{} invalid row(s) are not in this preview",
+                loaded.sheet.report.invalid
+            )?;
+        }
+    }
+    Ok(if loaded.sheet.report.invalid > 0 {
+        ExitCode::Incomplete
+    } else {
+        ExitCode::Success
+    })
+}

@@ -1,0 +1,161 @@
+//! `payrun status`: refresh every order the gateway has that is not final (2328 status by
+//! uuid, BlockATM detail by orderNo), journal each change, rewrite the results ledger; with
+//! `--wait`, poll until every order is final.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::cli::StatusArgs;
+use crate::commands::connect::{connect, runtime};
+use crate::commands::{results, Context};
+use crate::exit::{Exit, ExitCode};
+use crate::journal::{Journal, Replay};
+use crate::ledger::summary::{self, Summary};
+use crate::model::{OrderId, Status};
+use crate::submit::book::Book;
+use crate::submit::progress::Progress;
+use crate::submit::retry::RetryPolicy;
+use crate::submit::stop::Stop;
+use crate::submit::{Engine, Mode, Pacers, Settings};
+
+/// `--ledger`, else the only `*.ledger.jsonl` in the current directory.
+pub fn find_journal(flag: Option<&Path>) -> Result<PathBuf, Exit> {
+    if let Some(p) = flag {
+        return Ok(p.to_path_buf());
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir(".")
+        .map_err(|e| Exit::usage(format!("cannot list the current directory: {e}")))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".ledger.jsonl"))
+        .collect();
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err(Exit::usage(
+            "no journal (*.ledger.jsonl) in the current directory: pass --ledger FILE",
+        )),
+        _ => Err(Exit::usage(
+            "several journals in the current directory: pass --ledger FILE",
+        )),
+    }
+}
+
+fn open_orders(replay: &Replay) -> Vec<OrderId> {
+    replay
+        .orders
+        .values()
+        .filter(|r| matches!(r.status, Status::Pending | Status::InDoubt))
+        .map(|r| r.order_id.clone())
+        .collect()
+}
+
+/// `payrun status`.
+pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
+    let path = find_journal(ctx.global.ledger.as_deref())?;
+    let (journal, replay) =
+        Journal::open_existing(&path).map_err(|e| Exit::usage(e.to_string()))?;
+    for w in &replay.warnings {
+        eprintln!("warning: {w}");
+    }
+    if !(args.interval.is_finite() && args.interval > 0.0) {
+        return Err(Exit::usage("--interval must be a positive number of seconds").into());
+    }
+    let mut config = ctx.config.clone();
+    config.gateway = replay.header.gateway;
+    let conn = connect(&config, ctx.global.sandbox)?;
+    let rt = runtime()?;
+    let header = replay.header.clone();
+    let snapshot = replay.sheet.clone();
+    let first = open_orders(&replay);
+    let book = Arc::new(Book::new(journal, replay.orders));
+    let stop = Arc::new(Stop::default());
+    let engine = Engine {
+        gateway: conn.gateway.clone(),
+        book: book.clone(),
+        pacers: Pacers::for_gateway(header.gateway, args.rate.or(ctx.config.rate)),
+        settings: Settings {
+            mode: Mode::Single,
+            chunk_size: 1,
+            concurrency: 4,
+            policy: RetryPolicy::default(),
+        },
+        stop: stop.clone(),
+        progress: Arc::new(Progress::new(first.len() as u64, "refreshing", true)),
+    };
+    let write_ledger = |book: &Book| -> anyhow::Result<Option<Summary>> {
+        let Some(snap) = &snapshot else {
+            eprintln!(
+                "warning: the journal has no sheet snapshot; the results ledger is not rewritten"
+            );
+            return Ok(None);
+        };
+        let ledger = results::build(&header, snap, &book.snapshot(), &[]);
+        crate::ledger::write(&results::results_path(&path), &ledger)?;
+        Ok(Some(Summary::from_ledger(&ledger)?))
+    };
+    let bar = (args.wait && !ctx.global.json)
+        .then(|| Progress::new(first.len() as u64, "settling", false));
+    let mut ids = first;
+    let mut last = None;
+    loop {
+        let result = rt.block_on(engine.refresh(ids.clone()));
+        result.map_err(|e| Exit::usage(e.to_string()))?;
+        if let Some(e) = stop.fatal_error() {
+            return Err(Exit::refused(format!("the gateway refused: {e}")).into());
+        }
+        last = write_ledger(&book)?.or(last);
+        let still: Vec<OrderId> = book
+            .snapshot()
+            .values()
+            .filter(|r| matches!(r.status, Status::Pending | Status::InDoubt))
+            .map(|r| r.order_id.clone())
+            .collect();
+        if let Some(b) = &bar {
+            for _ in 0..ids.len().saturating_sub(still.len()) {
+                b.finished(false);
+            }
+        }
+        if !args.wait || still.is_empty() {
+            break;
+        }
+        ids = still;
+        let stopped = rt.block_on(async {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs_f64(args.interval)) => false,
+                _ = tokio::signal::ctrl_c() => true,
+            }
+        });
+        if stopped {
+            if let Some(b) = &bar {
+                b.finish();
+            }
+            return Ok(ExitCode::Interrupted);
+        }
+    }
+    if let Some(b) = &bar {
+        b.finish();
+    }
+    let orders = book.snapshot();
+    let all_completed =
+        !orders.is_empty() && orders.values().all(|r| r.status == Status::Completed);
+    match &last {
+        Some(s) if ctx.global.json => println!("{}", serde_json::to_string_pretty(s)?),
+        Some(s) => print!("{}", summary::to_text(s)),
+        None => {
+            let count = |st: Status| orders.values().filter(|r| r.status == st).count();
+            println!(
+                "completed {}, failed {}, cancelled {}, pending {}, in doubt {}",
+                count(Status::Completed),
+                count(Status::Failed),
+                count(Status::Cancelled),
+                count(Status::Pending),
+                count(Status::InDoubt)
+            );
+        }
+    }
+    Ok(if all_completed {
+        ExitCode::Success
+    } else {
+        ExitCode::Incomplete
+    })
+}

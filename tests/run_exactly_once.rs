@@ -1,0 +1,335 @@
+//! End to end: the real `payrun` binary against the in-process sandbox over loopback HTTP.
+//! Every assertion about money comes from the sandbox's own record of the payouts it created.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use payrun::sandbox::faults::{FaultKind, FaultRule};
+
+fn rule(kind: FaultKind, every: u32) -> FaultRule {
+    FaultRule {
+        kind,
+        path_contains: None,
+        every,
+        remaining: None,
+    }
+}
+
+/// Runs `payrun run` until it exits 0 (at most `tries` times); returns the outputs.
+fn run_until_done(
+    dir: &std::path::Path,
+    env: &std::collections::HashMap<String, String>,
+    args: &[&str],
+    tries: usize,
+) -> Vec<String> {
+    let mut outs = Vec::new();
+    for _ in 0..tries {
+        let o = run_ok(dir, env, args);
+        let done = o.status.code() == Some(0);
+        outs.push(text(&o));
+        if done {
+            return outs;
+        }
+    }
+    panic!("payrun never finished:\n{}", outs.join("\n=====\n"));
+}
+
+#[test]
+fn pays_every_row_once_and_a_rerun_sends_nothing() {
+    for gw in [Gw::G2328, Gw::BlockAtm] {
+        let sb = start(sandbox_config());
+        let dir = tempfile::tempdir().unwrap();
+        let sheet = write_sheet(dir.path(), "pay.csv", 12);
+        let env = env_for(&sb, gw);
+        let args = ["run", sheet.to_str().unwrap(), "--yes", "--rate", "200"];
+        let o = run_ok(dir.path(), &env, &args);
+        assert_eq!(o.status.code(), Some(0), "{gw:?} {}", text(&o));
+        assert_paid_exactly_once(&sb, 12);
+        let creates_before = sb.requests().len();
+        let o = run_ok(dir.path(), &env, &args);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert_paid_exactly_once(&sb, 12);
+        // The re-run may refresh statuses, but it creates nothing.
+        let new_creates = sb.requests()[creates_before..]
+            .iter()
+            .filter(|r| r.method == "POST" && !r.path.contains("calc"))
+            .count();
+        assert_eq!(new_creates, 0, "{gw:?}: a re-run sent payout requests");
+        let results = std::fs::read_to_string(dir.path().join("pay.results.csv")).unwrap();
+        assert_eq!(results.lines().count(), 13, "{results}");
+        assert!(results
+            .lines()
+            .next()
+            .unwrap()
+            .starts_with("to_address,amount,currency,network,name,order_id,status"));
+    }
+}
+
+#[test]
+fn every_fault_kind_still_pays_each_row_exactly_once() {
+    let faults = [
+        ("5xx", rule(FaultKind::Error5xx, 3)),
+        (
+            "429 burst",
+            FaultRule {
+                remaining: Some(3),
+                ..rule(FaultKind::Burst429(4), 5)
+            },
+        ),
+        ("apply then drop", rule(FaultKind::ApplyThenDrop, 3)),
+        (
+            "apply then late",
+            rule(FaultKind::ApplyThenLate(Duration::from_millis(2500)), 4),
+        ),
+        ("malformed", rule(FaultKind::Malformed, 3)),
+    ];
+    for gw in [Gw::G2328, Gw::BlockAtm] {
+        for (name, fault) in &faults {
+            let mut cfg = sandbox_config();
+            // Faults on every payout endpoint (create, batch, calc, lookups).
+            let mut fault = fault.clone();
+            fault.path_contains = Some(match gw {
+                Gw::G2328 => "/v1/payout".into(),
+                Gw::BlockAtm => "/payout/".into(),
+            });
+            cfg.faults = vec![fault];
+            let sb = start(cfg);
+            let dir = tempfile::tempdir().unwrap();
+            short_timeouts(dir.path(), 1.0);
+            let sheet = write_sheet(dir.path(), "pay.csv", 10);
+            let env = env_for(&sb, gw);
+            let mut args = vec!["run", sheet.to_str().unwrap(), "--yes", "--rate", "100"];
+            if gw == Gw::BlockAtm {
+                args.extend(["--chunk-size", "3"]);
+            }
+            let outs = run_until_done(dir.path(), &env, &args, 6);
+            eprintln!("{gw:?} {name}: finished after {} run(s)", outs.len());
+            assert_paid_exactly_once(&sb, 10);
+        }
+    }
+}
+
+#[test]
+fn blockatm_without_order_no_uniqueness_the_client_alone_prevents_double_pays() {
+    let mut cfg = sandbox_config();
+    cfg.enforce_order_no_unique = false;
+    cfg.faults = vec![FaultRule {
+        path_contains: Some("/payout/".into()),
+        ..rule(FaultKind::ApplyThenDrop, 2)
+    }];
+    let sb = start(cfg);
+    let dir = tempfile::tempdir().unwrap();
+    short_timeouts(dir.path(), 1.0);
+    let sheet = write_sheet(dir.path(), "pay.csv", 9);
+    let env = env_for(&sb, Gw::BlockAtm);
+    let args = [
+        "run",
+        sheet.to_str().unwrap(),
+        "--yes",
+        "--rate",
+        "100",
+        "--mode",
+        "batch",
+        "--chunk-size",
+        "4",
+    ];
+    run_until_done(dir.path(), &env, &args, 8);
+    assert_paid_exactly_once(&sb, 9);
+}
+
+#[test]
+fn an_edited_paid_row_is_reported_and_not_paid_again() {
+    let sb = start(sandbox_config());
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = write_sheet(dir.path(), "pay.csv", 5);
+    let env = env_for(&sb, Gw::G2328);
+    let args = ["run", sheet.to_str().unwrap(), "--yes", "--rate", "100"];
+    assert_eq!(run_ok(dir.path(), &env, &args).status.code(), Some(0));
+    // Edit the amount of the third data row (line 4).
+    let text_before = std::fs::read_to_string(&sheet).unwrap();
+    let edited: Vec<String> = text_before
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 3 {
+                l.replace(",1.03,", ",9.99,")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    assert_ne!(edited.join("\n"), text_before.trim_end());
+    std::fs::write(&sheet, edited.join("\n") + "\n").unwrap();
+    let o = run_ok(dir.path(), &env, &args);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("line 4"), "{}", text(&o));
+    assert_paid_exactly_once(&sb, 5);
+    assert!(sb.payouts().iter().all(|p| p.amount.to_string() != "9.99"));
+}
+
+#[test]
+fn a_second_run_on_the_same_journal_exits_2() {
+    let mut cfg = sandbox_config();
+    cfg.faults = vec![rule(FaultKind::Latency(Duration::from_millis(300)), 1)];
+    let sb = start(cfg);
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = write_sheet(dir.path(), "pay.csv", 8);
+    let env = env_for(&sb, Gw::G2328);
+    let args = [
+        "run",
+        sheet.to_str().unwrap(),
+        "--yes",
+        "--rate",
+        "100",
+        "--concurrency",
+        "1",
+    ];
+    let mut first = payrun(dir.path(), &env, &args).spawn().unwrap();
+    // Wait until the first run holds the journal.
+    let journal = dir.path().join("pay.ledger.jsonl");
+    for _ in 0..100 {
+        if journal.exists() && std::fs::metadata(&journal).unwrap().len() > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let second = run_ok(dir.path(), &env, &args);
+    assert_eq!(second.status.code(), Some(2), "{}", text(&second));
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("in use"),
+        "{}",
+        text(&second)
+    );
+    assert_eq!(first.wait().unwrap().code(), Some(0));
+    assert_paid_exactly_once(&sb, 8);
+}
+
+#[test]
+fn a_torn_journal_line_is_survived() {
+    let sb = start(sandbox_config());
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = write_sheet(dir.path(), "pay.csv", 4);
+    let env = env_for(&sb, Gw::G2328);
+    let args = ["run", sheet.to_str().unwrap(), "--yes", "--rate", "100"];
+    assert_eq!(run_ok(dir.path(), &env, &args).status.code(), Some(0));
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.path().join("pay.ledger.jsonl"))
+        .unwrap();
+    f.write_all(br#"{"event":"intent","order_id":"pay-0"#)
+        .unwrap();
+    drop(f);
+    let o = run_ok(dir.path(), &env, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("torn"),
+        "{}",
+        text(&o)
+    );
+    assert_paid_exactly_once(&sb, 4);
+}
+
+#[test]
+fn control_totals_refuse_before_anything_is_sent() {
+    let sb = start(sandbox_config());
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = write_sheet(dir.path(), "pay.csv", 4); // 1.01+1.02+1.03+1.04 = 4.10 USDT
+    let env = env_for(&sb, Gw::G2328);
+    let s = sheet.to_str().unwrap();
+    for extra in [
+        &["--max-total", "4.09:USDT"][..],
+        &["--expect-count", "5"],
+        &["--expect-total", "4.11:USDT"],
+    ] {
+        let mut args = vec!["run", s, "--yes"];
+        args.extend_from_slice(extra);
+        let o = run_ok(dir.path(), &env, &args);
+        assert_eq!(o.status.code(), Some(3), "{extra:?} {}", text(&o));
+        assert!(sb.payouts().is_empty());
+    }
+    let o = run_ok(
+        dir.path(),
+        &env,
+        &[
+            "run",
+            s,
+            "--yes",
+            "--max-total",
+            "4.10:USDT",
+            "--expect-count",
+            "4",
+            "--expect-total",
+            "4.1:USDT",
+            "--rate",
+            "100",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_paid_exactly_once(&sb, 4);
+}
+
+#[test]
+fn without_a_terminal_or_yes_nothing_is_sent() {
+    let sb = start(sandbox_config());
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = write_sheet(dir.path(), "pay.csv", 2);
+    let env = env_for(&sb, Gw::G2328);
+    let o = payrun(dir.path(), &env, &["run", sheet.to_str().unwrap()])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(sb.payouts().is_empty());
+}
+
+#[test]
+fn secrets_never_appear_in_any_output() {
+    for gw in [Gw::G2328, Gw::BlockAtm] {
+        let mut cfg = sandbox_config();
+        cfg.faults = vec![rule(FaultKind::Error5xx, 4)];
+        let sb = start(cfg);
+        let dir = tempfile::tempdir().unwrap();
+        let sheet = write_sheet(dir.path(), "pay.csv", 6);
+        let env = env_for(&sb, gw);
+        let mut all = String::new();
+        for args in [
+            vec![
+                "-vvv",
+                "run",
+                sheet.to_str().unwrap(),
+                "--yes",
+                "--rate",
+                "100",
+            ],
+            vec![
+                "-vvv",
+                "run",
+                sheet.to_str().unwrap(),
+                "--yes",
+                "--rate",
+                "100",
+            ],
+            vec!["-vv", "--ledger", "pay.ledger.jsonl", "status"],
+            vec!["--ledger", "pay.ledger.jsonl", "report", "--out", "r.json"],
+        ] {
+            let o = payrun(dir.path(), &env, &args)
+                .env("RUST_LOG", "trace")
+                .output()
+                .unwrap();
+            all.push_str(&text(&o));
+        }
+        for f in std::fs::read_dir(dir.path()).unwrap() {
+            let p = f.unwrap().path();
+            if p.is_file() {
+                all.push_str(&String::from_utf8_lossy(&std::fs::read(&p).unwrap()));
+            }
+        }
+        assert!(all.contains("order_id"), "outputs were captured");
+        for secret in [KEY_2328, API_KEY, SECRET] {
+            assert!(!all.contains(secret), "{gw:?}: a secret leaked");
+        }
+    }
+}

@@ -154,7 +154,7 @@ fn an_edited_paid_row_is_reported_and_not_paid_again() {
         .enumerate()
         .map(|(i, l)| {
             if i == 3 {
-                l.replace(",1.03,", ",9.99,")
+                l.replace(",10.03,", ",99.99,")
             } else {
                 l.to_string()
             }
@@ -166,7 +166,7 @@ fn an_edited_paid_row_is_reported_and_not_paid_again() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("line 4"), "{}", text(&o));
     assert_paid_exactly_once(&sb, 5);
-    assert!(sb.payouts().iter().all(|p| p.amount.to_string() != "9.99"));
+    assert!(sb.payouts().iter().all(|p| p.amount.to_string() != "99.99"));
 }
 
 #[test]
@@ -236,13 +236,13 @@ fn a_torn_journal_line_is_survived() {
 fn control_totals_refuse_before_anything_is_sent() {
     let sb = start(sandbox_config());
     let dir = tempfile::tempdir().unwrap();
-    let sheet = write_sheet(dir.path(), "pay.csv", 4); // 1.01+1.02+1.03+1.04 = 4.10 USDT
+    let sheet = write_sheet(dir.path(), "pay.csv", 4); // 10.01+10.02+10.03+10.04 = 40.10 USDT
     let env = env_for(&sb, Gw::G2328);
     let s = sheet.to_str().unwrap();
     for extra in [
-        &["--max-total", "4.09:USDT"][..],
+        &["--max-total", "40.09:USDT"][..],
         &["--expect-count", "5"],
-        &["--expect-total", "4.11:USDT"],
+        &["--expect-total", "40.11:USDT"],
     ] {
         let mut args = vec!["run", s, "--yes"];
         args.extend_from_slice(extra);
@@ -258,11 +258,11 @@ fn control_totals_refuse_before_anything_is_sent() {
             s,
             "--yes",
             "--max-total",
-            "4.10:USDT",
+            "40.10:USDT",
             "--expect-count",
             "4",
             "--expect-total",
-            "4.1:USDT",
+            "40.1:USDT",
             "--rate",
             "100",
         ],

@@ -21,14 +21,15 @@ pub fn tron_address(n: u32) -> String {
     bs58::encode(payload).with_check().into_string()
 }
 
-/// Writes a TRX-TRC20 USDT sheet of `rows` rows (amounts 1.01, 1.02, …) and returns its path.
+/// Writes a TRX-TRC20 USDT sheet of `rows` rows (amounts 10.01, 10.02, …; above the
+/// sandbox's fees) and returns its path.
 pub fn write_sheet(dir: &Path, name: &str, rows: u32) -> PathBuf {
     let mut s = String::from("to_address,amount,currency,network,name\n");
     for i in 0..rows {
         s.push_str(&format!(
             "{},{}.{:02},USDT,TRX-TRC20,Person {}\n",
             tron_address(i + 1),
-            1 + i / 100,
+            10 + i / 100,
             i % 100 + 1,
             i + 1
         ));

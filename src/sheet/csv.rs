@@ -26,8 +26,10 @@ pub struct CsvSource {
     pos: usize,
     len: usize,
     eof: bool,
-    /// Newlines consumed before `buf[pos]`.
+    /// Line ends consumed before `buf[pos]`.
     newlines: u64,
+    /// The last consumed byte was `\r`.
+    prev_cr: bool,
     columns: Columns,
     batch_rows: usize,
     delimiter: u8,
@@ -49,6 +51,7 @@ impl CsvSource {
             len: 0,
             eof: false,
             newlines: 0,
+            prev_cr: false,
             columns: Columns::from_header(Vec::new())?,
             batch_rows: batch_rows.max(1),
             delimiter: b',',
@@ -135,6 +138,41 @@ impl CsvSource {
         }
     }
 
+    /// Counts line ends in `buf[range]`: `\n`, `\r\n` and a lone `\r` (old Mac files) each end
+    /// one line, also when a `\r\n` pair is split across two reads.
+    fn count_lines(&mut self, range: std::ops::Range<usize>) {
+        let bytes = &self.buf[range];
+        if bytes.is_empty() {
+            return;
+        }
+        if !bytes.contains(&b'\r') {
+            let mut n = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+            if self.prev_cr && bytes[0] == b'\n' {
+                n -= 1;
+            }
+            self.newlines += n;
+            self.prev_cr = false;
+            return;
+        }
+        let mut prev_cr = self.prev_cr;
+        for &b in bytes {
+            if b == b'\r' || (b == b'\n' && !prev_cr) {
+                self.newlines += 1;
+            }
+            prev_cr = b == b'\r';
+        }
+        self.prev_cr = prev_cr;
+    }
+
+    fn count_lines_of(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if b == b'\r' || (b == b'\n' && !self.prev_cr) {
+                self.newlines += 1;
+            }
+            self.prev_cr = b == b'\r';
+        }
+    }
+
     /// Reads the next non-blank row into `batch`. Returns false at the end of the file.
     fn read_record(&mut self, batch: &mut Batch) -> Result<bool, SheetError> {
         let before = batch.len();
@@ -156,11 +194,10 @@ impl CsvSource {
                 return Ok(false);
             }
             match self.buf[self.pos] {
-                b'\n' => {
-                    self.newlines += 1;
+                b @ (b'\n' | b'\r') => {
+                    self.count_lines_of(&[b]);
                     self.pos += 1;
                 }
-                b'\r' => self.pos += 1,
                 _ => break,
             }
         }
@@ -193,8 +230,9 @@ impl CsvSource {
                 let (ends, out_buf) = (&mut self.ends_scratch, &mut self.scratch);
                 self.core.read_record(input, out_buf, ends)
             };
-            self.newlines += input[..nin].iter().filter(|&&b| b == b'\n').count() as u64;
+            let consumed = self.pos..self.pos + nin;
             self.pos += nin;
+            self.count_lines(consumed);
             if oversize.is_none() {
                 out += nout;
                 nfields += nend;
@@ -315,6 +353,12 @@ mod tests {
                 (4, vec!["C".into(), "3".into()]),
             ]
         );
+    }
+
+    #[test]
+    fn old_mac_line_ends_count_as_lines() {
+        let (_, rows) = read_all(b"address,amount\rA,1\r\rB,2\r").unwrap();
+        assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), vec![2, 4]);
     }
 
     #[test]

@@ -167,9 +167,11 @@ impl<'a> RowChecker<'a> {
         };
         let has_error_cell = |f: Field| error_cell[f as usize];
         let label = |f: Field| self.columns.label(f);
-        let mut problems: Vec<Problem> = Vec::new();
+        // Problems in the order of the sheet's columns.
+        let mut problems: Vec<(usize, Problem)> = Vec::new();
         let mut push = |f: Field, code: &'static str, message: String| {
-            problems.push(Problem::new(line, label(f), code, message));
+            let order = self.columns.get(f).unwrap_or(usize::MAX);
+            problems.push((order, Problem::new(line, label(f), code, message)));
         };
 
         // Network.
@@ -336,7 +338,8 @@ impl<'a> RowChecker<'a> {
             }
         }
         let remark_text = cell(Field::Remark).0;
-        out.errors.extend(problems);
+        problems.sort_by_key(|(order, _)| *order);
+        out.errors.extend(problems.into_iter().map(|(_, p)| p));
         if !out.errors.is_empty() {
             return out;
         }

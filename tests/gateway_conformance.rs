@@ -58,6 +58,9 @@ fn cbatm(sb: &Sandbox, secret: &str, timeout_ms: u64) -> BlockAtmClient {
     .unwrap()
 }
 
+/// A fault, the error predicate it must produce, and whether the sandbox applied the create.
+type Case = (FaultKind, fn(&GatewayError) -> bool, bool);
+
 fn fault(kind: FaultKind) -> Vec<FaultRule> {
     vec![FaultRule {
         kind,
@@ -143,7 +146,7 @@ async fn every_fault_kind_maps_to_its_typed_error() {
     let sb = start(sandbox_config());
     let c = c2328(&sb, KEY_2328, 800);
     let b = cbatm(&sb, SECRET, 800);
-    let cases: Vec<(FaultKind, fn(&GatewayError) -> bool, bool)> = vec![
+    let cases: Vec<Case> = vec![
         (
             FaultKind::Error5xx,
             |e| matches!(e, GatewayError::Unavailable { .. }),

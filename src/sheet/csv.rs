@@ -327,6 +327,7 @@ impl BatchSource for CsvSource {
 mod tests {
     use super::*;
 
+    #[allow(clippy::type_complexity)] // a test helper returning the source and its rows
     fn read_all(bytes: &[u8]) -> Result<(CsvSource, Vec<(u64, Vec<String>)>), SheetError> {
         let mut src = CsvSource::new(std::io::Cursor::new(bytes.to_vec()), 2)?;
         let mut rows = Vec::new();

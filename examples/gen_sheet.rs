@@ -15,7 +15,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let rows: u64 = args[1].parse()?;
     let out = std::path::Path::new(&args[2]);
-    if out.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx")) {
+    if out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"))
+    {
         sheetgen::write_xlsx(out, rows)?;
     } else {
         sheetgen::write_csv(out, rows)?;

@@ -31,7 +31,9 @@ const TRON: &str = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t";
 #[test]
 fn exit_0_and_json_shape_for_a_valid_sheet() {
     let dir = tempfile::tempdir().unwrap();
-    let body = format!("address,amount,currency,network\n{TRON},1.50,usdt,tron\n{TRON},2,USDT,TRX-TRC20\n");
+    let body = format!(
+        "address,amount,currency,network\n{TRON},1.50,usdt,tron\n{TRON},2,USDT,TRX-TRC20\n"
+    );
     write(dir.path(), "ok.csv", body.as_bytes());
     let (code, stdout, _) = run(dir.path(), &["--json", "validate", "ok.csv"]);
     assert_eq!(code, 0, "{stdout}");
@@ -44,15 +46,24 @@ fn exit_0_and_json_shape_for_a_valid_sheet() {
             "errors": [], "warnings": []
         })
     );
-    assert_eq!(stdout.trim_end().lines().count(), 1, "exactly one JSON document");
+    assert_eq!(
+        stdout.trim_end().lines().count(),
+        1,
+        "exactly one JSON document"
+    );
 }
 
 #[test]
 fn exit_1_text_output_and_errors_out() {
     let dir = tempfile::tempdir().unwrap();
-    let body = format!("address,amount,currency,network\n{TRON},\"1,5\",USDT,TRX-TRC20\n{TRON},3,USDT,TRX-TRC20\n");
+    let body = format!(
+        "address,amount,currency,network\n{TRON},\"1,5\",USDT,TRX-TRC20\n{TRON},3,USDT,TRX-TRC20\n"
+    );
     write(dir.path(), "bad.csv", body.as_bytes());
-    let (code, stdout, _) = run(dir.path(), &["validate", "bad.csv", "--errors-out", "problems.csv"]);
+    let (code, stdout, _) = run(
+        dir.path(),
+        &["validate", "bad.csv", "--errors-out", "problems.csv"],
+    );
     assert_eq!(code, 1);
     assert!(stdout.contains("2 rows, 1 valid, 1 invalid"), "{stdout}");
     assert!(
@@ -63,47 +74,79 @@ fn exit_1_text_output_and_errors_out() {
     let mut lines = csv.lines();
     assert_eq!(lines.next(), Some("line,column,code,message,severity"));
     let row = lines.next().unwrap();
-    assert!(row.starts_with("2,amount,amount_decimal_comma,") && row.ends_with(",error"), "{row}");
+    assert!(
+        row.starts_with("2,amount,amount_decimal_comma,") && row.ends_with(",error"),
+        "{row}"
+    );
     assert_eq!(lines.next(), None);
 }
 
 #[test]
 fn exit_2_for_whole_file_problems() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "nocol.csv", b"wallet,currency,network\nx,USDT,TRON\n");
+    write(
+        dir.path(),
+        "nocol.csv",
+        b"wallet,currency,network\nx,USDT,TRON\n",
+    );
     let (code, stdout, stderr) = run(dir.path(), &["--json", "validate", "nocol.csv"]);
     assert_eq!(code, 2);
     assert!(stdout.is_empty());
     assert!(
-        stderr.contains("payrun: nocol.csv: missing column 'amount': the header must name one of: amount"),
+        stderr.contains(
+            "payrun: nocol.csv: missing column 'amount': the header must name one of: amount"
+        ),
         "{stderr}"
     );
-    write(dir.path(), "nonet.csv", b"address,amount,currency\nx,1,USDT\n");
+    write(
+        dir.path(),
+        "nonet.csv",
+        b"address,amount,currency\nx,1,USDT\n",
+    );
     let (code, _, stderr) = run(dir.path(), &["validate", "nonet.csv"]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("'network'") && stderr.contains("network, chain") && stderr.contains("--network"), "{stderr}");
+    assert!(
+        stderr.contains("'network'")
+            && stderr.contains("network, chain")
+            && stderr.contains("--network"),
+        "{stderr}"
+    );
     // ...and the flag fills it in.
     let (code, _, _) = run(dir.path(), &["validate", "--network", "TRON", "nonet.csv"]);
     assert_eq!(code, 1, "x is not an address, but the sheet is readable");
 
-    write(dir.path(), "latin1.csv", b"address,amount,currency,network\nx,1,USDT,TRON\nM\xfcller,1,USDT,TRON\n");
+    write(
+        dir.path(),
+        "latin1.csv",
+        b"address,amount,currency,network\nx,1,USDT,TRON\nM\xfcller,1,USDT,TRON\n",
+    );
     let (code, _, stderr) = run(dir.path(), &["validate", "latin1.csv"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("line 3: the text is not UTF-8"), "{stderr}");
 
-    write(dir.path(), "header-only.csv", b"address,amount,currency,network\n\n");
+    write(
+        dir.path(),
+        "header-only.csv",
+        b"address,amount,currency,network\n\n",
+    );
     let (code, _, stderr) = run(dir.path(), &["validate", "header-only.csv"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("no data rows"), "{stderr}");
 
     let (code, _, stderr) = run(dir.path(), &["validate", "missing.csv"]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("payrun: missing.csv: cannot read the file"), "{stderr}");
+    assert!(
+        stderr.contains("payrun: missing.csv: cannot read the file"),
+        "{stderr}"
+    );
 
     let (code, _, stderr) = run(dir.path(), &["validate", "--network", "XRP", "nonet.csv"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("--network XRP"), "{stderr}");
-    let (code, _, _) = run(dir.path(), &["validate", "--fee-option", "maybe", "nonet.csv"]);
+    let (code, _, _) = run(
+        dir.path(),
+        &["validate", "--fee-option", "maybe", "nonet.csv"],
+    );
     assert_eq!(code, 2);
     let (code, _, stderr) = run(dir.path(), &["validate", "--sheet", "A", "nonet.csv"]);
     assert_eq!(code, 2, "{stderr}");
@@ -119,7 +162,10 @@ fn xlsx_worksheet_selection() {
     first.write_string(0, 0, "nothing here").unwrap();
     let ws = wb.add_worksheet();
     ws.set_name("Pay").unwrap();
-    for (c, h) in ["address", "amount", "currency", "network"].iter().enumerate() {
+    for (c, h) in ["address", "amount", "currency", "network"]
+        .iter()
+        .enumerate()
+    {
         ws.write_string(0, c as u16, *h).unwrap();
     }
     ws.write_string(1, 0, TRON).unwrap();
@@ -127,12 +173,18 @@ fn xlsx_worksheet_selection() {
     ws.write_string(1, 2, "USDT").unwrap();
     ws.write_string(1, 3, "TRON").unwrap();
     wb.save(&path).unwrap();
-    let (code, stdout, _) = run(dir.path(), &["--json", "validate", "--sheet", "Pay", "book.xlsx"]);
+    let (code, stdout, _) = run(
+        dir.path(),
+        &["--json", "validate", "--sheet", "Pay", "book.xlsx"],
+    );
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("\"amount\":\"12.5\""), "{stdout}");
     let (code, _, stderr) = run(dir.path(), &["validate", "--sheet", "Nope", "book.xlsx"]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("no worksheet named 'Nope'; the workbook has: Notes, Pay"), "{stderr}");
+    assert!(
+        stderr.contains("no worksheet named 'Nope'; the workbook has: Notes, Pay"),
+        "{stderr}"
+    );
     // The first worksheet has no amount column.
     let (code, _, stderr) = run(dir.path(), &["validate", "book.xlsx"]);
     assert_eq!(code, 2);

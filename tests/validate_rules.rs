@@ -38,7 +38,10 @@ fn valid_rows_become_payouts_with_their_text_preserved() {
     assert_eq!(s.sha256.len(), 64);
     let a = s.rows[0].payout.as_ref().unwrap();
     assert_eq!(s.rows[0].cells[0], "Ann");
-    assert_eq!((a.line, a.network.code, a.currency.as_str()), (2, "TRX-TRC20", "USDT"));
+    assert_eq!(
+        (a.line, a.network.code, a.currency.as_str()),
+        (2, "TRX-TRC20", "USDT")
+    );
     assert_eq!(a.amount.to_string(), "1.50");
     assert_eq!(a.fee_option, FeeOption::Deduct);
     assert_eq!(a.explicit_order_id.as_deref(), Some("pay-1"));
@@ -59,7 +62,11 @@ fn several_problems_in_one_row_are_all_reported() {
     let s = load(&p, &ValidateOptions::new(GatewayKind::G2328)).unwrap();
     assert_eq!(
         codes(&s),
-        vec![(2, "address_format"), (2, "amount_not_positive"), (2, "memo_not_supported")]
+        vec![
+            (2, "address_format"),
+            (2, "amount_not_positive"),
+            (2, "memo_not_supported")
+        ]
     );
     assert!(s.rows[0].payout.is_none());
 }
@@ -105,7 +112,10 @@ fn blockatm_takes_the_contract_chain_and_its_currencies() {
     );
     assert_eq!(s.rows[0].payout.as_ref().unwrap().network.code, "TRX-TRC20");
     // Without a chain and without a network column the sheet cannot be checked.
-    let p = csv(dir.path(), &format!("address,amount,currency\n{TRON},5,USDT\n"));
+    let p = csv(
+        dir.path(),
+        &format!("address,amount,currency\n{TRON},5,USDT\n"),
+    );
     let err = load(&p, &ValidateOptions::new(GatewayKind::BlockAtm)).unwrap_err();
     assert!(err.to_string().contains("PAYRUN_NETWORK"), "{err}");
 }
@@ -125,9 +135,16 @@ fn xlsx(dir: &Path, amount: impl Fn(&mut rust_xlsxwriter::Worksheet, u32)) -> Pa
     let path = dir.join("book.xlsx");
     let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet();
-    for (c, h) in ["address", "amount", "currency", "network", "memo", "employee_id"]
-        .iter()
-        .enumerate()
+    for (c, h) in [
+        "address",
+        "amount",
+        "currency",
+        "network",
+        "memo",
+        "employee_id",
+    ]
+    .iter()
+    .enumerate()
     {
         ws.write_string(0, c as u16, *h).unwrap();
     }
@@ -150,12 +167,19 @@ fn xlsx_amount_cells_by_kind() {
     });
     let s = load(&p, &opts).unwrap();
     assert!(s.report.errors.is_empty(), "{:?}", s.report.errors);
-    assert_eq!(s.rows[0].payout.as_ref().unwrap().amount.to_string(), "12.5");
+    assert_eq!(
+        s.rows[0].payout.as_ref().unwrap().amount.to_string(),
+        "12.5"
+    );
     assert_eq!(s.rows[0].cells[5], "1234");
     // 0.1 + 0.2 as a formula with its cached value.
     let p = xlsx(dir.path(), |ws, r| {
-        ws.write_formula(r, 1, rust_xlsxwriter::Formula::new("=0.1+0.2").set_result("0.30000000000000004"))
-            .unwrap();
+        ws.write_formula(
+            r,
+            1,
+            rust_xlsxwriter::Formula::new("=0.1+0.2").set_result("0.30000000000000004"),
+        )
+        .unwrap();
     });
     let s = load(&p, &opts).unwrap();
     assert_eq!(codes(&s), vec![(2, "amount_precision")]);
@@ -167,14 +191,24 @@ fn xlsx_amount_cells_by_kind() {
         let d = rust_xlsxwriter::ExcelDateTime::from_ymd(2024, 5, 1).unwrap();
         ws.write_datetime_with_format(r, 1, &d, &fmt).unwrap();
     });
-    assert_eq!(codes(&load(&p, &opts).unwrap()), vec![(2, "amount_date_cell")]);
+    assert_eq!(
+        codes(&load(&p, &opts).unwrap()),
+        vec![(2, "amount_date_cell")]
+    );
     let p = xlsx(dir.path(), |ws, r| {
         ws.write_boolean(r, 1, true).unwrap();
     });
-    assert_eq!(codes(&load(&p, &opts).unwrap()), vec![(2, "amount_boolean_cell")]);
+    assert_eq!(
+        codes(&load(&p, &opts).unwrap()),
+        vec![(2, "amount_boolean_cell")]
+    );
     let p = xlsx(dir.path(), |ws, r| {
-        ws.write_formula(r, 1, rust_xlsxwriter::Formula::new("=1/0").set_result("#DIV/0!"))
-            .unwrap();
+        ws.write_formula(
+            r,
+            1,
+            rust_xlsxwriter::Formula::new("=1/0").set_result("#DIV/0!"),
+        )
+        .unwrap();
     });
     let s = load(&p, &opts).unwrap();
     assert_eq!(codes(&s), vec![(2, "cell_error")], "{:?}", s.report.errors);
@@ -186,7 +220,10 @@ fn xlsx_long_numeric_memo_has_lost_digits() {
     let path = dir.path().join("memo.xlsx");
     let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet();
-    for (c, h) in ["address", "amount", "currency", "network", "memo"].iter().enumerate() {
+    for (c, h) in ["address", "amount", "currency", "network", "memo"]
+        .iter()
+        .enumerate()
+    {
         ws.write_string(0, c as u16, *h).unwrap();
     }
     let sol = "7EcDhSYGxXyscszYEp35KHN8vvw3svAuLKTzXwCFLtV";
@@ -197,5 +234,10 @@ fn xlsx_long_numeric_memo_has_lost_digits() {
     ws.write_number(1, 4, 12345678901234567890.0).unwrap();
     wb.save(&path).unwrap();
     let s = load(&path, &ValidateOptions::new(GatewayKind::G2328)).unwrap();
-    assert_eq!(codes(&s), vec![(2, "memo_number_precision")], "{:?}", s.report.errors);
+    assert_eq!(
+        codes(&s),
+        vec![(2, "memo_number_precision")],
+        "{:?}",
+        s.report.errors
+    );
 }

@@ -44,7 +44,11 @@ fn problems(v: &serde_json::Value, key: &str) -> Vec<(u64, String, String)> {
 fn payroll_csv_is_valid() {
     let (code, v) = json(&["--json", "validate", "samples/payroll.csv"]);
     assert_eq!(code, 0, "{v}");
-    assert_eq!((v["rows"].as_u64(), v["invalid"].as_u64()), (Some(20), Some(0)), "{v}");
+    assert_eq!(
+        (v["rows"].as_u64(), v["invalid"].as_u64()),
+        (Some(20), Some(0)),
+        "{v}"
+    );
     assert!(problems(&v, "warnings").is_empty(), "{v}");
     let networks: std::collections::BTreeSet<&str> = v["totals"]
         .as_array()
@@ -59,7 +63,10 @@ fn payroll_csv_is_valid() {
 fn affiliates_xlsx_is_valid() {
     let (code, v) = json(&["--json", "validate", "samples/affiliates.xlsx"]);
     assert_eq!(code, 0, "{v}");
-    assert_eq!((v["rows"].as_u64(), v["valid"].as_u64()), (Some(8), Some(8)));
+    assert_eq!(
+        (v["rows"].as_u64(), v["valid"].as_u64()),
+        (Some(8), Some(8))
+    );
     let ton = v["totals"]
         .as_array()
         .unwrap()
@@ -72,14 +79,24 @@ fn affiliates_xlsx_is_valid() {
 #[test]
 fn blockatm_csv_is_valid_on_its_contract_chain_only() {
     let (code, v) = json(&[
-        "--json", "--gateway", "blockatm", "validate", "--network", "TRX-TRC20",
+        "--json",
+        "--gateway",
+        "blockatm",
+        "validate",
+        "--network",
+        "TRX-TRC20",
         "samples/blockatm.csv",
     ]);
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["valid"].as_u64(), Some(5));
     // The same sheet for a contract on Ethereum: TRON addresses are not Ethereum addresses.
     let (code, v) = json(&[
-        "--json", "--gateway", "blockatm", "validate", "--network", "ETH-ERC20",
+        "--json",
+        "--gateway",
+        "blockatm",
+        "validate",
+        "--network",
+        "ETH-ERC20",
         "samples/blockatm.csv",
     ]);
     assert_eq!(code, 1);
@@ -91,7 +108,11 @@ fn broken_csv_reports_exactly_the_documented_problems() {
     let (code, v) = json(&["--json", "validate", "samples/broken.csv"]);
     assert_eq!(code, 1);
     assert_eq!(
-        (v["rows"].as_u64(), v["valid"].as_u64(), v["invalid"].as_u64()),
+        (
+            v["rows"].as_u64(),
+            v["valid"].as_u64(),
+            v["invalid"].as_u64()
+        ),
         (Some(32), Some(5), Some(27))
     );
     let expected_errors: Vec<(u64, &str, &str)> = vec![
@@ -131,10 +152,21 @@ fn broken_csv_reports_exactly_the_documented_problems() {
     assert_eq!(problems(&v, "errors"), expected);
     assert_eq!(
         problems(&v, "warnings"),
-        vec![(32, "memo".to_string(), "memo_missing_shared_address".to_string())]
+        vec![(
+            32,
+            "memo".to_string(),
+            "memo_missing_shared_address".to_string()
+        )]
     );
     // --allow-duplicates lifts exactly the duplicate_row error.
-    let (_, v2) = json(&["--json", "validate", "--allow-duplicates", "samples/broken.csv"]);
+    let (_, v2) = json(&[
+        "--json",
+        "validate",
+        "--allow-duplicates",
+        "samples/broken.csv",
+    ]);
     assert_eq!(v2["invalid"].as_u64(), Some(26));
-    assert!(!problems(&v2, "errors").iter().any(|p| p.2 == "duplicate_row"));
+    assert!(!problems(&v2, "errors")
+        .iter()
+        .any(|p| p.2 == "duplicate_row"));
 }

@@ -119,12 +119,22 @@ pub fn row_for(i: u64) -> (&'static str, &'static str, String, Option<String>, u
         2 => ("BSC-BEP20", "USDT", evm(&seed), None, 18),
         3 => ("POL-MATIC", "USDT", evm(&seed), None, 6),
         4 => ("AVAX-C", "USDC", evm(&seed), None, 6),
-        5 => ("TON", "TON", ton(&seed), Some(format!("{}", 100_000 + i)), 9),
+        5 => (
+            "TON",
+            "TON",
+            ton(&seed),
+            Some(format!("{}", 100_000 + i)),
+            9,
+        ),
         6 => ("SOL", "USDT", sol(&seed), Some(format!("inv{i}")), 6),
         7 => (
             "BTC",
             "BTC",
-            if i % 24 == 7 { btc_bech32(&seed) } else { btc_p2pkh(&seed) },
+            if i % 24 == 7 {
+                btc_bech32(&seed)
+            } else {
+                btc_p2pkh(&seed)
+            },
             None,
             8,
         ),

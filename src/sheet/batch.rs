@@ -58,6 +58,28 @@ impl Batch {
         Batch::default()
     }
 
+    /// A batch with room for `rows` rows, `cells` cells and `bytes` bytes of cell data (a
+    /// reader passes the previous batch's figures, so buffers are not regrown and copied).
+    pub fn with_capacity(rows: usize, cells: usize, bytes: usize) -> Batch {
+        Batch {
+            data: vec![0; bytes],
+            data_len: 0,
+            ends: Vec::with_capacity(cells),
+            kinds: Vec::new(),
+            records: Vec::with_capacity(rows),
+        }
+    }
+
+    /// Cells held (all rows).
+    pub fn cell_count(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Every row, for indexed (parallel) iteration.
+    pub fn row_views(&self) -> Vec<RowView<'_>> {
+        self.rows().collect()
+    }
+
     pub fn len(&self) -> usize {
         self.records.len()
     }
@@ -86,11 +108,17 @@ impl Batch {
     }
 
     pub fn rows(&self) -> impl Iterator<Item = RowView<'_>> {
-        self.records.iter().map(move |rec| RowView { batch: self, rec })
+        self.records
+            .iter()
+            .map(move |rec| RowView { batch: self, rec })
     }
 
     /// Appends a row from rendered cells (the XLSX reader and tests).
-    pub fn push_row<'c>(&mut self, line: u64, cells: impl IntoIterator<Item = (&'c str, CellKind)>) {
+    pub fn push_row<'c>(
+        &mut self,
+        line: u64,
+        cells: impl IntoIterator<Item = (&'c str, CellKind)>,
+    ) {
         let data_start = self.data_len;
         let first_end = self.ends.len();
         let mut oversize = None;
@@ -232,7 +260,14 @@ mod tests {
     #[test]
     fn rows_give_back_their_cells() {
         let mut b = Batch::new();
-        b.push_row(2, [("a", CellKind::Text), ("", CellKind::Text), ("ccc", CellKind::Number)]);
+        b.push_row(
+            2,
+            [
+                ("a", CellKind::Text),
+                ("", CellKind::Text),
+                ("ccc", CellKind::Number),
+            ],
+        );
         b.push_row(4, [(" ", CellKind::Text)]);
         assert_eq!(b.len(), 2);
         let r = b.row(0).unwrap();

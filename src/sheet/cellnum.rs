@@ -61,7 +61,14 @@ mod tests {
 
     #[test]
     fn every_rendering_parses_back_to_the_same_double() {
-        for f in [0.1, 1.0 / 3.0, 123456.789, 5e-324, 1.7976931348623157e308, 0.000001] {
+        for f in [
+            0.1,
+            1.0 / 3.0,
+            123456.789,
+            5e-324,
+            1.7976931348623157e308,
+            0.000001,
+        ] {
             let s = shortest_decimal(f).unwrap();
             assert_eq!(s.parse::<f64>().unwrap(), f, "{s}");
             assert!(!s.contains('e'), "{s}");

@@ -35,11 +35,16 @@ pub struct CsvSource {
     delimiter: u8,
     scratch: Vec<u8>,
     ends_scratch: Vec<usize>,
+    /// Rows, cells and bytes of the previous batch (capacity for the next one).
+    last_batch: (usize, usize, usize),
 }
 
 impl CsvSource {
     /// Reads the header; `batch_rows` rows per batch after that.
-    pub fn new(input: impl Read + Send + 'static, batch_rows: usize) -> Result<CsvSource, SheetError> {
+    pub fn new(
+        input: impl Read + Send + 'static,
+        batch_rows: usize,
+    ) -> Result<CsvSource, SheetError> {
         let mut src = CsvSource {
             input: Box::new(input),
             core: csv_core::Reader::new(),
@@ -54,6 +59,7 @@ impl CsvSource {
             delimiter: b',',
             scratch: vec![0; 64 * 1024],
             ends_scratch: vec![0; ENDS_SCRATCH],
+            last_batch: (0, 0, 0),
         };
         src.fill()?;
         let head = &src.buf[..src.len];
@@ -310,12 +316,14 @@ impl BatchSource for CsvSource {
     }
 
     fn next_batch(&mut self) -> Result<Option<Batch>, SheetError> {
-        let mut batch = Batch::new();
+        let (rows, cells, bytes) = self.last_batch;
+        let mut batch = Batch::with_capacity(rows, cells + cells / 8, bytes + bytes / 8);
         while batch.len() < self.batch_rows && batch.data_len() < MAX_BATCH_BYTES {
             if !self.read_one(&mut batch)? {
                 break;
             }
         }
+        self.last_batch = (batch.len(), batch.cell_count(), batch.data_len());
         Ok(if batch.is_empty() { None } else { Some(batch) })
     }
 }
@@ -324,7 +332,9 @@ impl BatchSource for CsvSource {
 mod tests {
     use super::*;
 
-    fn read_all(bytes: &[u8]) -> Result<(CsvSource, Vec<(u64, Vec<String>)>), SheetError> {
+    type Rows = Vec<(u64, Vec<String>)>;
+
+    fn read_all(bytes: &[u8]) -> Result<(CsvSource, Rows), SheetError> {
         let mut src = CsvSource::new(std::io::Cursor::new(bytes.to_vec()), 2)?;
         let mut rows = Vec::new();
         while let Some(b) = src.next_batch()? {
@@ -434,7 +444,10 @@ mod tests {
         text.extend_from_slice(b"\nok,1\n");
         let mut src = CsvSource::new(std::io::Cursor::new(text), 100).unwrap();
         let b = src.next_batch().unwrap().unwrap();
-        assert!(matches!(b.row(0).unwrap().oversize(), Some(Oversize::Row { .. })));
+        assert!(matches!(
+            b.row(0).unwrap().oversize(),
+            Some(Oversize::Row { .. })
+        ));
         assert_eq!(b.row(1).unwrap().bytes(0), b"ok");
         assert_eq!(b.row(1).unwrap().line(), 3);
     }

@@ -264,12 +264,21 @@ mod tests {
         assert_eq!(c.label(Field::Address), "Wallet");
         assert_eq!(c.label(Field::Currency), "currency");
         let err = c.require(Field::Currency, "").unwrap_err().to_string();
-        assert!(err.contains("'currency'") && err.contains("symbol, token"), "{err}");
+        assert!(
+            err.contains("'currency'") && err.contains("symbol, token"),
+            "{err}"
+        );
     }
 
     #[test]
     fn two_columns_for_one_field_are_refused() {
         let err = Columns::from_header(vec!["address".into(), "wallet".into()]).unwrap_err();
-        assert!(matches!(err, SheetError::DuplicateColumn { field: "address", .. }));
+        assert!(matches!(
+            err,
+            SheetError::DuplicateColumn {
+                field: "address",
+                ..
+            }
+        ));
     }
 }

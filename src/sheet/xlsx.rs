@@ -79,7 +79,11 @@ impl XlsxSource {
             Some(want) => names
                 .iter()
                 .find(|n| n.as_str() == want)
-                .or_else(|| names.iter().find(|n| n.trim().eq_ignore_ascii_case(want.trim())))
+                .or_else(|| {
+                    names
+                        .iter()
+                        .find(|n| n.trim().eq_ignore_ascii_case(want.trim()))
+                })
                 .cloned()
                 .ok_or_else(|| SheetError::UnknownWorksheet {
                     name: want.to_string(),
@@ -147,7 +151,10 @@ mod tests {
 
     fn range(rows: Vec<Vec<Data>>, start_row: u32) -> Range<Data> {
         let width = rows.iter().map(Vec::len).max().unwrap_or(1) as u32;
-        let mut r = Range::new((start_row, 0), (start_row + rows.len() as u32 - 1, width - 1));
+        let mut r = Range::new(
+            (start_row, 0),
+            (start_row + rows.len() as u32 - 1, width - 1),
+        );
         for (i, row) in rows.into_iter().enumerate() {
             for (j, c) in row.into_iter().enumerate() {
                 r.set_value((start_row + i as u32, j as u32), c);
@@ -159,7 +166,10 @@ mod tests {
     #[test]
     fn cells_render_with_their_kind() {
         assert_eq!(render(&Data::Float(0.1 + 0.2)).0, "0.30000000000000004");
-        assert_eq!(render(&Data::Float(100.0)), ("100".into(), CellKind::Number));
+        assert_eq!(
+            render(&Data::Float(100.0)),
+            ("100".into(), CellKind::Number)
+        );
         assert_eq!(render(&Data::Int(42)), ("42".into(), CellKind::Number));
         assert_eq!(
             render(&Data::Float(12345678901234567890.0)).1,
@@ -182,7 +192,10 @@ mod tests {
     fn header_is_the_first_used_row_and_lines_follow_the_sheet() {
         let r = range(
             vec![
-                vec![Data::String("address".into()), Data::String("amount".into())],
+                vec![
+                    Data::String("address".into()),
+                    Data::String("amount".into()),
+                ],
                 vec![Data::String("A".into()), Data::Float(1.5)],
                 vec![Data::Empty, Data::Empty],
                 vec![Data::String("B".into()), Data::Int(2)],

@@ -42,7 +42,12 @@ pub fn parse(text: &str) -> Result<Decimal, AmountError> {
         return Err(err(codes::AMOUNT_MISSING, "the amount is empty".into()));
     }
     if is_plain(t) {
-        let int_digits = t.split('.').next().unwrap_or("").trim_start_matches('0').len();
+        let int_digits = t
+            .split('.')
+            .next()
+            .unwrap_or("")
+            .trim_start_matches('0')
+            .len();
         let digits = t.trim_start_matches(['0', '.']).len();
         if int_digits > MAX_INTEGER_DIGITS || digits > MAX_DIGITS + 1 {
             return Err(err(
@@ -179,11 +184,7 @@ fn exponent_value(t: &str) -> Option<Option<Decimal>> {
     if !(mant_ok && exp_ok) {
         return None;
     }
-    Some(
-        Decimal::from_scientific(t)
-            .ok()
-            .map(|d| d.normalize()),
-    )
+    Some(Decimal::from_scientific(t).ok().map(|d| d.normalize()))
 }
 
 /// Checks the written number of decimals against the asset's. `float_text` is set when the
@@ -199,9 +200,7 @@ pub fn check_precision(
     if scale <= decimals {
         return Ok(());
     }
-    let what = format!(
-        "{amount} has {scale} decimals but {currency} on {network} has {decimals}"
-    );
+    let what = format!("{amount} has {scale} decimals but {currency} on {network} has {decimals}");
     let hint = if from_number_cell {
         format!(
             "; the cell holds a binary floating-point number (e.g. 0.1+0.2 is stored as \
@@ -243,7 +242,11 @@ mod tests {
     fn exponents_are_refused_with_the_full_number() {
         let e = parse("1e+21").unwrap_err();
         assert_eq!(e.code, codes::AMOUNT_EXPONENT);
-        assert!(e.message.contains("1000000000000000000000"), "{}", e.message);
+        assert!(
+            e.message.contains("1000000000000000000000"),
+            "{}",
+            e.message
+        );
         assert_eq!(code("1.5E3"), codes::AMOUNT_EXPONENT);
         assert_eq!(code("2e-7"), codes::AMOUNT_EXPONENT);
     }

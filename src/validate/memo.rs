@@ -73,7 +73,10 @@ mod tests {
     fn memo_only_where_the_network_takes_one() {
         let ton = lookup("TON");
         let tron = lookup("TRX-TRC20");
-        assert_eq!(check("12345", CellKind::Text, ton).unwrap().as_deref(), Some("12345"));
+        assert_eq!(
+            check("12345", CellKind::Text, ton).unwrap().as_deref(),
+            Some("12345")
+        );
         assert_eq!(check("", CellKind::Text, tron).unwrap(), None);
         assert_eq!(check("  ", CellKind::Text, tron).unwrap(), None);
         let e = check("12345", CellKind::Text, tron).unwrap_err();

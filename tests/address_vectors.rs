@@ -844,3 +844,24 @@ proptest! {
         let _ = check(family, &variant);
     }
 }
+
+/// A legacy Litecoin address that starts with the letters `LTC1` is not bech32: the mixed case
+/// rules bech32 out, and its base58check checksum is valid.
+#[test]
+fn legacy_litecoin_starting_with_ltc1_is_valid() {
+    use payrun::validate::address::{check, AddressFamily};
+    let a = "LTC1DZ6uULfdkTEAecYUnMVxHn952KpssQ";
+    assert_eq!(check(AddressFamily::Litecoin, a).as_deref(), Ok(a));
+    // One character changed: still refused, as a checksum typo.
+    let typo = "LTC1DZ6uULfdkTEAecYUnMVxHn952KpssR";
+    assert_eq!(
+        check(AddressFamily::Litecoin, typo).unwrap_err().code(),
+        "address_checksum"
+    );
+    // A genuine mixed-case bech32 is still refused for mixing cases.
+    let mixed = "ltc1Qg42tkwuuxefutzxezdkdel39gfstuap288mfea";
+    assert_eq!(
+        check(AddressFamily::Litecoin, mixed).unwrap_err().code(),
+        "address_format"
+    );
+}

@@ -58,6 +58,28 @@ impl Batch {
         Batch::default()
     }
 
+    /// A batch with room for `rows` rows, `cells` cells and `bytes` bytes of cell data (a
+    /// reader passes the previous batch's figures, so buffers are not regrown and copied).
+    pub fn with_capacity(rows: usize, cells: usize, bytes: usize) -> Batch {
+        Batch {
+            data: vec![0; bytes],
+            data_len: 0,
+            ends: Vec::with_capacity(cells),
+            kinds: Vec::new(),
+            records: Vec::with_capacity(rows),
+        }
+    }
+
+    /// Cells held (all rows).
+    pub fn cell_count(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Every row, for indexed (parallel) iteration.
+    pub fn row_views(&self) -> Vec<RowView<'_>> {
+        self.rows().collect()
+    }
+
     pub fn len(&self) -> usize {
         self.records.len()
     }

@@ -35,6 +35,8 @@ pub struct CsvSource {
     delimiter: u8,
     scratch: Vec<u8>,
     ends_scratch: Vec<usize>,
+    /// Rows, cells and bytes of the previous batch (capacity for the next one).
+    last_batch: (usize, usize, usize),
 }
 
 impl CsvSource {
@@ -57,6 +59,7 @@ impl CsvSource {
             delimiter: b',',
             scratch: vec![0; 64 * 1024],
             ends_scratch: vec![0; ENDS_SCRATCH],
+            last_batch: (0, 0, 0),
         };
         src.fill()?;
         let head = &src.buf[..src.len];
@@ -313,12 +316,14 @@ impl BatchSource for CsvSource {
     }
 
     fn next_batch(&mut self) -> Result<Option<Batch>, SheetError> {
-        let mut batch = Batch::new();
+        let (rows, cells, bytes) = self.last_batch;
+        let mut batch = Batch::with_capacity(rows, cells + cells / 8, bytes + bytes / 8);
         while batch.len() < self.batch_rows && batch.data_len() < MAX_BATCH_BYTES {
             if !self.read_one(&mut batch)? {
                 break;
             }
         }
+        self.last_batch = (batch.len(), batch.cell_count(), batch.data_len());
         Ok(if batch.is_empty() { None } else { Some(batch) })
     }
 }
@@ -327,8 +332,9 @@ impl BatchSource for CsvSource {
 mod tests {
     use super::*;
 
-    #[allow(clippy::type_complexity)] // a test helper returning the source and its rows
-    fn read_all(bytes: &[u8]) -> Result<(CsvSource, Vec<(u64, Vec<String>)>), SheetError> {
+    type Rows = Vec<(u64, Vec<String>)>;
+
+    fn read_all(bytes: &[u8]) -> Result<(CsvSource, Rows), SheetError> {
         let mut src = CsvSource::new(std::io::Cursor::new(bytes.to_vec()), 2)?;
         let mut rows = Vec::new();
         while let Some(b) = src.next_batch()? {

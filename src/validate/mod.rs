@@ -187,7 +187,9 @@ pub fn validate_file(path: &Path, opts: &ValidateOptions) -> Result<Report, Shee
     let rules = opts.rules(false)?;
     let source = sheet::open(path, opts.sheet_name.as_deref(), pipeline::BATCH_ROWS)?;
     opts.require_columns(source.columns(), &rules)?;
-    pipeline::run(source, &rules, opts.allow_duplicates, |_| {})
+    let bytes = std::fs::metadata(path).ok().map(|m| m.len());
+    let bytes = bytes.filter(|_| sheet::SheetKind::of(path).ok() == Some(sheet::SheetKind::Csv));
+    pipeline::run(source, &rules, opts.allow_duplicates, bytes, |_| {})
 }
 
 /// Reads and validates the whole sheet, keeping every row.
@@ -198,7 +200,11 @@ pub fn load(path: &Path, opts: &ValidateOptions) -> Result<LoadedSheet, SheetErr
     opts.require_columns(source.columns(), &rules)?;
     let columns = source.columns().names.clone();
     let mut rows = Vec::new();
-    let report = pipeline::run(source, &rules, opts.allow_duplicates, |r| rows.push(r))?;
+    let bytes = std::fs::metadata(path).ok().map(|m| m.len());
+    let bytes = bytes.filter(|_| sheet::SheetKind::of(path).ok() == Some(sheet::SheetKind::Csv));
+    let report = pipeline::run(source, &rules, opts.allow_duplicates, bytes, |r| {
+        rows.push(r)
+    })?;
     Ok(LoadedSheet {
         columns,
         rows,

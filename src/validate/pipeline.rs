@@ -28,7 +28,7 @@ struct Merger<'a> {
 }
 
 impl Merger<'_> {
-    fn merge(&mut self, mut o: RowOutcome) -> Result<SheetRow, SheetError> {
+    fn merge(&mut self, o: &mut RowOutcome) -> Result<SheetRow, SheetError> {
         if let Some(i) = o.not_utf8 {
             let name = self.columns.names.get(i).map(String::as_str).unwrap_or("");
             return Err(SheetError::NotUtf8 {
@@ -38,7 +38,8 @@ impl Merger<'_> {
         }
         let line = o.line;
         self.report.rows += 1;
-        if let Some((key, text)) = o.order_id.take() {
+        if let Some(id) = o.order_id.take() {
+            let (key, text) = *id;
             if let Some(first) = self.order_ids.first(key, line) {
                 o.errors.push(Problem::new(
                     line,
@@ -83,7 +84,7 @@ impl Merger<'_> {
                 if let Some((address, memo)) = v.memo_use {
                     self.memos.record(address, memo, line);
                 }
-                payout = v.payout;
+                payout = v.payout.map(|p| *p);
             }
         }
         if o.errors.is_empty() {
@@ -96,19 +97,21 @@ impl Merger<'_> {
         self.report.warnings.append(&mut o.warnings);
         Ok(SheetRow {
             line,
-            cells: o.cells,
+            cells: std::mem::take(&mut o.cells),
             payout,
         })
     }
 }
 
 /// Reads every batch from `source`, checks and merges every row, hands each row to `sink` in
-/// sheet order, and returns the report.
+/// sheet order, and returns the report. Three stages run at once: the reader thread, the
+/// parallel row checks (rayon), and the in-order merge thread.
 pub fn run(
     mut source: Box<dyn BatchSource>,
     rules: &RowRules,
     allow_duplicates: bool,
-    mut sink: impl FnMut(SheetRow),
+    file_bytes: Option<u64>,
+    mut sink: impl FnMut(SheetRow) + Send,
 ) -> Result<Report, SheetError> {
     let columns = source.columns().clone();
     let checker = RowChecker::new(rules, &columns);
@@ -123,30 +126,63 @@ pub fn run(
         columns: &columns,
     };
     std::thread::scope(|scope| -> Result<(), SheetError> {
-        let (tx, rx) = std::sync::mpsc::sync_channel(2);
+        let (batch_tx, batch_rx) = std::sync::mpsc::sync_channel(2);
         scope.spawn(move || loop {
             let item = source.next_batch();
             let stop = !matches!(item, Ok(Some(_)));
             if let Ok(None) = item {
                 break;
             }
-            if tx.send(item).is_err() || stop {
+            if batch_tx.send(item).is_err() || stop {
                 break;
             }
         });
-        for item in rx {
-            let Some(batch) = item? else { break };
-            let outcomes: Vec<RowOutcome> = (0..batch.len())
+        let (checked_tx, checked_rx) = std::sync::mpsc::sync_channel::<Vec<RowOutcome>>(2);
+        // Size the duplicate index once from the first batch's bytes per row.
+        let first = batch_rx.recv().unwrap_or(Ok(None));
+        if let (Ok(Some(b)), Some(total), false) = (&first, file_bytes, allow_duplicates) {
+            let per_row = (b.data_len() + b.cell_count()) as u64 / b.len().max(1) as u64;
+            let estimate = total / per_row.max(16);
+            merger
+                .duplicates
+                .reserve(estimate.min(20_000_000) as usize + 1024);
+        }
+        let merger = &mut merger;
+        let merged = scope.spawn(move || -> Result<(), SheetError> {
+            for outcomes in checked_rx {
+                let mut outcomes = outcomes;
+                for o in &mut outcomes {
+                    sink(merger.merge(o)?);
+                }
+            }
+            Ok(())
+        });
+        for item in std::iter::once(first).chain(batch_rx) {
+            let batch = match item {
+                Ok(Some(b)) => b,
+                Ok(None) => break,
+                Err(e) => {
+                    drop(checked_tx);
+                    let _ = merged.join();
+                    return Err(e);
+                }
+            };
+            let outcomes: Vec<RowOutcome> = batch
+                .row_views()
                 .into_par_iter()
                 .with_min_len(512)
-                .filter_map(|i| batch.row(i).map(|r| checker.check(r)))
+                .map(|r| checker.check(r))
                 .collect();
             drop(batch);
-            for o in outcomes {
-                sink(merger.merge(o)?);
+            if checked_tx.send(outcomes).is_err() {
+                break; // the merge stopped on an error; it is returned below
             }
         }
-        Ok(())
+        drop(checked_tx);
+        match merged.join() {
+            Ok(r) => r,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     })?;
     if merger.report.rows == 0 {
         return Err(SheetError::NoDataRows);

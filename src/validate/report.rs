@@ -36,29 +36,45 @@ pub struct Report {
     pub warnings: Vec<Problem>,
 }
 
-/// Accumulates totals per (network, currency).
+/// Accumulates totals per (network, currency). The names are registry statics, so a short
+/// list compared by pointer is faster than a map keyed by text.
 #[derive(Debug, Default)]
-pub struct Totals(BTreeMap<(&'static str, &'static str), (u64, Decimal)>);
+pub struct Totals(Vec<(&'static str, &'static str, u64, Decimal)>);
 
 impl Totals {
     /// Adds one valid row; false when the sum would overflow.
     pub fn add(&mut self, network: &'static str, currency: &'static str, amount: Decimal) -> bool {
-        let e = self
+        let i = match self
             .0
-            .entry((network, currency))
-            .or_insert((0, Decimal::ZERO));
-        match e.1.checked_add(amount) {
+            .iter()
+            .position(|(n, c, _, _)| std::ptr::eq(*n, network) && std::ptr::eq(*c, currency))
+        {
+            Some(i) => i,
+            None => {
+                self.0.push((network, currency, 0, Decimal::ZERO));
+                self.0.len() - 1
+            }
+        };
+        let e = &mut self.0[i];
+        match e.3.checked_add(amount) {
             Some(sum) => {
-                e.0 += 1;
-                e.1 = sum;
+                e.2 += 1;
+                e.3 = sum;
                 true
             }
             None => false,
         }
     }
 
+    /// Sorted by network, then currency (the same pair may come from two equal statics).
     pub fn into_vec(self) -> Vec<Total> {
-        self.0
+        let mut merged: BTreeMap<(&str, &str), (u64, Decimal)> = BTreeMap::new();
+        for (n, c, count, amount) in self.0 {
+            let e = merged.entry((n, c)).or_insert((0, Decimal::ZERO));
+            e.0 += count;
+            e.1 = e.1.checked_add(amount).unwrap_or(e.1);
+        }
+        merged
             .into_iter()
             .map(|((network, currency), (count, amount))| Total {
                 currency: currency.to_string(),

@@ -38,7 +38,7 @@ pub struct RowOutcome {
     /// Index of a cell that is not UTF-8 (a whole-file error).
     pub not_utf8: Option<usize>,
     /// A well-formed explicit order id: its hash and text.
-    pub order_id: Option<(u128, String)>,
+    pub order_id: Option<Box<(u128, String)>>,
     /// Set when the row passed every single-row check.
     pub valid: Option<ValidRow>,
     /// Every cell as text (only with `keep_rows`).
@@ -54,7 +54,7 @@ pub struct ValidRow {
     pub network: &'static str,
     pub currency: &'static str,
     pub amount: Decimal,
-    pub payout: Option<Payout>,
+    pub payout: Option<Box<Payout>>,
 }
 
 /// Checks rows of one sheet.
@@ -110,13 +110,17 @@ impl<'a> RowChecker<'a> {
             }
             return out;
         }
+        let mut strs: Vec<&str> = Vec::with_capacity(row.len());
         for i in 0..row.len() {
-            if std::str::from_utf8(row.bytes(i)).is_err() {
-                out.not_utf8 = Some(i);
-                return out;
+            match std::str::from_utf8(row.bytes(i)) {
+                Ok(t) => strs.push(t),
+                Err(_) => {
+                    out.not_utf8 = Some(i);
+                    return out;
+                }
             }
         }
-        let text = |i: usize| std::str::from_utf8(row.bytes(i)).unwrap_or("");
+        let text = |i: usize| strs.get(i).copied().unwrap_or("");
         if self.rules.keep_rows {
             out.cells = (0..width).map(|i| text(i).to_string()).collect();
         }
@@ -282,7 +286,10 @@ impl<'a> RowChecker<'a> {
             match order_id_problem(order_text, order_kind) {
                 Some(message) => push(Field::OrderId, codes::ORDER_ID_FORMAT, message),
                 None => {
-                    out.order_id = Some((hash128(&[order_text.as_bytes()]), order_text.into()));
+                    out.order_id = Some(Box::new((
+                        hash128(&[order_text.as_bytes()]),
+                        order_text.into(),
+                    )));
                     explicit_order_id = Some(order_text.to_string());
                 }
             }
@@ -363,18 +370,20 @@ impl<'a> RowChecker<'a> {
                 memo.as_ref().map(|m| hash64(m.as_bytes())),
             )
         });
-        let payout = self.rules.keep_rows.then(|| Payout {
-            line,
-            network: net,
-            currency: asset.currency.to_string(),
-            address: address_text.to_string(),
-            address_key,
-            amount,
-            memo,
-            fee_option,
-            from_currency,
-            remark: (!remark_text.trim().is_empty()).then(|| remark_text.to_string()),
-            explicit_order_id,
+        let payout = self.rules.keep_rows.then(|| {
+            Box::new(Payout {
+                line,
+                network: net,
+                currency: asset.currency.to_string(),
+                address: address_text.to_string(),
+                address_key,
+                amount,
+                memo,
+                fee_option,
+                from_currency,
+                remark: (!remark_text.trim().is_empty()).then(|| remark_text.to_string()),
+                explicit_order_id,
+            })
         });
         out.valid = Some(ValidRow {
             duplicate_key,

@@ -97,17 +97,37 @@ pub fn check(family: AddressFamily, address: &str) -> Result<String, AddressErro
     match family {
         AddressFamily::Tron => tron::check(address),
         AddressFamily::Evm => evm::check(address),
-        AddressFamily::Bitcoin if segwit::looks_segwit(address) => {
-            segwit::check(&segwit::BITCOIN, address)
+        AddressFamily::Bitcoin => {
+            segwit_or_legacy(&segwit::BITCOIN, &base58check::BITCOIN, address)
         }
-        AddressFamily::Bitcoin => base58check::check(&base58check::BITCOIN, address),
-        AddressFamily::Litecoin if segwit::looks_segwit(address) => {
-            segwit::check(&segwit::LITECOIN, address)
+        AddressFamily::Litecoin => {
+            segwit_or_legacy(&segwit::LITECOIN, &base58check::LITECOIN, address)
         }
-        AddressFamily::Litecoin => base58check::check(&base58check::LITECOIN, address),
         AddressFamily::Dogecoin => base58check::check(&base58check::DOGECOIN, address),
         AddressFamily::Dash => base58check::check(&base58check::DASH, address),
         AddressFamily::Solana => solana::check(address),
         AddressFamily::Ton => ton::check(address),
     }
+}
+
+/// A segwit-prefixed address is bech32 — unless it mixes cases (never valid bech32) and is a
+/// valid legacy address that merely starts with the same letters (e.g. Litecoin `LTC1DZ6u…`).
+fn segwit_or_legacy(
+    segwit_net: &segwit::SegwitNetwork,
+    legacy: &base58check::LegacyNetwork,
+    address: &str,
+) -> Result<String, AddressError> {
+    if !segwit::looks_segwit(address) {
+        return base58check::check(legacy, address);
+    }
+    let mixed = address.bytes().any(|b| b.is_ascii_lowercase())
+        && address.bytes().any(|b| b.is_ascii_uppercase());
+    if mixed {
+        // A well-formed legacy address (even one with a checksum typo) is judged as legacy.
+        match base58check::check(legacy, address) {
+            r @ (Ok(_) | Err(AddressError::Checksum(_))) => return r,
+            Err(_) => {}
+        }
+    }
+    segwit::check(segwit_net, address)
 }

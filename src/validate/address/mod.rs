@@ -124,9 +124,9 @@ fn segwit_or_legacy(
         && address.bytes().any(|b| b.is_ascii_uppercase());
     if mixed {
         // A well-formed legacy address (even one with a checksum typo) is judged as legacy.
-        match base58check::check(legacy, address) {
-            r @ (Ok(_) | Err(AddressError::Checksum(_))) => return r,
-            Err(_) => {}
+        let legacy_verdict = base58check::check(legacy, address);
+        if matches!(legacy_verdict, Ok(_) | Err(AddressError::Checksum(_))) {
+            return legacy_verdict;
         }
     }
     segwit::check(segwit_net, address)

@@ -51,12 +51,14 @@ fn pays_every_row_once_and_a_rerun_sends_nothing() {
         let o = run_ok(dir.path(), &env, &args);
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
         assert_paid_exactly_once(&sb, 12);
-        // The re-run may refresh statuses, but it creates nothing.
-        let new_creates = sb.requests()[creates_before..]
+        // The re-run may refresh statuses (GET), but it posts nothing: no create, no batch,
+        // not even a fee preview.
+        let posts: Vec<_> = sb.requests()[creates_before..]
             .iter()
-            .filter(|r| r.method == "POST" && !r.path.contains("calc"))
-            .count();
-        assert_eq!(new_creates, 0, "{gw:?}: a re-run sent payout requests");
+            .filter(|r| r.method == "POST")
+            .map(|r| r.path.clone())
+            .collect();
+        assert!(posts.is_empty(), "{gw:?}: a re-run posted {posts:?}");
         let results = std::fs::read_to_string(dir.path().join("pay.results.csv")).unwrap();
         assert_eq!(results.lines().count(), 13, "{results}");
         assert!(results

@@ -386,8 +386,21 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let rt = runtime()?;
     let rate = args.submit.rate.or(ctx.config.rate);
     let pacers = Pacers::for_gateway(ctx.config.gateway, rate);
-    let quote = rt
-        .block_on(async {
+    let pending_work = triage.to_send.len() + triage.in_doubt.len();
+    let quote = if pending_work == 0 {
+        // Nothing to send: no fee preview is needed; keep the fees quoted by the earlier run.
+        QuoteReport {
+            gateway: ctx.config.gateway.to_string(),
+            fee_by_order: replay
+                .sheet
+                .iter()
+                .flat_map(|s| &s.rows)
+                .filter_map(|r| Some((r.order_id.clone()?, r.quoted_fee?)))
+                .collect(),
+            ..Default::default()
+        }
+    } else {
+        rt.block_on(async {
             let mut q = quote::compute(conn.gateway.as_ref(), &pacers.create, &loaded.plan).await?;
             quote::check_balance(conn.gateway.as_ref(), &pacers.lookup, &mut q).await;
             Ok::<_, crate::gateway::GatewayError>(q)
@@ -398,7 +411,8 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
             } else {
                 Exit::usage(e.to_string())
             }
-        })?;
+        })?
+    };
     let snap = snapshot(&loaded, &quote);
     let book = Arc::new(Book::new(journal, replay.orders));
     if replay.sheet.as_ref() != Some(&snap) {
@@ -408,7 +422,6 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         }])
         .map_err(journal_error)?;
     }
-    let pending_work = triage.to_send.len() + triage.in_doubt.len();
     if pending_work > 0 {
         confirm(args, &quote, triage.to_send.len(), triage.in_doubt.len())?;
     } else {

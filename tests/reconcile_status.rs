@@ -138,3 +138,89 @@ fn status_wait_ends_with_an_aml_flagged_row_failed() {
         }
     }
 }
+
+/// Cuts every answer for `victim` out of a journal, as if the process had died between the
+/// intent and the answer: the order is in doubt although the gateway has it.
+fn make_in_doubt(journal: &Path, victim: &str) {
+    let text = std::fs::read_to_string(journal).unwrap();
+    let mut kept = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if i > 0 {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            if v["order_id"] == victim && v["event"] != "intent" {
+                continue;
+            }
+        }
+        kept.push(line);
+    }
+    assert!(kept.len() < text.lines().count(), "nothing cut for {victim}");
+    std::fs::write(journal, kept.join("\n") + "\n").unwrap();
+}
+
+#[test]
+fn status_wait_does_not_spin_forever_on_an_order_in_doubt() {
+    for gw in [Gw::G2328, Gw::BlockAtm] {
+        let mut cfg = sandbox_config();
+        cfg.settle_after = SETTLE;
+        let sb = start(cfg);
+        let dir = tempfile::tempdir().unwrap();
+        let env = env_for(&sb, gw);
+        run_leaving_rows_pending(dir.path(), &env, 3);
+        let journal = dir.path().join("pay.ledger.jsonl");
+        let victim = sb.payouts()[1].order_id.clone();
+        make_in_doubt(&journal, &victim);
+
+        let mut child = common::payrun(
+            dir.path(),
+            &env,
+            &[
+                "--ledger",
+                "pay.ledger.jsonl",
+                "status",
+                "--rate",
+                "100",
+                "--wait",
+                "--interval",
+                "0.2",
+            ],
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+        let ended = wait_until(20.0, || matches!(child.try_wait(), Ok(Some(_))));
+        if !ended {
+            let _ = child.kill();
+        }
+        let o = child.wait_with_output().unwrap();
+        assert!(ended, "{gw:?}: status --wait never ended: {}", text(&o));
+        let ledger = read_csv_rows(&dir.path().join("pay.results.csv"));
+        let row = ledger.iter().find(|r| r["order_id"] == victim).unwrap();
+        match gw {
+            // BlockATM looks orders up by orderNo: the lookup finds it and it settles.
+            Gw::BlockAtm => {
+                assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+                assert_eq!(row["status"], "completed", "{row:?}");
+            }
+            // 2328 looks up by uuid only, which an order in doubt lacks: only `run` (which
+            // re-sends the same order_id) can resolve it. status says so and exits 1.
+            Gw::G2328 => {
+                assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+                assert_eq!(row["status"], "in_doubt", "{row:?}");
+                assert!(text(&o).contains("payrun run"), "{}", text(&o));
+                let others = ledger.iter().filter(|r| r["order_id"] != victim);
+                assert!(others.clone().all(|r| r["status"] == "completed"), "{ledger:?}");
+                // `run` resolves it without paying twice; then status settles it.
+                let o = run_ok(dir.path(), &env, &["run", "pay.csv", "--yes", "--rate", "100"]);
+                assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+                let o = run_ok(
+                    dir.path(),
+                    &env,
+                    &["--ledger", "pay.ledger.jsonl", "status", "--wait", "--interval", "0.2"],
+                );
+                assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+            }
+        }
+        assert_paid_exactly_once(&sb, 3);
+    }
+}

@@ -340,3 +340,38 @@ fn stale_and_repeated_blockatm_deliveries_never_move_a_status_back() {
     assert_eq!(row["txid"], txid);
     assert_eq!(ledger[&s.payout(1).order_id]["status"], "pending");
 }
+
+#[test]
+fn serve_answers_only_posts_and_stops_cleanly_on_sigterm() {
+    let mut s = setup(Gw::G2328, 1);
+    let key = s.sb.config().payout_key;
+    let p = s.payout(0);
+    let before = journal_bytes(&s.journal);
+    // A GET (a browser, a health check) is not a webhook and records nothing.
+    {
+        use std::io::{Read, Write};
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", s.port())).unwrap();
+        c.write_all(b"GET /hooks/payout HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut answer = String::new();
+        let _ = c.read_to_string(&mut answer);
+        assert!(answer.starts_with("HTTP/1.1 405"), "{answer}");
+    }
+    assert_eq!(journal_bytes(&s.journal), before);
+
+    let body = signed_2328_webhook_body(&key, &payload_2328(&completed(&p, &"11".repeat(32))));
+    assert_eq!(http_post(s.port(), "/", &[], &body), 200);
+    // SIGTERM, what a service manager sends: a graceful stop that rewrites the results ledger.
+    let child = s.serve.take().unwrap().child.take().unwrap();
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.code().is_some(), "killed by the signal: {}", text(&out));
+    let rows = read_csv_rows(&s.dir.path().join("pay.results.csv"));
+    assert_eq!(rows[0]["status"], "completed", "{}", text(&out));
+    assert_eq!(rows[0]["txid"], "11".repeat(32));
+}

@@ -105,3 +105,64 @@ fn serve_records_the_sandboxs_2328_webhooks_end_to_end() {
 fn serve_records_the_sandboxs_blockatm_webhooks_end_to_end() {
     webhooks_reach_serve_and_land_in_the_ledger(Gw::BlockAtm);
 }
+
+#[test]
+fn serve_holds_the_journal_lock_like_run() {
+    let mut cfg = sandbox_config();
+    cfg.settle_after = Duration::from_secs(600);
+    let sb = start(cfg);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sheet = write_sheet(d, "pay.csv", 2);
+    let env = env_for(&sb, Gw::G2328);
+    let args = ["run", sheet.to_str().unwrap(), "--yes", "--rate", "200"];
+    assert_eq!(run_ok(d, &env, &args).status.code(), Some(0));
+    let journal = d.join("pay.ledger.jsonl");
+
+    // No journal: a usage error, before listening.
+    let o = run_ok(
+        d,
+        &env,
+        &["--ledger", "missing.ledger.jsonl", "webhook", "serve", "--listen", "127.0.0.1:0"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+
+    let serve = Serve::start(d, &env, &journal, free_port());
+    let requests = sb.requests().len();
+    let o = run_ok(d, &env, &args);
+    assert_eq!(o.status.code(), Some(2), "run while serving: {}", text(&o));
+    let o = run_ok(d, &env, &["--ledger", "pay.ledger.jsonl", "status"]);
+    assert_eq!(o.status.code(), Some(2), "status while serving: {}", text(&o));
+    let port = free_port();
+    let o = run_ok(
+        d,
+        &env,
+        &[
+            "--ledger",
+            "pay.ledger.jsonl",
+            "webhook",
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "a second serve: {}", text(&o));
+    assert_eq!(
+        sb.requests().len(),
+        requests,
+        "a locked-out command talked to the gateway"
+    );
+    // report reads without the lock.
+    let o = run_ok(
+        d,
+        &env,
+        &["--ledger", "pay.ledger.jsonl", "report", "--out", "r.csv"],
+    );
+    assert_eq!(o.status.code(), Some(0), "report while serving: {}", text(&o));
+    let out = serve.interrupt();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    // Released: status works again.
+    let o = run_ok(d, &env, &["--ledger", "pay.ledger.jsonl", "status"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_paid_exactly_once(&sb, 2);
+}

@@ -3,14 +3,15 @@
 //! BlockATM deliveries apart by their `BlockATM-Signature-V2` header, answers 401 to a bad
 //! signature (and records nothing), and journals genuine status changes under the journal's
 //! lock. Replay rules make repeated, stale and out-of-order deliveries harmless: a status never
-//! moves backwards.
+//! moves backwards. Other methods than POST get 405. SIGINT or SIGTERM stops it gracefully and
+//! the results ledger is rewritten on the way out.
 
 use std::io::Read;
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::any;
 use axum::Router;
 
@@ -69,7 +70,16 @@ struct Served {
     book: Book,
 }
 
-async fn receive(State(s): State<Arc<Served>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn receive(
+    State(s): State<Arc<Served>>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    // Gateways deliver with POST; anything else (a browser, a health check) is not a webhook.
+    if method != Method::POST {
+        return StatusCode::METHOD_NOT_ALLOWED;
+    }
     match check(&s.ctx, &headers, &body) {
         Delivery::Forged(why) => {
             tracing::warn!("refused a webhook: {why}");
@@ -104,6 +114,23 @@ async fn receive(State(s): State<Arc<Served>>, headers: HeaderMap, body: Bytes) 
     }
 }
 
+/// Ctrl-C (SIGINT) or, on Unix, SIGTERM (what service managers send): either stops the server
+/// gracefully, so the results ledger is rewritten on the way out.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
 fn serve(ctx: &Context, args: &WebhookServeArgs) -> anyhow::Result<ExitCode> {
     let path = find_journal(ctx.global.ledger.as_deref())?;
     let (journal, replay) =
@@ -122,7 +149,7 @@ fn serve(ctx: &Context, args: &WebhookServeArgs) -> anyhow::Result<ExitCode> {
             .await
             .map_err(|e| Exit::usage(format!("cannot listen on {}: {e}", args.listen)))?;
         eprintln!(
-            "receiving {} webhooks on http://{} (any path); journal {}; Ctrl-C to stop",
+            "receiving {} webhooks on http://{} (POST, any path); journal {}; Ctrl-C to stop",
             header.gateway,
             listener.local_addr()?,
             path.display()
@@ -132,9 +159,7 @@ fn serve(ctx: &Context, args: &WebhookServeArgs) -> anyhow::Result<ExitCode> {
             .route("/{*path}", any(receive))
             .with_state(served.clone());
         axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
+            .with_graceful_shutdown(stop_signal())
             .await?;
         Ok::<_, anyhow::Error>(())
     })?;

@@ -375,3 +375,37 @@ fn serve_answers_only_posts_and_stops_cleanly_on_sigterm() {
     assert_eq!(rows[0]["status"], "completed", "{}", text(&out));
     assert_eq!(rows[0]["txid"], "11".repeat(32));
 }
+
+#[test]
+fn a_blockatm_journal_accepts_only_blockatm_signed_deliveries() {
+    // The BlockATM API key travels in a header with every request: it is no signing secret.
+    // A 2328-style body "signed" with it must not be taken for a genuine webhook.
+    let mut s = setup(Gw::BlockAtm, 1);
+    let api_key = s.sb.config().api_key;
+    let p = s.payout(0);
+    let before = journal_bytes(&s.journal);
+    let mut as_2328 = p.clone();
+    as_2328.gateway = payrun::model::GatewayKind::G2328;
+    let body = signed_2328_webhook_body(&api_key, &payload_2328(&completed(&as_2328, "ff")));
+    assert_eq!(http_post(s.port(), "/hooks", &[], &body), 401);
+    assert_eq!(journal_bytes(&s.journal), before);
+    assert_eq!(s.stop()[&p.order_id]["status"], "pending");
+}
+
+#[test]
+fn a_2328_journal_refuses_blockatm_deliveries() {
+    let mut s = setup(Gw::G2328, 1);
+    let p = s.payout(0);
+    let before = journal_bytes(&s.journal);
+    // serve for 2328 with a BlockATM secret in its environment too: still not its gateway.
+    let time = chrono::Utc::now().timestamp_millis().to_string();
+    let body = body_blockatm(&p, "SUCCESS", Some("ab"), 1);
+    let mut env = s.env.clone();
+    env.insert("PAYRUN_API_SECRET".into(), SECRET.into());
+    let out = s.serve.take().unwrap().interrupt();
+    assert_eq!(out.status.code(), Some(130));
+    let serve = Serve::start(s.dir.path(), &env, &s.journal, free_port());
+    assert_eq!(post_blockatm(serve.port, &body, SECRET, &time), 401);
+    assert_eq!(journal_bytes(&s.journal), before);
+    drop(serve);
+}

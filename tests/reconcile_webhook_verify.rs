@@ -167,6 +167,19 @@ fn verify_blockatm_genuine_exits_0_and_forged_exits_1() {
         let o = verify(&env, &["--signature", s, "--time", t], b);
         assert_eq!(o.status.code(), Some(1), "{what}: {}", text(&o));
     }
+    // The gateway chosen by flag instead of the environment.
+    let mut by_flag = env.clone();
+    by_flag.remove("PAYRUN_GATEWAY");
+    let o = verify(
+        &by_flag,
+        &["--gateway", "blockatm", "--signature", &sig, "--time", time],
+        &body,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // A 2328-style body "signed" with the BlockATM API key (no signing secret) is not genuine.
+    let as_2328 = signed_2328_webhook_body(API_KEY, &payload_2328());
+    let o = verify(&env, &["--signature", &sig, "--time", time], &as_2328);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     // Without the headers the command cannot judge: a usage error, not a verdict.
     let o = verify(&env, &[], &body);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));

@@ -1,6 +1,7 @@
 //! `payrun webhook serve` and `payrun webhook verify`: gateway webhooks, signature-checked.
-//! `serve` accepts POSTs on any path (whatever `url_callback` path a user picked), tells
-//! BlockATM deliveries apart by their `BlockATM-Signature-V2` header, answers 401 to a bad
+//! `serve` accepts POSTs on any path (whatever `url_callback` path a user picked), checks each
+//! with the journal's gateway (BlockATM deliveries carry `BlockATM-Signature-V2`; the other
+//! gateway's form is refused), answers 401 to a bad
 //! signature (and records nothing), and journals genuine status changes under the journal's
 //! lock. Replay rules make repeated, stale and out-of-order deliveries harmless: a status never
 //! moves backwards. Other methods than POST get 405. SIGINT or SIGTERM stops it gracefully and
@@ -32,8 +33,11 @@ pub enum Delivery {
     Forged(String),
 }
 
-/// Checks one delivery with the configured keys. BlockATM deliveries carry
-/// `BlockATM-Signature-V2` and `BlockATM-Request-Time`; anything else is taken as 2328.
+/// Checks one delivery against the configured gateway's keys. A BlockATM delivery must carry
+/// `BlockATM-Signature-V2` and `BlockATM-Request-Time` and is checked with the secret key; a
+/// 2328 delivery is checked with the payout key. A delivery in the other gateway's form is
+/// refused: for BlockATM, `PAYRUN_API_KEY` is the API key that every request carries in a
+/// header, not a signing secret, so it must never verify a 2328-style body.
 pub fn check(ctx: &Context, headers: &HeaderMap, body: &[u8]) -> Delivery {
     let header = |name: &str| {
         headers
@@ -41,26 +45,42 @@ pub fn check(ctx: &Context, headers: &HeaderMap, body: &[u8]) -> Delivery {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
     };
-    if let Some(sig) = header("BlockATM-Signature-V2") {
-        let Some(secret) = &ctx.config.api_secret else {
-            return Delivery::Forged(
-                "a BlockATM webhook arrived but PAYRUN_API_SECRET is not set".into(),
-            );
-        };
-        let Some(time) = header("BlockATM-Request-Time") else {
-            return Delivery::Forged("BlockATM webhook without BlockATM-Request-Time".into());
-        };
-        match verify_blockatm_webhook(secret.expose(), body, &time, &sig) {
-            Ok(w) => Delivery::Genuine(w.state),
-            Err(e) => Delivery::Forged(e.to_string()),
+    let blockatm_form = headers.contains_key("BlockATM-Signature-V2");
+    match ctx.config.gateway {
+        GatewayKind::BlockAtm => {
+            let Some(sig) = header("BlockATM-Signature-V2") else {
+                return Delivery::Forged(
+                    "not a BlockATM delivery (no BlockATM-Signature-V2 header)".into(),
+                );
+            };
+            let Some(secret) = &ctx.config.api_secret else {
+                return Delivery::Forged(
+                    "a BlockATM webhook arrived but PAYRUN_API_SECRET is not set".into(),
+                );
+            };
+            let Some(time) = header("BlockATM-Request-Time") else {
+                return Delivery::Forged("BlockATM webhook without BlockATM-Request-Time".into());
+            };
+            match verify_blockatm_webhook(secret.expose(), body, &time, &sig) {
+                Ok(w) => Delivery::Genuine(w.state),
+                Err(e) => Delivery::Forged(e.to_string()),
+            }
         }
-    } else {
-        let Some(key) = &ctx.config.api_key else {
-            return Delivery::Forged("a 2328 webhook arrived but PAYRUN_API_KEY is not set".into());
-        };
-        match verify_2328_webhook(key.expose(), body) {
-            Ok(w) => Delivery::Genuine(w.state),
-            Err(e) => Delivery::Forged(e.to_string()),
+        GatewayKind::G2328 => {
+            if blockatm_form {
+                return Delivery::Forged(
+                    "a BlockATM delivery, but this journal's gateway is 2328".into(),
+                );
+            }
+            let Some(key) = &ctx.config.api_key else {
+                return Delivery::Forged(
+                    "a 2328 webhook arrived but PAYRUN_API_KEY is not set".into(),
+                );
+            };
+            match verify_2328_webhook(key.expose(), body) {
+                Ok(w) => Delivery::Genuine(w.state),
+                Err(e) => Delivery::Forged(e.to_string()),
+            }
         }
     }
 }

@@ -224,3 +224,57 @@ fn status_wait_does_not_spin_forever_on_an_order_in_doubt() {
         assert_paid_exactly_once(&sb, 3);
     }
 }
+
+#[test]
+fn ctrl_c_stops_status_wait_even_in_the_middle_of_a_refresh() {
+    use payrun::sandbox::faults::{FaultKind, FaultRule};
+    let mut cfg = sandbox_config();
+    cfg.settle_after = Duration::from_secs(600);
+    let sb = start(cfg);
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_for(&sb, Gw::G2328);
+    run_leaving_rows_pending(dir.path(), &env, 2);
+    // Every status lookup now takes 1.5 s, so most of the wait is spent inside a refresh.
+    sb.set_faults(vec![FaultRule {
+        kind: FaultKind::Latency(Duration::from_millis(1500)),
+        path_contains: Some("/status/".into()),
+        every: 1,
+        remaining: None,
+    }]);
+    let child = common::payrun(
+        dir.path(),
+        &env,
+        &[
+            "--ledger",
+            "pay.ledger.jsonl",
+            "status",
+            "--wait",
+            "--interval",
+            "0.1",
+        ],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    // Past the first refresh and the first pause, inside the second refresh.
+    std::thread::sleep(Duration::from_millis(2300));
+    let pid = child.id().to_string();
+    let sent = Instant::now();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let mut child = child;
+    let ended = wait_until(10.0, || matches!(child.try_wait(), Ok(Some(_))));
+    if !ended {
+        let _ = child.kill();
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(ended, "Ctrl-C was ignored: {}", text(&o));
+    assert_eq!(o.status.code(), Some(130), "{}", text(&o));
+    assert!(sent.elapsed() < Duration::from_secs(5));
+    let ledger = read_csv_rows(&dir.path().join("pay.results.csv"));
+    assert!(ledger.iter().all(|r| r["status"] == "pending"), "{ledger:?}");
+}

@@ -295,8 +295,8 @@ fn stale_out_of_order_and_repeated_2328_deliveries_never_move_a_status_back() {
     assert_eq!(row_b["error"], "aml_risk", "{row_b:?}");
     assert_eq!(ledger[&s.payout(2).order_id]["status"], "pending");
 
-    // A later `status` (which reads the journal afresh) agrees; the sandbox still says pending
-    // for all three, and that stale answer does not move them back either.
+    // `report` and a later `status` (both read the journal afresh) agree; status looks up only
+    // the order that is still pending.
     let o = run_ok(
         s.dir.path(),
         &s.env,

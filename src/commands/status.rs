@@ -101,6 +101,16 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     };
     let bar = (args.wait && !ctx.global.json)
         .then(|| Progress::new(first.len() as u64, "settling", false));
+    // One Ctrl-C listener for the whole command: once tokio has taken SIGINT over, a signal
+    // that arrives while nobody listens would be lost, so it must not listen only in the pauses.
+    let ctrl_c = {
+        let stop = stop.clone();
+        rt.spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                stop.interrupt();
+            }
+        })
+    };
     let mut ids = first;
     let mut last = None;
     loop {
@@ -110,6 +120,13 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
             return Err(Exit::refused(format!("the gateway refused: {e}")).into());
         }
         last = write_ledger(&book)?.or(last);
+        if stop.interrupted() {
+            if let Some(b) = &bar {
+                b.finish();
+            }
+            eprintln!("interrupted");
+            return Ok(ExitCode::Interrupted);
+        }
         let still: Vec<OrderId> = open_orders_of(&book.snapshot());
         if let Some(b) = &bar {
             for _ in 0..ids.len().saturating_sub(still.len()) {
@@ -127,19 +144,16 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
             break;
         }
         ids = still;
-        let stopped = rt.block_on(async {
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs_f64(args.interval)) => false,
-                _ = tokio::signal::ctrl_c() => true,
-            }
-        });
-        if stopped {
+        let slept = rt.block_on(stop.sleep(Duration::from_secs_f64(args.interval)));
+        if !slept && stop.interrupted() {
             if let Some(b) = &bar {
                 b.finish();
             }
+            eprintln!("interrupted");
             return Ok(ExitCode::Interrupted);
         }
     }
+    ctrl_c.abort();
     if let Some(b) = &bar {
         b.finish();
     }

@@ -59,7 +59,10 @@ fn status_wait_follows_pending_payouts_until_completed() {
         let o = status(dir.path(), &env, &[]);
         assert_eq!(o.status.code(), Some(1), "{gw:?} {}", text(&o));
         let ledger = read_csv_rows(&dir.path().join("pay.results.csv"));
-        assert!(ledger.iter().all(|r| r["status"] == "pending"), "{ledger:?}");
+        assert!(
+            ledger.iter().all(|r| r["status"] == "pending"),
+            "{ledger:?}"
+        );
 
         let started = Instant::now();
         let o = status(dir.path(), &env, &["--wait", "--interval", "0.2"]);
@@ -95,7 +98,11 @@ fn status_wait_follows_pending_payouts_until_completed() {
         let before = sb.requests().len();
         let o = status(dir.path(), &env, &[]);
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-        assert_eq!(sb.requests().len(), before, "{gw:?}: final orders were looked up");
+        assert_eq!(
+            sb.requests().len(),
+            before,
+            "{gw:?}: final orders were looked up"
+        );
     }
 }
 
@@ -119,7 +126,10 @@ fn status_wait_ends_with_an_aml_flagged_row_failed() {
             Gw::BlockAtm => "REFUSE",
         };
         let out = text(&o);
-        assert!(out.contains(reason), "{gw:?}: summary names the reason: {out}");
+        assert!(
+            out.contains(reason),
+            "{gw:?}: summary names the reason: {out}"
+        );
 
         let payouts = payouts_by_order(&sb);
         let ledger = read_csv_rows(&dir.path().join("pay.results.csv"));
@@ -153,7 +163,10 @@ fn make_in_doubt(journal: &Path, victim: &str) {
         }
         kept.push(line);
     }
-    assert!(kept.len() < text.lines().count(), "nothing cut for {victim}");
+    assert!(
+        kept.len() < text.lines().count(),
+        "nothing cut for {victim}"
+    );
     std::fs::write(journal, kept.join("\n") + "\n").unwrap();
 }
 
@@ -209,14 +222,28 @@ fn status_wait_does_not_spin_forever_on_an_order_in_doubt() {
                 assert_eq!(row["status"], "in_doubt", "{row:?}");
                 assert!(text(&o).contains("payrun run"), "{}", text(&o));
                 let others = ledger.iter().filter(|r| r["order_id"] != victim);
-                assert!(others.clone().all(|r| r["status"] == "completed"), "{ledger:?}");
+                assert!(
+                    others.clone().all(|r| r["status"] == "completed"),
+                    "{ledger:?}"
+                );
                 // `run` resolves it without paying twice; then status settles it.
-                let o = run_ok(dir.path(), &env, &["run", "pay.csv", "--yes", "--rate", "100"]);
+                let o = run_ok(
+                    dir.path(),
+                    &env,
+                    &["run", "pay.csv", "--yes", "--rate", "100"],
+                );
                 assert_eq!(o.status.code(), Some(0), "{}", text(&o));
                 let o = run_ok(
                     dir.path(),
                     &env,
-                    &["--ledger", "pay.ledger.jsonl", "status", "--wait", "--interval", "0.2"],
+                    &[
+                        "--ledger",
+                        "pay.ledger.jsonl",
+                        "status",
+                        "--wait",
+                        "--interval",
+                        "0.2",
+                    ],
                 );
                 assert_eq!(o.status.code(), Some(0), "{}", text(&o));
             }
@@ -276,5 +303,8 @@ fn ctrl_c_stops_status_wait_even_in_the_middle_of_a_refresh() {
     assert_eq!(o.status.code(), Some(130), "{}", text(&o));
     assert!(sent.elapsed() < Duration::from_secs(5));
     let ledger = read_csv_rows(&dir.path().join("pay.results.csv"));
-    assert!(ledger.iter().all(|r| r["status"] == "pending"), "{ledger:?}");
+    assert!(
+        ledger.iter().all(|r| r["status"] == "pending"),
+        "{ledger:?}"
+    );
 }

@@ -130,6 +130,9 @@ fn post_blockatm(port: u16, body: &[u8], secret: &str, time: &str) -> u16 {
     )
 }
 
+/// Request headers for `http_post`.
+type Headers<'a> = Vec<(&'a str, &'a str)>;
+
 fn journal_bytes(p: &Path) -> Vec<u8> {
     std::fs::read(p).unwrap()
 }
@@ -144,7 +147,10 @@ fn forged_2328_webhooks_are_refused_and_a_slash_escaped_genuine_one_is_accepted(
     // A member with a `/`, so PHP's encoding differs from the plain one.
     payload.insert(
         "explorer_url".into(),
-        Value::String(format!("https://tronscan.org/#/transaction/{}", "ab".repeat(32))),
+        Value::String(format!(
+            "https://tronscan.org/#/transaction/{}",
+            "ab".repeat(32)
+        )),
     );
     let genuine = String::from_utf8(signed_2328_webhook_body(&key, &payload)).unwrap();
     let amount = format!("\"amount\":{}", payload["amount"]);
@@ -224,13 +230,17 @@ fn forged_blockatm_webhooks_are_refused_and_genuine_ones_accepted() {
     let wrong_sig = sign_blockatm_webhook("wrong-secret", &body, &time);
     let sig_h = "BlockATM-Signature-V2";
     let time_h = "BlockATM-Request-Time";
-    let cases: Vec<(&str, &[u8], Vec<(&str, &str)>)> = vec![
+    let cases: Vec<(&str, &[u8], Headers)> = vec![
         (
             "wrong secret",
             &body,
             vec![(sig_h, &wrong_sig), (time_h, &time)],
         ),
-        ("altered amount", &altered, vec![(sig_h, &sig), (time_h, &time)]),
+        (
+            "altered amount",
+            &altered,
+            vec![(sig_h, &sig), (time_h, &time)],
+        ),
         ("another time", &body, vec![(sig_h, &sig), (time_h, &later)]),
         ("no time header", &body, vec![(sig_h, &sig)]),
     ];
@@ -300,7 +310,13 @@ fn stale_out_of_order_and_repeated_2328_deliveries_never_move_a_status_back() {
     let o = run_ok(
         s.dir.path(),
         &s.env,
-        &["--ledger", s.journal.to_str().unwrap(), "report", "--out", "r.json"],
+        &[
+            "--ledger",
+            s.journal.to_str().unwrap(),
+            "report",
+            "--out",
+            "r.json",
+        ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let o = run_ok(
@@ -370,7 +386,11 @@ fn serve_answers_only_posts_and_stops_cleanly_on_sigterm() {
         .unwrap()
         .success());
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.code().is_some(), "killed by the signal: {}", text(&out));
+    assert!(
+        out.status.code().is_some(),
+        "killed by the signal: {}",
+        text(&out)
+    );
     let rows = read_csv_rows(&s.dir.path().join("pay.results.csv"));
     assert_eq!(rows[0]["status"], "completed", "{}", text(&out));
     assert_eq!(rows[0]["txid"], "11".repeat(32));

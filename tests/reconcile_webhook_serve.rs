@@ -63,7 +63,11 @@ fn webhooks_reach_serve_and_land_in_the_ledger(gw: Gw) {
         results_from(&journal, "webhook").len() >= ROWS as usize
     });
     let out = serve.interrupt();
-    assert!(all_in, "{gw:?}: webhooks never all journaled: {}", text(&out));
+    assert!(
+        all_in,
+        "{gw:?}: webhooks never all journaled: {}",
+        text(&out)
+    );
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
 
     let deliveries = sb.webhooks();
@@ -123,7 +127,14 @@ fn serve_holds_the_journal_lock_like_run() {
     let o = run_ok(
         d,
         &env,
-        &["--ledger", "missing.ledger.jsonl", "webhook", "serve", "--listen", "127.0.0.1:0"],
+        &[
+            "--ledger",
+            "missing.ledger.jsonl",
+            "webhook",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ],
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 
@@ -132,7 +143,12 @@ fn serve_holds_the_journal_lock_like_run() {
     let o = run_ok(d, &env, &args);
     assert_eq!(o.status.code(), Some(2), "run while serving: {}", text(&o));
     let o = run_ok(d, &env, &["--ledger", "pay.ledger.jsonl", "status"]);
-    assert_eq!(o.status.code(), Some(2), "status while serving: {}", text(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "status while serving: {}",
+        text(&o)
+    );
     let port = free_port();
     let o = run_ok(
         d,
@@ -158,7 +174,12 @@ fn serve_holds_the_journal_lock_like_run() {
         &env,
         &["--ledger", "pay.ledger.jsonl", "report", "--out", "r.csv"],
     );
-    assert_eq!(o.status.code(), Some(0), "report while serving: {}", text(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "report while serving: {}",
+        text(&o)
+    );
     let out = serve.interrupt();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
     // Released: status works again.

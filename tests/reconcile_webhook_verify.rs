@@ -100,7 +100,10 @@ fn verify_2328_genuine_exits_0_and_forged_exits_1() {
                 .replace("\"amount\":\"10.01\"", "\"amount\":\"1001.00\"")
                 .into_bytes(),
         ),
-        ("wrong key", signed_2328_webhook_body("another-key", &payload)),
+        (
+            "wrong key",
+            signed_2328_webhook_body("another-key", &payload),
+        ),
         ("unsigned", serde_json::to_vec(&payload).unwrap()),
         ("empty", Vec::new()),
     ];

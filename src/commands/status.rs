@@ -1,7 +1,9 @@
 //! `payrun status`: refresh every order the gateway has that is not final (2328 status by
 //! uuid, BlockATM detail by orderNo), journal each change, rewrite the results ledger; with
-//! `--wait`, poll until every order is final.
+//! `--wait`, poll until no order is pending (an order in doubt is refreshed too, but only `run`
+//! can be relied on to resolve it, so it never keeps the wait going).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +12,7 @@ use crate::cli::StatusArgs;
 use crate::commands::connect::{connect, runtime};
 use crate::commands::{results, Context};
 use crate::exit::{Exit, ExitCode};
-use crate::journal::{Journal, Replay};
+use crate::journal::{Journal, OrderRecord, Replay};
 use crate::ledger::summary::{self, Summary};
 use crate::model::{OrderId, Status};
 use crate::submit::book::Book;
@@ -41,8 +43,12 @@ pub fn find_journal(flag: Option<&Path>) -> Result<PathBuf, Exit> {
 }
 
 fn open_orders(replay: &Replay) -> Vec<OrderId> {
-    replay
-        .orders
+    open_orders_of(&replay.orders)
+}
+
+/// The orders a refresh may still change: pending, and in doubt.
+fn open_orders_of(orders: &HashMap<OrderId, OrderRecord>) -> Vec<OrderId> {
+    orders
         .values()
         .filter(|r| matches!(r.status, Status::Pending | Status::InDoubt))
         .map(|r| r.order_id.clone())
@@ -95,6 +101,16 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     };
     let bar = (args.wait && !ctx.global.json)
         .then(|| Progress::new(first.len() as u64, "settling", false));
+    // One Ctrl-C listener for the whole command: once tokio has taken SIGINT over, a signal
+    // that arrives while nobody listens would be lost, so it must not listen only in the pauses.
+    let ctrl_c = {
+        let stop = stop.clone();
+        rt.spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                stop.interrupt();
+            }
+        })
+    };
     let mut ids = first;
     let mut last = None;
     loop {
@@ -104,38 +120,55 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
             return Err(Exit::refused(format!("the gateway refused: {e}")).into());
         }
         last = write_ledger(&book)?.or(last);
-        let still: Vec<OrderId> = book
-            .snapshot()
-            .values()
-            .filter(|r| matches!(r.status, Status::Pending | Status::InDoubt))
-            .map(|r| r.order_id.clone())
-            .collect();
+        if stop.interrupted() {
+            if let Some(b) = &bar {
+                b.finish();
+            }
+            eprintln!("interrupted");
+            return Ok(ExitCode::Interrupted);
+        }
+        let still: Vec<OrderId> = open_orders_of(&book.snapshot());
         if let Some(b) = &bar {
             for _ in 0..ids.len().saturating_sub(still.len()) {
                 b.finished(false);
             }
         }
-        if !args.wait || still.is_empty() {
+        // Only pending orders are waited for: an order in doubt may never become final through
+        // lookups (2328 looks up by uuid, which it lacks), so it is refreshed while others are
+        // pending but never keeps the wait alive; `run` resolves it.
+        let pending = book
+            .snapshot()
+            .values()
+            .any(|r| r.status == Status::Pending);
+        if !args.wait || !pending {
             break;
         }
         ids = still;
-        let stopped = rt.block_on(async {
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs_f64(args.interval)) => false,
-                _ = tokio::signal::ctrl_c() => true,
-            }
-        });
-        if stopped {
+        let slept = rt.block_on(stop.sleep(Duration::from_secs_f64(args.interval)));
+        if !slept && stop.interrupted() {
             if let Some(b) = &bar {
                 b.finish();
             }
+            eprintln!("interrupted");
             return Ok(ExitCode::Interrupted);
         }
     }
+    ctrl_c.abort();
     if let Some(b) = &bar {
         b.finish();
     }
     let orders = book.snapshot();
+    let in_doubt = orders
+        .values()
+        .filter(|r| r.status == Status::InDoubt)
+        .count();
+    if in_doubt > 0 {
+        eprintln!(
+            "{in_doubt} order(s) in doubt: the gateway has not confirmed them and a status lookup \
+             cannot; run `payrun run` again with the same sheet to resolve them (it re-sends the \
+             same order id or looks it up; nothing is paid twice)"
+        );
+    }
     let all_completed =
         !orders.is_empty() && orders.values().all(|r| r.status == Status::Completed);
     match &last {

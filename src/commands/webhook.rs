@@ -1,16 +1,18 @@
 //! `payrun webhook serve` and `payrun webhook verify`: gateway webhooks, signature-checked.
-//! `serve` accepts POSTs on any path (whatever `url_callback` path a user picked), tells
-//! BlockATM deliveries apart by their `BlockATM-Signature-V2` header, answers 401 to a bad
+//! `serve` accepts POSTs on any path (whatever `url_callback` path a user picked), checks each
+//! with the journal's gateway (BlockATM deliveries carry `BlockATM-Signature-V2`; the other
+//! gateway's form is refused), answers 401 to a bad
 //! signature (and records nothing), and journals genuine status changes under the journal's
 //! lock. Replay rules make repeated, stale and out-of-order deliveries harmless: a status never
-//! moves backwards.
+//! moves backwards. Other methods than POST get 405. SIGINT or SIGTERM stops it gracefully and
+//! the results ledger is rewritten on the way out.
 
 use std::io::Read;
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::any;
 use axum::Router;
 
@@ -31,8 +33,11 @@ pub enum Delivery {
     Forged(String),
 }
 
-/// Checks one delivery with the configured keys. BlockATM deliveries carry
-/// `BlockATM-Signature-V2` and `BlockATM-Request-Time`; anything else is taken as 2328.
+/// Checks one delivery against the configured gateway's keys. A BlockATM delivery must carry
+/// `BlockATM-Signature-V2` and `BlockATM-Request-Time` and is checked with the secret key; a
+/// 2328 delivery is checked with the payout key. A delivery in the other gateway's form is
+/// refused: for BlockATM, `PAYRUN_API_KEY` is the API key that every request carries in a
+/// header, not a signing secret, so it must never verify a 2328-style body.
 pub fn check(ctx: &Context, headers: &HeaderMap, body: &[u8]) -> Delivery {
     let header = |name: &str| {
         headers
@@ -40,26 +45,42 @@ pub fn check(ctx: &Context, headers: &HeaderMap, body: &[u8]) -> Delivery {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
     };
-    if let Some(sig) = header("BlockATM-Signature-V2") {
-        let Some(secret) = &ctx.config.api_secret else {
-            return Delivery::Forged(
-                "a BlockATM webhook arrived but PAYRUN_API_SECRET is not set".into(),
-            );
-        };
-        let Some(time) = header("BlockATM-Request-Time") else {
-            return Delivery::Forged("BlockATM webhook without BlockATM-Request-Time".into());
-        };
-        match verify_blockatm_webhook(secret.expose(), body, &time, &sig) {
-            Ok(w) => Delivery::Genuine(w.state),
-            Err(e) => Delivery::Forged(e.to_string()),
+    let blockatm_form = headers.contains_key("BlockATM-Signature-V2");
+    match ctx.config.gateway {
+        GatewayKind::BlockAtm => {
+            let Some(sig) = header("BlockATM-Signature-V2") else {
+                return Delivery::Forged(
+                    "not a BlockATM delivery (no BlockATM-Signature-V2 header)".into(),
+                );
+            };
+            let Some(secret) = &ctx.config.api_secret else {
+                return Delivery::Forged(
+                    "a BlockATM webhook arrived but PAYRUN_API_SECRET is not set".into(),
+                );
+            };
+            let Some(time) = header("BlockATM-Request-Time") else {
+                return Delivery::Forged("BlockATM webhook without BlockATM-Request-Time".into());
+            };
+            match verify_blockatm_webhook(secret.expose(), body, &time, &sig) {
+                Ok(w) => Delivery::Genuine(w.state),
+                Err(e) => Delivery::Forged(e.to_string()),
+            }
         }
-    } else {
-        let Some(key) = &ctx.config.api_key else {
-            return Delivery::Forged("a 2328 webhook arrived but PAYRUN_API_KEY is not set".into());
-        };
-        match verify_2328_webhook(key.expose(), body) {
-            Ok(w) => Delivery::Genuine(w.state),
-            Err(e) => Delivery::Forged(e.to_string()),
+        GatewayKind::G2328 => {
+            if blockatm_form {
+                return Delivery::Forged(
+                    "a BlockATM delivery, but this journal's gateway is 2328".into(),
+                );
+            }
+            let Some(key) = &ctx.config.api_key else {
+                return Delivery::Forged(
+                    "a 2328 webhook arrived but PAYRUN_API_KEY is not set".into(),
+                );
+            };
+            match verify_2328_webhook(key.expose(), body) {
+                Ok(w) => Delivery::Genuine(w.state),
+                Err(e) => Delivery::Forged(e.to_string()),
+            }
         }
     }
 }
@@ -69,7 +90,16 @@ struct Served {
     book: Book,
 }
 
-async fn receive(State(s): State<Arc<Served>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn receive(
+    State(s): State<Arc<Served>>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    // Gateways deliver with POST; anything else (a browser, a health check) is not a webhook.
+    if method != Method::POST {
+        return StatusCode::METHOD_NOT_ALLOWED;
+    }
     match check(&s.ctx, &headers, &body) {
         Delivery::Forged(why) => {
             tracing::warn!("refused a webhook: {why}");
@@ -104,6 +134,23 @@ async fn receive(State(s): State<Arc<Served>>, headers: HeaderMap, body: Bytes) 
     }
 }
 
+/// Ctrl-C (SIGINT) or, on Unix, SIGTERM (what service managers send): either stops the server
+/// gracefully, so the results ledger is rewritten on the way out.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
 fn serve(ctx: &Context, args: &WebhookServeArgs) -> anyhow::Result<ExitCode> {
     let path = find_journal(ctx.global.ledger.as_deref())?;
     let (journal, replay) =
@@ -122,7 +169,7 @@ fn serve(ctx: &Context, args: &WebhookServeArgs) -> anyhow::Result<ExitCode> {
             .await
             .map_err(|e| Exit::usage(format!("cannot listen on {}: {e}", args.listen)))?;
         eprintln!(
-            "receiving {} webhooks on http://{} (any path); journal {}; Ctrl-C to stop",
+            "receiving {} webhooks on http://{} (POST, any path); journal {}; Ctrl-C to stop",
             header.gateway,
             listener.local_addr()?,
             path.display()
@@ -132,9 +179,7 @@ fn serve(ctx: &Context, args: &WebhookServeArgs) -> anyhow::Result<ExitCode> {
             .route("/{*path}", any(receive))
             .with_state(served.clone());
         axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
+            .with_graceful_shutdown(stop_signal())
             .await?;
         Ok::<_, anyhow::Error>(())
     })?;

@@ -164,3 +164,180 @@ pub fn short_timeouts(dir: &Path, request_secs: f64) {
     )
     .unwrap();
 }
+
+// ---- Reconciliation helpers (webhook serve, status, report) ----
+
+/// A loopback port that was free a moment ago (bound to :0, then released).
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind :0");
+    l.local_addr().expect("local addr").port()
+}
+
+/// POSTs `body` to `http://127.0.0.1:port{path}` over plain HTTP/1.1 and returns the status
+/// code. Written on a bare socket so the test shares no HTTP client code with payrun.
+pub fn http_post(port: u16, path: &str, headers: &[(&str, &str)], body: &[u8]) -> u16 {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut req = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer);
+    let status_line = text.lines().next().unwrap_or_default();
+    status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP status in {text:?}"))
+}
+
+/// A running `payrun webhook serve` child.
+pub struct Serve {
+    pub child: Option<std::process::Child>,
+    pub port: u16,
+}
+
+impl Serve {
+    /// Starts `payrun --ledger JOURNAL webhook serve --listen 127.0.0.1:PORT` in `dir` and waits
+    /// until it accepts connections.
+    pub fn start(dir: &Path, env: &HashMap<String, String>, journal: &Path, port: u16) -> Serve {
+        let listen = format!("127.0.0.1:{port}");
+        let child = payrun(
+            dir,
+            env,
+            &[
+                "--ledger",
+                journal.to_str().unwrap(),
+                "webhook",
+                "serve",
+                "--listen",
+                &listen,
+            ],
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+        let mut serve = Serve {
+            child: Some(child),
+            port,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return serve;
+            }
+            if let Some(c) = serve.child.as_mut() {
+                if let Ok(Some(st)) = c.try_wait() {
+                    let out = serve.child.take().unwrap().wait_with_output().unwrap();
+                    panic!("serve exited early ({st}): {}", text(&out));
+                }
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "serve never listened on {listen}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// Sends SIGINT (what Ctrl-C sends) and waits for the process to end.
+    pub fn interrupt(mut self) -> Output {
+        let child = self.child.take().expect("running");
+        let pid = child.id().to_string();
+        let st = Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(st.success(), "kill -INT {pid} failed");
+        child.wait_with_output().expect("serve ends")
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Every event line of a journal after its header, as JSON.
+pub fn journal_events(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .expect("journal readable")
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("journal line is JSON"))
+        .collect()
+}
+
+/// The `result` events of a journal from one source (`create`, `lookup`, `status`, `webhook`).
+pub fn results_from(path: &Path, source: &str) -> Vec<serde_json::Value> {
+    journal_events(path)
+        .into_iter()
+        .filter(|e| e["event"] == "result" && e["source"] == source)
+        .collect()
+}
+
+/// Polls `cond` every 50 ms for up to `secs` seconds.
+pub fn wait_until(secs: f64, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs_f64(secs);
+    loop {
+        if cond() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// A CSV file as header → cell maps, read with the csv crate.
+pub fn read_csv_rows(path: &Path) -> Vec<HashMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).expect("csv readable");
+    let headers: Vec<String> = r
+        .headers()
+        .expect("csv header")
+        .iter()
+        .map(str::to_string)
+        .collect();
+    r.records()
+        .map(|rec| {
+            let rec = rec.expect("csv record");
+            headers
+                .iter()
+                .cloned()
+                .zip(rec.iter().map(str::to_string))
+                .collect()
+        })
+        .collect()
+}
+
+/// The sandbox's payouts by order id.
+pub fn payouts_by_order(sb: &Sandbox) -> HashMap<String, payrun::sandbox::SandboxPayout> {
+    sb.payouts()
+        .into_iter()
+        .map(|p| (p.order_id.clone(), p))
+        .collect()
+}
+
+/// A decimal from a ledger cell (panics with the text when it is not one).
+pub fn dec(s: &str) -> rust_decimal::Decimal {
+    s.parse()
+        .unwrap_or_else(|e| panic!("not a decimal: {s:?}: {e}"))
+}

@@ -9,12 +9,16 @@
 //! append; any other unreadable line is an error, never a guess. One process per journal: the
 //! file is held under an exclusive lock while it is open for writing.
 
+mod index;
+
+pub use index::{Data, Index};
+
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::gateway::{PayoutRequest, PayoutState};
@@ -143,6 +147,37 @@ impl Event {
     }
 }
 
+/// A request as the journal holds it after replay: its JSON text (already checked to be one
+/// JSON value), decoded only when it is needed — to re-send an in-doubt order or to describe
+/// an edited row. Replay of a large journal never builds the requests it does not use.
+#[derive(Debug, Clone)]
+pub struct StoredRequest(Box<serde_json::value::RawValue>);
+
+impl StoredRequest {
+    /// The stored form of a request.
+    pub fn of(req: &PayoutRequest) -> StoredRequest {
+        // Serialising a plain struct of strings and decimals cannot fail.
+        StoredRequest(serde_json::value::to_raw_value(req).expect("a PayoutRequest serialises"))
+    }
+
+    /// The request, decoded.
+    pub fn decode(&self) -> Result<PayoutRequest, serde_json::Error> {
+        serde_json::from_str(self.0.get())
+    }
+
+    /// The JSON text.
+    pub fn text(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl PartialEq for StoredRequest {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+impl Eq for StoredRequest {}
+
 /// What the journal knows about one order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderRecord {
@@ -152,7 +187,7 @@ pub struct OrderRecord {
     /// The payout-fields digest of the last intent.
     pub digest: String,
     /// The last request sent (what a re-send must repeat exactly).
-    pub request: PayoutRequest,
+    pub request: StoredRequest,
     /// `InDoubt`, `NotSent` (certainly not applied), or the gateway's mapped status.
     pub status: Status,
     /// The latest gateway answer.
@@ -173,10 +208,80 @@ fn rank(s: Status) -> u8 {
     }
 }
 
+/// What an event does to an order's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Intent,
+    Result(Status),
+    Refused,
+    NotApplied,
+    Unresolved,
+}
+
+/// Whether a gateway answer is older news than what the order already has.
+fn result_is_stale(current: Status, answered: Status) -> bool {
+    rank(answered) < rank(current) || (current.is_final() && answered != current)
+}
+
+/// Sent (or about to be) but with no definite answer: a refusal or "not applied" still counts.
+fn unanswered(s: Status) -> bool {
+    rank(s) <= rank(Status::InDoubt)
+}
+
+/// The one status rule, shared by full records and the replay index. Statuses never move
+/// backwards: a late or stale answer cannot turn a final order into a pending one, nor an
+/// accepted order back into one that may be re-sent.
+pub fn next_status(current: Status, step: Step) -> Status {
+    match step {
+        Step::Intent if rank(current) < rank(Status::InDoubt) => Status::InDoubt,
+        Step::Result(answered) if !result_is_stale(current, answered) => answered,
+        Step::Refused if unanswered(current) => Status::Failed,
+        Step::NotApplied if unanswered(current) => Status::NotSent,
+        _ => current,
+    }
+}
+
 impl OrderRecord {
-    /// Applies one event. Statuses never move backwards: a late or stale answer cannot turn a
-    /// final order into a pending one, nor an accepted order back into one that may be re-sent.
-    pub fn apply(&mut self, event: &Event) {
+    /// A record from its first intent.
+    pub fn from_intent(
+        order_id: OrderId,
+        line: u64,
+        digest: String,
+        request: StoredRequest,
+        at: String,
+    ) -> OrderRecord {
+        OrderRecord {
+            order_id,
+            line,
+            digest,
+            request,
+            status: next_status(Status::NotSent, Step::Intent),
+            state: None,
+            error: None,
+            updated_at: at,
+        }
+    }
+
+    /// The last request sent, decoded.
+    pub fn decoded_request(&self) -> Result<PayoutRequest, JournalError> {
+        self.request.decode().map_err(|e| JournalError::BadRequest {
+            order_id: self.order_id.clone(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Applies an intent: the order is in doubt until an answer arrives (unless the gateway
+    /// already has it — a 2328 re-POST of an accepted order changes nothing).
+    pub fn apply_intent(&mut self, line: u64, digest: String, request: StoredRequest, at: String) {
+        self.line = line;
+        self.digest = digest;
+        self.request = request;
+        self.updated_at = at;
+        self.status = next_status(self.status, Step::Intent);
+    }
+
+    /// Applies one event (see `next_status` for the status rule).
+    pub fn apply(&mut self, event: Event) {
         match event {
             Event::Intent {
                 line,
@@ -184,58 +289,48 @@ impl OrderRecord {
                 request,
                 at,
                 ..
-            } => {
-                self.line = *line;
-                self.digest.clone_from(digest);
-                self.request.clone_from(request);
-                self.updated_at.clone_from(at);
-                if rank(self.status) < rank(Status::InDoubt) {
-                    self.status = Status::InDoubt;
-                }
-            }
+            } => self.apply_intent(line, digest, StoredRequest::of(&request), at),
             Event::Result { state, at, .. } => {
-                self.updated_at.clone_from(at);
-                let keep_status = rank(state.status) < rank(self.status)
-                    || (self.status.is_final() && state.status != self.status);
-                if keep_status {
-                    // Stale answer: keep the status, but learn ids we did not have.
+                if result_is_stale(self.status, state.status) {
+                    // Keep the status, but learn ids we did not have.
                     if let Some(old) = &mut self.state {
                         if old.gateway_id.is_none() {
-                            old.gateway_id.clone_from(&state.gateway_id);
+                            old.gateway_id = state.gateway_id;
                         }
                     }
                     return;
                 }
-                let mut merged = state.clone();
-                if let Some(old) = &self.state {
-                    merged.gateway_id = merged.gateway_id.or_else(|| old.gateway_id.clone());
-                    merged.txid = merged.txid.or_else(|| old.txid.clone());
+                self.updated_at = at;
+                let mut merged = state;
+                if let Some(old) = self.state.take() {
+                    merged.gateway_id = merged.gateway_id.or(old.gateway_id);
+                    merged.txid = merged.txid.or(old.txid);
                     merged.merchant_amount = merged.merchant_amount.or(old.merchant_amount);
                     merged.network_amount = merged.network_amount.or(old.network_amount);
                     merged.fee = merged.fee.or(old.fee);
                 }
-                self.status = merged.status;
+                self.status = next_status(self.status, Step::Result(merged.status));
+                self.error.clone_from(&merged.error);
                 self.state = Some(merged);
-                self.error = self.state.as_ref().and_then(|s| s.error.clone());
             }
             Event::Refused { error, at, .. } => {
-                self.updated_at.clone_from(at);
-                if rank(self.status) <= rank(Status::InDoubt) {
-                    self.status = Status::Failed;
-                    self.error = Some(error.clone());
+                self.updated_at = at;
+                if unanswered(self.status) {
+                    self.error = Some(error);
                 }
+                self.status = next_status(self.status, Step::Refused);
             }
             Event::NotApplied { reason, at, .. } => {
-                self.updated_at.clone_from(at);
-                if rank(self.status) <= rank(Status::InDoubt) {
-                    self.status = Status::NotSent;
-                    self.error = Some(reason.clone());
+                self.updated_at = at;
+                if unanswered(self.status) {
+                    self.error = Some(reason);
                 }
+                self.status = next_status(self.status, Step::NotApplied);
             }
             Event::Unresolved { error, at, .. } => {
-                self.updated_at.clone_from(at);
+                self.updated_at = at;
                 if self.status == Status::InDoubt {
-                    self.error = Some(error.clone());
+                    self.error = Some(error);
                 }
             }
             Event::Sheet { .. } => {}
@@ -247,8 +342,8 @@ impl OrderRecord {
 #[derive(Debug, Clone)]
 pub struct Replay {
     pub header: Header,
-    /// One record per order that ever had an intent, by order id.
-    pub orders: HashMap<OrderId, OrderRecord>,
+    /// Every order that ever had an intent (records decoded on demand).
+    pub orders: Index,
     /// The last sheet snapshot written.
     pub sheet: Option<SheetSnapshot>,
     /// Non-fatal findings (a torn last line).
@@ -275,6 +370,8 @@ pub enum JournalError {
         line: u64,
         message: String,
     },
+    #[error("journal: the request journaled for order {order_id} is unreadable: {message}")]
+    BadRequest { order_id: OrderId, message: String },
     #[error("journal {path} belongs to {what} '{found}', not '{expected}'; use --ledger to pick another journal or --run-id to match")]
     Mismatch {
         path: PathBuf,
@@ -296,14 +393,107 @@ pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// Parses journal bytes. Complete lines are parsed in parallel chunks; a final unterminated
-/// line is a torn write and ignored with a warning.
+/// The per-variant shapes of event lines, for decoding without serde's buffering of
+/// internally tagged enums (which copies every line into a generic tree first).
+mod lines {
+    use super::*;
+
+    #[derive(Deserialize)]
+    pub struct Intent {
+        pub order_id: OrderId,
+        pub line: u64,
+        pub digest: String,
+        pub request: PayoutRequest,
+        pub at: String,
+    }
+    #[derive(Deserialize)]
+    pub struct Result {
+        pub order_id: OrderId,
+        pub source: Source,
+        pub state: PayoutState,
+        pub at: String,
+    }
+    #[derive(Deserialize)]
+    pub struct Refused {
+        pub order_id: OrderId,
+        pub error: String,
+        pub at: String,
+    }
+    #[derive(Deserialize)]
+    pub struct NotApplied {
+        pub order_id: OrderId,
+        pub reason: String,
+        pub at: String,
+    }
+    #[derive(Deserialize)]
+    pub struct Unresolved {
+        pub order_id: OrderId,
+        pub error: String,
+        pub at: String,
+    }
+}
+
+/// Decodes one event line. payrun writes the `event` tag first, so the tag is read from the
+/// line's start and the line decoded straight into its variant; any other layout (a line
+/// edited by hand) goes through the generic tagged decoder.
+pub fn decode_event(line: &[u8]) -> serde_json::Result<Event> {
+    const PREFIX: &[u8] = b"{\"event\":\"";
+    let tag = line
+        .strip_prefix(PREFIX)
+        .and_then(|rest| rest.iter().position(|&b| b == b'"').map(|end| &rest[..end]));
+    match tag {
+        Some(b"intent") => serde_json::from_slice::<lines::Intent>(line).map(|l| Event::Intent {
+            order_id: l.order_id,
+            line: l.line,
+            digest: l.digest,
+            request: l.request,
+            at: l.at,
+        }),
+        Some(b"result") => serde_json::from_slice::<lines::Result>(line).map(|l| Event::Result {
+            order_id: l.order_id,
+            source: l.source,
+            state: l.state,
+            at: l.at,
+        }),
+        Some(b"refused") => {
+            serde_json::from_slice::<lines::Refused>(line).map(|l| Event::Refused {
+                order_id: l.order_id,
+                error: l.error,
+                at: l.at,
+            })
+        }
+        Some(b"not_applied") => {
+            serde_json::from_slice::<lines::NotApplied>(line).map(|l| Event::NotApplied {
+                order_id: l.order_id,
+                reason: l.reason,
+                at: l.at,
+            })
+        }
+        Some(b"unresolved") => {
+            serde_json::from_slice::<lines::Unresolved>(line).map(|l| Event::Unresolved {
+                order_id: l.order_id,
+                error: l.error,
+                at: l.at,
+            })
+        }
+        _ => serde_json::from_slice::<Event>(line),
+    }
+}
+
+/// Parses journal bytes (a copy is kept for decoding records on demand).
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<Replay, JournalError> {
+    parse_data(path, Data::Owned(bytes.to_vec()))
+}
+
+/// Replays journal data: the header, then the index of every order. A final unterminated line
+/// is a torn write and ignored with a warning.
+pub fn parse_data(path: &Path, data: Data) -> Result<Replay, JournalError> {
     let corrupt = |line: u64, message: String| JournalError::Corrupt {
         path: path.to_path_buf(),
         line,
         message,
     };
+    let bytes: &[u8] = &data;
     let complete_len = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     let mut warnings = Vec::new();
     if complete_len < bytes.len() {
@@ -313,93 +503,70 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Replay, JournalError> {
             bytes.len() - complete_len
         ));
     }
-    let body = &bytes[..complete_len];
-    let mut lines = body.split(|&b| b == b'\n');
-    let first = lines
-        .next()
-        .filter(|l| !l.is_empty())
+    let header_end = bytes[..complete_len]
+        .iter()
+        .position(|&b| b == b'\n')
+        .filter(|&i| i > 0)
         .ok_or_else(|| corrupt(1, "no header line".into()))?;
-    let header: Header =
-        serde_json::from_slice(first).map_err(|e| corrupt(1, format!("bad header: {e}")))?;
+    let header: Header = serde_json::from_slice(&bytes[..header_end])
+        .map_err(|e| corrupt(1, format!("bad header: {e}")))?;
     if header.version != FORMAT_VERSION {
         return Err(corrupt(
             1,
             format!("unsupported journal version {}", header.version),
         ));
     }
-    // Split the rest into chunks of whole lines, parse chunks in parallel, apply in order.
-    let rest: Vec<&[u8]> = lines.filter(|l| !l.is_empty()).collect();
-    const CHUNK: usize = 16 * 1024;
-    let parsed: Vec<Result<Vec<Event>, JournalError>> = rest
-        .par_chunks(CHUNK)
-        .enumerate()
-        .map(|(ci, chunk)| {
-            chunk
-                .iter()
-                .enumerate()
-                .map(|(i, l)| {
-                    serde_json::from_slice::<Event>(l).map_err(|e| {
-                        corrupt(
-                            (ci * CHUNK + i + 2) as u64,
-                            format!("unreadable event: {e}"),
-                        )
-                    })
-                })
-                .collect()
-        })
-        .collect();
-    let mut orders: HashMap<OrderId, OrderRecord> = HashMap::new();
-    let mut sheet = None;
-    let mut events = 0u64;
-    for chunk in parsed {
-        for ev in chunk? {
-            events += 1;
-            if let Event::Sheet { snapshot, .. } = ev {
-                sheet = Some(snapshot);
-            } else {
-                apply(&mut orders, ev);
-            }
-        }
-    }
+    let built = index::build(path, Arc::new(data), header_end + 1, complete_len)?;
     Ok(Replay {
         header,
-        orders,
-        sheet,
+        orders: built.index,
+        sheet: built.sheet,
         warnings,
         valid_len: complete_len as u64,
-        events,
+        events: built.events,
     })
 }
 
-/// Folds one event into the records (an answer for an order never intended is kept too: it can
-/// only come from a webhook or lookup for an order this journal does not know, and is ignored).
+/// Folds one event into the records. An answer for an order with no intent (a webhook or
+/// lookup for an order this journal never sent) is ignored.
 pub fn apply(orders: &mut HashMap<OrderId, OrderRecord>, ev: Event) {
-    let Some(id) = ev.order_id() else { return };
-    match orders.get_mut(id) {
-        Some(rec) => rec.apply(&ev),
-        None => {
-            if let Event::Intent {
-                order_id,
-                line,
-                digest,
-                request,
-                at,
-            } = ev
-            {
-                orders.insert(
-                    order_id.clone(),
-                    OrderRecord {
-                        order_id,
-                        line,
-                        digest,
-                        request,
-                        status: Status::InDoubt,
-                        state: None,
-                        error: None,
-                        updated_at: at,
-                    },
-                );
+    match ev {
+        Event::Intent {
+            order_id,
+            line,
+            digest,
+            request,
+            at,
+        } => {
+            let request = StoredRequest::of(&request);
+            apply_intent(orders, order_id, line, digest, request, at)
+        }
+        Event::Sheet { .. } => {}
+        other => {
+            let Some(id) = other.order_id() else { return };
+            if let Some(rec) = orders.get_mut(id) {
+                rec.apply(other);
             }
+        }
+    }
+}
+
+/// Folds an intent into the records (a new order starts in doubt).
+fn apply_intent(
+    orders: &mut HashMap<OrderId, OrderRecord>,
+    order_id: OrderId,
+    line: u64,
+    digest: String,
+    request: StoredRequest,
+    at: String,
+) {
+    match orders.get_mut(&order_id) {
+        Some(rec) => rec.apply_intent(line, digest, request, at),
+        None => {
+            orders.insert(
+                order_id.clone(),
+                OrderRecord::from_intent(order_id, line, digest, request, at),
+            );
         }
     }
 }
@@ -407,7 +574,7 @@ pub fn apply(orders: &mut HashMap<OrderId, OrderRecord>, ev: Event) {
 /// Reads a journal without locking it (for reports).
 pub fn read(path: &Path) -> Result<Replay, JournalError> {
     let bytes = std::fs::read(path).map_err(io_err(path))?;
-    parse(path, &bytes)
+    parse_data(path, Data::Owned(bytes))
 }
 
 /// A journal open for appending, held under an exclusive lock.
@@ -436,9 +603,18 @@ impl Journal {
             }
             Err(TryLockError::Error(e)) => return Err(io_err(path)(e)),
         }
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(io_err(path))?;
-        let replay = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        let len = file.metadata().map_err(io_err(path))?.len();
+        // SAFETY: the file is held under payrun's exclusive lock, and payrun only appends to a
+        // journal (the one truncation, of a torn tail, happens below and only cuts bytes past
+        // every line the index refers to). Another program writing the journal while payrun
+        // holds it is outside the contract.
+        let data = if len == 0 {
+            Data::Owned(Vec::new())
+        } else {
+            Data::Mapped(unsafe { memmap2::Mmap::map(&file) }.map_err(io_err(path))?)
+        };
+        let fresh = data.iter().all(|b| b.is_ascii_whitespace());
+        let replay = if fresh {
             // New (or empty after a crash before the header was complete): write the header.
             file.set_len(0).map_err(io_err(path))?;
             file.seek(SeekFrom::Start(0)).map_err(io_err(path))?;
@@ -453,7 +629,7 @@ impl Journal {
             sync_dir(path);
             parse(path, &line)?
         } else {
-            let replay = parse(path, &bytes)?;
+            let replay = parse_data(path, data)?;
             if replay.header.run_id != header.run_id {
                 return Err(JournalError::Mismatch {
                     path: path.into(),
@@ -470,7 +646,7 @@ impl Journal {
                     expected: header.gateway.to_string(),
                 });
             }
-            if replay.valid_len < bytes.len() as u64 {
+            if replay.valid_len < len {
                 file.set_len(replay.valid_len).map_err(io_err(path))?;
                 file.sync_all().map_err(io_err(path))?;
             }

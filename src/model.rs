@@ -33,6 +33,14 @@ impl OrderId {
     }
 }
 
+/// Lets maps keyed by `OrderId` be searched with a `&str` (the derived `Hash` hashes the inner
+/// `String`, which hashes as its `str`).
+impl std::borrow::Borrow<str> for OrderId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Which payout gateway a run talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum GatewayKind {

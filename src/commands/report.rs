@@ -20,7 +20,11 @@ pub fn execute(ctx: &Context, args: &ReportArgs) -> anyhow::Result<ExitCode> {
             path.display()
         ))
     })?;
-    let ledger = results::build(&replay.header, snap, &replay.orders, &[]);
+    let orders = replay
+        .orders
+        .records()
+        .map_err(|e| Exit::usage(e.to_string()))?;
+    let ledger = results::build(&replay.header, snap, &orders, &[]);
     crate::ledger::write(&args.out, &ledger)?;
     let s = Summary::from_ledger(&ledger)?;
     if let Some(md) = &args.summary {

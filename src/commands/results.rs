@@ -86,13 +86,55 @@ pub fn build(
     }
 }
 
-/// 0 when every row is accepted (pending or completed) and none is invalid, failed,
-/// cancelled, in doubt or unsent; 1 otherwise.
-pub fn exit_code(ledger: &Ledger) -> ExitCode {
-    if ledger
+/// The status of every sheet row of a snapshot, from the orders' statuses.
+pub fn row_statuses(
+    snapshot: &SheetSnapshot,
+    status_of: impl Fn(&OrderId) -> Option<Status>,
+) -> Vec<Status> {
+    snapshot
         .rows
         .iter()
-        .all(|r| matches!(r.status, Status::Pending | Status::Completed))
+        .map(|r| match (&r.invalid, &r.order_id) {
+            (Some(_), _) => Status::Invalid,
+            (None, Some(id)) => status_of(id).unwrap_or(Status::NotSent),
+            (None, None) => Status::NotSent,
+        })
+        .collect()
+}
+
+/// `12 rows: 10 completed, 2 pending` (the statuses present, in a fixed order).
+pub fn count_line(statuses: &[Status]) -> String {
+    let order = [
+        Status::Completed,
+        Status::Pending,
+        Status::InDoubt,
+        Status::NotSent,
+        Status::Failed,
+        Status::Cancelled,
+        Status::Invalid,
+    ];
+    let parts: Vec<String> = order
+        .iter()
+        .filter_map(|s| {
+            let n = statuses.iter().filter(|x| *x == s).count();
+            (n > 0).then(|| format!("{n} {}", s.as_str().replace('_', " ")))
+        })
+        .collect();
+    format!("{} rows: {}", statuses.len(), parts.join(", "))
+}
+
+/// Whether the results ledger was written after the journal last changed.
+pub fn up_to_date(results: &Path, journal: &Path) -> bool {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    matches!((modified(results), modified(journal)), (Some(r), Some(j)) if r >= j)
+}
+
+/// 0 when every row is accepted (pending or completed) and none is invalid, failed,
+/// cancelled, in doubt or unsent; 1 otherwise.
+pub fn exit_code_of(statuses: &[Status]) -> ExitCode {
+    if statuses
+        .iter()
+        .all(|s| matches!(s, Status::Pending | Status::Completed))
     {
         ExitCode::Success
     } else {

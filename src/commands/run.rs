@@ -16,8 +16,9 @@ use crate::commands::quote::{self, request_of, QuoteReport};
 use crate::commands::results;
 use crate::commands::Context;
 use crate::exit::{Exit, ExitCode};
+use crate::gateway::PayoutRequest;
 use crate::journal::{
-    self, Event, Header, Journal, JournalError, OrderRecord, SheetSnapshot, SnapshotRow,
+    self, Event, Header, Index, Journal, JournalError, OrderRecord, SheetSnapshot, SnapshotRow,
 };
 use crate::model::{GatewayKind, OrderId, Status};
 use crate::plan::{self, PlannedOrder};
@@ -159,41 +160,48 @@ pub struct Triage {
 }
 
 /// Sorts planned orders by their journal state, holding back rows edited after being sent.
-pub fn triage(plan: &[PlannedOrder], orders: &HashMap<OrderId, OrderRecord>) -> Triage {
+pub fn triage(plan: &[PlannedOrder], orders: &Index) -> Result<Triage, JournalError> {
     let planned: HashSet<&OrderId> = plan.iter().map(|o| &o.order_id).collect();
     // Sent orders whose row no longer plans to the same id: the row was edited or removed.
-    let vanished: Vec<&OrderRecord> = orders
-        .values()
-        .filter(|r| !planned.contains(&r.order_id) && r.status != Status::NotSent)
+    // (Only these few full records are decoded.)
+    let mut vanished: Vec<OrderRecord> = Vec::new();
+    for (id, status) in orders.statuses() {
+        if !planned.contains(id) && status != Status::NotSent {
+            vanished.extend(orders.record(id)?);
+        }
+    }
+    let by_line: HashMap<u64, &OrderRecord> = vanished.iter().map(|r| (r.line, r)).collect();
+    // The requests of vanished orders (few) are decoded to describe and match them.
+    let vanished_requests: HashMap<&OrderId, PayoutRequest> = vanished
+        .iter()
+        .filter_map(|r| Some((&r.order_id, r.request.decode().ok()?)))
         .collect();
-    let by_line: HashMap<u64, &OrderRecord> = vanished.iter().map(|r| (r.line, *r)).collect();
     let by_address: HashMap<(String, String), &OrderRecord> = vanished
         .iter()
-        .map(|r| {
-            (
-                (
-                    r.request.network.clone(),
-                    r.request.to_address.to_ascii_lowercase(),
-                ),
-                *r,
-            )
+        .filter_map(|r| {
+            let req = vanished_requests.get(&r.order_id)?;
+            Some((
+                (req.network.clone(), req.to_address.to_ascii_lowercase()),
+                r,
+            ))
         })
         .collect();
     let mut t = Triage::default();
     for o in plan {
-        match orders.get(&o.order_id) {
-            Some(rec)
-                if rec.digest != o.fields_digest
-                    && !rec.digest.is_empty()
-                    && rec.status != Status::NotSent =>
+        let known = orders
+            .status(&o.order_id)
+            .map(|status| (status, orders.digest(&o.order_id).unwrap_or("")));
+        match known {
+            Some((status, digest))
+                if digest != o.fields_digest && !digest.is_empty() && status != Status::NotSent =>
             {
                 t.held.push((o.clone(), format!(
                     "line {}: order {} was already sent with other payout fields; it is not sent again (use a new order id or run id to pay the edited row)",
                     o.payout.line, o.order_id
                 )));
             }
-            Some(rec) if rec.status == Status::InDoubt => t.in_doubt.push(o.order_id.clone()),
-            Some(rec) if rec.status == Status::NotSent => t.to_send.push(o.clone()),
+            Some((Status::InDoubt, _)) => t.in_doubt.push(o.order_id.clone()),
+            Some((Status::NotSent, _)) => t.to_send.push(o.clone()),
             Some(_) => t.done += 1,
             None => {
                 let key = (
@@ -202,17 +210,22 @@ pub fn triage(plan: &[PlannedOrder], orders: &HashMap<OrderId, OrderRecord>) -> 
                 );
                 let earlier = by_line.get(&o.payout.line).or_else(|| by_address.get(&key));
                 match earlier {
-                    Some(prev) => t.held.push((o.clone(), format!(
-                        "line {}: changed since it was sent as order {} ({} {} to {}, now {} {} to {}); not sent — check the sheet, then use a new --run-id to pay it as a new payout",
-                        o.payout.line, prev.order_id, prev.request.amount, prev.request.currency, prev.request.to_address,
-                        o.payout.amount, o.payout.currency, o.payout.address
-                    ))),
+                    Some(prev) => {
+                        let was = vanished_requests
+                            .get(&prev.order_id)
+                            .map(|r| format!("{} {} to {}", r.amount, r.currency, r.to_address))
+                            .unwrap_or_else(|| "different payout fields".into());
+                        t.held.push((o.clone(), format!(
+                            "line {}: changed since it was sent as order {} ({was}, now {} {} to {}); not sent — check the sheet, then use a new --run-id to pay it as a new payout",
+                            o.payout.line, prev.order_id, o.payout.amount, o.payout.currency, o.payout.address
+                        )))
+                    }
                     None => t.to_send.push(o.clone()),
                 }
             }
         }
     }
-    t
+    Ok(t)
 }
 
 fn confirm(
@@ -378,7 +391,7 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     for w in &replay.warnings {
         eprintln!("warning: {w}");
     }
-    let triage = triage(&loaded.plan, &replay.orders);
+    let triage = triage(&loaded.plan, &replay.orders).map_err(journal_error)?;
     for (_, why) in &triage.held {
         eprintln!("held: {why}");
     }
@@ -440,6 +453,13 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         settings,
         stop: stop.clone(),
         progress: progress.clone(),
+        planned: Arc::new(
+            loaded
+                .plan
+                .iter()
+                .map(|o| (o.order_id.clone(), (o.payout.line, o.fields_digest.clone())))
+                .collect(),
+        ),
     };
     let callback = ctx.config.callback_url.clone();
     let outcome: Result<(), JournalError> = rt.block_on(async {
@@ -467,13 +487,9 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         // Reconcile: one status pass over accepted, non-final orders.
         if !stop.is_set() {
             let pending: Vec<OrderId> = book
-                .snapshot()
-                .values()
-                .filter(|r| {
-                    r.status == Status::Pending
-                        && loaded.plan.iter().any(|o| o.order_id == r.order_id)
-                })
-                .map(|r| r.order_id.clone())
+                .ids_where(|s| s == Status::Pending)
+                .into_iter()
+                .filter(|id| engine.planned.contains_key(id))
                 .collect();
             if !pending.is_empty() {
                 if conn.sandbox.is_some() {
@@ -488,11 +504,20 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     progress.finish();
     outcome.map_err(journal_error)?;
     drop(engine);
-    let orders = Arc::try_unwrap(book)
-        .map(Book::into_orders)
-        .unwrap_or_else(|b| b.snapshot());
-    let ledger = results::build(&replay.header, &snap, &orders, &triage.held);
     let results_path = results::results_path(&journal_path);
+    if !book.changed() && results::up_to_date(&results_path, &journal_path) {
+        // A resume that changed nothing: the results ledger written last time still holds.
+        let statuses = results::row_statuses(&snap, |id| book.status(id));
+        eprintln!("nothing changed; the results ledger is up to date");
+        println!(
+            "{}\nresults: {}",
+            results::count_line(&statuses),
+            results_path.display()
+        );
+        return Ok(results::exit_code_of(&statuses));
+    }
+    let orders = book.snapshot().map_err(journal_error)?;
+    let ledger = results::build(&replay.header, &snap, &orders, &triage.held);
     crate::ledger::write(&results_path, &ledger)?;
     let summary = crate::ledger::summary::Summary::from_ledger(&ledger)?;
     if ctx.global.json {
@@ -511,5 +536,7 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     if stop.interrupted() {
         return Ok(ExitCode::Interrupted);
     }
-    Ok(results::exit_code(&ledger))
+    Ok(results::exit_code_of(
+        &ledger.rows.iter().map(|r| r.status).collect::<Vec<_>>(),
+    ))
 }

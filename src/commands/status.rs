@@ -3,7 +3,6 @@
 //! `--wait`, poll until no order is pending (an order in doubt is refreshed too, but only `run`
 //! can be relied on to resolve it, so it never keeps the wait going).
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +11,7 @@ use crate::cli::StatusArgs;
 use crate::commands::connect::{connect, runtime};
 use crate::commands::{results, Context};
 use crate::exit::{Exit, ExitCode};
-use crate::journal::{Journal, OrderRecord, Replay};
+use crate::journal::Journal;
 use crate::ledger::summary::{self, Summary};
 use crate::model::{OrderId, Status};
 use crate::submit::book::Book;
@@ -42,17 +41,9 @@ pub fn find_journal(flag: Option<&Path>) -> Result<PathBuf, Exit> {
     }
 }
 
-fn open_orders(replay: &Replay) -> Vec<OrderId> {
-    open_orders_of(&replay.orders)
-}
-
-/// The orders a refresh may still change: pending, and in doubt.
-fn open_orders_of(orders: &HashMap<OrderId, OrderRecord>) -> Vec<OrderId> {
-    orders
-        .values()
-        .filter(|r| matches!(r.status, Status::Pending | Status::InDoubt))
-        .map(|r| r.order_id.clone())
-        .collect()
+/// The statuses a refresh may still change: pending, and in doubt.
+fn open(s: Status) -> bool {
+    matches!(s, Status::Pending | Status::InDoubt)
 }
 
 /// `payrun status`.
@@ -72,7 +63,7 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let rt = runtime()?;
     let header = replay.header.clone();
     let snapshot = replay.sheet.clone();
-    let first = open_orders(&replay);
+    let first = replay.orders.ids_where(open);
     let book = Arc::new(Book::new(journal, replay.orders));
     let stop = Arc::new(Stop::default());
     let engine = Engine {
@@ -87,6 +78,7 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         },
         stop: stop.clone(),
         progress: Arc::new(Progress::new(first.len() as u64, "refreshing", true)),
+        planned: Arc::default(),
     };
     let write_ledger = |book: &Book| -> anyhow::Result<Option<Summary>> {
         let Some(snap) = &snapshot else {
@@ -95,7 +87,7 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
             );
             return Ok(None);
         };
-        let ledger = results::build(&header, snap, &book.snapshot(), &[]);
+        let ledger = results::build(&header, snap, &book.snapshot()?, &[]);
         crate::ledger::write(&results::results_path(&path), &ledger)?;
         Ok(Some(Summary::from_ledger(&ledger)?))
     };
@@ -127,7 +119,7 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
             eprintln!("interrupted");
             return Ok(ExitCode::Interrupted);
         }
-        let still: Vec<OrderId> = open_orders_of(&book.snapshot());
+        let still: Vec<OrderId> = book.ids_where(open);
         if let Some(b) = &bar {
             for _ in 0..ids.len().saturating_sub(still.len()) {
                 b.finished(false);
@@ -136,10 +128,7 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         // Only pending orders are waited for: an order in doubt may never become final through
         // lookups (2328 looks up by uuid, which it lacks), so it is refreshed while others are
         // pending but never keeps the wait alive; `run` resolves it.
-        let pending = book
-            .snapshot()
-            .values()
-            .any(|r| r.status == Status::Pending);
+        let pending = !book.ids_where(|s| s == Status::Pending).is_empty();
         if !args.wait || !pending {
             break;
         }
@@ -157,7 +146,7 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     if let Some(b) = &bar {
         b.finish();
     }
-    let orders = book.snapshot();
+    let orders = book.snapshot().map_err(|e| Exit::usage(e.to_string()))?;
     let in_doubt = orders
         .values()
         .filter(|r| r.status == Status::InDoubt)

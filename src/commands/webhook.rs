@@ -108,7 +108,7 @@ async fn receive(
         }
         Delivery::Genuine(state) => {
             let id = state.order_id.clone();
-            if s.book.get(&id).is_none() {
+            if s.book.status(&id).is_none() {
                 eprintln!("webhook for order {id}, which this journal does not know: ignored");
                 return StatusCode::OK;
             }
@@ -184,7 +184,7 @@ fn serve(ctx: &Context, args: &WebhookServeArgs) -> anyhow::Result<ExitCode> {
         Ok::<_, anyhow::Error>(())
     })?;
     if let Some(snap) = &snapshot {
-        let ledger = results::build(&header, snap, &served.book.snapshot(), &[]);
+        let ledger = results::build(&header, snap, &served.book.snapshot()?, &[]);
         crate::ledger::write(&results::results_path(&path), &ledger)?;
     }
     Ok(ExitCode::Interrupted)

@@ -36,12 +36,16 @@ pub struct PayoutRequest {
     /// Sent as its decimal text, scale preserved.
     pub amount: Decimal,
     pub to_address: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memo: Option<String>,
     pub fee_option: FeeOption,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_currency: Option<String>,
     /// BlockATM `remark`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// 2328 `url_callback`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url_callback: Option<String>,
 }
 
@@ -49,21 +53,28 @@ pub struct PayoutRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PayoutState {
     pub order_id: OrderId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway_id: Option<GatewayId>,
     /// payrun's status (`pending`, `completed`, `failed`, `cancelled`).
     pub status: Status,
     /// The gateway's own word (`pending`, `SUCCESS`, `REFUSE`, ...).
     pub gateway_status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub txid: Option<String>,
     /// Debited from the merchant balance (2328 `merchant_amount`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_amount: Option<Decimal>,
     /// Sent on chain (2328 `network_amount`; BlockATM `amount`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_amount: Option<Decimal>,
     /// Fees charged (2328 `merchant_amount - network_amount`; BlockATM `fee` + `gasAmount`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fee: Option<Decimal>,
     /// `error_type` (e.g. `aml_risk`) or a refusal's code and message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// The gateway's last-change time, as it sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
 }
 

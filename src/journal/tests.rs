@@ -74,8 +74,14 @@ fn intent_without_result_is_in_doubt_and_result_settles_it() {
         j.append(&[result("a", Status::Pending, None)]).unwrap();
     }
     let (_j, r) = open(&dir);
-    assert_eq!(r.orders[&OrderId("a".into())].status, Status::Pending);
-    assert_eq!(r.orders[&OrderId("b".into())].status, Status::InDoubt);
+    assert_eq!(
+        r.orders.status(&OrderId("a".into())).unwrap(),
+        Status::Pending
+    );
+    assert_eq!(
+        r.orders.status(&OrderId("b".into())).unwrap(),
+        Status::InDoubt
+    );
     assert_eq!(r.events, 3);
 }
 
@@ -152,12 +158,18 @@ fn torn_last_line_is_ignored_and_cut_before_the_next_append() {
     drop(f);
     let (mut j, r) = open(&dir);
     assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
-    assert_eq!(r.orders[&OrderId("a".into())].status, Status::InDoubt);
+    assert_eq!(
+        r.orders.status(&OrderId("a".into())).unwrap(),
+        Status::InDoubt
+    );
     j.append(&[result("a", Status::Pending, None)]).unwrap();
     drop(j);
     let r = read(&path).unwrap();
     assert!(r.warnings.is_empty());
-    assert_eq!(r.orders[&OrderId("a".into())].status, Status::Pending);
+    assert_eq!(
+        r.orders.status(&OrderId("a".into())).unwrap(),
+        Status::Pending
+    );
 }
 
 #[test]
@@ -227,4 +239,143 @@ fn events_round_trip_through_json() {
     assert!(serde_json::to_string(&intent("a"))
         .unwrap()
         .contains(r#""amount":"1.50""#));
+}
+
+#[test]
+fn the_fast_decoder_agrees_with_the_generic_one() {
+    let events = [
+        intent("a"),
+        result("a", Status::Completed, Some("t")),
+        Event::Refused {
+            order_id: OrderId("a".into()),
+            error: "e".into(),
+            at: now(),
+        },
+        Event::NotApplied {
+            order_id: OrderId("a".into()),
+            reason: "r".into(),
+            at: now(),
+        },
+        Event::Unresolved {
+            order_id: OrderId("a".into()),
+            error: "u".into(),
+            at: now(),
+        },
+    ];
+    for ev in events {
+        let line = serde_json::to_vec(&ev).unwrap();
+        assert!(line.starts_with(br#"{"event":""#));
+        assert_eq!(decode_event(&line).unwrap(), ev);
+        assert_eq!(serde_json::from_slice::<Event>(&line).unwrap(), ev);
+    }
+    // A hand-edited line with the tag elsewhere still decodes (generic path).
+    let moved = r#"{"order_id":"a","error":"e","at":"t","event":"refused"}"#;
+    assert!(matches!(
+        decode_event(moved.as_bytes()).unwrap(),
+        Event::Refused { .. }
+    ));
+    // An unknown tag is an error, not a guess.
+    assert!(decode_event(br#"{"event":"paid","order_id":"a"}"#).is_err());
+}
+
+#[test]
+fn a_stale_answer_changes_neither_status_nor_time() {
+    let mut orders = HashMap::new();
+    apply(&mut orders, intent("a"));
+    apply(&mut orders, result("a", Status::Completed, Some("tx")));
+    let before = orders[&OrderId("a".into())].updated_at.clone();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    apply(&mut orders, result("a", Status::Pending, None));
+    assert_eq!(orders[&OrderId("a".into())].updated_at, before);
+}
+
+/// The replay index and the full records follow one status rule: for every order of a journal
+/// with every kind of event, in many orders, the index's status equals the record's.
+#[test]
+fn index_and_records_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let kinds = |i: usize, id: &str| -> Vec<Event> {
+        let oid = || OrderId(id.into());
+        match i % 6 {
+            0 => vec![intent(id)],
+            1 => vec![intent(id), result(id, Status::Pending, None)],
+            2 => vec![
+                intent(id),
+                result(id, Status::Completed, Some("t")),
+                result(id, Status::Pending, None),
+            ],
+            3 => vec![
+                intent(id),
+                Event::Refused {
+                    order_id: oid(),
+                    error: "e".into(),
+                    at: now(),
+                },
+            ],
+            4 => vec![
+                intent(id),
+                Event::NotApplied {
+                    order_id: oid(),
+                    reason: "r".into(),
+                    at: now(),
+                },
+                intent(id),
+            ],
+            _ => vec![
+                intent(id),
+                Event::Unresolved {
+                    order_id: oid(),
+                    error: "u".into(),
+                    at: now(),
+                },
+                result(id, Status::Failed, None),
+            ],
+        }
+    };
+    {
+        let (mut j, _) = Journal::open(&path, &header()).unwrap();
+        // A result for an order never intended is ignored by both.
+        j.append(&[result("ghost", Status::Completed, None)])
+            .unwrap();
+        for i in 0..60 {
+            j.append(&kinds(i, &format!("o{i}"))).unwrap();
+        }
+    }
+    let r = read(&path).unwrap();
+    assert_eq!(r.orders.len(), 60);
+    assert_eq!(r.orders.status(&OrderId("ghost".into())), None);
+    let records = r.orders.records().unwrap();
+    for (id, status) in r.orders.statuses() {
+        assert_eq!(records[id].status, status, "{id}");
+        assert_eq!(r.orders.record(id).unwrap().unwrap().status, status);
+    }
+    assert_eq!(
+        r.orders.status(&OrderId("o2".into())),
+        Some(Status::Completed)
+    );
+    assert_eq!(
+        r.orders.status(&OrderId("o4".into())),
+        Some(Status::InDoubt)
+    );
+    assert_eq!(r.orders.status(&OrderId("o3".into())), Some(Status::Failed));
+}
+
+#[test]
+fn a_syntactically_valid_but_wrong_line_is_reported_when_decoded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    {
+        let (mut j, _) = Journal::open(&path, &header()).unwrap();
+        j.append(&[intent("a")]).unwrap();
+    }
+    let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+    f.write_all(br#"{"event":"result","order_id":"a","source":"create","state":{"status":"completed","amount":7},"at":"t"}"#).unwrap();
+    f.write_all(b"\n").unwrap();
+    drop(f);
+    let r = read(&path).unwrap();
+    match r.orders.record(&OrderId("a".into())) {
+        Err(JournalError::Corrupt { line, .. }) => assert_eq!(line, 3),
+        other => panic!("expected a corrupt-line error, got {other:?}"),
+    }
 }

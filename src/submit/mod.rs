@@ -13,7 +13,7 @@ pub mod progress;
 pub mod retry;
 pub mod stop;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -98,6 +98,8 @@ pub struct Engine {
     pub settings: Settings,
     pub stop: Arc<Stop>,
     pub progress: Arc<Progress>,
+    /// Sheet line and fields digest of every planned order, for its intents.
+    pub planned: Arc<HashMap<OrderId, (u64, String)>>,
 }
 
 fn jitter() -> f64 {
@@ -109,23 +111,36 @@ impl Engine {
         self.book.record(events)
     }
 
-    fn intent(&self, req: &PayoutRequest) -> Event {
-        let (line, digest) = self
-            .book
-            .get(&req.order_id)
-            .map(|r| (r.line, r.digest))
-            .unwrap_or_default();
-        Event::Intent {
+    /// The intent for a request: the sheet line and fields digest of the planned row (or, for
+    /// an order no longer in the sheet, those of its last intent).
+    fn intent(&self, req: &PayoutRequest) -> Result<Event, JournalError> {
+        let (line, digest) = match self.planned.get(&req.order_id) {
+            Some((line, digest)) => (*line, digest.clone()),
+            None => self
+                .book
+                .get(&req.order_id)?
+                .map(|r| (r.line, r.digest))
+                .unwrap_or_default(),
+        };
+        Ok(Event::Intent {
             order_id: req.order_id.clone(),
             line,
             digest,
             request: req.clone(),
             at: journal::now(),
-        }
+        })
+    }
+
+    /// The gateway's id for an order, when the journal has learned it.
+    fn gateway_id(&self, id: &OrderId) -> Result<Option<crate::model::GatewayId>, JournalError> {
+        Ok(self
+            .book
+            .get(id)?
+            .and_then(|r| r.state.and_then(|s| s.gateway_id)))
     }
 
     fn status_of(&self, id: &OrderId) -> Status {
-        self.book.get(id).map_or(Status::NotSent, |r| r.status)
+        self.book.status(id).unwrap_or(Status::NotSent)
     }
 
     fn done(&self, id: &OrderId) {
@@ -142,7 +157,7 @@ impl Engine {
         let sem = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
         let mut set = JoinSet::new();
         for id in ids {
-            let Some(rec) = self.book.get(&id) else {
+            let Some(rec) = self.book.get(&id)? else {
                 continue;
             };
             let me = self.clone();
@@ -155,11 +170,11 @@ impl Engine {
                 match me.gateway.kind() {
                     // 2328: re-POST the same order_id; the gateway returns the existing payout
                     // or creates it if the first request never arrived.
-                    GatewayKind::G2328 => me.send_one(rec.request).await.map(|_| None),
+                    GatewayKind::G2328 => me.send_one(rec.decoded_request()?).await.map(|_| None),
                     GatewayKind::BlockAtm => {
                         let gid = rec.state.as_ref().and_then(|s| s.gateway_id.clone());
                         match me.lookup(&id, gid.as_ref(), true).await? {
-                            Resolution::Absent => Ok(Some(rec.request)),
+                            Resolution::Absent => Ok(Some(rec.decoded_request()?)),
                             _ => Ok(None),
                         }
                     }
@@ -292,7 +307,7 @@ impl Engine {
             if self.stop.is_set() {
                 return Ok(());
             }
-            self.record(vec![self.intent(&req)])?;
+            self.record(vec![self.intent(&req)?])?;
             let now = journal::now;
             match self.gateway.create(&req).await {
                 Ok(state) => {
@@ -316,10 +331,7 @@ impl Engine {
                 }
                 Err(e @ GatewayError::Duplicate { .. }) => {
                     tracing::info!(order_id = %id, "gateway reports a duplicate order ({e}); looking it up");
-                    let gid = self
-                        .book
-                        .get(&id)
-                        .and_then(|r| r.state.and_then(|s| s.gateway_id));
+                    let gid = self.gateway_id(&id)?;
                     // "Exists" then "does not exist" is never taken as safe: it stays in doubt.
                     self.lookup(&id, gid.as_ref(), false).await?;
                     self.done(&id);
@@ -392,7 +404,11 @@ impl Engine {
             if self.stop.is_set() {
                 return Ok(());
             }
-            self.record(reqs.iter().map(|r| self.intent(r)).collect())?;
+            self.record(
+                reqs.iter()
+                    .map(|r| self.intent(r))
+                    .collect::<Result<_, _>>()?,
+            )?;
             match self.gateway.create_batch(&reqs).await {
                 Ok(items) => {
                     let sent: HashSet<&OrderId> = reqs.iter().map(|r| &r.order_id).collect();
@@ -548,10 +564,7 @@ impl Engine {
             let sem = sem.clone();
             set.spawn(async move {
                 let _permit = sem.acquire_owned().await;
-                let gid = me
-                    .book
-                    .get(&id)
-                    .and_then(|r| r.state.and_then(|s| s.gateway_id));
+                let gid = me.gateway_id(&id)?;
                 me.lookup(&id, gid.as_ref(), false).await.map(|_| ())
             });
         }

@@ -55,11 +55,16 @@ pub struct Pacers {
 
 impl Pacers {
     /// 2328: 10 req/s per project, shared by every endpoint. BlockATM: 100 req/min per
-    /// endpoint. `rate` (requests per second) overrides the published figure.
+    /// endpoint. `rate` (requests per second) overrides the published figure; it is counted
+    /// over the gateway's own window (2328: a second; BlockATM: a minute), with
+    /// [`pacing::WINDOW_GUARD`] of slack per window.
     pub fn for_gateway(kind: GatewayKind, rate: Option<f64>) -> Pacers {
         match kind {
             GatewayKind::G2328 => {
-                let p = Arc::new(Pacer::new(rate.unwrap_or(10.0)));
+                let p = Arc::new(Pacer::for_window(
+                    rate.unwrap_or(10.0),
+                    Duration::from_secs(1),
+                ));
                 Pacers {
                     create: p.clone(),
                     batch: p.clone(),
@@ -68,10 +73,11 @@ impl Pacers {
             }
             GatewayKind::BlockAtm => {
                 let r = rate.unwrap_or(100.0 / 60.0);
+                let minute = Duration::from_secs(60);
                 Pacers {
-                    create: Arc::new(Pacer::new(r)),
-                    batch: Arc::new(Pacer::new(r)),
-                    lookup: Arc::new(Pacer::new(r)),
+                    create: Arc::new(Pacer::for_window(r, minute)),
+                    batch: Arc::new(Pacer::for_window(r, minute)),
+                    lookup: Arc::new(Pacer::for_window(r, minute)),
                 }
             }
         }
@@ -131,6 +137,26 @@ impl Engine {
     fn done(&self, id: &OrderId) {
         let failed = matches!(self.status_of(id), Status::Failed | Status::Cancelled);
         self.progress.finished(failed);
+    }
+
+    /// The run stopped after intents were journaled but before their request left. An order
+    /// that had not been sent before (its status before the intent: not sent) is put back to
+    /// not sent; one that was already in doubt stays in doubt (an earlier request may have been
+    /// applied), to be resolved like any other.
+    fn unsent_after_intent(&self, orders: &[(&OrderId, Status)]) -> Result<(), JournalError> {
+        let events: Vec<Event> = orders
+            .iter()
+            .filter(|(_, before)| *before == Status::NotSent)
+            .map(|(id, _)| Event::NotApplied {
+                order_id: (*id).clone(),
+                reason: "stopped before the request was sent".into(),
+                at: journal::now(),
+            })
+            .collect();
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.record(events)
     }
 
     /// Resolves orders left in doubt by an earlier run. Returns the requests the gateway said
@@ -288,11 +314,15 @@ impl Engine {
             if self.stop.is_set() {
                 return Ok(());
             }
+            // Intent first, then the pacer: the fsync's variable time must not sit between
+            // the pacer's slot and the wire, or it bunches requests at the gateway (429).
+            let before = self.status_of(&id);
+            self.record(vec![self.intent(&req)])?;
             self.pacers.create.ready().await;
             if self.stop.is_set() {
+                self.unsent_after_intent(&[(&id, before)])?;
                 return Ok(());
             }
-            self.record(vec![self.intent(&req)])?;
             let now = journal::now;
             match self.gateway.create(&req).await {
                 Ok(state) => {
@@ -388,11 +418,15 @@ impl Engine {
             if self.stop.is_set() {
                 return Ok(());
             }
+            // Intents first, then the pacer (see `send_one`).
+            let before: Vec<Status> = reqs.iter().map(|r| self.status_of(&r.order_id)).collect();
+            self.record(reqs.iter().map(|r| self.intent(r)).collect())?;
             self.pacers.batch.ready().await;
             if self.stop.is_set() {
+                let orders: Vec<_> = reqs.iter().map(|r| &r.order_id).zip(before).collect();
+                self.unsent_after_intent(&orders)?;
                 return Ok(());
             }
-            self.record(reqs.iter().map(|r| self.intent(r)).collect())?;
             match self.gateway.create_batch(&reqs).await {
                 Ok(items) => {
                     let sent: HashSet<&OrderId> = reqs.iter().map(|r| &r.order_id).collect();

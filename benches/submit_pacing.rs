@@ -25,7 +25,7 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("submit_pacing");
     g.sample_size(10)
         .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(20));
+        .measurement_time(Duration::from_secs(25));
     g.bench_function("2328_20_orders_at_10_per_s", |b| {
         b.iter_custom(|iters| {
             (0..iters)

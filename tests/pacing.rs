@@ -102,3 +102,71 @@ fn guarded_pacing_survives_arrival_jitter_at_window_edges() {
     };
     assert_eq!(refused(&blockatm, 100, minute, 400, late_every_100), 0);
 }
+
+/// The intent is journaled before the pacer's slot, so a stop can come between the two. An
+/// order never sent before goes back to not sent (nothing left the client); one that was
+/// already in doubt stays in doubt. Nothing waiting for a slot is sent after the stop.
+#[test]
+fn a_stop_while_waiting_for_the_pacer_sends_nothing_more_and_keeps_doubt() {
+    use payrun::journal::Event;
+    use payrun::model::Status;
+
+    let mut s = Scenario::g2328(3);
+    s.rate = Some(1.0); // one request per 1.03 s
+    s.concurrency = 3;
+    s.latency = Duration::ZERO;
+    let sb = pacing_support::sandbox_for(&s);
+    let dir = tempfile::tempdir().unwrap();
+    let (engine, timed) = pacing_support::engine_for(&s, &sb, dir.path());
+    let reqs = pacing_support::requests(3);
+    // The third order was in doubt from an earlier run (an intent without an answer).
+    let earlier = reqs[2].clone();
+    engine
+        .book
+        .record(vec![Event::Intent {
+            order_id: earlier.order_id.clone(),
+            line: 4,
+            digest: String::new(),
+            request: earlier.clone(),
+            at: payrun::journal::now(),
+        }])
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let stop = engine.stop.clone();
+    rt.block_on(async {
+        // Take the pacer's immediate slot: every order now waits ~1 s for its own.
+        engine.pacers.create.ready().await;
+        let sending = tokio::spawn({
+            let engine = engine.clone();
+            async move { engine.send(reqs).await }
+        });
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        stop.interrupt();
+        let stopped = Instant::now();
+        sending.await.unwrap().unwrap();
+        // The waits end with the stop, not with the slots (the next was 0.6 s away).
+        let took = stopped.elapsed();
+        assert!(took < Duration::from_millis(400), "{took:?}");
+    });
+    // Every order was waiting for a slot when the stop came: nothing left the client.
+    assert!(timed.starts().is_empty());
+    assert!(sb.payouts().is_empty());
+    assert!(sb.requests().is_empty());
+    let records = engine.book.snapshot();
+    assert_eq!(records.len(), 3, "{records:#?}");
+    for (id, r) in &records {
+        if *id == earlier.order_id {
+            assert_eq!(r.status, Status::InDoubt, "{r:#?}");
+        } else {
+            assert_eq!(r.status, Status::NotSent, "{r:#?}");
+            assert_eq!(
+                r.error.as_deref(),
+                Some("stopped before the request was sent")
+            );
+        }
+    }
+}

@@ -139,6 +139,24 @@ impl Engine {
         self.progress.finished(failed);
     }
 
+    /// Waits for `pacer`'s next slot; false when the run stops first (a stop does not wait
+    /// for the slot: leaving the wait early takes nothing from the pacer).
+    async fn slot(&self, pacer: &Pacer) -> bool {
+        if self.stop.is_set() {
+            return false;
+        }
+        tokio::select! {
+            _ = pacer.ready() => !self.stop.is_set(),
+            _ = self.stopped() => false,
+        }
+    }
+
+    /// Resolves when the run stops.
+    async fn stopped(&self) {
+        // `Stop::sleep` returns false as soon as the stop comes.
+        while self.stop.sleep(Duration::from_secs(3600)).await {}
+    }
+
     /// The run stopped after intents were journaled but before their request left. An order
     /// that had not been sent before (its status before the intent: not sent) is put back to
     /// not sent; one that was already in doubt stays in doubt (an earlier request may have been
@@ -251,7 +269,9 @@ impl Engine {
             if self.stop.is_set() {
                 return Ok(Resolution::InDoubt);
             }
-            self.pacers.lookup.ready().await;
+            if !self.slot(&self.pacers.lookup).await {
+                return Ok(Resolution::InDoubt);
+            }
             match self.gateway.lookup(id, gid).await {
                 Ok(state) => {
                     self.record(vec![Event::Result {
@@ -318,8 +338,7 @@ impl Engine {
             // the pacer's slot and the wire, or it bunches requests at the gateway (429).
             let before = self.status_of(&id);
             self.record(vec![self.intent(&req)])?;
-            self.pacers.create.ready().await;
-            if self.stop.is_set() {
+            if !self.slot(&self.pacers.create).await {
                 self.unsent_after_intent(&[(&id, before)])?;
                 return Ok(());
             }
@@ -421,8 +440,7 @@ impl Engine {
             // Intents first, then the pacer (see `send_one`).
             let before: Vec<Status> = reqs.iter().map(|r| self.status_of(&r.order_id)).collect();
             self.record(reqs.iter().map(|r| self.intent(r)).collect())?;
-            self.pacers.batch.ready().await;
-            if self.stop.is_set() {
+            if !self.slot(&self.pacers.batch).await {
                 let orders: Vec<_> = reqs.iter().map(|r| &r.order_id).zip(before).collect();
                 self.unsent_after_intent(&orders)?;
                 return Ok(());

@@ -5,6 +5,7 @@
 //! the real client unchanged. 429s are counted from the sandbox's own request record.
 #![allow(dead_code)]
 
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -139,12 +140,20 @@ impl Outcome {
 }
 
 /// The real client, noting when each payout-creating call starts.
-struct Timed {
+pub struct Timed {
     inner: Arc<dyn Gateway>,
     starts: Mutex<Vec<Instant>>,
 }
 
 impl Timed {
+    /// When each payout-creating call started, in call order.
+    pub fn starts(&self) -> Vec<Instant> {
+        self.starts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     fn note(&self) {
         self.starts
             .lock()
@@ -192,23 +201,6 @@ fn tron_address(n: u32) -> String {
     bs58::encode(payload).with_check().into_string()
 }
 
-fn requests(n: usize, run: &str) -> Vec<PayoutRequest> {
-    (0..n)
-        .map(|i| PayoutRequest {
-            order_id: OrderId(format!("pace-{run}-{i:06}")),
-            currency: "USDT".into(),
-            network: "TRX-TRC20".into(),
-            amount: Decimal::new(1000 + i as i64, 2),
-            to_address: tron_address(i as u32 + 1),
-            memo: None,
-            fee_option: FeeOption::Deduct,
-            from_currency: None,
-            remark: None,
-            url_callback: None,
-        })
-        .collect()
-}
-
 fn client(sb: &Sandbox, kind: GatewayKind) -> Arc<dyn Gateway> {
     let c = sb.config();
     match kind {
@@ -234,21 +226,20 @@ fn client(sb: &Sandbox, kind: GatewayKind) -> Arc<dyn Gateway> {
     }
 }
 
-/// One measurement at a time in a process: two timed runs sharing the CPU would measure each
-/// other.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-/// Runs one scenario on a fresh sandbox and journal and measures it.
-pub fn measure(s: &Scenario) -> Outcome {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+/// A sandbox as the scenario describes it: its rate limits on, latency on every request.
+pub fn sandbox_for(s: &Scenario) -> Sandbox {
     let config = SandboxConfig {
         rate_2328_per_sec: s.sandbox_2328_per_sec,
         rate_blockatm_per_min: s.sandbox_blockatm_per_min,
         faults: vec![FaultRule::always(FaultKind::Latency(s.latency))],
         ..SandboxConfig::default()
     };
-    let sb = Sandbox::start_local(config).expect("sandbox starts");
-    let dir = tempfile::tempdir().expect("temp dir");
+    Sandbox::start_local(config).expect("sandbox starts")
+}
+
+/// The real engine for `s` against `sb`, journaling into `dir`; its gateway client notes
+/// when each payout-creating call starts.
+pub fn engine_for(s: &Scenario, sb: &Sandbox, dir: &Path) -> (Engine, Arc<Timed>) {
     let header = Header {
         version: payrun::journal::FORMAT_VERSION,
         run_id: "pacing".into(),
@@ -258,9 +249,9 @@ pub fn measure(s: &Scenario) -> Outcome {
         created_at: payrun::journal::now(),
     };
     let (journal, replay) =
-        Journal::open(&dir.path().join("pacing.journal"), &header).expect("journal opens");
+        Journal::open(&dir.join("pacing.journal"), &header).expect("journal opens");
     let timed = Arc::new(Timed {
-        inner: client(&sb, s.gateway),
+        inner: client(sb, s.gateway),
         starts: Mutex::new(Vec::new()),
     });
     let engine = Engine {
@@ -276,7 +267,39 @@ pub fn measure(s: &Scenario) -> Outcome {
         stop: Arc::new(Stop::default()),
         progress: Arc::new(Progress::new(s.orders as u64, "pacing", true)),
     };
-    let reqs = requests(s.orders, &uuid::Uuid::new_v4().simple().to_string());
+    (engine, timed)
+}
+
+/// `n` distinct valid USDT payouts on TRX-TRC20, order ids unique to this call.
+pub fn requests(n: usize) -> Vec<PayoutRequest> {
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    (0..n)
+        .map(|i| PayoutRequest {
+            order_id: OrderId(format!("pace-{run}-{i:06}")),
+            currency: "USDT".into(),
+            network: "TRX-TRC20".into(),
+            amount: Decimal::new(1000 + i as i64, 2),
+            to_address: tron_address(i as u32 + 1),
+            memo: None,
+            fee_option: FeeOption::Deduct,
+            from_currency: None,
+            remark: None,
+            url_callback: None,
+        })
+        .collect()
+}
+
+/// One measurement at a time in a process: two timed runs sharing the CPU would measure each
+/// other.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Runs one scenario on a fresh sandbox and journal and measures it.
+pub fn measure(s: &Scenario) -> Outcome {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let sb = sandbox_for(s);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (engine, timed) = engine_for(s, &sb, dir.path());
+    let reqs = requests(s.orders);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -1,6 +1,6 @@
 //! Submission: sends planned orders through a `Gateway` exactly once each.
 //!
-//! For every request: pace (governor), append+fsync an intent, send, append+fsync the answer.
+//! For every request: append+fsync an intent, pace (governor), send, append+fsync the answer.
 //! 429 → wait as asked and retry the same order id; 5xx, timeouts and unreadable answers →
 //! backoff, then the in-doubt path (2328: re-POST the same `order_id`, documented idempotent;
 //! BlockATM: look the `orderNo` up, and send again only when the gateway says it does not

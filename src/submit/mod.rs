@@ -1,6 +1,6 @@
 //! Submission: sends planned orders through a `Gateway` exactly once each.
 //!
-//! For every request: pace (governor), append+fsync an intent, send, append+fsync the answer.
+//! For every request: append+fsync an intent, pace (governor), send, append+fsync the answer.
 //! 429 → wait as asked and retry the same order id; 5xx, timeouts and unreadable answers →
 //! backoff, then the in-doubt path (2328: re-POST the same `order_id`, documented idempotent;
 //! BlockATM: look the `orderNo` up, and send again only when the gateway says it does not
@@ -55,11 +55,16 @@ pub struct Pacers {
 
 impl Pacers {
     /// 2328: 10 req/s per project, shared by every endpoint. BlockATM: 100 req/min per
-    /// endpoint. `rate` (requests per second) overrides the published figure.
+    /// endpoint. `rate` (requests per second) overrides the published figure; it is counted
+    /// over the gateway's own window (2328: a second; BlockATM: a minute), with
+    /// [`pacing::WINDOW_GUARD`] of slack per window.
     pub fn for_gateway(kind: GatewayKind, rate: Option<f64>) -> Pacers {
         match kind {
             GatewayKind::G2328 => {
-                let p = Arc::new(Pacer::new(rate.unwrap_or(10.0)));
+                let p = Arc::new(Pacer::for_window(
+                    rate.unwrap_or(10.0),
+                    Duration::from_secs(1),
+                ));
                 Pacers {
                     create: p.clone(),
                     batch: p.clone(),
@@ -68,10 +73,11 @@ impl Pacers {
             }
             GatewayKind::BlockAtm => {
                 let r = rate.unwrap_or(100.0 / 60.0);
+                let minute = Duration::from_secs(60);
                 Pacers {
-                    create: Arc::new(Pacer::new(r)),
-                    batch: Arc::new(Pacer::new(r)),
-                    lookup: Arc::new(Pacer::new(r)),
+                    create: Arc::new(Pacer::for_window(r, minute)),
+                    batch: Arc::new(Pacer::for_window(r, minute)),
+                    lookup: Arc::new(Pacer::for_window(r, minute)),
                 }
             }
         }
@@ -146,6 +152,44 @@ impl Engine {
     fn done(&self, id: &OrderId) {
         let failed = matches!(self.status_of(id), Status::Failed | Status::Cancelled);
         self.progress.finished(failed);
+    }
+
+    /// Waits for `pacer`'s next slot; false when the run stops first (a stop does not wait
+    /// for the slot: leaving the wait early takes nothing from the pacer).
+    async fn slot(&self, pacer: &Pacer) -> bool {
+        if self.stop.is_set() {
+            return false;
+        }
+        tokio::select! {
+            _ = pacer.ready() => !self.stop.is_set(),
+            _ = self.stopped() => false,
+        }
+    }
+
+    /// Resolves when the run stops.
+    async fn stopped(&self) {
+        // `Stop::sleep` returns false as soon as the stop comes.
+        while self.stop.sleep(Duration::from_secs(3600)).await {}
+    }
+
+    /// The run stopped after intents were journaled but before their request left. An order
+    /// that had not been sent before (its status before the intent: not sent) is put back to
+    /// not sent; one that was already in doubt stays in doubt (an earlier request may have been
+    /// applied), to be resolved like any other.
+    fn unsent_after_intent(&self, orders: &[(&OrderId, Status)]) -> Result<(), JournalError> {
+        let events: Vec<Event> = orders
+            .iter()
+            .filter(|(_, before)| *before == Status::NotSent)
+            .map(|(id, _)| Event::NotApplied {
+                order_id: (*id).clone(),
+                reason: "stopped before the request was sent".into(),
+                at: journal::now(),
+            })
+            .collect();
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.record(events)
     }
 
     /// Resolves orders left in doubt by an earlier run. Returns the requests the gateway said
@@ -240,7 +284,9 @@ impl Engine {
             if self.stop.is_set() {
                 return Ok(Resolution::InDoubt);
             }
-            self.pacers.lookup.ready().await;
+            if !self.slot(&self.pacers.lookup).await {
+                return Ok(Resolution::InDoubt);
+            }
             match self.gateway.lookup(id, gid).await {
                 Ok(state) => {
                     self.record(vec![Event::Result {
@@ -303,11 +349,14 @@ impl Engine {
             if self.stop.is_set() {
                 return Ok(());
             }
-            self.pacers.create.ready().await;
-            if self.stop.is_set() {
+            // Intent first, then the pacer: the fsync's variable time must not sit between
+            // the pacer's slot and the wire, or it bunches requests at the gateway (429).
+            let before = self.status_of(&id);
+            self.record(vec![self.intent(&req)?])?;
+            if !self.slot(&self.pacers.create).await {
+                self.unsent_after_intent(&[(&id, before)])?;
                 return Ok(());
             }
-            self.record(vec![self.intent(&req)?])?;
             let now = journal::now;
             match self.gateway.create(&req).await {
                 Ok(state) => {
@@ -400,15 +449,18 @@ impl Engine {
             if self.stop.is_set() {
                 return Ok(());
             }
-            self.pacers.batch.ready().await;
-            if self.stop.is_set() {
-                return Ok(());
-            }
+            // Intents first, then the pacer (see `send_one`).
+            let before: Vec<Status> = reqs.iter().map(|r| self.status_of(&r.order_id)).collect();
             self.record(
                 reqs.iter()
                     .map(|r| self.intent(r))
                     .collect::<Result<_, _>>()?,
             )?;
+            if !self.slot(&self.pacers.batch).await {
+                let orders: Vec<_> = reqs.iter().map(|r| &r.order_id).zip(before).collect();
+                self.unsent_after_intent(&orders)?;
+                return Ok(());
+            }
             match self.gateway.create_batch(&reqs).await {
                 Ok(items) => {
                     let sent: HashSet<&OrderId> = reqs.iter().map(|r| &r.order_id).collect();

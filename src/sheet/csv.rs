@@ -37,6 +37,8 @@ pub struct CsvSource {
     ends_scratch: Vec<usize>,
     /// Rows, cells and bytes of the previous batch (capacity for the next one).
     last_batch: (usize, usize, usize),
+    /// A batch handed back by the consumer, refilled by the next `next_batch`.
+    spare: Option<Batch>,
 }
 
 impl CsvSource {
@@ -60,6 +62,7 @@ impl CsvSource {
             scratch: vec![0; 64 * 1024],
             ends_scratch: vec![0; ENDS_SCRATCH],
             last_batch: (0, 0, 0),
+            spare: None,
         };
         src.fill()?;
         let head = &src.buf[..src.len];
@@ -148,8 +151,7 @@ impl CsvSource {
         if bytes.is_empty() {
             return;
         }
-        if !bytes.contains(&b'\r') {
-            let mut n = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+        if let Some(mut n) = count_newlines_without_cr(bytes) {
             if self.prev_cr && bytes[0] == b'\n' {
                 n -= 1;
             }
@@ -280,6 +282,32 @@ impl CsvSource {
     }
 }
 
+/// The number of `\n` bytes, or `None` when there is a `\r` (the caller then walks the bytes).
+/// Eight bytes at a time: a byte of `w ^ pattern` is zero exactly where the text has the
+/// pattern's byte, and `!((x & 0x7f..) + 0x7f.. | x | 0x7f..)` sets the top bit of exactly the
+/// zero bytes (no carry crosses a byte).
+fn count_newlines_without_cr(bytes: &[u8]) -> Option<u64> {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const LF: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+    const CR: u64 = 0x0d0d_0d0d_0d0d_0d0d;
+    let zero_bytes = |x: u64| !(((x & LOW7) + LOW7) | x | LOW7);
+    let mut chunks = bytes.chunks_exact(8);
+    let mut n = 0u64;
+    let mut crs = 0u64;
+    for c in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(c);
+        let w = u64::from_le_bytes(word);
+        n += u64::from(zero_bytes(w ^ LF).count_ones());
+        crs |= zero_bytes(w ^ CR);
+    }
+    let rest = chunks.remainder();
+    if crs != 0 || rest.contains(&b'\r') {
+        return None;
+    }
+    Some(n + rest.iter().filter(|&&b| b == b'\n').count() as u64)
+}
+
 /// The delimiter of the first line of `bytes`, or None when the line is not complete yet.
 fn delimiter_of_first_line(bytes: &[u8], at_eof: bool) -> Option<u8> {
     let (mut commas, mut semis, mut tabs) = (0usize, 0usize, 0usize);
@@ -317,7 +345,13 @@ impl BatchSource for CsvSource {
 
     fn next_batch(&mut self) -> Result<Option<Batch>, SheetError> {
         let (rows, cells, bytes) = self.last_batch;
-        let mut batch = Batch::with_capacity(rows, cells + cells / 8, bytes + bytes / 8);
+        let mut batch = match self.spare.take() {
+            Some(mut b) => {
+                b.clear();
+                b
+            }
+            None => Batch::with_capacity(rows, cells + cells / 8, bytes + bytes / 8),
+        };
         while batch.len() < self.batch_rows && batch.data_len() < MAX_BATCH_BYTES {
             if !self.read_one(&mut batch)? {
                 break;
@@ -325,6 +359,10 @@ impl BatchSource for CsvSource {
         }
         self.last_batch = (batch.len(), batch.cell_count(), batch.data_len());
         Ok(if batch.is_empty() { None } else { Some(batch) })
+    }
+
+    fn recycle(&mut self, batch: Batch) {
+        self.spare = Some(batch);
     }
 }
 
@@ -360,6 +398,32 @@ mod tests {
                 (4, vec!["C".into(), "3".into()]),
             ]
         );
+    }
+
+    #[test]
+    fn newlines_are_counted_word_by_word() {
+        let text: Vec<u8> = (0..300u32)
+            .map(|i| [b'\n', b'a', 0x8a, 0x0b, 0x09, b'\n', 0xff, 0x00][(i * 7 % 11 % 8) as usize])
+            .collect();
+        for len in 0..text.len() {
+            let slow = text[..len].iter().filter(|&&b| b == b'\n').count() as u64;
+            assert_eq!(
+                count_newlines_without_cr(&text[..len]),
+                Some(slow),
+                "{len} bytes"
+            );
+            for at in [0, len / 2, len.saturating_sub(1)] {
+                let mut with_cr = text[..len].to_vec();
+                if let Some(b) = with_cr.get_mut(at) {
+                    *b = b'\r';
+                    assert_eq!(
+                        count_newlines_without_cr(&with_cr),
+                        None,
+                        "{len} bytes, cr at {at}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -420,8 +420,8 @@ fn split_plain_line(
         }
         i += 8;
     }
-    for k in i..line.len() {
-        if line[k] == delimiter {
+    for (k, &b) in line.iter().enumerate().skip(i) {
+        if b == delimiter {
             cell(k, &mut nout, &mut nends)?;
         }
     }

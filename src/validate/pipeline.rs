@@ -59,7 +59,8 @@ impl Merger<'_> {
             }
         }
         let mut payout = None;
-        if let Some(v) = o.valid.take() {
+        // borrowed, not moved out: the outcome is cleared after the batch anyway
+        if let Some(v) = o.valid.as_mut() {
             let duplicate_of = if self.allow_duplicates {
                 None
             } else {
@@ -89,7 +90,7 @@ impl Merger<'_> {
                 if let Some((address, memo)) = v.memo_use {
                     self.memos.record(address, memo, line);
                 }
-                payout = v.payout.map(|p| *p);
+                payout = v.payout.take().map(|p| *p);
             }
         }
         if o.errors.is_empty() {

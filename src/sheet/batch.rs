@@ -70,6 +70,14 @@ impl Batch {
         }
     }
 
+    /// Empties the batch, keeping its buffers (and their capacity) for the next rows.
+    pub fn clear(&mut self) {
+        self.data_len = 0;
+        self.ends.clear();
+        self.kinds.clear();
+        self.records.clear();
+    }
+
     /// Cells held (all rows).
     pub fn cell_count(&self) -> usize {
         self.ends.len()
@@ -234,6 +242,33 @@ impl<'a> RowView<'a> {
             .unwrap_or(&[])
     }
 
+    /// Every cell's bytes of the row, back to back (empty for an oversized row).
+    pub fn data(&self) -> &'a [u8] {
+        let end = match self.rec.count {
+            0 => self.rec.data_start,
+            n => self.batch.ends[self.rec.first_end + n - 1],
+        };
+        self.batch.data[..self.batch.data_len]
+            .get(self.rec.data_start..end)
+            .unwrap_or(&[])
+    }
+
+    /// Where cell `i` lies in `data()` (an empty range past the end of the row).
+    pub fn range(&self, i: usize) -> std::ops::Range<usize> {
+        if i >= self.rec.count {
+            return 0..0;
+        }
+        let ends = &self.batch.ends;
+        let k = self.rec.first_end + i;
+        let start = if i == 0 {
+            self.rec.data_start
+        } else {
+            ends[k - 1]
+        };
+        let base = self.rec.data_start;
+        start.saturating_sub(base)..ends[k].saturating_sub(base)
+    }
+
     /// The kind of cell `i` (`Text` for CSV and past the end).
     pub fn kind(&self, i: usize) -> CellKind {
         if i >= self.rec.count {
@@ -277,6 +312,11 @@ mod tests {
         assert_eq!(r.bytes(2), b"ccc");
         assert_eq!(r.bytes(3), b"");
         assert_eq!(r.kind(2), CellKind::Number);
+        assert_eq!(r.data(), b"accc");
+        assert_eq!((r.range(0), r.range(1), r.range(2)), (0..1, 1..1, 1..4));
+        assert_eq!(r.range(3), 0..0);
+        assert_eq!(b.row(1).unwrap().data(), b" ");
+        assert_eq!(b.row(1).unwrap().range(0), 0..1);
         assert!(!r.is_blank());
         assert!(b.row(1).unwrap().is_blank());
     }

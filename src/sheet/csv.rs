@@ -5,6 +5,9 @@
 //! spanning lines keeps the row's first line). A cell over `MAX_CELL_BYTES` or a row over
 //! `MAX_RECORD_BYTES` is kept as an oversized row (a row error later), its bytes discarded as
 //! they stream past. UTF-8 is checked per cell by the validator, which names the line.
+//! A plain line (no quote, no `\r`, wholly buffered) is split at the delimiter directly, eight
+//! bytes at a time, which is what csv-core would make of it; everything else goes through
+//! csv-core.
 
 use std::io::Read;
 
@@ -17,6 +20,8 @@ const READ_CHUNK: usize = 256 * 1024;
 /// A batch is closed at this many bytes of cell data even if it has fewer rows.
 const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
 const ENDS_SCRATCH: usize = 256;
+/// The longest line `read_simple` takes (far below `MAX_CELL_BYTES` and `MAX_RECORD_BYTES`).
+const SIMPLE_MAX_BYTES: usize = 64 * 1024;
 
 /// Streams a CSV file as batches of rows.
 pub struct CsvSource {
@@ -37,6 +42,10 @@ pub struct CsvSource {
     ends_scratch: Vec<usize>,
     /// Rows, cells and bytes of the previous batch (capacity for the next one).
     last_batch: (usize, usize, usize),
+    /// A batch handed back by the consumer, refilled by the next `next_batch`.
+    spare: Option<Batch>,
+    /// Whether plain lines take the `read_simple` fast path (off only to test it).
+    simple_records: bool,
 }
 
 impl CsvSource {
@@ -60,6 +69,10 @@ impl CsvSource {
             scratch: vec![0; 64 * 1024],
             ends_scratch: vec![0; ENDS_SCRATCH],
             last_batch: (0, 0, 0),
+            spare: None,
+            // The header goes through csv-core (which then knows it has read, and no longer
+            // looks for a byte order mark); the rows may take the fast path.
+            simple_records: false,
         };
         src.fill()?;
         let head = &src.buf[..src.len];
@@ -91,6 +104,7 @@ impl CsvSource {
             names.push(text.to_string());
         }
         src.columns = Columns::from_header(names)?;
+        src.simple_records = true;
         Ok(src)
     }
 
@@ -148,8 +162,7 @@ impl CsvSource {
         if bytes.is_empty() {
             return;
         }
-        if !bytes.contains(&b'\r') {
-            let mut n = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+        if let Some(mut n) = count_newlines_without_cr(bytes) {
             if self.prev_cr && bytes[0] == b'\n' {
                 n -= 1;
             }
@@ -205,6 +218,9 @@ impl CsvSource {
             }
         }
         let line = self.newlines + 1;
+        if self.simple_records && self.read_simple(batch, line) {
+            return Ok(true);
+        }
         let first_end = batch.ends_mut().len();
         let data_start = batch.data_len();
         let mut out = 0usize;
@@ -280,6 +296,158 @@ impl CsvSource {
     }
 }
 
+impl CsvSource {
+    /// The fast path for the common record: one whole line already in the buffer, ending in
+    /// `\n`, with no quote and no `\r`, at most `SIMPLE_MAX_BYTES` long and `ENDS_SCRATCH`
+    /// cells. csv-core makes of such a line exactly its text split at the delimiter (it has
+    /// nothing to unquote and only `\n` ends it), and leaves its state as after any record
+    /// ending in `\n`, so the rows, cells and line numbers are the same as through
+    /// csv-core. Far below the size limits, so never an oversized row. Returns false, having
+    /// consumed nothing, for any other record.
+    fn read_simple(&mut self, batch: &mut Batch, line: u64) -> bool {
+        let rest = &self.buf[self.pos..self.len];
+        let window = &rest[..rest.len().min(SIMPLE_MAX_BYTES + 1)];
+        let Some(nl) = plain_line_len(window) else {
+            return false;
+        };
+        let record = &window[..nl];
+        let data_start = batch.data_len();
+        let out = &mut batch.tail(0, record.len())[..record.len()];
+        let Some((nout, nends)) = split_plain_line(
+            record,
+            self.delimiter,
+            out,
+            &mut self.ends_scratch,
+            data_start,
+        ) else {
+            return false;
+        };
+        let first_end = batch.ends_mut().len();
+        batch
+            .ends_mut()
+            .extend_from_slice(&self.ends_scratch[..nends]);
+        self.pos += nl + 1;
+        self.newlines += 1;
+        self.prev_cr = false;
+        batch.commit_record(line, nout, first_end, None);
+        true
+    }
+}
+
+const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+
+/// One byte repeated in all eight bytes of a word.
+const fn splat(b: u8) -> u64 {
+    u64::from_le_bytes([b; 8])
+}
+
+/// The top bit of every byte of `x` that is zero, and of no other byte:
+/// `(x & 0x7f) + 0x7f` sets the top bit of a byte exactly when its low seven bits are not all
+/// zero, without a carry into the next byte.
+fn zero_bytes(x: u64) -> u64 {
+    !(((x & LOW7) + LOW7) | x | LOW7)
+}
+
+/// The little-endian word at `bytes[i..i + 8]`.
+fn word_at(bytes: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&bytes[i..i + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// The length of the first line of `window` (up to its `\n`) when the line has neither a
+/// quote nor a `\r`; `None` when it has one, or when `window` holds no `\n`.
+fn plain_line_len(window: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while i + 8 <= window.len() {
+        let w = word_at(window, i);
+        let lf = zero_bytes(w ^ splat(b'\n'));
+        let special = zero_bytes(w ^ splat(b'"')) | zero_bytes(w ^ splat(b'\r'));
+        if lf != 0 {
+            let at = lf.trailing_zeros() as usize / 8;
+            // bytes of the word before the line end
+            let before = (1u64 << (8 * at)).wrapping_sub(1);
+            return (special & before == 0).then_some(i + at);
+        }
+        if special != 0 {
+            return None;
+        }
+        i += 8;
+    }
+    for (k, &b) in window[i..].iter().enumerate() {
+        match b {
+            b'\n' => return Some(i + k),
+            b'"' | b'\r' => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Splits a plain line at `delimiter`: the cells' bytes back to back into `out`, and each
+/// cell's end (plus `base`) into `ends`. Returns the bytes and cells written, or `None` when
+/// the line has more cells than `ends` holds.
+fn split_plain_line(
+    line: &[u8],
+    delimiter: u8,
+    out: &mut [u8],
+    ends: &mut [usize],
+    base: usize,
+) -> Option<(usize, usize)> {
+    let mut nout = 0;
+    let mut nends = 0;
+    let mut start = 0;
+    let mut cell = |end: usize, nout: &mut usize, nends: &mut usize| -> Option<()> {
+        let slot = ends.get_mut(*nends)?;
+        let n = end - start;
+        out[*nout..*nout + n].copy_from_slice(&line[start..end]);
+        *nout += n;
+        *slot = base + *nout;
+        *nends += 1;
+        start = end + 1;
+        Some(())
+    };
+    let mut i = 0;
+    while i + 8 <= line.len() {
+        let mut hits = zero_bytes(word_at(line, i) ^ splat(delimiter));
+        while hits != 0 {
+            cell(
+                i + hits.trailing_zeros() as usize / 8,
+                &mut nout,
+                &mut nends,
+            )?;
+            hits &= hits - 1;
+        }
+        i += 8;
+    }
+    for (k, &b) in line.iter().enumerate().skip(i) {
+        if b == delimiter {
+            cell(k, &mut nout, &mut nends)?;
+        }
+    }
+    cell(line.len(), &mut nout, &mut nends)?;
+    Some((nout, nends))
+}
+
+/// The number of `\n` bytes, or `None` when there is a `\r` (the caller then walks the bytes).
+/// Eight bytes at a time: a byte of `w ^ splat(b)` is zero exactly where the text has `b`.
+fn count_newlines_without_cr(bytes: &[u8]) -> Option<u64> {
+    let mut n = 0u64;
+    let mut crs = 0u64;
+    let mut i = 0;
+    while i + 8 <= bytes.len() {
+        let w = word_at(bytes, i);
+        n += u64::from(zero_bytes(w ^ splat(b'\n')).count_ones());
+        crs |= zero_bytes(w ^ splat(b'\r'));
+        i += 8;
+    }
+    let rest = &bytes[i..];
+    if crs != 0 || rest.contains(&b'\r') {
+        return None;
+    }
+    Some(n + rest.iter().filter(|&&b| b == b'\n').count() as u64)
+}
+
 /// The delimiter of the first line of `bytes`, or None when the line is not complete yet.
 fn delimiter_of_first_line(bytes: &[u8], at_eof: bool) -> Option<u8> {
     let (mut commas, mut semis, mut tabs) = (0usize, 0usize, 0usize);
@@ -317,7 +485,13 @@ impl BatchSource for CsvSource {
 
     fn next_batch(&mut self) -> Result<Option<Batch>, SheetError> {
         let (rows, cells, bytes) = self.last_batch;
-        let mut batch = Batch::with_capacity(rows, cells + cells / 8, bytes + bytes / 8);
+        let mut batch = match self.spare.take() {
+            Some(mut b) => {
+                b.clear();
+                b
+            }
+            None => Batch::with_capacity(rows, cells + cells / 8, bytes + bytes / 8),
+        };
         while batch.len() < self.batch_rows && batch.data_len() < MAX_BATCH_BYTES {
             if !self.read_one(&mut batch)? {
                 break;
@@ -325,6 +499,10 @@ impl BatchSource for CsvSource {
         }
         self.last_batch = (batch.len(), batch.cell_count(), batch.data_len());
         Ok(if batch.is_empty() { None } else { Some(batch) })
+    }
+
+    fn recycle(&mut self, batch: Batch) {
+        self.spare = Some(batch);
     }
 }
 
@@ -335,7 +513,12 @@ mod tests {
     type Rows = Vec<(u64, Vec<String>)>;
 
     fn read_all(bytes: &[u8]) -> Result<(CsvSource, Rows), SheetError> {
+        read_all_with(bytes, true)
+    }
+
+    fn read_all_with(bytes: &[u8], simple: bool) -> Result<(CsvSource, Rows), SheetError> {
         let mut src = CsvSource::new(std::io::Cursor::new(bytes.to_vec()), 2)?;
+        src.simple_records = simple;
         let mut rows = Vec::new();
         while let Some(b) = src.next_batch()? {
             for r in b.rows() {
@@ -360,6 +543,121 @@ mod tests {
                 (4, vec!["C".into(), "3".into()]),
             ]
         );
+    }
+
+    /// Rows, cells, line numbers and oversize flags of every batch.
+    fn batches(bytes: &[u8], simple: bool, chunk: usize) -> Result<Vec<String>, String> {
+        let reader = Chunked(std::io::Cursor::new(bytes.to_vec()), chunk);
+        let mut src = CsvSource::new(reader, 3).map_err(|e| e.to_string())?;
+        src.simple_records = simple;
+        let mut out = vec![format!("{:?}", src.columns())];
+        loop {
+            match src.next_batch() {
+                Ok(Some(b)) => {
+                    for r in b.rows() {
+                        let cells: Vec<&[u8]> = (0..r.len()).map(|i| r.bytes(i)).collect();
+                        out.push(format!("{} {:?} {:?}", r.line(), r.oversize(), cells));
+                    }
+                    src.recycle(b);
+                }
+                Ok(None) => return Ok(out),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    }
+
+    /// A reader that hands out at most `n` bytes per read, so records straddle refills.
+    struct Chunked(std::io::Cursor<Vec<u8>>, usize);
+
+    impl Read for Chunked {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(self.1);
+            self.0.read(&mut buf[..n])
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        #[test]
+        fn the_fast_path_reads_what_csv_core_reads(
+            text in "[ab, ;\t\"\r\n\u{e9}]{0,300}",
+            chunk in 1usize..40,
+        ) {
+            let with = batches(text.as_bytes(), true, chunk);
+            let without = batches(text.as_bytes(), false, chunk);
+            proptest::prop_assert_eq!(with, without);
+        }
+    }
+
+    #[test]
+    fn the_fast_path_reads_plain_lines_and_leaves_the_rest() {
+        let text = b"a,b,c\nx,,z\n,,\n\"q\",1,2\nm,n\r\no,p\n\n\nlast,row";
+        let rows = read_all(text).unwrap().1;
+        assert_eq!(rows, read_all_with(text, false).unwrap().1);
+        let lines: Vec<u64> = rows.iter().map(|r| r.0).collect();
+        assert_eq!(lines, vec![2, 4, 5, 6, 9]);
+        assert_eq!(rows[0].1, vec!["x", "", "z"]);
+        assert_eq!(rows[1].1, vec!["q", "1", "2"]);
+        // more cells than the fast path takes: csv-core reads it, the same way
+        let mut wide = b"h\n".to_vec();
+        wide.extend((0..600).flat_map(|i| [b'a' + (i % 26) as u8, b',']));
+        wide.extend_from_slice(b"\nok\n");
+        let rows = read_all(&wide).unwrap().1;
+        assert_eq!(rows, read_all_with(&wide, false).unwrap().1);
+        assert_eq!((rows[0].1.len(), rows[1].0), (601, 3));
+    }
+
+    #[test]
+    fn plain_lines_are_found_and_split_word_by_word() {
+        let text = b"ab,cd,,efghijklmnop,q\nrest";
+        for len in 0..text.len() {
+            let w = &text[..len];
+            let slow = w
+                .iter()
+                .position(|&b| b == b'\n')
+                .filter(|&n| !w[..n].iter().any(|&b| b == b'"' || b == b'\r'));
+            assert_eq!(plain_line_len(w), slow, "{len} bytes");
+        }
+        assert_eq!(plain_line_len(b"abcdefgh\"ijk\n"), None);
+        assert_eq!(plain_line_len(b"abcdefghijk\n\"\r"), Some(11));
+        assert_eq!(plain_line_len(b"abc\rdefghijk\n"), None);
+        let line = b"ab,cd,,efghijklmnop,q";
+        let (mut out, mut ends) = ([0u8; 32], [0usize; 8]);
+        let (n, k) = split_plain_line(line, b',', &mut out, &mut ends, 100).unwrap();
+        assert_eq!(&out[..n], b"abcdefghijklmnopq");
+        assert_eq!(&ends[..k], &[102, 104, 104, 116, 117]);
+        assert_eq!(
+            split_plain_line(line, b',', &mut out, &mut ends[..4], 0),
+            None
+        );
+        let (n, k) = split_plain_line(b"", b',', &mut out, &mut ends, 7).unwrap();
+        assert_eq!((n, &ends[..k]), (0, &[7usize][..]));
+    }
+
+    #[test]
+    fn newlines_are_counted_word_by_word() {
+        let text: Vec<u8> = (0..300u32)
+            .map(|i| [b'\n', b'a', 0x8a, 0x0b, 0x09, b'\n', 0xff, 0x00][(i * 7 % 11 % 8) as usize])
+            .collect();
+        for len in 0..text.len() {
+            let slow = text[..len].iter().filter(|&&b| b == b'\n').count() as u64;
+            assert_eq!(
+                count_newlines_without_cr(&text[..len]),
+                Some(slow),
+                "{len} bytes"
+            );
+            for at in [0, len / 2, len.saturating_sub(1)] {
+                let mut with_cr = text[..len].to_vec();
+                if let Some(b) = with_cr.get_mut(at) {
+                    *b = b'\r';
+                    assert_eq!(
+                        count_newlines_without_cr(&with_cr),
+                        None,
+                        "{len} bytes, cr at {at}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

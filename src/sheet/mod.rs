@@ -184,6 +184,11 @@ pub trait BatchSource: Send {
     fn columns(&self) -> &Columns;
     /// The next batch, or `None` at the end of the sheet. An empty batch never comes back.
     fn next_batch(&mut self) -> Result<Option<Batch>, SheetError>;
+    /// Hands back a batch that was read and checked, so a later `next_batch` may refill its
+    /// buffers instead of allocating new ones. Sources that cannot use it drop it.
+    fn recycle(&mut self, batch: Batch) {
+        drop(batch);
+    }
 }
 
 /// The sheet's file type, from its extension.

@@ -19,6 +19,15 @@ pub fn check(
     kind: CellKind,
     network: Option<&NetworkSpec>,
 ) -> Result<Option<String>, MemoError> {
+    check_text(text, kind, network).map(|m| m.map(str::to_string))
+}
+
+/// `check` borrowing the memo from the cell instead of copying it.
+pub fn check_text<'a>(
+    text: &'a str,
+    kind: CellKind,
+    network: Option<&NetworkSpec>,
+) -> Result<Option<&'a str>, MemoError> {
     if text.trim().is_empty() {
         return Ok(None);
     }
@@ -61,7 +70,7 @@ pub fn check(
             ),
         ));
     }
-    Ok(Some(text.to_string()))
+    Ok(Some(text))
 }
 
 #[cfg(test)]

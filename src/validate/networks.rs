@@ -148,6 +148,11 @@ pub static NETWORKS: &[NetworkSpec] = &[
 /// Finds a network by code or alias (case-insensitive, surrounding spaces ignored).
 pub fn lookup(name: &str) -> Option<&'static NetworkSpec> {
     let name = name.trim();
+    // Most cells hold the code exactly; names are unique across the table (a test checks),
+    // so an exact code match is the network the case-insensitive search would find.
+    if let Some(n) = NETWORKS.iter().find(|n| n.code == name) {
+        return Some(n);
+    }
     NETWORKS.iter().find(|n| {
         n.code.eq_ignore_ascii_case(name) || n.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
     })

@@ -11,10 +11,12 @@ use super::problem::{codes, quote, Problem};
 use super::report::{Report, Totals};
 use super::row::{RowChecker, RowOutcome, RowRules};
 use super::SheetRow;
-use crate::sheet::{BatchSource, Field, SheetError};
+use crate::sheet::{Batch, BatchSource, Field, SheetError};
 
 /// Rows per batch.
 pub const BATCH_ROWS: usize = 32 * 1024;
+/// The merge reads the duplicate-index slots of this many rows ahead at once.
+const TOUCH_AHEAD: usize = 16;
 
 struct Merger<'a> {
     report: Report,
@@ -28,6 +30,9 @@ struct Merger<'a> {
 }
 
 impl Merger<'_> {
+    /// Inlined into the merge loop so that, with a sink that drops the row (`validate`), the
+    /// `SheetRow` is never built and copied.
+    #[inline(always)]
     fn merge(&mut self, o: &mut RowOutcome) -> Result<SheetRow, SheetError> {
         if let Some(i) = o.not_utf8 {
             let name = self.columns.names.get(i).map(String::as_str).unwrap_or("");
@@ -54,7 +59,8 @@ impl Merger<'_> {
             }
         }
         let mut payout = None;
-        if let Some(v) = o.valid.take() {
+        // borrowed, not moved out: the outcome is cleared after the batch anyway
+        if let Some(v) = o.valid.as_mut() {
             let duplicate_of = if self.allow_duplicates {
                 None
             } else {
@@ -84,7 +90,7 @@ impl Merger<'_> {
                 if let Some((address, memo)) = v.memo_use {
                     self.memos.record(address, memo, line);
                 }
-                payout = v.payout.map(|p| *p);
+                payout = v.payout.take().map(|p| *p);
             }
         }
         if o.errors.is_empty() {
@@ -126,8 +132,16 @@ pub fn run(
         columns: &columns,
     };
     std::thread::scope(|scope| -> Result<(), SheetError> {
+        // Checked batches go back to the reader (and outcome vectors back to the checker)
+        // to be filled again: their memory is already mapped, so no page is faulted in and
+        // zeroed anew for every batch.
+        let (spare_batch_tx, spare_batch_rx) = std::sync::mpsc::channel::<Batch>();
+        let (spare_out_tx, spare_out_rx) = std::sync::mpsc::channel::<Vec<RowOutcome>>();
         let (batch_tx, batch_rx) = std::sync::mpsc::sync_channel(2);
         scope.spawn(move || loop {
+            if let Ok(spare) = spare_batch_rx.try_recv() {
+                source.recycle(spare);
+            }
             let item = source.next_batch();
             let stop = !matches!(item, Ok(Some(_)));
             if let Ok(None) = item {
@@ -149,11 +163,23 @@ pub fn run(
         }
         let merger = &mut merger;
         let merged = scope.spawn(move || -> Result<(), SheetError> {
-            for outcomes in checked_rx {
-                let mut outcomes = outcomes;
-                for o in &mut outcomes {
-                    sink(merger.merge(o)?);
+            for mut outcomes in checked_rx {
+                let key = |o: &RowOutcome| o.valid.as_ref().map(|v| v.duplicate_key);
+                let n = outcomes.len();
+                let mut start = 0;
+                while start < n {
+                    let end = (start + TOUCH_AHEAD).min(n);
+                    if !allow_duplicates {
+                        let ahead = &outcomes[end..(end + TOUCH_AHEAD).min(n)];
+                        merger.duplicates.touch(ahead.iter().filter_map(key));
+                    }
+                    for o in &mut outcomes[start..end] {
+                        sink(merger.merge(o)?);
+                    }
+                    start = end;
                 }
+                outcomes.clear();
+                let _ = spare_out_tx.send(outcomes);
             }
             Ok(())
         });
@@ -167,13 +193,15 @@ pub fn run(
                     return Err(e);
                 }
             };
-            let outcomes: Vec<RowOutcome> = batch
-                .row_views()
-                .into_par_iter()
-                .with_min_len(512)
-                .map(|r| checker.check(r))
-                .collect();
-            drop(batch);
+            let mut outcomes = spare_out_rx.try_recv().unwrap_or_default();
+            outcomes.par_extend(
+                batch
+                    .row_views()
+                    .into_par_iter()
+                    .with_min_len(512)
+                    .map(|r| checker.check(r)),
+            );
+            let _ = spare_batch_tx.send(batch);
             if checked_tx.send(outcomes).is_err() {
                 break; // the merge stopped on an error; it is returned below
             }

@@ -3,6 +3,8 @@
 //! other rows (duplicates, order id uniqueness, shared-address memos) is computed from the keys
 //! this returns, in sheet order, by the pipeline.
 
+use std::borrow::Cow;
+
 use rust_decimal::Decimal;
 
 use super::address;
@@ -110,17 +112,12 @@ impl<'a> RowChecker<'a> {
             }
             return out;
         }
-        let mut strs: Vec<&str> = Vec::with_capacity(row.len());
-        for i in 0..row.len() {
-            match std::str::from_utf8(row.bytes(i)) {
-                Ok(t) => strs.push(t),
-                Err(_) => {
-                    out.not_utf8 = Some(i);
-                    return out;
-                }
-            }
-        }
-        let text = |i: usize| strs.get(i).copied().unwrap_or("");
+        // UTF-8 is checked once for the whole row; a cell is then a slice of the row's text.
+        let Some(row_text) = row_text(&row) else {
+            out.not_utf8 = Some(first_non_utf8_cell(&row).unwrap_or(0));
+            return out;
+        };
+        let text = |i: usize| row_text.get(row.range(i)).unwrap_or("");
         if self.rules.keep_rows {
             out.cells = (0..width).map(|i| text(i).to_string()).collect();
         }
@@ -186,10 +183,12 @@ impl<'a> RowChecker<'a> {
         };
         // Currency.
         let currency_text = cell(Field::Currency).0.trim();
-        let currency: Option<String> = if !currency_text.is_empty() {
-            Some(currency_text.to_ascii_uppercase())
+        let currency: Option<Cow<'_, str>> = if currency_text.is_empty() {
+            self.rules.currency.as_deref().map(Cow::Borrowed)
+        } else if currency_text.bytes().any(|b| b.is_ascii_lowercase()) {
+            Some(Cow::Owned(currency_text.to_ascii_uppercase()))
         } else {
-            self.rules.currency.clone()
+            Some(Cow::Borrowed(currency_text))
         };
         let mut asset = None;
         match (&currency, network) {
@@ -258,7 +257,7 @@ impl<'a> RowChecker<'a> {
         let mut address_key = None;
         if !has_error_cell(Field::Address) {
             match network {
-                Some(net) => match address::check(net.family, address_text) {
+                Some(net) => match address::check_key(net.family, address_text) {
                     Ok(k) => address_key = Some(k),
                     Err(e) => push(Field::Address, e.code(), e.to_string()),
                 },
@@ -272,7 +271,7 @@ impl<'a> RowChecker<'a> {
         }
         // Memo.
         let (memo_text, memo_kind) = cell(Field::Memo);
-        let memo = match memo::check(memo_text, memo_kind, network) {
+        let memo = match memo::check_text(memo_text, memo_kind, network) {
             Ok(m) => m,
             Err((code, message)) => {
                 push(Field::Memo, code, message);
@@ -356,7 +355,7 @@ impl<'a> RowChecker<'a> {
             return out;
         };
         let normalized = amount.normalize().serialize();
-        let memo_bytes = memo.as_deref().unwrap_or("").as_bytes();
+        let memo_bytes = memo.unwrap_or("").as_bytes();
         let duplicate_key = hash128(&[
             net.code.as_bytes(),
             asset.currency.as_bytes(),
@@ -367,7 +366,7 @@ impl<'a> RowChecker<'a> {
         let memo_use = net.memo.then(|| {
             (
                 hash128(&[net.code.as_bytes(), address_key.as_bytes()]),
-                memo.as_ref().map(|m| hash64(m.as_bytes())),
+                memo.map(|m| hash64(m.as_bytes())),
             )
         });
         let payout = self.rules.keep_rows.then(|| {
@@ -376,9 +375,9 @@ impl<'a> RowChecker<'a> {
                 network: net,
                 currency: asset.currency.to_string(),
                 address: address_text.to_string(),
-                address_key,
+                address_key: address_key.as_str().to_owned(),
                 amount,
-                memo,
+                memo: memo.map(str::to_string),
                 fee_option,
                 from_currency,
                 remark: (!remark_text.trim().is_empty()).then(|| remark_text.to_string()),
@@ -508,6 +507,20 @@ impl<'a> RowChecker<'a> {
             ),
         )
     }
+}
+
+/// The row's text when all of it is UTF-8 and every cell boundary is a character boundary
+/// (then every cell, a slice of it, is UTF-8 too). `None` means some cell is not UTF-8.
+fn row_text<'a>(row: &RowView<'a>) -> Option<&'a str> {
+    let text = std::str::from_utf8(row.data()).ok()?;
+    (0..row.len())
+        .all(|i| text.is_char_boundary(row.range(i).end))
+        .then_some(text)
+}
+
+/// The first cell that is not UTF-8 on its own.
+fn first_non_utf8_cell(row: &RowView<'_>) -> Option<usize> {
+    (0..row.len()).find(|&i| std::str::from_utf8(row.bytes(i)).is_err())
 }
 
 /// Why an explicit order id is refused, if it is.

@@ -4,7 +4,8 @@
 
 use sha2::{Digest, Sha256};
 
-use super::AddressError;
+use super::base58::{self, Base58Error};
+use super::{AddressError, AddressKey};
 
 /// Version byte plus 20-byte hash.
 pub(super) const PAYLOAD_LEN: usize = 21;
@@ -27,22 +28,22 @@ pub(super) enum Base58CheckError {
 pub(super) fn decode_25(address: &str) -> Result<[u8; PAYLOAD_LEN], Base58CheckError> {
     // One spare byte so that a too-long value fails with BufferTooSmall rather than fitting.
     let mut buf = [0u8; DECODED_LEN + 1];
-    let len = match bs58::decode(address).onto(&mut buf) {
+    let len = match base58::decode(address.as_bytes(), &mut buf) {
         Ok(len) => len,
-        Err(bs58::decode::Error::InvalidCharacter { character, index }) => {
+        Err(Base58Error::InvalidCharacter { character, index }) => {
             return Err(Base58CheckError::Char {
                 ch: character,
                 at: index,
             })
         }
-        Err(bs58::decode::Error::NonAsciiCharacter { index }) => {
+        Err(Base58Error::NonAscii { index }) => {
             let ch = address
                 .get(index..)
                 .and_then(|rest| rest.chars().next())
                 .unwrap_or('\u{FFFD}');
             return Err(Base58CheckError::Char { ch, at: index });
         }
-        Err(_) => return Err(Base58CheckError::Length),
+        Err(Base58Error::TooLong) => return Err(Base58CheckError::Length),
     };
     if len != DECODED_LEN {
         return Err(Base58CheckError::Length);
@@ -96,11 +97,14 @@ pub(super) const DASH: LegacyNetwork = LegacyNetwork {
 };
 
 /// Checks a legacy (base58check) address of `net`. The canonical key is the address itself.
-pub(super) fn check(net: &LegacyNetwork, address: &str) -> Result<String, AddressError> {
+pub(super) fn check<'a>(
+    net: &LegacyNetwork,
+    address: &'a str,
+) -> Result<AddressKey<'a>, AddressError> {
     let payload = decode_25(address).map_err(|e| decode_error(e, net.name, net.expected))?;
     let version = payload[0];
     if net.mainnet_versions.contains(&version) {
-        return Ok(address.to_owned());
+        return Ok(AddressKey::same(address));
     }
     if net.testnet_versions.contains(&version) {
         return Err(AddressError::Testnet(format!(

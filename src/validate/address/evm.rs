@@ -4,12 +4,12 @@
 
 use sha3::{Digest, Keccak256};
 
-use super::AddressError;
+use super::{AddressError, AddressKey};
 
 const EXPECTED: &str = "an EVM address is 0x followed by 40 hexadecimal characters (0-9, a-f)";
 const HEX_LEN: usize = 40;
 
-pub(super) fn check(address: &str) -> Result<String, AddressError> {
+pub(super) fn check(address: &str) -> Result<AddressKey<'_>, AddressError> {
     let body = match address.strip_prefix("0x") {
         Some(body) => body,
         None if address.starts_with("0X") => {
@@ -29,47 +29,61 @@ pub(super) fn check(address: &str) -> Result<String, AddressError> {
             body.len()
         )));
     }
+    // One pass without branches on the (random) hex digits: classify, lower-case, and note
+    // whether any character is not hex; only then look for the first one, for the message.
     let mut has_lower = false;
     let mut has_upper = false;
-    for (i, b) in body.bytes().enumerate() {
-        match b {
-            b'0'..=b'9' => {}
-            b'a'..=b'f' => has_lower = true,
-            b'A'..=b'F' => has_upper = true,
-            _ => {
-                return Err(AddressError::Format(format!(
-                    "character '{}' at position {} is not hexadecimal: {EXPECTED}",
-                    char::from(b),
-                    i + 3
-                )))
-            }
+    let mut all_hex = true;
+    // "0x" and the lower-cased hex: the key, and the text EIP-55 hashes.
+    let mut key = [0u8; 2 + HEX_LEN];
+    key[..2].copy_from_slice(b"0x");
+    for (k, &b) in key[2..].iter_mut().zip(body.as_bytes()) {
+        let digit = b.wrapping_sub(b'0') < 10;
+        let lower = b.wrapping_sub(b'a') < 6;
+        let upper = b.wrapping_sub(b'A') < 6;
+        has_lower |= lower;
+        has_upper |= upper;
+        all_hex &= digit | lower | upper;
+        *k = b | (u8::from(upper) << 5);
+    }
+    if !all_hex {
+        if let Some((i, b)) = body
+            .bytes()
+            .enumerate()
+            .find(|(_, b)| !b.is_ascii_hexdigit())
+        {
+            return Err(AddressError::Format(format!(
+                "character '{}' at position {} is not hexadecimal: {EXPECTED}",
+                char::from(b),
+                i + 3
+            )));
         }
     }
-    let mut key = String::with_capacity(2 + HEX_LEN);
-    key.push_str("0x");
-    key.extend(body.bytes().map(|b| char::from(b.to_ascii_lowercase())));
-    if has_lower && has_upper && !eip55_matches(body.as_bytes(), &key.as_bytes()[2..]) {
+    if has_lower && has_upper && !eip55_matches(body.as_bytes(), &key[2..]) {
         return Err(AddressError::Checksum(
             "the EVM address has mixed upper and lower case that does not match its EIP-55 \
              checksum, so it has a typo; copy the address again from the recipient"
                 .into(),
         ));
     }
-    Ok(key)
+    Ok(AddressKey::inline(&key))
 }
 
 /// EIP-55: a hex letter is upper case exactly when the matching nibble of
 /// Keccak-256(lower-case hex) is 8 or more.
 fn eip55_matches(body: &[u8], lower: &[u8]) -> bool {
     let hash = Keccak256::digest(lower);
-    body.iter().enumerate().all(|(i, &c)| {
-        if !c.is_ascii_alphabetic() {
-            return true;
-        }
+    // Branch-free (the case pattern is random): count letters whose case disagrees.
+    let mut mismatches = 0u8;
+    for (i, &c) in body.iter().enumerate() {
         let byte = hash[i / 2];
         let nibble = if i % 2 == 0 { byte >> 4 } else { byte & 0x0f };
-        c.is_ascii_uppercase() == (nibble >= 8)
-    })
+        let letter = u8::from((c | 0x20).wrapping_sub(b'a') < 26);
+        let upper = u8::from(c.wrapping_sub(b'A') < 26);
+        let want_upper = u8::from(nibble >= 8);
+        mismatches |= letter & (upper ^ want_upper);
+    }
+    mismatches == 0
 }
 
 #[cfg(test)]
@@ -89,8 +103,14 @@ mod tests {
     #[test]
     fn key_is_lower_case_and_case_alone_needs_no_checksum() {
         let lower = "0xde709f2102306220921060314715629080e2fb77";
-        assert_eq!(check(lower).as_deref(), Ok(lower));
+        assert_eq!(
+            check(lower).map(|k| k.as_str().to_owned()).as_deref(),
+            Ok(lower)
+        );
         let upper = "0xDE709F2102306220921060314715629080E2FB77";
-        assert_eq!(check(upper).as_deref(), Ok(lower));
+        assert_eq!(
+            check(upper).map(|k| k.as_str().to_owned()).as_deref(),
+            Ok(lower)
+        );
     }
 }

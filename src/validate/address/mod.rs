@@ -3,13 +3,17 @@
 
 use std::fmt;
 
+mod base58;
 mod base58check;
 mod chars;
 mod evm;
+mod key;
 mod segwit;
 mod solana;
 mod ton;
 mod tron;
+
+pub use key::AddressKey;
 
 /// The address formats payrun knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -93,6 +97,12 @@ impl std::error::Error for AddressError {}
 /// both mapped to the raw form `wc:hex64` (lower-case hex); every other family unchanged.
 /// The input is never trimmed or repaired: any surrounding space is an error.
 pub fn check(family: AddressFamily, address: &str) -> Result<String, AddressError> {
+    check_key(family, address).map(|k| k.as_str().to_owned())
+}
+
+/// `check` without the heap: the same verdict, with the canonical key borrowed from `address`
+/// when it is unchanged and held inline otherwise (the validation pipeline only hashes it).
+pub fn check_key(family: AddressFamily, address: &str) -> Result<AddressKey<'_>, AddressError> {
     chars::prescan(address)?;
     match family {
         AddressFamily::Tron => tron::check(address),
@@ -112,11 +122,11 @@ pub fn check(family: AddressFamily, address: &str) -> Result<String, AddressErro
 
 /// A segwit-prefixed address is bech32 — unless it mixes cases (never valid bech32) and is a
 /// valid legacy address that merely starts with the same letters (e.g. Litecoin `LTC1DZ6u…`).
-fn segwit_or_legacy(
+fn segwit_or_legacy<'a>(
     segwit_net: &segwit::SegwitNetwork,
     legacy: &base58check::LegacyNetwork,
-    address: &str,
-) -> Result<String, AddressError> {
+    address: &'a str,
+) -> Result<AddressKey<'a>, AddressError> {
     if !segwit::looks_segwit(address) {
         return base58check::check(legacy, address);
     }

@@ -11,7 +11,7 @@ use bech32::primitives::decode::{CharError, SegwitHrpstringError, UncheckedHrpst
 use bech32::primitives::decode::{CheckedHrpstring, UncheckedHrpstringError};
 use bech32::{Bech32, Bech32m, Hrp};
 
-use super::AddressError;
+use super::{AddressError, AddressKey};
 
 /// Maximum length of a segwit address (BIP-173).
 const MAX_LEN: usize = 90;
@@ -65,7 +65,10 @@ fn has_prefix_ignore_case(address: &str, hrp: &str) -> bool {
         && address.as_bytes()[n] == b'1'
 }
 
-pub(super) fn check(net: &SegwitNetwork, address: &str) -> Result<String, AddressError> {
+pub(super) fn check<'a>(
+    net: &SegwitNetwork,
+    address: &'a str,
+) -> Result<AddressKey<'a>, AddressError> {
     let format = |problem: &str| AddressError::Format(format!("{problem}: {}", net.expected));
     if address.len() > MAX_LEN {
         return Err(format(&format!(
@@ -154,7 +157,12 @@ pub(super) fn check(net: &SegwitNetwork, address: &str) -> Result<String, Addres
             net.name
         )));
     }
-    Ok(address.to_ascii_lowercase())
+    // At most MAX_LEN (90) characters here, so the key fits inline.
+    let mut lower = [0u8; MAX_LEN];
+    let n = address.len();
+    lower[..n].copy_from_slice(address.as_bytes());
+    lower[..n].make_ascii_lowercase();
+    Ok(AddressKey::inline(&lower[..n]))
 }
 
 fn checksum_error(net: &SegwitNetwork) -> AddressError {

@@ -2,14 +2,15 @@
 //! Solana addresses carry no checksum, so a typo that keeps the shape cannot be detected.
 //! The canonical key is the address itself (base58 is case-sensitive).
 
-use super::AddressError;
+use super::base58::{self, Base58Error};
+use super::{AddressError, AddressKey};
 
 const EXPECTED: &str = "a Solana address is 32 to 44 base58 characters";
 const KEY_LEN: usize = 32;
 const MIN_CHARS: usize = 32;
 const MAX_CHARS: usize = 44;
 
-pub(super) fn check(address: &str) -> Result<String, AddressError> {
+pub(super) fn check(address: &str) -> Result<AddressKey<'_>, AddressError> {
     if !(MIN_CHARS..=MAX_CHARS).contains(&address.len()) {
         return Err(AddressError::Format(format!(
             "{} characters: {EXPECTED}",
@@ -18,9 +19,9 @@ pub(super) fn check(address: &str) -> Result<String, AddressError> {
     }
     // One spare byte so that a value longer than 32 bytes fails instead of fitting.
     let mut buf = [0u8; KEY_LEN + 1];
-    match bs58::decode(address).onto(&mut buf) {
-        Ok(KEY_LEN) => Ok(address.to_owned()),
-        Err(bs58::decode::Error::InvalidCharacter { character, index }) => {
+    match base58::decode(address.as_bytes(), &mut buf) {
+        Ok(KEY_LEN) => Ok(AddressKey::same(address)),
+        Err(Base58Error::InvalidCharacter { character, index }) => {
             Err(AddressError::Format(format!(
                 "character '{character}' at position {} is not used in Solana addresses \
                  (0, O, I and l never are): {EXPECTED}",

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use base64::Engine;
 use crc::{Crc, CRC_16_XMODEM};
 
-use super::AddressError;
+use super::{AddressError, AddressKey};
 
 const EXPECTED: &str =
     "a TON address is 48 characters (like EQ… or UQ…) or 0: followed by 64 hexadecimal digits";
@@ -23,9 +23,10 @@ const TAG_TEST_ONLY: u8 = 0x80;
 
 static CRC16: Crc<u16> = Crc::<u16>::new(&CRC_16_XMODEM);
 
-pub(super) fn check(address: &str) -> Result<String, AddressError> {
-    match address.split_once(':') {
-        Some((workchain, hex)) => check_raw(workchain, hex),
+pub(super) fn check(address: &str) -> Result<AddressKey<'_>, AddressError> {
+    // ':' is ASCII: a byte search splits where `split_once(':')` would
+    match address.bytes().position(|b| b == b':') {
+        Some(i) => check_raw(&address[..i], &address[i + 1..]),
         None => check_friendly(address),
     }
 }
@@ -34,7 +35,7 @@ fn format_error(problem: &str) -> AddressError {
     AddressError::Format(format!("{problem}: {EXPECTED}"))
 }
 
-fn check_raw(workchain: &str, hex: &str) -> Result<String, AddressError> {
+fn check_raw<'a>(workchain: &str, hex: &str) -> Result<AddressKey<'a>, AddressError> {
     let wc: i8 = match workchain {
         "0" => 0,
         "-1" => -1,
@@ -56,13 +57,16 @@ fn check_raw(workchain: &str, hex: &str) -> Result<String, AddressError> {
             workchain.len() + 2 + i
         )));
     }
-    let mut key = String::with_capacity(workchain.len() + 1 + HEX_CHARS);
-    key.push_str(if wc == 0 { "0:" } else { "-1:" });
-    key.extend(hex.chars().map(|c| c.to_ascii_lowercase()));
-    Ok(key)
+    let prefix: &[u8] = if wc == 0 { b"0:" } else { b"-1:" };
+    let mut key = [0u8; 3 + HEX_CHARS];
+    key[..prefix.len()].copy_from_slice(prefix);
+    let n = prefix.len() + HEX_CHARS;
+    key[prefix.len()..n].copy_from_slice(hex.as_bytes());
+    key[prefix.len()..n].make_ascii_lowercase();
+    Ok(AddressKey::inline(&key[..n]))
 }
 
-fn check_friendly(address: &str) -> Result<String, AddressError> {
+fn check_friendly<'a>(address: &str) -> Result<AddressKey<'a>, AddressError> {
     if address.len() != FRIENDLY_CHARS {
         return Err(format_error(&format!("{} characters", address.len())));
     }
@@ -108,31 +112,35 @@ fn check_friendly(address: &str) -> Result<String, AddressError> {
     if tag != TAG_BOUNCEABLE && tag != TAG_NON_BOUNCEABLE {
         return Err(format_error(&format!("flag byte 0x{tag:02x} is unknown")));
     }
-    let prefix = match body[1] {
-        0x00 => "0:",
-        0xff => "-1:",
+    let prefix: &[u8] = match body[1] {
+        0x00 => b"0:",
+        0xff => b"-1:",
         other => {
             return Err(format_error(&format!(
                 "workchain byte 0x{other:02x} is neither 0 nor -1"
             )))
         }
     };
-    let mut key = String::with_capacity(prefix.len() + HEX_CHARS);
-    key.push_str(prefix);
-    for b in &body[2..] {
-        key.push(hex_digit(b >> 4));
-        key.push(hex_digit(b & 0x0f));
+    let mut key = [0u8; 3 + HEX_CHARS];
+    key[..prefix.len()].copy_from_slice(prefix);
+    for (i, b) in body[2..].iter().enumerate() {
+        key[prefix.len() + 2 * i] = hex_digit(b >> 4);
+        key[prefix.len() + 2 * i + 1] = hex_digit(b & 0x0f);
     }
-    Ok(key)
+    Ok(AddressKey::inline(&key[..prefix.len() + HEX_CHARS]))
 }
 
-fn hex_digit(nibble: u8) -> char {
-    char::from(b"0123456789abcdef"[usize::from(nibble & 0x0f)])
+fn hex_digit(nibble: u8) -> u8 {
+    b"0123456789abcdef"[usize::from(nibble & 0x0f)]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key(address: &str) -> Result<String, AddressError> {
+        check(address).map(|k| k.as_str().to_owned())
+    }
 
     #[test]
     fn crc16_is_xmodem() {
@@ -144,13 +152,13 @@ mod tests {
     fn bounceable_and_non_bounceable_forms_give_the_raw_key() {
         let raw = "0:83dfd552e63729b472fcbcc8c45ebcc6691702558b68ec7527e1ba403a0f31a8";
         assert_eq!(
-            check("EQCD39VS5jcptHL8vMjEXrzGaRcCVYto7HUn4bpAOg8xqB2N").as_deref(),
+            key("EQCD39VS5jcptHL8vMjEXrzGaRcCVYto7HUn4bpAOg8xqB2N").as_deref(),
             Ok(raw)
         );
         assert_eq!(
-            check("UQCD39VS5jcptHL8vMjEXrzGaRcCVYto7HUn4bpAOg8xqEBI").as_deref(),
+            key("UQCD39VS5jcptHL8vMjEXrzGaRcCVYto7HUn4bpAOg8xqEBI").as_deref(),
             Ok(raw)
         );
-        assert_eq!(check(raw).as_deref(), Ok(raw));
+        assert_eq!(key(raw).as_deref(), Ok(raw));
     }
 }

@@ -2,14 +2,14 @@
 //! starting with `T`. The canonical key is the address itself (base58 is case-sensitive).
 
 use super::base58check::{decode_25, decode_error};
-use super::AddressError;
+use super::{AddressError, AddressKey};
 
 const NAME: &str = "TRON";
 const EXPECTED: &str = "a TRON address is 34 characters starting with T";
 const VERSION: u8 = 0x41;
 const LENGTH: usize = 34;
 
-pub(super) fn check(address: &str) -> Result<String, AddressError> {
+pub(super) fn check(address: &str) -> Result<AddressKey<'_>, AddressError> {
     if address.len() != LENGTH || !address.starts_with('T') {
         if address.starts_with("0x") && address.len() == 42 {
             return Err(AddressError::Format(format!(
@@ -29,5 +29,5 @@ pub(super) fn check(address: &str) -> Result<String, AddressError> {
             payload[0]
         )));
     }
-    Ok(address.to_owned())
+    Ok(AddressKey::same(address))
 }

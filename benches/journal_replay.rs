@@ -90,8 +90,10 @@ fn journal_file(n: usize) -> PathBuf {
     path
 }
 
+/// Replays the way `run` does: open under the lock (memory-mapped) and index every order.
 fn replay(path: &Path) -> usize {
-    let r = journal::read(path).unwrap();
+    let header = journal::read_header(path).unwrap();
+    let (_journal, r) = journal::Journal::open(path, &header).unwrap();
     assert!(r.orders.statuses().all(|(_, s)| s == Status::Completed));
     r.orders.len()
 }

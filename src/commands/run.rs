@@ -351,6 +351,15 @@ fn journal_error(e: JournalError) -> anyhow::Error {
     Exit::usage(e.to_string()).into()
 }
 
+/// The longest status pass `run` makes after sending, in seconds.
+const RECONCILE_SECS: u64 = 15;
+
+/// How many lookups fit in `RECONCILE_SECS` at one lookup per `period`.
+fn reconcile_budget(period: Duration) -> usize {
+    let per = period.as_secs_f64().max(1e-6);
+    (RECONCILE_SECS as f64 / per) as usize
+}
+
 /// `payrun run SHEET`.
 pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let loaded = load_and_plan(ctx, &args.sheet)?;
@@ -484,14 +493,23 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         if !stop.is_set() {
             engine.send(reqs).await?;
         }
-        // Reconcile: one status pass over accepted, non-final orders.
+        // Reconcile: one status pass over accepted, non-final orders — when it is quick at the
+        // gateway's lookup rate (BlockATM looks orders up one by one at 100/min); otherwise
+        // `payrun status --wait` follows them.
         if !stop.is_set() {
             let pending: Vec<OrderId> = book
                 .ids_where(|s| s == Status::Pending)
                 .into_iter()
                 .filter(|id| engine.planned.contains_key(id))
                 .collect();
-            if !pending.is_empty() {
+            let budget = reconcile_budget(engine.pacers.lookup.period());
+            if pending.len() > budget {
+                eprintln!(
+                    "{} payouts are pending; follow them with `payrun status --wait` \
+                     (a status pass now would take over {RECONCILE_SECS} s at the gateway's lookup rate)",
+                    pending.len()
+                );
+            } else if !pending.is_empty() {
                 if conn.sandbox.is_some() {
                     tokio::time::sleep(Duration::from_millis(700)).await;
                 }
@@ -539,4 +557,16 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     Ok(results::exit_code_of(
         &ledger.rows.iter().map(|r| r.status).collect::<Vec<_>>(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_status_pass_is_bounded_by_the_lookup_rate() {
+        // 2328: 10/s → 150 lookups; BlockATM: 100/min → 25.
+        assert_eq!(reconcile_budget(Duration::from_millis(100)), 150);
+        assert_eq!(reconcile_budget(Duration::from_millis(600)), 25);
+    }
 }

@@ -71,7 +71,7 @@ fn seen_from_map(m: &HashMap<String, String>) -> Seen {
 }
 
 /// What the sandbox says each row should show, by order id.
-fn expected(sb: &payrun::sandbox::Sandbox, gw: Gw) -> HashMap<String, Seen> {
+fn expected(sb: &payrun::sandbox::Sandbox) -> HashMap<String, Seen> {
     payouts_by_order(sb)
         .into_iter()
         .map(|(id, p)| {
@@ -92,8 +92,8 @@ fn expected(sb: &payrun::sandbox::Sandbox, gw: Gw) -> HashMap<String, Seen> {
                 gateway_id: p.gateway_id.clone(),
                 fee: p.fee,
                 network_amount: Some(p.network_amount),
-                // BlockATM reports no merchant debit per order.
-                merchant_amount: (gw == Gw::G2328).then_some(p.merchant_amount),
+                // Both gateways: what the sandbox debited (BlockATM: amount + fee + gas).
+                merchant_amount: Some(p.merchant_amount),
             };
             (id, seen)
         })
@@ -138,7 +138,7 @@ fn every_report_format_reads_back_as_the_sandbox_recorded_it() {
         );
         assert_eq!(o.status.code(), Some(0), "{gw:?} {}", text(&o));
         assert_paid_exactly_once(&sb, ROWS);
-        let want = expected(&sb, gw);
+        let want = expected(&sb);
 
         let report = |out: &str| {
             let o = run_ok(

@@ -340,6 +340,13 @@ pub fn payout_state(
     } else {
         None
     };
+    let network_amount = obj.decimal_lenient_opt("amount")?;
+    // What the contract paid out: the amount sent plus the fees charged so far (gas arrives
+    // with the final status).
+    let merchant_amount = match (network_amount, fee) {
+        (Some(a), Some(f)) => a.checked_add(f),
+        _ => None,
+    };
     Ok(PayoutState {
         order_id,
         gateway_id: obj
@@ -349,8 +356,8 @@ pub fn payout_state(
         status,
         gateway_status: word.to_string(),
         txid,
-        merchant_amount: None,
-        network_amount: obj.decimal_lenient_opt("amount")?,
+        merchant_amount,
+        network_amount,
         fee,
         error,
         updated_at,

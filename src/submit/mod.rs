@@ -217,7 +217,7 @@ impl Engine {
                     GatewayKind::G2328 => me.send_one(rec.decoded_request()?).await.map(|_| None),
                     GatewayKind::BlockAtm => {
                         let gid = rec.state.as_ref().and_then(|s| s.gateway_id.clone());
-                        match me.lookup(&id, gid.as_ref(), true).await? {
+                        match me.lookup(&id, gid.as_ref(), true, Source::Lookup).await? {
                             Resolution::Absent => Ok(Some(rec.decoded_request()?)),
                             _ => Ok(None),
                         }
@@ -278,6 +278,7 @@ impl Engine {
         id: &OrderId,
         gid: Option<&crate::model::GatewayId>,
         trust_absent: bool,
+        source: Source,
     ) -> Result<Resolution, JournalError> {
         let mut attempt = 0;
         loop {
@@ -291,7 +292,7 @@ impl Engine {
                 Ok(state) => {
                     self.record(vec![Event::Result {
                         order_id: id.clone(),
-                        source: Source::Lookup,
+                        source,
                         state,
                         at: journal::now(),
                     }])?;
@@ -382,7 +383,8 @@ impl Engine {
                     tracing::info!(order_id = %id, "gateway reports a duplicate order ({e}); looking it up");
                     let gid = self.gateway_id(&id)?;
                     // "Exists" then "does not exist" is never taken as safe: it stays in doubt.
-                    self.lookup(&id, gid.as_ref(), false).await?;
+                    self.lookup(&id, gid.as_ref(), false, Source::Lookup)
+                        .await?;
                     self.done(&id);
                     return Ok(());
                 }
@@ -426,14 +428,16 @@ impl Engine {
                     }
                     match self.gateway.kind() {
                         GatewayKind::G2328 => continue, // re-POST with the same order_id
-                        GatewayKind::BlockAtm => match self.lookup(&id, None, true).await? {
-                            Resolution::Absent => continue,
-                            Resolution::Found => {
-                                self.done(&id);
-                                return Ok(());
+                        GatewayKind::BlockAtm => {
+                            match self.lookup(&id, None, true, Source::Lookup).await? {
+                                Resolution::Absent => continue,
+                                Resolution::Found => {
+                                    self.done(&id);
+                                    return Ok(());
+                                }
+                                Resolution::InDoubt => return Ok(()),
                             }
-                            Resolution::InDoubt => return Ok(()),
-                        },
+                        }
                     }
                 }
             }
@@ -513,7 +517,7 @@ impl Engine {
                             self.done(&r.order_id);
                             continue;
                         }
-                        match self.lookup(&r.order_id, None, true).await? {
+                        match self.lookup(&r.order_id, None, true, Source::Lookup).await? {
                             Resolution::Absent => self.send_one(r).await?,
                             Resolution::Found => self.done(&r.order_id),
                             Resolution::InDoubt => {}
@@ -593,7 +597,7 @@ impl Engine {
                     }
                     let mut absent = Vec::new();
                     for r in reqs {
-                        match self.lookup(&r.order_id, None, true).await? {
+                        match self.lookup(&r.order_id, None, true, Source::Lookup).await? {
                             Resolution::Absent => absent.push(r),
                             Resolution::Found => self.done(&r.order_id),
                             Resolution::InDoubt => {}
@@ -617,7 +621,9 @@ impl Engine {
             set.spawn(async move {
                 let _permit = sem.acquire_owned().await;
                 let gid = me.gateway_id(&id)?;
-                me.lookup(&id, gid.as_ref(), false).await.map(|_| ())
+                me.lookup(&id, gid.as_ref(), false, Source::Status)
+                    .await
+                    .map(|_| ())
             });
         }
         while let Some(res) = set.join_next().await {

@@ -153,3 +153,37 @@ fn the_binary_exits_2_instead_of_overwriting() {
     let bad = payrun(dir.path(), &["template", "--out", "t.txt"]);
     assert_eq!(bad.status.code(), Some(2), "{bad:?}");
 }
+
+/// The template's example row is never paid: `validate` refuses it until it is replaced,
+/// for both template formats; with the remark changed the row is valid.
+#[test]
+fn the_example_row_is_refused_until_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    for out in ["t.csv", "t.xlsx"] {
+        assert_eq!(
+            payrun(dir.path(), &["template", "--out", out])
+                .status
+                .code(),
+            Some(0)
+        );
+        let o = payrun(dir.path(), &["validate", out, "--json"]);
+        assert_eq!(o.status.code(), Some(1), "{o:?}");
+        let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let codes: Vec<_> = report["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["code"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(codes, ["example_row"], "{report}");
+        assert_eq!(report["errors"][0]["line"], 2);
+    }
+    let text = fs::read_to_string(dir.path().join("t.csv")).unwrap();
+    fs::write(
+        dir.path().join("real.csv"),
+        text.replace("EXAMPLE - replace or delete this row", "November bonus"),
+    )
+    .unwrap();
+    let o = payrun(dir.path(), &["validate", "real.csv", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+}

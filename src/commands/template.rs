@@ -36,7 +36,7 @@ pub const EXAMPLE_ROW: [&str; 10] = [
     "",
     "",
     "deduct",
-    "EXAMPLE - replace or delete this row",
+    crate::validate::row::EXAMPLE_REMARK,
     "Jane Example",
     "jane@example.com",
 ];

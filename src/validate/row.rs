@@ -16,6 +16,9 @@ use super::problem::{codes, quote, Problem};
 use crate::model::{FeeOption, GatewayKind, Payout};
 use crate::sheet::{CellKind, Columns, Field, Oversize, RowView};
 
+/// The remark of `payrun template`'s example row: a row carrying it is never paid.
+pub const EXAMPLE_REMARK: &str = "EXAMPLE - replace or delete this row";
+
 /// The options a row is checked against, already resolved.
 #[derive(Debug, Clone)]
 pub struct RowRules {
@@ -344,6 +347,14 @@ impl<'a> RowChecker<'a> {
             }
         }
         let remark_text = cell(Field::Remark).0;
+        if remark_text.trim() == EXAMPLE_REMARK {
+            push(
+                Field::Remark,
+                codes::EXAMPLE_ROW,
+                "this is the template's example row: replace it with a real payout or delete it"
+                    .into(),
+            );
+        }
         problems.sort_by_key(|(order, _)| *order);
         out.errors.extend(problems.into_iter().map(|(_, p)| p));
         if !out.errors.is_empty() {

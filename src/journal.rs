@@ -164,11 +164,6 @@ impl StoredRequest {
     pub fn decode(&self) -> Result<PayoutRequest, serde_json::Error> {
         serde_json::from_str(self.0.get())
     }
-
-    /// The JSON text.
-    pub fn text(&self) -> &str {
-        self.0.get()
-    }
 }
 
 impl PartialEq for StoredRequest {
@@ -480,11 +475,6 @@ pub fn decode_event(line: &[u8]) -> serde_json::Result<Event> {
     }
 }
 
-/// Parses journal bytes (a copy is kept for decoding records on demand).
-pub fn parse(path: &Path, bytes: &[u8]) -> Result<Replay, JournalError> {
-    parse_data(path, Data::Owned(bytes.to_vec()))
-}
-
 /// Replays journal data: the header, then the index of every order. A final unterminated line
 /// is a torn write and ignored with a warning.
 pub fn parse_data(path: &Path, data: Data) -> Result<Replay, JournalError> {
@@ -616,6 +606,8 @@ impl Journal {
         let fresh = data.iter().all(|b| b.is_ascii_whitespace());
         let replay = if fresh {
             // New (or empty after a crash before the header was complete): write the header.
+            // The mapping goes before the file it maps is truncated.
+            drop(data);
             file.set_len(0).map_err(io_err(path))?;
             file.seek(SeekFrom::Start(0)).map_err(io_err(path))?;
             let mut line = serde_json::to_vec(header).map_err(|e| JournalError::Corrupt {
@@ -627,7 +619,7 @@ impl Journal {
             file.write_all(&line).map_err(io_err(path))?;
             file.sync_all().map_err(io_err(path))?;
             sync_dir(path);
-            parse(path, &line)?
+            parse_data(path, Data::Owned(line))?
         } else {
             let replay = parse_data(path, data)?;
             if replay.header.run_id != header.run_id {

@@ -242,25 +242,12 @@ pub fn build(
 }
 
 impl Index {
-    /// An index of no orders.
-    pub fn empty(path: &Path) -> Index {
-        Index {
-            data: Arc::new(Data::Owned(Vec::new())),
-            path: path.to_path_buf(),
-            slots: FxHashMap::default(),
-        }
-    }
-
     pub fn len(&self) -> usize {
         self.slots.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.slots.is_empty()
-    }
-
-    pub fn contains(&self, id: &OrderId) -> bool {
-        self.slots.contains_key(id)
     }
 
     /// The order's status (None: the journal never sent it).

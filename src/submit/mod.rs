@@ -644,6 +644,3 @@ fn join_result<T>(
         }),
     }
 }
-
-/// The default wait after a 429 when the gateway gave none (for callers building settings).
-pub const DEFAULT_RATE_WAIT: Duration = Duration::from_secs(1);

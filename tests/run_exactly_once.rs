@@ -335,3 +335,27 @@ fn secrets_never_appear_in_any_output() {
         }
     }
 }
+
+#[test]
+fn a_resume_with_json_prints_one_json_document() {
+    let sb = start(sandbox_config());
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = write_sheet(dir.path(), "pay.csv", 3);
+    let env = env_for(&sb, Gw::G2328);
+    let args = [
+        "--json",
+        "run",
+        sheet.to_str().unwrap(),
+        "--yes",
+        "--rate",
+        "100",
+    ];
+    for _ in 0..2 {
+        let o = run_ok(dir.path(), &env, &args);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {}", text(&o)));
+        assert!(doc.is_object());
+    }
+    assert_paid_exactly_once(&sb, 3);
+}

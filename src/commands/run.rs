@@ -523,7 +523,8 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     outcome.map_err(journal_error)?;
     drop(engine);
     let results_path = results::results_path(&journal_path);
-    if !book.changed() && results::up_to_date(&results_path, &journal_path) {
+    // (With --json the full summary document is always printed, so the ledger is rebuilt.)
+    if !ctx.global.json && !book.changed() && results::up_to_date(&results_path, &journal_path) {
         // A resume that changed nothing: the results ledger written last time still holds.
         let statuses = results::row_statuses(&snap, |id| book.status(id));
         eprintln!("nothing changed; the results ledger is up to date");

@@ -350,12 +350,28 @@ fn a_resume_with_json_prints_one_json_document() {
         "--rate",
         "100",
     ];
-    for _ in 0..2 {
+    let journal = dir.path().join("pay.ledger.jsonl");
+    // First run pays; after the sandbox settles the second run's status pass completes every
+    // order; the third finds nothing to do and must still print one JSON document.
+    for i in 0..3 {
+        let before = std::fs::read(&journal).unwrap_or_default();
         let o = run_ok(dir.path(), &env, &args);
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-        let doc: serde_json::Value = serde_json::from_slice(&o.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {}", text(&o)));
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+            panic!(
+                "run {i}: stdout is not one JSON document ({e}): {}",
+                text(&o)
+            )
+        });
         assert!(doc.is_object());
+        if i == 2 {
+            assert_eq!(
+                std::fs::read(&journal).unwrap(),
+                before,
+                "the third run changed nothing"
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(400));
     }
     assert_paid_exactly_once(&sb, 3);
 }

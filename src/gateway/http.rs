@@ -394,9 +394,29 @@ fn until_epoch_millis(target_ms: i64, now: SystemTime) -> Duration {
     }
 }
 
+/// Percent-encodes everything outside RFC 3986's unreserved set (a URL path segment; the
+/// BlockATM signer's URL-encoding switch).
+pub(crate) fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(percent_encode("019dea62-1727"), "019dea62-1727");
+        assert_eq!(percent_encode("a/../b c"), "a%2F..%2Fb%20c");
+    }
     use reqwest::header::HeaderValue;
 
     fn at(secs: u64) -> SystemTime {

@@ -60,7 +60,7 @@ pub fn blockatm_string_to_sign(params: &[(&str, Option<String>)], time_ms: &str)
         out.push_str(k);
         out.push('=');
         if BLOCKATM_URL_ENCODE_VALUES {
-            out.push_str(&url_encode(v));
+            out.push_str(&super::http::percent_encode(v));
         } else {
             out.push_str(v);
         }
@@ -71,18 +71,6 @@ pub fn blockatm_string_to_sign(params: &[(&str, Option<String>)], time_ms: &str)
     out.push_str("time=");
     out.push_str(time_ms);
     out
-}
-
-fn url_encode(v: &str) -> String {
-    let mut s = String::with_capacity(v.len());
-    for b in v.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            s.push(b as char);
-        } else {
-            s.push_str(&format!("%{b:02X}"));
-        }
-    }
-    s
 }
 
 /// The value text of one JSON value for the BlockATM string to sign: strings raw, null absent,

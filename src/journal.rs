@@ -401,6 +401,15 @@ mod lines {
         pub request: PayoutRequest,
         pub at: String,
     }
+    /// An intent with its request kept as JSON text.
+    #[derive(Deserialize)]
+    pub struct IntentStored {
+        pub order_id: OrderId,
+        pub line: u64,
+        pub digest: String,
+        pub request: Box<serde_json::value::RawValue>,
+        pub at: String,
+    }
     #[derive(Deserialize)]
     pub struct Result {
         pub order_id: OrderId,
@@ -517,47 +526,94 @@ pub fn parse_data(path: &Path, data: Data) -> Result<Replay, JournalError> {
     })
 }
 
-/// Folds one event into the records. An answer for an order with no intent (a webhook or
-/// lookup for an order this journal never sent) is ignored.
-pub fn apply(orders: &mut HashMap<OrderId, OrderRecord>, ev: Event) {
+/// An event in the form a record takes it: an intent with its request stored as JSON text, or
+/// any other event.
+pub(crate) enum Stored {
+    Intent {
+        order_id: OrderId,
+        line: u64,
+        digest: String,
+        request: StoredRequest,
+        at: String,
+    },
+    Answer(Event),
+}
+
+impl From<Event> for Stored {
+    fn from(ev: Event) -> Stored {
+        match ev {
+            Event::Intent {
+                order_id,
+                line,
+                digest,
+                request,
+                at,
+            } => Stored::Intent {
+                order_id,
+                line,
+                digest,
+                request: StoredRequest::of(&request),
+                at,
+            },
+            other => Stored::Answer(other),
+        }
+    }
+}
+
+/// Decodes one journal line for a record. An intent's request is checked to be a request but
+/// kept as the line's own JSON text, not written back out.
+pub(crate) fn decode_stored(line: &[u8]) -> serde_json::Result<Stored> {
+    if line.starts_with(br#"{"event":"intent""#) {
+        let l: lines::IntentStored = serde_json::from_slice(line)?;
+        let request = StoredRequest(l.request);
+        request.decode()?;
+        return Ok(Stored::Intent {
+            order_id: l.order_id,
+            line: l.line,
+            digest: l.digest,
+            request,
+            at: l.at,
+        });
+    }
+    decode_event(line).map(Stored::from)
+}
+
+/// Folds one event into an order's record: an intent starts (or renews) it; any other event
+/// for an order with no intent yet is ignored. The one place events become records.
+pub(crate) fn fold(rec: &mut Option<OrderRecord>, ev: Stored) {
     match ev {
-        Event::Intent {
+        Stored::Intent {
             order_id,
             line,
             digest,
             request,
             at,
-        } => {
-            let request = StoredRequest::of(&request);
-            apply_intent(orders, order_id, line, digest, request, at)
-        }
-        Event::Sheet { .. } => {}
-        other => {
-            let Some(id) = other.order_id() else { return };
-            if let Some(rec) = orders.get_mut(id) {
-                rec.apply(other);
+        } => match rec {
+            Some(r) => r.apply_intent(line, digest, request, at),
+            None => {
+                *rec = Some(OrderRecord::from_intent(
+                    order_id, line, digest, request, at,
+                ))
+            }
+        },
+        Stored::Answer(ev) => {
+            if let Some(r) = rec {
+                r.apply(ev);
             }
         }
     }
 }
 
-/// Folds an intent into the records (a new order starts in doubt).
-fn apply_intent(
-    orders: &mut HashMap<OrderId, OrderRecord>,
-    order_id: OrderId,
-    line: u64,
-    digest: String,
-    request: StoredRequest,
-    at: String,
-) {
-    match orders.get_mut(&order_id) {
-        Some(rec) => rec.apply_intent(line, digest, request, at),
-        None => {
-            orders.insert(
-                order_id.clone(),
-                OrderRecord::from_intent(order_id, line, digest, request, at),
-            );
-        }
+/// Folds one event into the records. An answer for an order with no intent (a webhook or
+/// lookup for an order this journal never sent) is ignored.
+pub fn apply(orders: &mut HashMap<OrderId, OrderRecord>, ev: Event) {
+    let Some(id) = ev.order_id().cloned() else {
+        return;
+    };
+    let mut rec = orders.remove(&id);
+    fold(&mut rec, ev.into());
+    if let Some(rec) = rec {
+        orders.insert(id, rec);
     }
 }
 

@@ -15,7 +15,8 @@ use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
 use super::{
-    decode_event, next_status, Event, JournalError, OrderRecord, SheetSnapshot, Step, StoredRequest,
+    decode_event, decode_stored, fold, next_status, Event, JournalError, OrderRecord,
+    SheetSnapshot, Step,
 };
 use crate::model::{OrderId, Status};
 
@@ -277,35 +278,14 @@ impl Index {
     fn materialize(&self, id: &OrderId, slot: &Slot) -> Result<OrderRecord, JournalError> {
         let mut rec: Option<OrderRecord> = None;
         for r in &slot.lines {
-            let ev = decode_event(&self.data[r.start..r.start + r.len]).map_err(|e| {
+            let ev = decode_stored(&self.data[r.start..r.start + r.len]).map_err(|e| {
                 JournalError::Corrupt {
                     path: self.path.clone(),
                     line: r.number,
                     message: format!("unreadable event: {e}"),
                 }
             })?;
-            match (&mut rec, ev) {
-                (
-                    None,
-                    Event::Intent {
-                        order_id,
-                        line,
-                        digest,
-                        request,
-                        at,
-                    },
-                ) => {
-                    rec = Some(OrderRecord::from_intent(
-                        order_id,
-                        line,
-                        digest,
-                        StoredRequest::of(&request),
-                        at,
-                    ))
-                }
-                (Some(r), ev) => r.apply(ev),
-                (None, _) => {}
-            }
+            fold(&mut rec, ev);
         }
         let rec = rec.ok_or_else(|| JournalError::Corrupt {
             path: self.path.clone(),

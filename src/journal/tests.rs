@@ -379,3 +379,20 @@ fn a_syntactically_valid_but_wrong_line_is_reported_when_decoded() {
         other => panic!("expected a corrupt-line error, got {other:?}"),
     }
 }
+
+#[test]
+fn a_malformed_request_in_an_intent_is_reported_when_decoded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    drop(Journal::open(&path, &header()).unwrap());
+    let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+    f.write_all(br#"{"event":"intent","order_id":"a","line":2,"digest":"d","request":{"amount":"x"},"at":"t"}"#).unwrap();
+    f.write_all(b"\n").unwrap();
+    drop(f);
+    let r = read(&path).unwrap();
+    assert_eq!(r.orders.status(&OrderId("a".into())), Some(Status::InDoubt));
+    match r.orders.record(&OrderId("a".into())) {
+        Err(JournalError::Corrupt { line, .. }) => assert_eq!(line, 2),
+        other => panic!("expected a corrupt-line error, got {other:?}"),
+    }
+}

@@ -132,13 +132,6 @@ impl Status {
     pub fn is_final(self) -> bool {
         matches!(self, Status::Completed | Status::Failed | Status::Cancelled)
     }
-    /// The gateway has the order (it may still settle).
-    pub fn is_accepted(self) -> bool {
-        matches!(
-            self,
-            Status::Pending | Status::Completed | Status::Failed | Status::Cancelled
-        )
-    }
 }
 
 impl fmt::Display for Status {

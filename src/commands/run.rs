@@ -153,8 +153,6 @@ pub struct Triage {
     pub to_send: Vec<PlannedOrder>,
     /// Sent with no known outcome: resolve first.
     pub in_doubt: Vec<OrderId>,
-    /// The gateway has them.
-    pub done: u64,
     /// Rows changed since they were sent: reported, never re-sent.
     pub held: Vec<(PlannedOrder, String)>,
 }
@@ -202,7 +200,8 @@ pub fn triage(plan: &[PlannedOrder], orders: &Index) -> Result<Triage, JournalEr
             }
             Some((Status::InDoubt, _)) => t.in_doubt.push(o.order_id.clone()),
             Some((Status::NotSent, _)) => t.to_send.push(o.clone()),
-            Some(_) => t.done += 1,
+            // The gateway has them: nothing to do.
+            Some(_) => {}
             None => {
                 let key = (
                     o.payout.network.code.to_string(),

@@ -5,6 +5,7 @@
 //! `journal` records intents and results, and `ledger` writes the results view. `sandbox` is
 //! the embedded gateway used for demos and tests.
 
+pub mod book;
 pub mod cli;
 pub mod commands;
 pub mod exit;

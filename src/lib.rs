@@ -10,10 +10,11 @@ pub mod cli;
 pub mod commands;
 pub mod exit;
 pub mod gateway;
-pub mod journal;
+
 pub mod ledger;
 pub mod model;
 pub mod plan;
+pub mod variance;
 pub mod sandbox;
 pub mod sheet;
 pub mod submit;

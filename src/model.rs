@@ -8,7 +8,7 @@ use std::fmt;
 use crate::validate::networks::NetworkSpec;
 
 /// The merchant-side idempotency key of one payout (2328 `order_id`, BlockATM `orderNo`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
 #[serde(transparent)]
 pub struct OrderId(pub String);
 
@@ -114,6 +114,17 @@ pub enum Status {
     Completed,
     Failed,
     Cancelled,
+    /// Valid, but changed since its order was sent: not sent again unless the user says so.
+    Held,
+    /// The gateway's answer contradicts what was sent (or an earlier final status): never
+    /// counted as paid, never re-sent automatically.
+    Conflict,
+}
+
+impl Default for Status {
+    fn default() -> Self {
+        Status::NotSent
+    }
 }
 
 impl Status {
@@ -126,7 +137,25 @@ impl Status {
             Status::Completed => "completed",
             Status::Failed => "failed",
             Status::Cancelled => "cancelled",
+            Status::Held => "held",
+            Status::Conflict => "conflict",
         }
+    }
+
+    /// The status named by its ledger word (`in_doubt`, `completed`, …).
+    pub fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "invalid" => Status::Invalid,
+            "not_sent" => Status::NotSent,
+            "in_doubt" => Status::InDoubt,
+            "pending" => Status::Pending,
+            "completed" => Status::Completed,
+            "failed" => Status::Failed,
+            "cancelled" => Status::Cancelled,
+            "held" => Status::Held,
+            "conflict" => Status::Conflict,
+            _ => return None,
+        })
     }
     /// Completed, failed and cancelled never change again.
     pub fn is_final(self) -> bool {

@@ -85,6 +85,22 @@ pub fn derive_order_id(run_id: &str, p: &Payout, occurrence: u32) -> OrderId {
     ))
 }
 
+/// The id of a retry of a refused order (`--retry-failed`): a new order of the same run,
+/// derived from the refused order's id and the attempt number (1, 2, …), so a resumed retry
+/// finds the same id again.
+pub fn retry_order_id(run_id: &str, refused: &OrderId, attempt: u32) -> OrderId {
+    let d = Sha256::new()
+        .chain_update(b"payrun-retry-v1\x1f")
+        .chain_update(refused.as_str().as_bytes())
+        .chain_update(format!("\x1fattempt={attempt}").as_bytes())
+        .finalize();
+    OrderId(format!(
+        "{}-{}",
+        sanitize_run_id(run_id),
+        hex::encode(&d[..16])
+    ))
+}
+
 /// Whether an explicit order id has the allowed shape.
 pub fn is_valid_order_id(s: &str) -> bool {
     (1..=64).contains(&s.len())

@@ -1,4 +1,153 @@
 //! The book: one SQLite database holding every run and every order ever sent through payrun,
-//! for every gateway account — the single source of truth for what was sent.
+//! for every gateway account — the single source of truth for what was sent (docs/book.md).
+//!
+//! - [`store`]: the file (private, WAL, `synchronous=FULL`), schema and migrations, the event
+//!   hash chain and the one write path, `record`;
+//! - [`events`]: the events and the status rule that folds them into an order's state;
+//! - [`runs`]: accounts, runs, the sheet and plan of a run, and the one-sender lease;
+//! - [`audit`]: `book verify` (the whole chain, every order against its events) and export;
+//! - [`queries`]: the run listing and a recipient's history;
+//! - [`location`]: where the book lives.
 
+pub mod audit;
+pub mod events;
 pub mod location;
+pub mod queries;
+pub mod runs;
+pub mod store;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+pub use events::{
+    now, Event, FieldConflict, OrderRecord, SheetSnapshot, SnapshotRow, Source,
+};
+pub use runs::{AccountKey, Lease, Mode, Run, RunCounts, SheetInfo};
+pub use store::Book;
+
+use crate::model::{OrderId, Status};
+
+/// A book problem. Every one stops the command (exit 2): the book is never guessed.
+#[derive(Debug, thiserror::Error)]
+pub enum BookError {
+    #[error("book {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("book {path}: {message}")]
+    Sqlite { path: PathBuf, message: String },
+    #[error("{path} is not a payrun book: {why}")]
+    Foreign { path: PathBuf, why: String },
+    #[error("book {path} was altered outside payrun: {place}; nothing was sent (run `payrun book verify` for the first broken link)")]
+    Tampered { path: PathBuf, place: String },
+    #[error("run {run_id} is being sent by another payrun process (one sender per run); wait for it to finish")]
+    Leased { run_id: String },
+    #[error("the book has an answer for order {order_id} but no intent for it: refusing to guess")]
+    NoIntent { order_id: OrderId },
+    #[error("book: {0}")]
+    Encode(String),
+}
+
+impl BookError {
+    /// An SQLite error on `path`, worded for a person (a file that is not a database, or
+    /// one cut short, says so).
+    pub fn from_sqlite(path: &Path, e: rusqlite::Error) -> BookError {
+        use rusqlite::ErrorCode;
+        match e.sqlite_error_code() {
+            Some(ErrorCode::NotADatabase) => BookError::Foreign {
+                path: path.into(),
+                why: "it is not an SQLite database".into(),
+            },
+            Some(ErrorCode::DatabaseCorrupt) => BookError::Tampered {
+                path: path.into(),
+                place: format!("the database file is damaged or cut short ({e})"),
+            },
+            _ => BookError::Sqlite {
+                path: path.into(),
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
+/// The book as one command works with it: an account, and the run it sends or refreshes
+/// (None: any run of the account, as `webhook serve` needs). Cheap to share between tasks.
+#[derive(Debug)]
+pub struct RunBook {
+    pub book: Arc<Book>,
+    pub account: i64,
+    pub run: Option<Run>,
+    changed: AtomicBool,
+}
+
+impl RunBook {
+    pub fn new(book: Arc<Book>, account: i64, run: Option<Run>) -> RunBook {
+        RunBook {
+            book,
+            account,
+            run,
+            changed: AtomicBool::new(false),
+        }
+    }
+
+    /// Commits `events` (one transaction, fsync'd). Inside a multi-threaded tokio runtime the
+    /// commit runs via `block_in_place` so other tasks keep running.
+    pub fn record(&self, events: Vec<Event>) -> Result<(), BookError> {
+        let write = || self.book.record(self.account, &events);
+        let out = match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(write)
+            }
+            _ => write(),
+        };
+        if out.is_ok() {
+            self.changed.store(true, Ordering::Relaxed);
+        }
+        out
+    }
+
+    /// The full record of an order of the account.
+    pub fn get(&self, id: &OrderId) -> Result<Option<OrderRecord>, BookError> {
+        Ok(self.book.order(self.account, id.as_str())?.map(|(_, r)| r))
+    }
+
+    /// An order's status (None: the book does not have it).
+    pub fn status(&self, id: &OrderId) -> Option<Status> {
+        self.get(id).ok().flatten().map(|r| r.status)
+    }
+
+    /// Every order of the run.
+    pub fn orders(&self) -> Result<HashMap<OrderId, OrderRecord>, BookError> {
+        let Some(run) = &self.run else {
+            return Ok(HashMap::new());
+        };
+        Ok(self
+            .book
+            .run_orders(self.account, run.pk)?
+            .into_iter()
+            .map(|r| (r.order_id.clone(), r))
+            .collect())
+    }
+
+    /// The ids of the run's orders whose status satisfies `keep`.
+    pub fn ids_where(&self, keep: impl Fn(Status) -> bool) -> Result<Vec<OrderId>, BookError> {
+        let Some(run) = &self.run else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .book
+            .run_orders(self.account, run.pk)?
+            .into_iter()
+            .filter(|r| keep(r.status))
+            .map(|r| r.order_id)
+            .collect())
+    }
+
+    /// Whether anything was committed through this handle.
+    pub fn changed(&self) -> bool {
+        self.changed.load(Ordering::Relaxed)
+    }
+}

@@ -73,6 +73,8 @@ pub struct Profile {
     pub rate: Option<f64>,
     pub connect_timeout_secs: Option<f64>,
     pub request_timeout_secs: Option<f64>,
+    /// The book file (relative to the profile's directory).
+    pub book: Option<PathBuf>,
 }
 
 /// What was read from the outside world: the profile (if any), its path, and the environment.
@@ -152,6 +154,9 @@ pub struct Config {
     pub rate: Option<f64>,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
+    /// The book file: `--book`, `PAYRUN_BOOK`, `book =` in the profile, else the platform data
+    /// directory. An error text when none can be named (no data directory).
+    pub book: Result<PathBuf, String>,
 }
 
 /// The production base URL of a gateway.
@@ -276,6 +281,19 @@ impl Config {
             rate,
             connect_timeout: positive_secs("connect_timeout_secs", p.connect_timeout_secs, 10.0)?,
             request_timeout: positive_secs("request_timeout_secs", p.request_timeout_secs, 30.0)?,
+            book: crate::book::location::resolve(
+                flags.book.as_deref(),
+                env("PAYRUN_BOOK"),
+                p.book
+                    .as_ref()
+                    .map(|b| match &src.profile_path {
+                        Some(pp) if b.is_relative() => {
+                            pp.parent().unwrap_or(Path::new(".")).join(b)
+                        }
+                        _ => b.clone(),
+                    })
+                    .as_deref(),
+            ),
         })
     }
 

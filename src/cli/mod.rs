@@ -26,10 +26,10 @@ pub struct GlobalArgs {
     /// Configuration profile (default: payrun.toml in the current directory, if present)
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Journal file (default: <sheet stem>.ledger.jsonl beside the sheet)
+    /// The book: every run and payout payrun knows [env: PAYRUN_BOOK] (default: <data dir>/payrun/book.sqlite)
     #[arg(long, global = true, value_name = "FILE")]
-    pub ledger: Option<PathBuf>,
-    /// Run id used to derive order ids (default: the sheet's file stem)
+    pub book: Option<PathBuf>,
+    /// The run: resumed if the book has it, else started with this id (default: the run of this sheet, or <sheet stem>-<YYYYMMDD>)
     #[arg(long, global = true, value_name = "ID")]
     pub run_id: Option<String>,
     /// Start the embedded sandbox gateway in-process and run against it (no account needed)
@@ -66,6 +66,13 @@ pub enum Command {
     Status(StatusArgs),
     /// Write the results ledger as .csv, .xlsx, .json (or a summary as .md)
     Report(ReportArgs),
+    /// List the runs in the book
+    Runs,
+    /// Every payout to one recipient or address, across runs
+    History(HistoryArgs),
+    /// Check or export the book
+    #[command(subcommand)]
+    Book(BookCommand),
     /// Receive or verify gateway webhooks
     #[command(subcommand)]
     Webhook(WebhookCommand),
@@ -162,10 +169,53 @@ pub struct RunArgs {
     /// Refuse the run unless the currency's total is exactly AMOUNT (repeatable)
     #[arg(long, value_name = "AMOUNT:CURRENCY")]
     pub expect_total: Vec<String>,
+    /// Start a new run (a new payout period) even if the book already paid this sheet
+    #[arg(long, conflicts_with_all = ["retry_failed", "accept_edits"])]
+    pub new_run: bool,
+    /// Send rows whose order the gateway refused (failed) as new orders of the same run
+    #[arg(long)]
+    pub retry_failed: bool,
+    /// Send rows edited since they were sent as new orders of the same run (the earlier payment stands)
+    #[arg(long)]
+    pub accept_edits: bool,
+}
+
+/// Which run a read-only command means: a sheet, or `--run-id` (global).
+#[derive(Debug, Args, Clone, Default)]
+pub struct RunSelect {
+    /// The sheet whose run to use (default: --run-id, else the latest run of the account)
+    pub sheet: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct HistoryArgs {
+    /// The recipient key (employee_id, recipient_id, payee_id, email column)
+    #[arg(long, value_name = "KEY", required_unless_present = "address", conflicts_with = "address")]
+    pub recipient: Option<String>,
+    /// The address
+    #[arg(long, value_name = "ADDRESS")]
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Subcommand, Clone)]
+pub enum BookCommand {
+    /// Check the book's hash chain and every order against its events; exit 1 on a broken link
+    Verify,
+    /// Write every event of the book as JSON Lines
+    Export(BookExportArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct BookExportArgs {
+    /// Output file (.jsonl)
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args, Clone)]
 pub struct StatusArgs {
+    #[command(flatten)]
+    pub select: RunSelect,
     /// Poll until every order is final
     #[arg(long)]
     pub wait: bool,
@@ -179,6 +229,8 @@ pub struct StatusArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct ReportArgs {
+    #[command(flatten)]
+    pub select: RunSelect,
     /// Output file: .csv, .xlsx, .json, or .md for the run summary
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::book::{AccountKey, Mode};
 use crate::cli::config::{Config, PayoutType};
 use crate::exit::Exit;
 use crate::gateway::blockatm::{self, BlockAtmClient};
@@ -16,6 +17,50 @@ use crate::sandbox::{Sandbox, SandboxConfig};
 pub struct Connection {
     pub gateway: Arc<dyn Gateway>,
     pub sandbox: Option<Sandbox>,
+    /// The account the credentials name (live, or the embedded sandbox).
+    pub account: AccountKey,
+    /// The base URL requests go to.
+    pub base_url: String,
+}
+
+/// The account a configuration names, when its credentials are there: 2328 project, or the
+/// BlockATM contract and API-key fingerprint. `sandbox` means the embedded sandbox (with the
+/// credentials it would be started with).
+pub fn account_key(config: &Config, sandbox: bool) -> Option<AccountKey> {
+    let (mode, config) = if sandbox {
+        (Mode::Sandbox, sandbox_credentials(config))
+    } else {
+        (Mode::Live, config.clone())
+    };
+    match config.gateway {
+        GatewayKind::G2328 => Some(AccountKey::g2328(mode, config.project.as_deref()?)),
+        GatewayKind::BlockAtm => Some(AccountKey::blockatm(
+            mode,
+            config.contract_id.as_deref()?,
+            config.api_key.as_ref()?.expose(),
+        )),
+    }
+}
+
+/// The configuration with the embedded sandbox's credentials filled in.
+fn sandbox_credentials(config: &Config) -> Config {
+    let sc = sandbox_config(config);
+    let mut config = config.clone();
+    config.project = Some(sc.project.clone());
+    config.contract_id = Some(sc.contract_id.clone());
+    match config.gateway {
+        GatewayKind::G2328 => {
+            config.api_key = Some(crate::cli::config::Secret::new(sc.payout_key.clone()))
+        }
+        GatewayKind::BlockAtm => {
+            config.api_key = Some(crate::cli::config::Secret::new(sc.api_key.clone()));
+            config.api_secret = Some(crate::cli::config::Secret::new(sc.secret.clone()));
+            if config.network.is_none() {
+                config.network = crate::validate::networks::lookup(&sc.blockatm_chain);
+            }
+        }
+    }
+    config
 }
 
 /// The sandbox configuration `--sandbox` uses: the environment's credentials (or the
@@ -35,26 +80,13 @@ pub fn connect(config: &Config, sandbox: bool) -> anyhow::Result<Connection> {
     let mut started = None;
     if sandbox {
         let sc = sandbox_config(&config);
-        let sb = Sandbox::start(sc.clone(), ([127, 0, 0, 1], 0).into())
+        let sb = Sandbox::start(sc, ([127, 0, 0, 1], 0).into())
             .map_err(|e| Exit::usage(format!("cannot start the embedded sandbox: {e}")))?;
+        config = sandbox_credentials(&config);
         config.base_url = Some(match config.gateway {
             GatewayKind::G2328 => sb.base_url_2328(),
             GatewayKind::BlockAtm => sb.base_url_blockatm(),
         });
-        config.project = Some(sc.project.clone());
-        config.contract_id = Some(sc.contract_id.clone());
-        match config.gateway {
-            GatewayKind::G2328 => {
-                config.api_key = Some(crate::cli::config::Secret::new(sc.payout_key.clone()))
-            }
-            GatewayKind::BlockAtm => {
-                config.api_key = Some(crate::cli::config::Secret::new(sc.api_key.clone()));
-                config.api_secret = Some(crate::cli::config::Secret::new(sc.secret.clone()));
-                if config.network.is_none() {
-                    config.network = crate::validate::networks::lookup(&sc.blockatm_chain);
-                }
-            }
-        }
         started = Some(sb);
     }
     config
@@ -92,9 +124,19 @@ pub fn connect(config: &Config, sandbox: bool) -> anyhow::Result<Connection> {
             .map_err(|e| Exit::usage(e.to_string()))?,
         ),
     };
+    let account = account_key(&config, false)
+        .map(|mut a| {
+            if sandbox {
+                a.mode = Mode::Sandbox;
+            }
+            a
+        })
+        .ok_or_else(|| Exit::usage("the gateway account is not configured"))?;
     Ok(Connection {
         gateway,
         sandbox: started,
+        account,
+        base_url: config.effective_base_url(),
     })
 }
 

@@ -2,17 +2,23 @@
 //! `Context`; every command returns the `ExitCode` it ended with, or an error for the edge to
 //! print and map (an `exit::Exit` inside carries its own code; anything else is a usage error).
 
+pub mod book;
 pub mod connect;
 pub mod init;
+pub mod outputs;
 pub mod quote;
 pub mod report;
 pub mod results;
 pub mod run;
+pub mod runs;
 pub mod sandbox;
 pub mod status;
 pub mod template;
 pub mod validate;
 pub mod webhook;
+
+use std::path::Path;
+use std::sync::Arc;
 
 use crate::cli::config::{Config, Sources};
 use crate::cli::{Cli, Command, GlobalArgs};
@@ -56,10 +62,93 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(args) => status::execute(&ctx, &args),
         Command::Report(args) => report::execute(&ctx, &args),
         Command::Webhook(cmd) => webhook::execute(&ctx, &cmd),
+        Command::Runs => runs::runs(&ctx),
+        Command::History(args) => runs::history(&ctx, &args),
+        Command::Book(cmd) => book::execute(&ctx, &cmd),
         Command::Completions(_) | Command::Template(_) | Command::Init(_) | Command::Sandbox(_) => {
             unreachable!("handled before the configuration is read")
         }
     }
+}
+
+/// Opens the book the configuration names (exit 2 when it cannot be opened, or is not a
+/// payrun book, or was altered).
+pub fn open_book(ctx: &Context) -> anyhow::Result<Arc<crate::book::Book>> {
+    let path = ctx.config.book.clone().map_err(Exit::usage)?;
+    Ok(Arc::new(
+        crate::book::Book::open(&path).map_err(|e| Exit::usage(e.to_string()))?,
+    ))
+}
+
+/// The run a read-only command means: `--run-id`, else the sheet's latest run (by path, then
+/// by content), else the latest run of the account. The account comes from the configuration
+/// when its credentials are there; otherwise every account is searched and a name two
+/// accounts share must be told apart with the configuration.
+pub fn select_run(
+    ctx: &Context,
+    book: &crate::book::Book,
+    sheet: Option<&Path>,
+) -> anyhow::Result<crate::book::Run> {
+    let key = connect::account_key(&ctx.config, ctx.global.sandbox);
+    let account = match &key {
+        Some(k) => book.find_account(k).map_err(|e| Exit::usage(e.to_string()))?,
+        None => None,
+    };
+    let none = || {
+        Exit::usage(format!(
+            "the book {} has no such run{}",
+            book.path().display(),
+            key.as_ref()
+                .map(|k| format!(" for {}", k.label()))
+                .unwrap_or_default()
+        ))
+    };
+    let err = |e: crate::book::BookError| Exit::usage(e.to_string());
+    let candidates: Vec<crate::book::Run> = if let Some(id) = &ctx.global.run_id {
+        match account {
+            Some(a) => book.run_by_id(a, id).map_err(err)?.into_iter().collect(),
+            None => book.runs_named(id).map_err(err)?,
+        }
+    } else if let Some(sheet) = sheet {
+        let path = crate::book::runs::sheet_key(sheet);
+        let sha = crate::validate::file_sha256(sheet).ok();
+        let all = book.runs(account).map_err(err)?;
+        let by_path: Vec<_> = all.iter().filter(|r| r.sheet_path == path).cloned().collect();
+        if !by_path.is_empty() {
+            by_path.into_iter().rev().take(1).collect()
+        } else {
+            all.into_iter()
+                .filter(|r| Some(&r.sheet_sha256) == sha.as_ref())
+                .rev()
+                .take(1)
+                .collect()
+        }
+    } else {
+        book.runs(account)
+            .map_err(err)?
+            .into_iter()
+            .rev()
+            .take(1)
+            .collect()
+    };
+    match candidates.len() {
+        0 => Err(none().into()),
+        1 => Ok(candidates.into_iter().next().expect("one")),
+        _ => Err(Exit::usage(
+            "runs of several accounts have that id: set the gateway account (PAYRUN_PROJECT, or the BlockATM contract and key) to choose",
+        )
+        .into()),
+    }
+}
+
+/// The gateway kind of a run's account.
+pub fn gateway_of(
+    book: &crate::book::Book,
+    run: &crate::book::Run,
+) -> anyhow::Result<crate::model::GatewayKind> {
+    Ok(book
+        .account_gateway(run.account)
+        .map_err(|e| Exit::usage(e.to_string()))?)
 }
 
 /// Logs go to stderr; `-v` info, `-vv` debug, `-vvv` trace; `RUST_LOG` overrides.

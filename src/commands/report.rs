@@ -1,30 +1,23 @@
-//! `payrun report --out FILE`: the results ledger (or the run summary, `.md`) from the journal,
-//! read without taking the journal's lock, written atomically.
+//! `payrun report [SHEET | --run-id ID] --out FILE`: a run's results ledger (or its summary,
+//! `.md`) from the book, written atomically. Reads only; works beside a running `run`.
 
 use crate::cli::ReportArgs;
-use crate::commands::status::find_journal;
-use crate::commands::{results, Context};
+use crate::commands::outputs::check_output;
+use crate::commands::{gateway_of, open_book, results, select_run, Context};
 use crate::exit::{Exit, ExitCode};
 use crate::ledger::summary::{self, Summary};
 
 /// `payrun report`.
 pub fn execute(ctx: &Context, args: &ReportArgs) -> anyhow::Result<ExitCode> {
-    let path = find_journal(ctx.global.ledger.as_deref())?;
-    let replay = crate::journal::read(&path).map_err(|e| Exit::usage(e.to_string()))?;
-    for w in &replay.warnings {
-        eprintln!("warning: {w}");
+    let book = open_book(ctx)?;
+    let sheet = args.select.sheet.as_deref();
+    for out in std::iter::once(&args.out).chain(args.summary.iter()) {
+        check_output(out, Some(book.path()), sheet)?;
     }
-    let snap = replay.sheet.as_ref().ok_or_else(|| {
-        Exit::usage(format!(
-            "{}: the journal has no sheet snapshot (no run reached submission)",
-            path.display()
-        ))
-    })?;
-    let orders = replay
-        .orders
-        .records()
-        .map_err(|e| Exit::usage(e.to_string()))?;
-    let ledger = results::build(&replay.header, snap, &orders, &[]);
+    let run = select_run(ctx, &book, sheet)?;
+    let gateway = gateway_of(&book, &run)?;
+    let ledger =
+        results::ledger_of(&book, gateway, &run).map_err(|e| Exit::usage(e.to_string()))?;
     crate::ledger::write(&args.out, &ledger)?;
     let s = Summary::from_ledger(&ledger)?;
     if let Some(md) = &args.summary {
@@ -33,7 +26,7 @@ pub fn execute(ctx: &Context, args: &ReportArgs) -> anyhow::Result<ExitCode> {
     if ctx.global.json {
         println!("{}", serde_json::to_string_pretty(&s)?);
     } else {
-        eprintln!("wrote {}", args.out.display());
+        eprintln!("wrote {} (run {})", args.out.display(), run.run_id);
     }
     Ok(ExitCode::Success)
 }

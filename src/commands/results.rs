@@ -1,42 +1,53 @@
-//! Building the results ledger from the journal: one row per sheet row (from the run's sheet
-//! snapshot), laid over what the journal knows about its order. Used by `run`, `status` and
-//! `report`, so the three always agree.
+//! Building the results ledger from the book: one row per sheet row of the run (the sheet as
+//! the run last read it), laid over what the book knows about its order, then one row for each
+//! order of the run that no longer matches a sheet row (an edited row's earlier payment) — a
+//! payment that happened is never hidden. Used by `run`, `status`, `report` and `webhook serve`,
+//! so they always agree.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use crate::book::{now, Book, BookError, OrderRecord, Run, SheetSnapshot};
 use crate::exit::ExitCode;
-use crate::journal::{self, Header, OrderRecord, SheetSnapshot};
 use crate::ledger::{Ledger, LedgerRow, RunInfo};
-use crate::model::{OrderId, Status};
-use crate::plan::PlannedOrder;
+use crate::model::{GatewayKind, OrderId, Status};
 
-/// `<stem>.results.csv` beside the journal `<stem>.ledger.jsonl`.
-pub fn results_path(journal: &Path) -> PathBuf {
-    let name = journal
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let stem = name
-        .strip_suffix(".ledger.jsonl")
-        .or_else(|| name.strip_suffix(".jsonl"))
-        .unwrap_or(&name)
-        .to_string();
-    journal.with_file_name(format!("{stem}.results.csv"))
+/// `<sheet stem>.results.csv` beside the sheet.
+pub fn results_path(sheet: &Path) -> PathBuf {
+    let stem = sheet
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "payrun".into());
+    sheet.with_file_name(format!("{stem}.results.csv"))
 }
 
-/// The ledger view of a journal.
+fn fill_from_order(row: &mut LedgerRow, rec: &OrderRecord) {
+    row.status = rec.status;
+    row.error = rec.error.clone().or(row.error.take());
+    row.updated_at = Some(rec.updated_at.clone());
+    if let Some(s) = &rec.state {
+        row.gateway_status = Some(s.gateway_status.clone());
+        row.gateway_id.clone_from(&s.gateway_id);
+        row.txid.clone_from(&s.txid);
+        row.merchant_amount = s.merchant_amount;
+        row.network_amount = s.network_amount;
+        row.fee = s.fee;
+        if s.error.is_some() && rec.status != Status::Conflict {
+            row.error.clone_from(&s.error);
+        }
+    }
+}
+
+/// The ledger view of a run.
 pub fn build(
-    header: &Header,
+    run: &Run,
+    gateway: GatewayKind,
     snapshot: &SheetSnapshot,
+    held: &BTreeMap<u64, String>,
     orders: &HashMap<OrderId, OrderRecord>,
-    held: &[(PlannedOrder, String)],
 ) -> Ledger {
-    let held: HashMap<&OrderId, &str> = held
-        .iter()
-        .map(|(o, why)| (&o.order_id, why.as_str()))
-        .collect();
-    let rows = snapshot
+    let mut shown: HashSet<&OrderId> = HashSet::new();
+    let mut rows: Vec<LedgerRow> = snapshot
         .rows
         .iter()
         .map(|r| {
@@ -51,55 +62,95 @@ pub fn build(
             }
             row.order_id.clone_from(&r.order_id);
             row.status = Status::NotSent;
-            let Some(id) = &r.order_id else { return row };
-            if let Some(why) = held.get(id) {
-                row.error = Some((*why).to_string());
+            if let Some(why) = held.get(&r.line) {
+                row.status = Status::Held;
+                row.error = Some(why.clone());
             }
+            let Some(id) = &r.order_id else { return row };
             if let Some(rec) = orders.get(id) {
-                row.status = rec.status;
-                row.error = rec.error.clone().or(row.error);
-                row.updated_at = Some(rec.updated_at.clone());
-                if let Some(s) = &rec.state {
-                    row.gateway_status = Some(s.gateway_status.clone());
-                    row.gateway_id.clone_from(&s.gateway_id);
-                    row.txid.clone_from(&s.txid);
-                    row.merchant_amount = s.merchant_amount;
-                    row.network_amount = s.network_amount;
-                    row.fee = s.fee;
-                    if s.error.is_some() {
-                        row.error.clone_from(&s.error);
-                    }
+                shown.insert(id);
+                if rec.sent || !held.contains_key(&r.line) {
+                    fill_from_order(&mut row, rec);
                 }
             }
             row
         })
         .collect();
+    // Orders of the run no sheet row shows any more: earlier payments of edited rows.
+    let mut extra: Vec<&OrderRecord> = orders
+        .values()
+        .filter(|r| r.sent && !shown.contains(&r.order_id))
+        .collect();
+    extra.sort_by(|a, b| (a.line, &a.order_id).cmp(&(b.line, &b.order_id)));
+    for rec in extra {
+        let mut row = LedgerRow::new(
+            rec.line,
+            vec![String::new(); snapshot.columns.len()],
+            Status::NotSent,
+        );
+        row.order_id = Some(rec.order_id.clone());
+        row.currency = Some(rec.request.currency.clone());
+        row.network = Some(rec.request.network.clone());
+        row.amount = Some(rec.request.amount);
+        fill_from_order(&mut row, rec);
+        let note = format!(
+            "earlier order of row {} ({} {} to {}), no longer in the sheet",
+            rec.line, rec.request.amount, rec.request.currency, rec.request.to_address
+        );
+        row.error = Some(match row.error.take() {
+            Some(e) => format!("{note}; {e}"),
+            None => note,
+        });
+        rows.push(row);
+    }
     Ledger {
         columns: snapshot.columns.clone(),
         rows,
         run: RunInfo {
-            run_id: header.run_id.clone(),
-            gateway: header.gateway,
-            sheet: header.sheet.clone(),
-            generated_at: journal::now(),
+            run_id: run.run_id.clone(),
+            gateway,
+            sheet: run.sheet_name.clone(),
+            generated_at: now(),
         },
     }
 }
 
-/// The status of every sheet row of a snapshot, from the orders' statuses.
-pub fn row_statuses(
-    snapshot: &SheetSnapshot,
-    status_of: impl Fn(&OrderId) -> Option<Status>,
-) -> Vec<Status> {
-    snapshot
-        .rows
-        .iter()
-        .map(|r| match (&r.invalid, &r.order_id) {
-            (Some(_), _) => Status::Invalid,
-            (None, Some(id)) => status_of(id).unwrap_or(Status::NotSent),
-            (None, None) => Status::NotSent,
-        })
-        .collect()
+/// The results ledger of a run, from the book.
+pub fn ledger_of(book: &Book, gateway: GatewayKind, run: &Run) -> Result<Ledger, BookError> {
+    let (snapshot, held) = book.snapshot(run)?;
+    let orders: HashMap<OrderId, OrderRecord> = book
+        .run_orders(run.account, run.pk)?
+        .into_iter()
+        .map(|r| (r.order_id.clone(), r))
+        .collect();
+    Ok(build(run, gateway, &snapshot, &held, &orders))
+}
+
+/// Writes a run's results ledger beside its sheet (and beside `also`, another copy of the
+/// sheet, when given). Returns the ledger and the paths written.
+pub fn write_beside_sheet(
+    book: &Book,
+    gateway: GatewayKind,
+    run: &Run,
+    also: Option<&Path>,
+) -> anyhow::Result<(Ledger, Vec<PathBuf>)> {
+    let ledger = ledger_of(book, gateway, run)?;
+    let mut written = Vec::new();
+    let mut targets = vec![results_path(Path::new(&run.sheet_path))];
+    if let Some(p) = also {
+        let t = results_path(Path::new(&crate::book::runs::sheet_key(p)));
+        if !targets.contains(&t) {
+            targets.push(t);
+        }
+    }
+    for t in targets {
+        if t.parent().is_some_and(|d| d.as_os_str().is_empty() || d.is_dir()) {
+            crate::commands::outputs::check_output(&t, Some(book.path()), None)?;
+            crate::ledger::write(&t, &ledger)?;
+            written.push(t);
+        }
+    }
+    Ok((ledger, written))
 }
 
 /// `12 rows: 10 completed, 2 pending` (the statuses present, in a fixed order).
@@ -109,6 +160,8 @@ pub fn count_line(statuses: &[Status]) -> String {
         Status::Pending,
         Status::InDoubt,
         Status::NotSent,
+        Status::Held,
+        Status::Conflict,
         Status::Failed,
         Status::Cancelled,
         Status::Invalid,
@@ -123,14 +176,8 @@ pub fn count_line(statuses: &[Status]) -> String {
     format!("{} rows: {}", statuses.len(), parts.join(", "))
 }
 
-/// Whether the results ledger was written after the journal last changed.
-pub fn up_to_date(results: &Path, journal: &Path) -> bool {
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    matches!((modified(results), modified(journal)), (Some(r), Some(j)) if r >= j)
-}
-
-/// 0 when every row is accepted (pending or completed) and none is invalid, failed,
-/// cancelled, in doubt or unsent; 1 otherwise.
+/// 0 when every row is accepted (pending or completed); 1 otherwise (invalid, failed,
+/// cancelled, in doubt, not sent, held, conflict).
 pub fn exit_code_of(statuses: &[Status]) -> ExitCode {
     if statuses
         .iter()

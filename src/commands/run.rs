@@ -1,33 +1,32 @@
-//! `payrun run SHEET`: validate → plan → quote → confirm → submit → reconcile → results ledger.
-//! Re-running the same command resumes from the journal and never pays a row twice.
+//! `payrun run SHEET`: read → open the book → decide which run this is → plan → quote →
+//! confirm → submit → reconcile → results ledger. Re-running the same command resumes the run
+//! from the book and never pays a row twice; a sheet the book already paid is never paid again
+//! unless the user starts a new run (`--new-run`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rust_decimal::Decimal;
 
+use crate::book::runs::sheet_key;
+use crate::book::{self, Book, OrderRecord, Run, RunBook, SheetInfo, SheetSnapshot, SnapshotRow};
 use crate::cli::{RunArgs, SheetArgs};
 use crate::commands::connect::{connect, runtime};
 use crate::commands::quote::{self, request_of, QuoteReport};
-use crate::commands::results;
-use crate::commands::Context;
+use crate::commands::{open_book, results, Context};
 use crate::exit::{Exit, ExitCode};
-use crate::gateway::PayoutRequest;
-use crate::journal::{
-    self, Event, Header, Index, Journal, JournalError, OrderRecord, SheetSnapshot, SnapshotRow,
-};
-use crate::model::{GatewayKind, OrderId, Status};
+use crate::model::{OrderId, Status};
 use crate::plan::{self, PlannedOrder};
-use crate::submit::book::Book;
 use crate::submit::progress::Progress;
 use crate::submit::retry::RetryPolicy;
 use crate::submit::stop::Stop;
 use crate::submit::{Engine, Mode, Pacers, Settings};
 use crate::validate::{self, LoadedSheet, Report, ValidateOptions};
+use crate::variance::{self, Side};
 
 /// A sheet read, validated and planned.
 pub struct Loaded {
@@ -36,17 +35,27 @@ pub struct Loaded {
     pub run_id: String,
 }
 
-/// Reads, validates and plans a sheet. Whole-file problems are usage errors (exit 2).
-pub fn load_and_plan(ctx: &Context, args: &SheetArgs) -> anyhow::Result<Loaded> {
+/// Reads and validates a sheet. Whole-file problems are usage errors (exit 2).
+pub fn load_sheet(ctx: &Context, args: &SheetArgs) -> anyhow::Result<LoadedSheet> {
     let opts = ValidateOptions::from_args(args, &ctx.config)?;
-    let sheet = validate::load(&args.sheet, &opts).map_err(|e| Exit::usage(e.to_string()))?;
-    let run_id = match &ctx.global.run_id {
-        Some(r) if !r.trim().is_empty() => r.trim().to_string(),
-        Some(_) => return Err(Exit::usage("--run-id must not be empty").into()),
-        None => stem(&args.sheet),
-    };
+    Ok(validate::load(&args.sheet, &opts).map_err(|e| Exit::usage(e.to_string()))?)
+}
+
+/// The valid rows of a sheet planned under a run id.
+pub fn plan_of(sheet: &LoadedSheet, run_id: &str) -> Vec<PlannedOrder> {
     let payouts: Vec<_> = sheet.rows.iter().filter_map(|r| r.payout.clone()).collect();
-    let plan = plan::plan(&run_id, &payouts);
+    plan::plan(run_id, &payouts)
+}
+
+/// Reads, validates and plans a sheet under `--run-id` or the id a new run of it would get
+/// (for `quote`, which sends nothing).
+pub fn load_and_plan(ctx: &Context, args: &SheetArgs) -> anyhow::Result<Loaded> {
+    let sheet = load_sheet(ctx, args)?;
+    let run_id = match &ctx.global.run_id {
+        Some(r) => checked_run_id(r)?,
+        None => format!("{}-{}", stem(&args.sheet), chrono::Utc::now().format("%Y%m%d")),
+    };
+    let plan = plan_of(&sheet, &run_id);
     Ok(Loaded {
         sheet,
         plan,
@@ -54,18 +63,20 @@ pub fn load_and_plan(ctx: &Context, args: &SheetArgs) -> anyhow::Result<Loaded> 
     })
 }
 
+fn checked_run_id(r: &str) -> Result<String, Exit> {
+    let r = r.trim();
+    if r.is_empty() || r.len() > 64 || r.chars().any(|c| c.is_control()) {
+        return Err(Exit::usage(
+            "--run-id must be 1 to 64 characters, without control characters",
+        ));
+    }
+    Ok(r.to_string())
+}
+
 fn stem(p: &Path) -> String {
     p.file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "run".into())
-}
-
-/// `<sheet stem>.ledger.jsonl` beside the sheet, unless `--ledger`.
-pub fn journal_path(ctx: &Context, sheet: &Path) -> PathBuf {
-    ctx.global
-        .ledger
-        .clone()
-        .unwrap_or_else(|| sheet.with_file_name(format!("{}.ledger.jsonl", stem(sheet))))
 }
 
 /// Prints every row problem as `line 12, amount: …`.
@@ -146,61 +157,128 @@ pub fn check_controls(args: &RunArgs, plan: &[PlannedOrder]) -> Result<(), Exit>
     }
 }
 
-/// What the journal says about each planned order.
+/// Which run `payrun run SHEET` means (DESIGN "Which run a command means", in docs/book.md).
+#[derive(Debug)]
+pub enum Choice {
+    /// No run of this sheet: a new one.
+    New,
+    /// Resume this run (unfinished, named by `--run-id`, or corrected with the flags).
+    Resume(Run),
+    /// A finished run with the same content: nothing to send.
+    AlreadyPaid(Run),
+    /// A finished run of the same path with other content: the user must choose.
+    Differs(Run),
+}
+
+/// Decides which run a command means, from the book alone.
+pub fn choose(
+    book: &Book,
+    account: i64,
+    args: &RunArgs,
+    run_id: Option<&str>,
+    sheet: &SheetInfo,
+) -> Result<Choice, book::BookError> {
+    if let Some(id) = run_id {
+        return Ok(match book.run_by_id(account, id)? {
+            Some(run) => Choice::Resume(run),
+            None => Choice::New,
+        });
+    }
+    if args.new_run {
+        return Ok(Choice::New);
+    }
+    let (by_path, by_sha) = book.runs_of_sheet(account, &sheet.path, &sheet.sha256)?;
+    let correcting = args.retry_failed || args.accept_edits;
+    if let Some(run) = &by_path {
+        if book.run_counts(run)?.unfinished() {
+            return Ok(Choice::Resume(run.clone()));
+        }
+    }
+    if let Some(run) = &by_sha {
+        if book.run_counts(run)?.unfinished() || correcting {
+            return Ok(Choice::Resume(run.clone()));
+        }
+        return Ok(Choice::AlreadyPaid(run.clone()));
+    }
+    Ok(match by_path {
+        Some(run) if correcting => Choice::Resume(run),
+        Some(run) => Choice::Differs(run),
+        None => Choice::New,
+    })
+}
+
+/// What the book says about each planned order.
 #[derive(Debug, Default)]
 pub struct Triage {
-    /// Never sent, or certainly not applied: to send.
+    /// To send now (never sent, certainly not applied, or a correction as a new order).
     pub to_send: Vec<PlannedOrder>,
     /// Sent with no known outcome: resolve first.
     pub in_doubt: Vec<OrderId>,
-    /// Rows changed since they were sent: reported, never re-sent.
-    pub held: Vec<(PlannedOrder, String)>,
+    /// Rows changed since they were sent, by sheet line: reported, not sent.
+    pub held: BTreeMap<u64, String>,
 }
 
-/// Sorts planned orders by their journal state, holding back rows edited after being sent.
-pub fn triage(plan: &[PlannedOrder], orders: &Index) -> Result<Triage, JournalError> {
+/// Sorts planned orders by their state in the book. A row whose order the run sent with other
+/// payout fields (found by line, else by address) is held unless `--accept-edits` (any earlier
+/// status) or `--retry-failed` (earlier order refused) says to send it as a new order; an
+/// unchanged row whose order was refused is sent again under a retry id with `--retry-failed`.
+/// Mutates `plan` in that last case, so the rows point at the new order.
+pub fn triage(
+    run_id: &str,
+    plan: &mut [PlannedOrder],
+    orders: &HashMap<OrderId, OrderRecord>,
+    retry_failed: bool,
+    accept_edits: bool,
+) -> Triage {
     let planned: HashSet<&OrderId> = plan.iter().map(|o| &o.order_id).collect();
-    // Sent orders whose row no longer plans to the same id: the row was edited or removed.
-    // (Only these few full records are decoded.)
-    let mut vanished: Vec<OrderRecord> = Vec::new();
-    for (id, status) in orders.statuses() {
-        if !planned.contains(id) && status != Status::NotSent {
-            vanished.extend(orders.record(id)?);
-        }
-    }
-    let by_line: HashMap<u64, &OrderRecord> = vanished.iter().map(|r| (r.line, r)).collect();
-    // The requests of vanished orders (few) are decoded to describe and match them.
-    let vanished_requests: HashMap<&OrderId, PayoutRequest> = vanished
-        .iter()
-        .filter_map(|r| Some((&r.order_id, r.request.decode().ok()?)))
+    // Sent orders no planned row has: rows edited or removed since they were sent.
+    let vanished: Vec<&OrderRecord> = orders
+        .values()
+        .filter(|r| r.sent && !planned.contains(&r.order_id))
         .collect();
+    let by_line: HashMap<u64, &OrderRecord> = vanished.iter().map(|r| (r.line, *r)).collect();
     let by_address: HashMap<(String, String), &OrderRecord> = vanished
         .iter()
-        .filter_map(|r| {
-            let req = vanished_requests.get(&r.order_id)?;
-            Some((
-                (req.network.clone(), req.to_address.to_ascii_lowercase()),
-                r,
-            ))
+        .map(|r| {
+            (
+                (
+                    r.request.network.clone(),
+                    r.request.to_address.to_ascii_lowercase(),
+                ),
+                *r,
+            )
         })
         .collect();
+    let refused = |s: Status| matches!(s, Status::Failed | Status::Cancelled);
     let mut t = Triage::default();
-    for o in plan {
-        let known = orders
-            .status(&o.order_id)
-            .map(|status| (status, orders.digest(&o.order_id).unwrap_or("")));
-        match known {
-            Some((status, digest))
-                if digest != o.fields_digest && !digest.is_empty() && status != Status::NotSent =>
-            {
-                t.held.push((o.clone(), format!(
-                    "line {}: order {} was already sent with other payout fields; it is not sent again (use a new order id or run id to pay the edited row)",
-                    o.payout.line, o.order_id
-                )));
+    for o in plan.iter_mut() {
+        match orders.get(&o.order_id) {
+            Some(rec) if rec.sent && rec.digest != o.fields_digest => {
+                t.held.insert(o.payout.line, format!(
+                    "order {} was already sent with other payout fields; not sent again",
+                    o.order_id
+                ));
             }
-            Some((Status::InDoubt, _)) => t.in_doubt.push(o.order_id.clone()),
-            Some((Status::NotSent, _)) => t.to_send.push(o.clone()),
-            // The gateway has them: nothing to do.
+            Some(rec) if rec.status == Status::InDoubt => t.in_doubt.push(o.order_id.clone()),
+            Some(rec) if rec.status == Status::NotSent => t.to_send.push(o.clone()),
+            Some(rec) if retry_failed && refused(rec.status) => {
+                let mut attempt = 1;
+                let mut id = plan::retry_order_id(run_id, &rec.order_id, attempt);
+                while let Some(r) = orders.get(&id).filter(|r| r.sent) {
+                    if !refused(r.status) {
+                        break;
+                    }
+                    attempt += 1;
+                    id = plan::retry_order_id(run_id, &rec.order_id, attempt);
+                }
+                o.order_id = id;
+                match orders.get(&o.order_id).map(|r| r.status) {
+                    Some(Status::InDoubt) => t.in_doubt.push(o.order_id.clone()),
+                    Some(s) if s != Status::NotSent => {}
+                    _ => t.to_send.push(o.clone()),
+                }
+            }
+            // The gateway has it (or it ended): nothing to do.
             Some(_) => {}
             None => {
                 let key = (
@@ -209,32 +287,47 @@ pub fn triage(plan: &[PlannedOrder], orders: &Index) -> Result<Triage, JournalEr
                 );
                 let earlier = by_line.get(&o.payout.line).or_else(|| by_address.get(&key));
                 match earlier {
+                    Some(prev) if accept_edits || (retry_failed && refused(prev.status)) => {
+                        t.to_send.push(o.clone())
+                    }
                     Some(prev) => {
-                        let was = vanished_requests
-                            .get(&prev.order_id)
-                            .map(|r| format!("{} {} to {}", r.amount, r.currency, r.to_address))
-                            .unwrap_or_else(|| "different payout fields".into());
-                        t.held.push((o.clone(), format!(
-                            "line {}: changed since it was sent as order {} ({was}, now {} {} to {}); not sent — check the sheet, then use a new --run-id to pay it as a new payout",
-                            o.payout.line, prev.order_id, o.payout.amount, o.payout.currency, o.payout.address
-                        )))
+                        let flag = if refused(prev.status) {
+                            "--retry-failed"
+                        } else {
+                            "--accept-edits"
+                        };
+                        t.held.insert(o.payout.line, format!(
+                            "changed since it was sent as order {} ({} {} to {}, {}; now {} {} to {}); not sent — check the sheet, then run again with {flag} to send it as a new order of this run",
+                            prev.order_id, prev.request.amount, prev.request.currency, prev.request.to_address, prev.status,
+                            o.payout.amount, o.payout.currency, o.payout.address
+                        ));
                     }
                     None => t.to_send.push(o.clone()),
                 }
             }
         }
     }
-    Ok(t)
+    // Orders in doubt that no row plans any more are resolved too: they may have been paid.
+    let listed: HashSet<OrderId> = t.in_doubt.iter().cloned().collect();
+    t.in_doubt.extend(
+        vanished
+            .iter()
+            .filter(|r| r.status == Status::InDoubt && !listed.contains(&r.order_id))
+            .map(|r| r.order_id.clone()),
+    );
+    t
 }
 
 fn confirm(
     args: &RunArgs,
     report: &QuoteReport,
+    place: &str,
     sending: usize,
     resolving: usize,
 ) -> anyhow::Result<()> {
+    eprintln!("{place}");
     eprint!("{}", quote::to_text(report));
-    eprintln!("{sending} payout(s) to send, {resolving} to resolve from an earlier run.");
+    eprintln!("{sending} payout(s) to send, {resolving} to resolve from an earlier try.");
     if args.yes {
         return Ok(());
     }
@@ -248,30 +341,26 @@ fn confirm(
     std::io::stderr().flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
-    if answer.trim() != "yes" {
+    if !answer.trim().eq_ignore_ascii_case("yes") {
         return Err(Exit::usage("not confirmed; nothing was sent").into());
     }
     Ok(())
 }
 
-fn snapshot(loaded: &Loaded, quote: &QuoteReport) -> SheetSnapshot {
-    let ids: HashMap<u64, &OrderId> = loaded
-        .plan
-        .iter()
-        .map(|o| (o.payout.line, &o.order_id))
-        .collect();
+/// The sheet as the results ledger shows it.
+fn snapshot(sheet: &LoadedSheet, plan: &[PlannedOrder], quote: &QuoteReport) -> SheetSnapshot {
+    let ids: HashMap<u64, &OrderId> = plan.iter().map(|o| (o.payout.line, &o.order_id)).collect();
     let mut reasons: HashMap<u64, Vec<String>> = HashMap::new();
-    for p in &loaded.sheet.report.errors {
+    for p in &sheet.report.errors {
         reasons
             .entry(p.line)
             .or_default()
             .push(format!("{}: {}", p.column, p.message));
     }
     SheetSnapshot {
-        columns: loaded.sheet.columns.clone(),
-        sheet_sha256: loaded.sheet.sha256.clone(),
-        rows: loaded
-            .sheet
+        columns: sheet.columns.clone(),
+        sheet_sha256: sheet.sha256.clone(),
+        rows: sheet
             .rows
             .iter()
             .map(|r| {
@@ -300,9 +389,11 @@ fn snapshot(loaded: &Loaded, quote: &QuoteReport) -> SheetSnapshot {
 
 /// Submission settings from flags, config and gateway.
 pub fn settings(ctx: &Context, args: &crate::cli::SubmitArgs) -> Result<Settings, Exit> {
+    use crate::cli::config::PayoutType;
+    use crate::model::GatewayKind;
     let mode = match args.mode.as_deref().map(str::to_ascii_lowercase).as_deref() {
         None => match (ctx.config.gateway, ctx.config.payout_type) {
-            (GatewayKind::BlockAtm, crate::cli::config::PayoutType::Balance) => Mode::Batch,
+            (GatewayKind::BlockAtm, PayoutType::Balance) => Mode::Batch,
             _ => Mode::Single,
         },
         Some("single") => Mode::Single,
@@ -312,7 +403,7 @@ pub fn settings(ctx: &Context, args: &crate::cli::SubmitArgs) -> Result<Settings
                     "--mode batch: 2328 has no batch endpoint (one payout per request)",
                 ));
             }
-            if ctx.config.payout_type == crate::cli::config::PayoutType::Allowance {
+            if ctx.config.payout_type == PayoutType::Allowance {
                 return Err(Exit::usage("--mode batch: allowance payouts need fromAddress, which the batch endpoint does not carry; use --mode single"));
             }
             Mode::Batch
@@ -346,7 +437,8 @@ pub fn settings(ctx: &Context, args: &crate::cli::SubmitArgs) -> Result<Settings
     })
 }
 
-fn journal_error(e: JournalError) -> anyhow::Error {
+/// A book problem ends the command with exit 2.
+pub fn book_error(e: book::BookError) -> anyhow::Error {
     Exit::usage(e.to_string()).into()
 }
 
@@ -359,12 +451,42 @@ fn reconcile_budget(period: Duration) -> usize {
     (RECONCILE_SECS as f64 / per) as usize
 }
 
+/// The sides of a variance: a run's orders, and a plan.
+fn sides_of_orders(orders: &[OrderRecord]) -> Vec<Side> {
+    orders
+        .iter()
+        .map(|r| Side {
+            order_id: r.order_id.clone(),
+            line: r.line,
+            address: r.request.to_address.clone(),
+            amount: r.request.amount,
+            currency: r.request.currency.clone(),
+        })
+        .collect()
+}
+
+fn sides_of_plan(plan: &[PlannedOrder]) -> Vec<Side> {
+    plan.iter()
+        .map(|o| Side {
+            order_id: o.order_id.clone(),
+            line: o.payout.line,
+            address: o.payout.address.clone(),
+            amount: o.payout.amount,
+            currency: o.payout.currency.clone(),
+        })
+        .collect()
+}
+
+fn date_of(rfc3339: &str) -> &str {
+    rfc3339.get(..10).unwrap_or(rfc3339)
+}
+
 /// `payrun run SHEET`.
 pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
-    let loaded = load_and_plan(ctx, &args.sheet)?;
-    let report = &loaded.sheet.report;
+    let sheet = load_sheet(ctx, &args.sheet)?;
+    let report = &sheet.report;
+    print_problems(&mut std::io::stderr(), report)?;
     if report.invalid > 0 {
-        print_problems(&mut std::io::stderr(), report)?;
         if !args.skip_invalid {
             eprintln!(
                 "{} of {} rows are invalid; nothing was sent. Fix them, or pass --skip-invalid to pay only the valid rows.",
@@ -376,53 +498,147 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
             "--skip-invalid: {} invalid row(s) will not be paid",
             report.invalid
         );
-    } else {
-        print_problems(&mut std::io::stderr(), report)?;
     }
     let settings = settings(ctx, &args.submit)?;
-    check_controls(args, &loaded.plan)?;
-    let journal_path = journal_path(ctx, &args.sheet.sheet);
-    let header = Header {
-        version: journal::FORMAT_VERSION,
-        run_id: loaded.run_id.clone(),
-        gateway: ctx.config.gateway,
-        sheet: args
+    let wanted_run = ctx.global.run_id.as_deref().map(checked_run_id).transpose()?;
+    let book = open_book(ctx)?;
+    let conn = connect(&ctx.config, ctx.global.sandbox)?;
+    let account = book.account(&conn.account).map_err(book_error)?;
+    let info = SheetInfo {
+        path: sheet_key(&args.sheet.sheet),
+        name: args
             .sheet
             .sheet
             .file_name()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default(),
-        sheet_sha256: loaded.sheet.sha256.clone(),
-        created_at: journal::now(),
+        worksheet: args.sheet.sheet_name.clone(),
+        sha256: sheet.sha256.clone(),
     };
-    let (journal, replay) = Journal::open(&journal_path, &header).map_err(journal_error)?;
-    for w in &replay.warnings {
-        eprintln!("warning: {w}");
+    let gateway = ctx.config.gateway;
+    let run = match choose(&book, account, args, wanted_run.as_deref(), &info).map_err(book_error)? {
+        Choice::AlreadyPaid(run) => {
+            let counts = book.run_counts(&run).map_err(book_error)?;
+            let moved = if run.sheet_path != info.path {
+                format!(" (from {}; this copy is not paid again)", run.sheet_path)
+            } else {
+                String::new()
+            };
+            eprintln!(
+                "already paid as run {} on {}{moved}: nothing sent. For a new payout period run again with --new-run.",
+                run.run_id,
+                date_of(&run.started_at)
+            );
+            let (ledger, written) =
+                results::write_beside_sheet(&book, gateway, &run, Some(&args.sheet.sheet))?;
+            let statuses: Vec<Status> = ledger.rows.iter().map(|r| r.status).collect();
+            if ctx.global.json {
+                let summary = crate::ledger::summary::Summary::from_ledger(&ledger)?;
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                println!("{}", results::count_line(&statuses));
+                for w in &written {
+                    println!("results: {}", w.display());
+                }
+            }
+            let _ = counts;
+            return Ok(ExitCode::Success);
+        }
+        Choice::Differs(run) => {
+            let previous = book.run_orders(account, run.pk).map_err(book_error)?;
+            let then: Vec<OrderRecord> = previous.into_iter().filter(|r| r.sent).collect();
+            let plan = plan_of(&sheet, &run.run_id);
+            let v = variance::compare(&run.run_id, &sides_of_orders(&then), &sides_of_plan(&plan));
+            eprint!("{}", variance::to_text(&v));
+            return Err(Exit::usage(format!(
+                "{} was paid as run {} on {}, and has changed since: nothing was sent. \
+                 Run again with --new-run to pay it as a new payout period, or with \
+                 --retry-failed / --accept-edits to correct run {}",
+                args.sheet.sheet.display(),
+                run.run_id,
+                date_of(&run.started_at),
+                run.run_id
+            ))
+            .into());
+        }
+        Choice::Resume(run) => {
+            eprintln!("resuming run {} (started {})", run.run_id, run.started_at);
+            run
+        }
+        Choice::New => {
+            let run = book
+                .create_run(
+                    account,
+                    wanted_run.as_deref(),
+                    &stem(&args.sheet.sheet),
+                    &info,
+                    &sheet.columns,
+                )
+                .map_err(book_error)?;
+            eprintln!("new run {}", run.run_id);
+            run
+        }
+    };
+    let _lease = book.lease(&run).map_err(book_error)?;
+    let mut plan = plan_of(&sheet, &run.run_id);
+    // Explicit order ids: never one another run of the account used.
+    let mut reused = Vec::new();
+    for o in plan.iter().filter(|o| o.payout.explicit_order_id.is_some()) {
+        if let Some(other) = book.order_run(account, o.order_id.as_str()).map_err(book_error)? {
+            if other != run.run_id {
+                reused.push(format!(
+                    "line {}, order_id: {} was already used by run {other} [order_id_used]",
+                    o.payout.line, o.order_id
+                ));
+            }
+        }
     }
-    let triage = triage(&loaded.plan, &replay.orders).map_err(journal_error)?;
-    for (_, why) in &triage.held {
-        eprintln!("held: {why}");
+    if !reused.is_empty() {
+        for r in &reused {
+            eprintln!("{r}");
+        }
+        eprintln!("nothing was sent: an order id is paid once per account; give these rows new order ids");
+        return Ok(ExitCode::Incomplete);
     }
-    let conn = connect(&ctx.config, ctx.global.sandbox)?;
+    check_controls(args, &plan)?;
+    let counts = book.run_counts(&run).map_err(book_error)?;
+    let _ = counts;
+    let orders: HashMap<OrderId, OrderRecord> = book
+        .run_orders(account, run.pk)
+        .map_err(book_error)?
+        .into_iter()
+        .map(|r| (r.order_id.clone(), r))
+        .collect();
+    let triage = triage(
+        &run.run_id,
+        &mut plan,
+        &orders,
+        args.retry_failed,
+        args.accept_edits,
+    );
+    for (line, why) in &triage.held {
+        eprintln!("held: line {line}: {why}");
+    }
     let rt = runtime()?;
     let rate = args.submit.rate.or(ctx.config.rate);
-    let pacers = Pacers::for_gateway(ctx.config.gateway, rate);
+    let pacers = Pacers::for_gateway(gateway, rate);
     let pending_work = triage.to_send.len() + triage.in_doubt.len();
-    let quote = if pending_work == 0 {
-        // Nothing to send: no fee preview is needed; keep the fees quoted by the earlier run.
+    let quote = if triage.to_send.is_empty() {
+        // Nothing new to send: no fee preview; keep the fees the earlier read quoted.
+        let (snap, _) = book.snapshot(&run).map_err(book_error)?;
         QuoteReport {
-            gateway: ctx.config.gateway.to_string(),
-            fee_by_order: replay
-                .sheet
+            gateway: gateway.to_string(),
+            fee_by_order: snap
+                .rows
                 .iter()
-                .flat_map(|s| &s.rows)
                 .filter_map(|r| Some((r.order_id.clone()?, r.quoted_fee?)))
                 .collect(),
             ..Default::default()
         }
     } else {
         rt.block_on(async {
-            let mut q = quote::compute(conn.gateway.as_ref(), &pacers.create, &loaded.plan).await?;
+            let mut q =
+                quote::compute(conn.gateway.as_ref(), &pacers.create, &triage.to_send).await?;
             quote::check_balance(conn.gateway.as_ref(), &pacers.lookup, &mut q).await;
             Ok::<_, crate::gateway::GatewayError>(q)
         })
@@ -434,20 +650,48 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
             }
         })?
     };
-    let snap = snapshot(&loaded, &quote);
-    let book = Arc::new(Book::new(journal, replay.orders));
-    if replay.sheet.as_ref() != Some(&snap) {
-        book.record(vec![Event::Sheet {
-            snapshot: snap.clone(),
-            at: journal::now(),
-        }])
-        .map_err(journal_error)?;
+    let callback = ctx.config.callback_url.clone();
+    let snap = snapshot(&sheet, &plan, &quote);
+    let sheet_changed = {
+        let (old, old_held) = book.snapshot(&run).map_err(book_error)?;
+        old != snap || old_held != triage.held
+    };
+    let to_plan: Vec<(OrderRecord, Option<String>)> = triage
+        .to_send
+        .iter()
+        .map(|o| {
+            (
+                OrderRecord::planned(
+                    o.payout.line,
+                    o.fields_digest.clone(),
+                    request_of(o, callback.as_deref()),
+                    book::now(),
+                ),
+                None,
+            )
+        })
+        .collect();
+    if sheet_changed || !to_plan.is_empty() {
+        book.save_plan(account, &run, &info, &snap, &triage.held, &to_plan)
+            .map_err(book_error)?;
     }
     if pending_work > 0 {
-        confirm(args, &quote, triage.to_send.len(), triage.in_doubt.len())?;
+        let place = format!(
+            "{} payout: {}, {} via {}, run {}",
+            match conn.account.mode {
+                book::Mode::Live => "LIVE",
+                book::Mode::Sandbox => "SANDBOX",
+            },
+            conn.account.gateway,
+            conn.account.label(),
+            conn.base_url,
+            run.run_id
+        );
+        confirm(args, &quote, &place, triage.to_send.len(), triage.in_doubt.len())?;
     } else {
-        eprintln!("nothing to send: every valid row already has an answer from the gateway");
+        eprintln!("nothing to send: every valid row of run {} already has an answer from the gateway", run.run_id);
     }
+    let run_book = Arc::new(RunBook::new(book.clone(), account, Some(run.clone())));
     let stop = Arc::new(Stop::default());
     let progress = Arc::new(Progress::new(
         pending_work as u64,
@@ -456,21 +700,13 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     ));
     let engine = Engine {
         gateway: conn.gateway.clone(),
-        book: book.clone(),
+        book: run_book.clone(),
         pacers,
         settings,
         stop: stop.clone(),
         progress: progress.clone(),
-        planned: Arc::new(
-            loaded
-                .plan
-                .iter()
-                .map(|o| (o.order_id.clone(), (o.payout.line, o.fields_digest.clone())))
-                .collect(),
-        ),
     };
-    let callback = ctx.config.callback_url.clone();
-    let outcome: Result<(), JournalError> = rt.block_on(async {
+    let outcome: Result<(), book::BookError> = rt.block_on(async {
         let ctrl_c = {
             let stop = stop.clone();
             tokio::spawn(async move {
@@ -489,18 +725,13 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
             .map(|o| request_of(o, callback.as_deref()))
             .collect();
         reqs.extend(absent);
-        if !stop.is_set() {
+        if !stop.is_set() && !reqs.is_empty() {
             engine.send(reqs).await?;
         }
         // Reconcile: one status pass over accepted, non-final orders — when it is quick at the
-        // gateway's lookup rate (BlockATM looks orders up one by one at 100/min); otherwise
-        // `payrun status --wait` follows them.
-        if !stop.is_set() {
-            let pending: Vec<OrderId> = book
-                .ids_where(|s| s == Status::Pending)
-                .into_iter()
-                .filter(|id| engine.planned.contains_key(id))
-                .collect();
+        // gateway's lookup rate; otherwise `payrun status --wait` follows them.
+        if !stop.is_set() && pending_work > 0 {
+            let pending: Vec<OrderId> = run_book.ids_where(|s| s == Status::Pending)?;
             let budget = reconcile_budget(engine.pacers.lookup.period());
             if pending.len() > budget {
                 eprintln!(
@@ -509,9 +740,6 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
                     pending.len()
                 );
             } else if !pending.is_empty() {
-                if conn.sandbox.is_some() {
-                    tokio::time::sleep(Duration::from_millis(700)).await;
-                }
                 engine.refresh(pending).await?;
             }
         }
@@ -519,34 +747,19 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         Ok(())
     });
     progress.finish();
-    outcome.map_err(journal_error)?;
+    outcome.map_err(book_error)?;
     drop(engine);
-    let results_path = results::results_path(&journal_path);
-    // (With --json the full summary document is always printed, so the ledger is rebuilt.)
-    if !ctx.global.json && !book.changed() && results::up_to_date(&results_path, &journal_path) {
-        // A resume that changed nothing: the results ledger written last time still holds.
-        let statuses = results::row_statuses(&snap, |id| book.status(id));
-        eprintln!("nothing changed; the results ledger is up to date");
-        println!(
-            "{}\nresults: {}",
-            results::count_line(&statuses),
-            results_path.display()
-        );
-        return Ok(results::exit_code_of(&statuses));
-    }
-    let orders = book.snapshot().map_err(journal_error)?;
-    let ledger = results::build(&replay.header, &snap, &orders, &triage.held);
-    crate::ledger::write(&results_path, &ledger)?;
+    let (ledger, written) =
+        results::write_beside_sheet(&book, gateway, &run, Some(&args.sheet.sheet))?;
     let summary = crate::ledger::summary::Summary::from_ledger(&ledger)?;
     if ctx.global.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         print!("{}", crate::ledger::summary::to_text(&summary));
-        println!(
-            "journal: {}\nresults: {}",
-            journal_path.display(),
-            results_path.display()
-        );
+        println!("book: {} (run {})", book.path().display(), run.run_id);
+        for w in &written {
+            println!("results: {}", w.display());
+        }
     }
     if let Some(e) = stop.fatal_error() {
         return Err(Exit::refused(format!("the gateway stopped the run: {e}")).into());

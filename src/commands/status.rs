@@ -1,45 +1,23 @@
-//! `payrun status`: refresh every order the gateway has that is not final (2328 status by
-//! uuid, BlockATM detail by orderNo), journal each change, rewrite the results ledger; with
+//! `payrun status [SHEET | --run-id ID]`: refresh every order of the run the gateway has that
+//! is not final (2328 status by uuid, BlockATM detail by orderNo), record each change in the
+//! book, rewrite the results ledger beside the run's sheet; with
 //! `--wait`, poll until no order is pending (an order in doubt is refreshed too, but only `run`
 //! can be relied on to resolve it, so it never keeps the wait going).
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::book::RunBook;
 use crate::cli::StatusArgs;
 use crate::commands::connect::{connect, runtime};
-use crate::commands::{results, Context};
+use crate::commands::{open_book, results, select_run, Context};
 use crate::exit::{Exit, ExitCode};
-use crate::journal::Journal;
 use crate::ledger::summary::{self, Summary};
 use crate::model::{OrderId, Status};
-use crate::submit::book::Book;
 use crate::submit::progress::Progress;
 use crate::submit::retry::RetryPolicy;
 use crate::submit::stop::Stop;
 use crate::submit::{Engine, Mode, Pacers, Settings};
-
-/// `--ledger`, else the only `*.ledger.jsonl` in the current directory.
-pub fn find_journal(flag: Option<&Path>) -> Result<PathBuf, Exit> {
-    if let Some(p) = flag {
-        return Ok(p.to_path_buf());
-    }
-    let mut found: Vec<PathBuf> = std::fs::read_dir(".")
-        .map_err(|e| Exit::usage(format!("cannot list the current directory: {e}")))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.to_string_lossy().ends_with(".ledger.jsonl"))
-        .collect();
-    match found.len() {
-        1 => Ok(found.remove(0)),
-        0 => Err(Exit::usage(
-            "no journal (*.ledger.jsonl) in the current directory: pass --ledger FILE",
-        )),
-        _ => Err(Exit::usage(
-            "several journals in the current directory: pass --ledger FILE",
-        )),
-    }
-}
 
 /// The statuses a refresh may still change: pending, and in doubt.
 fn open(s: Status) -> bool {
@@ -48,28 +26,34 @@ fn open(s: Status) -> bool {
 
 /// `payrun status`.
 pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
-    let path = find_journal(ctx.global.ledger.as_deref())?;
-    let (journal, replay) =
-        Journal::open_existing(&path).map_err(|e| Exit::usage(e.to_string()))?;
-    for w in &replay.warnings {
-        eprintln!("warning: {w}");
-    }
     if !(args.interval.is_finite() && args.interval > 0.0) {
         return Err(Exit::usage("--interval must be a positive number of seconds").into());
     }
+    let book_file = open_book(ctx)?;
+    let run = select_run(ctx, &book_file, args.select.sheet.as_deref())?;
+    let gateway = crate::commands::gateway_of(&book_file, &run)?;
     let mut config = ctx.config.clone();
-    config.gateway = replay.header.gateway;
+    config.gateway = gateway;
     let conn = connect(&config, ctx.global.sandbox)?;
+    let account = book_file
+        .find_account(&conn.account)
+        .map_err(|e| Exit::usage(e.to_string()))?;
+    if account != Some(run.account) {
+        return Err(Exit::usage(format!(
+            "run {} belongs to another gateway account than {}",
+            run.run_id,
+            conn.account.label()
+        ))
+        .into());
+    }
     let rt = runtime()?;
-    let header = replay.header.clone();
-    let snapshot = replay.sheet.clone();
-    let first = replay.orders.ids_where(open);
-    let book = Arc::new(Book::new(journal, replay.orders));
+    let book = Arc::new(RunBook::new(book_file.clone(), run.account, Some(run.clone())));
+    let first = book.ids_where(open).map_err(|e| Exit::usage(e.to_string()))?;
     let stop = Arc::new(Stop::default());
     let engine = Engine {
         gateway: conn.gateway.clone(),
         book: book.clone(),
-        pacers: Pacers::for_gateway(header.gateway, args.rate.or(ctx.config.rate)),
+        pacers: Pacers::for_gateway(gateway, args.rate.or(ctx.config.rate)),
         settings: Settings {
             mode: Mode::Single,
             chunk_size: 1,
@@ -78,17 +62,9 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         },
         stop: stop.clone(),
         progress: Arc::new(Progress::new(first.len() as u64, "refreshing", true)),
-        planned: Arc::default(),
     };
-    let write_ledger = |book: &Book| -> anyhow::Result<Option<Summary>> {
-        let Some(snap) = &snapshot else {
-            eprintln!(
-                "warning: the journal has no sheet snapshot; the results ledger is not rewritten"
-            );
-            return Ok(None);
-        };
-        let ledger = results::build(&header, snap, &book.snapshot()?, &[]);
-        crate::ledger::write(&results::results_path(&path), &ledger)?;
+    let write_ledger = || -> anyhow::Result<Option<Summary>> {
+        let (ledger, _) = results::write_beside_sheet(&book_file, gateway, &run, None)?;
         Ok(Some(Summary::from_ledger(&ledger)?))
     };
     let bar = (args.wait && !ctx.global.json)
@@ -111,7 +87,7 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         if let Some(e) = stop.fatal_error() {
             return Err(Exit::refused(format!("the gateway refused: {e}")).into());
         }
-        last = write_ledger(&book)?.or(last);
+        last = write_ledger()?.or(last);
         if stop.interrupted() {
             if let Some(b) = &bar {
                 b.finish();
@@ -119,7 +95,7 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
             eprintln!("interrupted");
             return Ok(ExitCode::Interrupted);
         }
-        let still: Vec<OrderId> = book.ids_where(open);
+        let still: Vec<OrderId> = book.ids_where(open).map_err(|e| Exit::usage(e.to_string()))?;
         if let Some(b) = &bar {
             for _ in 0..ids.len().saturating_sub(still.len()) {
                 b.finished(false);
@@ -128,7 +104,10 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         // Only pending orders are waited for: an order in doubt may never become final through
         // lookups (2328 looks up by uuid, which it lacks), so it is refreshed while others are
         // pending but never keeps the wait alive; `run` resolves it.
-        let pending = !book.ids_where(|s| s == Status::Pending).is_empty();
+        let pending = !book
+            .ids_where(|s| s == Status::Pending)
+            .map_err(|e| Exit::usage(e.to_string()))?
+            .is_empty();
         if !args.wait || !pending {
             break;
         }
@@ -146,7 +125,7 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     if let Some(b) = &bar {
         b.finish();
     }
-    let orders = book.snapshot().map_err(|e| Exit::usage(e.to_string()))?;
+    let orders = book.orders().map_err(|e| Exit::usage(e.to_string()))?;
     let in_doubt = orders
         .values()
         .filter(|r| r.status == Status::InDoubt)

@@ -1,11 +1,11 @@
 //! `payrun webhook serve` and `payrun webhook verify`: gateway webhooks, signature-checked.
 //! `serve` accepts POSTs on any path (whatever `url_callback` path a user picked), checks each
-//! with the journal's gateway (BlockATM deliveries carry `BlockATM-Signature-V2`; the other
-//! gateway's form is refused), answers 401 to a bad
-//! signature (and records nothing), and journals genuine status changes under the journal's
-//! lock. Replay rules make repeated, stale and out-of-order deliveries harmless: a status never
-//! moves backwards. Other methods than POST get 405. SIGINT or SIGTERM stops it gracefully and
-//! the results ledger is rewritten on the way out.
+//! with the configured account's gateway (BlockATM deliveries carry `BlockATM-Signature-V2`;
+//! the other gateway's form is refused), answers 401 to a bad signature (and records nothing),
+//! and records genuine status changes in the book for any run of the account (beside a running
+//! `run`). The status rule makes repeated, stale and out-of-order deliveries harmless: a status
+//! never moves backwards. Other methods than POST get 405. SIGINT or SIGTERM stops it
+//! gracefully and the results ledgers of the runs it changed are rewritten on the way out.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -16,15 +16,17 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::any;
 use axum::Router;
 
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+use crate::book::{self as journal, Event, RunBook, Source};
 use crate::cli::{WebhookCommand, WebhookServeArgs, WebhookVerifyArgs};
-use crate::commands::status::find_journal;
-use crate::commands::{connect::runtime, results, Context};
+use crate::commands::connect::account_key;
+use crate::commands::{connect::runtime, open_book, results, Context};
 use crate::exit::{Exit, ExitCode};
 use crate::gateway::webhook::{verify_2328_webhook, verify_blockatm_webhook};
 use crate::gateway::PayoutState;
-use crate::journal::{self, Event, Journal, Source};
 use crate::model::GatewayKind;
-use crate::submit::book::Book;
 
 /// What a delivery was.
 #[derive(Debug)]
@@ -87,7 +89,9 @@ pub fn check(ctx: &Context, headers: &HeaderMap, body: &[u8]) -> Delivery {
 
 struct Served {
     ctx: Context,
-    book: Book,
+    book: RunBook,
+    /// The runs whose orders a webhook changed (their results ledgers are rewritten on exit).
+    touched: Mutex<BTreeSet<i64>>,
 }
 
 async fn receive(
@@ -108,10 +112,21 @@ async fn receive(
         }
         Delivery::Genuine(state) => {
             let id = state.order_id.clone();
-            if s.book.status(&id).is_none() {
-                eprintln!("webhook for order {id}, which this journal does not know: ignored");
+            let known = s
+                .book
+                .book
+                .order(s.book.account, id.as_str())
+                .ok()
+                .flatten()
+                .filter(|(_, r)| r.sent);
+            let Some((place, _)) = known else {
+                eprintln!("webhook for order {id}, which the book has never sent: ignored");
                 return StatusCode::OK;
-            }
+            };
+            s.touched
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(place.run);
             let status = state.status;
             let ev = Event::Result {
                 order_id: id.clone(),
@@ -126,7 +141,7 @@ async fn receive(
                 }
                 Err(e) => {
                     // Not recorded: answer 500 so the gateway delivers again.
-                    eprintln!("could not journal a webhook: {e}");
+                    eprintln!("could not record a webhook in the book: {e}");
                     StatusCode::INTERNAL_SERVER_ERROR
                 }
             }
@@ -152,16 +167,16 @@ async fn stop_signal() {
 }
 
 fn serve(ctx: &Context, args: &WebhookServeArgs) -> anyhow::Result<ExitCode> {
-    let path = find_journal(ctx.global.ledger.as_deref())?;
-    let (journal, replay) =
-        Journal::open_existing(&path).map_err(|e| Exit::usage(e.to_string()))?;
-    let header = replay.header.clone();
-    let snapshot = replay.sheet.clone();
-    let mut ctx = ctx.clone();
-    ctx.config.gateway = header.gateway;
+    let book = open_book(ctx)?;
+    let key = account_key(&ctx.config, ctx.global.sandbox).ok_or_else(|| {
+        Exit::usage("webhook serve needs the gateway account's credentials (PAYRUN_PROJECT and PAYRUN_API_KEY, or the BlockATM contract, key and secret)")
+    })?;
+    let account = book.account(&key).map_err(|e| Exit::usage(e.to_string()))?;
+    let gateway = key.gateway;
     let served = Arc::new(Served {
-        ctx,
-        book: Book::new(journal, replay.orders),
+        ctx: ctx.clone(),
+        book: RunBook::new(book.clone(), account, None),
+        touched: Mutex::new(BTreeSet::new()),
     });
     let rt = runtime()?;
     rt.block_on(async {
@@ -169,10 +184,11 @@ fn serve(ctx: &Context, args: &WebhookServeArgs) -> anyhow::Result<ExitCode> {
             .await
             .map_err(|e| Exit::usage(format!("cannot listen on {}: {e}", args.listen)))?;
         eprintln!(
-            "receiving {} webhooks on http://{} (POST, any path); journal {}; Ctrl-C to stop",
-            header.gateway,
+            "receiving {} webhooks on http://{} (POST, any path) for {}; book {}; Ctrl-C to stop",
+            gateway,
             listener.local_addr()?,
-            path.display()
+            key.label(),
+            book.path().display()
         );
         let app = Router::new()
             .route("/", any(receive))
@@ -183,9 +199,17 @@ fn serve(ctx: &Context, args: &WebhookServeArgs) -> anyhow::Result<ExitCode> {
             .await?;
         Ok::<_, anyhow::Error>(())
     })?;
-    if let Some(snap) = &snapshot {
-        let ledger = results::build(&header, snap, &served.book.snapshot()?, &[]);
-        crate::ledger::write(&results::results_path(&path), &ledger)?;
+    let touched: Vec<i64> = served
+        .touched
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .copied()
+        .collect();
+    for run in book.runs(Some(account)).map_err(|e| Exit::usage(e.to_string()))? {
+        if touched.contains(&run.pk) {
+            results::write_beside_sheet(&book, gateway, &run, None)?;
+        }
     }
     Ok(ExitCode::Interrupted)
 }

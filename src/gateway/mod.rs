@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{FeeOption, GatewayId, GatewayKind, OrderId, Status};
 
 /// One payout to create (or to price with `calc`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct PayoutRequest {
     pub order_id: OrderId,
     /// Currency / token symbol, upper case (`USDT`).
@@ -50,7 +50,7 @@ pub struct PayoutRequest {
 }
 
 /// What the gateway says about one order, mapped onto payrun's vocabulary.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct PayoutState {
     pub order_id: OrderId,
     #[serde(default, skip_serializing_if = "Option::is_none")]

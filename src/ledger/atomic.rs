@@ -41,7 +41,12 @@ fn create_temp(path: &Path) -> Result<(PathBuf, File), LedgerError> {
     for _ in 0..100 {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
-        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+        let mut opts = OpenOptions::new();
+        opts.write(true).create_new(true);
+        // Private: results and reports carry names, addresses and amounts.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        match opts.open(&tmp) {
             Ok(f) => return Ok((tmp, f)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_err = Some(e),
             Err(e) => return Err(io_err(path)(e)),
@@ -90,7 +95,11 @@ pub fn write_replace(path: &Path, bytes: &[u8]) -> Result<(), LedgerError> {
 /// Creates `path` with `bytes`; fails with `LedgerError::Exists` if it is already there. A
 /// failed write removes the partial file.
 pub fn write_new(path: &Path, bytes: &[u8]) -> Result<(), LedgerError> {
-    let mut file = match OpenOptions::new().write(true).create_new(true).open(path) {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut file = match opts.open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
             return Err(LedgerError::Exists {

@@ -34,6 +34,10 @@ pub struct Counts {
     pub invalid: u64,
     pub failed: u64,
     pub cancelled: u64,
+    /// Rows changed since their order was sent, not sent again.
+    pub held: u64,
+    /// Rows whose gateway answer contradicts what was sent: never counted as paid.
+    pub conflict: u64,
     /// Failed rows per reason (`error`, else the gateway's status word).
     pub failures_by_reason: BTreeMap<String, u64>,
 }
@@ -116,6 +120,8 @@ impl Counts {
             Status::NotSent => self.not_sent += 1,
             Status::Invalid => self.invalid += 1,
             Status::Cancelled => self.cancelled += 1,
+            Status::Held => self.held += 1,
+            Status::Conflict => self.conflict += 1,
             Status::Failed => {
                 self.failed += 1;
                 *self
@@ -258,12 +264,14 @@ fn signed(d: Decimal) -> String {
     }
 }
 
-fn status_rows(c: &Counts) -> [(&'static str, u64); 7] {
+fn status_rows(c: &Counts) -> [(&'static str, u64); 9] {
     [
         ("Completed (paid)", c.completed),
         ("Pending", c.pending),
         ("In doubt", c.in_doubt),
         ("Not sent", c.not_sent),
+        ("Held", c.held),
+        ("Conflict", c.conflict),
         ("Invalid", c.invalid),
         ("Failed", c.failed),
         ("Cancelled", c.cancelled),
@@ -372,9 +380,9 @@ pub fn to_text(s: &Summary) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "run {} ({}), sheet {}: {} rows: {} completed, {} pending, {} in doubt, {} not sent, {} invalid, {} failed, {} cancelled",
+        "run {} ({}), sheet {}: {} rows: {} completed, {} pending, {} in doubt, {} not sent, {} held, {} conflict, {} invalid, {} failed, {} cancelled",
         s.run.run_id, s.run.gateway, s.run.sheet, t.rows, t.completed, t.pending, t.in_doubt,
-        t.not_sent, t.invalid, t.failed, t.cancelled
+        t.not_sent, t.held, t.conflict, t.invalid, t.failed, t.cancelled
     );
     for g in &s.groups {
         let (c, m) = (&g.counts, &g.money);

@@ -60,7 +60,7 @@ impl Field {
             Field::Currency => &["currency", "symbol", "token"],
             Field::Network => &["network", "chain"],
             Field::Memo => &["memo", "tag", "destination_tag"],
-            Field::OrderId => &["order_id", "orderno", "reference"],
+            Field::OrderId => &["order_id", "orderno"],
             Field::FeeOption => &["fee_option"],
             Field::FromCurrency => &["from_currency"],
             Field::Remark => &["remark", "note", "description"],

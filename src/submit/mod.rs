@@ -7,23 +7,22 @@
 //! exist); validation refusals → the row failed; auth refusal or 418 → stop the run. In-doubt
 //! orders from an earlier run are resolved before anything new is sent.
 
-pub mod book;
+
 pub mod pacing;
 pub mod progress;
 pub mod retry;
 pub mod stop;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use crate::book::{self as journal, BookError as JournalError, Event, RunBook, Source};
 use crate::gateway::{Gateway, GatewayError, PayoutRequest};
-use crate::journal::{self, Event, JournalError, Source};
 use crate::model::{GatewayKind, OrderId, Status};
-use book::Book;
 use pacing::Pacer;
 use progress::Progress;
 use retry::{decide, Decision, RetryPolicy};
@@ -99,13 +98,11 @@ enum Resolution {
 #[derive(Clone)]
 pub struct Engine {
     pub gateway: Arc<dyn Gateway>,
-    pub book: Arc<Book>,
+    pub book: Arc<RunBook>,
     pub pacers: Pacers,
     pub settings: Settings,
     pub stop: Arc<Stop>,
     pub progress: Arc<Progress>,
-    /// Sheet line and fields digest of every planned order, for its intents.
-    pub planned: Arc<HashMap<OrderId, (u64, String)>>,
 }
 
 fn jitter() -> f64 {
@@ -117,17 +114,13 @@ impl Engine {
         self.book.record(events)
     }
 
-    /// The intent for a request: the sheet line and fields digest of the planned row (or, for
-    /// an order no longer in the sheet, those of its last intent).
+    /// The intent for a request: the sheet line and fields digest of its planned order.
     fn intent(&self, req: &PayoutRequest) -> Result<Event, JournalError> {
-        let (line, digest) = match self.planned.get(&req.order_id) {
-            Some((line, digest)) => (*line, digest.clone()),
-            None => self
-                .book
-                .get(&req.order_id)?
-                .map(|r| (r.line, r.digest))
-                .unwrap_or_default(),
-        };
+        let (line, digest) = self
+            .book
+            .get(&req.order_id)?
+            .map(|r| (r.line, r.digest))
+            .unwrap_or_default();
         Ok(Event::Intent {
             order_id: req.order_id.clone(),
             line,
@@ -214,11 +207,11 @@ impl Engine {
                 match me.gateway.kind() {
                     // 2328: re-POST the same order_id; the gateway returns the existing payout
                     // or creates it if the first request never arrived.
-                    GatewayKind::G2328 => me.send_one(rec.decoded_request()?).await.map(|_| None),
+                    GatewayKind::G2328 => me.send_one(rec.request).await.map(|_| None),
                     GatewayKind::BlockAtm => {
                         let gid = rec.state.as_ref().and_then(|s| s.gateway_id.clone());
                         match me.lookup(&id, gid.as_ref(), true, Source::Lookup).await? {
-                            Resolution::Absent => Ok(Some(rec.decoded_request()?)),
+                            Resolution::Absent => Ok(Some(rec.request)),
                             _ => Ok(None),
                         }
                     }
@@ -638,9 +631,6 @@ fn join_result<T>(
 ) -> Result<T, JournalError> {
     match res {
         Ok(r) => r,
-        Err(e) => Err(JournalError::Io {
-            path: "journal".into(),
-            source: std::io::Error::other(format!("a submission task failed: {e}")),
-        }),
+        Err(e) => Err(JournalError::Encode(format!("a submission task failed: {e}"))),
     }
 }

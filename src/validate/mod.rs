@@ -213,7 +213,7 @@ pub fn load(path: &Path, opts: &ValidateOptions) -> Result<LoadedSheet, SheetErr
     })
 }
 
-fn file_sha256(path: &Path) -> Result<String, SheetError> {
+pub fn file_sha256(path: &Path) -> Result<String, SheetError> {
     let mut f = std::fs::File::open(path)?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];

@@ -1,0 +1,208 @@
+//! `payrun book verify` and `payrun book export`: the whole hash chain checked from the first
+//! event, every order's row checked against the fold of its own events, and every event
+//! written out as JSON Lines with its hash.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::events::{Event, OrderRecord};
+use super::store::{event_hash, genesis, Book};
+use super::BookError;
+use crate::model::Status;
+
+/// What `book verify` found.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Events checked.
+    pub events: u64,
+    /// Orders checked.
+    pub orders: u64,
+    /// The first broken link or disagreement, when there is one.
+    pub first_problem: Option<String>,
+}
+
+impl VerifyReport {
+    pub fn ok(&self) -> bool {
+        self.first_problem.is_none()
+    }
+}
+
+/// One exported event.
+#[derive(Debug, Serialize)]
+struct Exported<'a> {
+    seq: i64,
+    account: i64,
+    run: Option<i64>,
+    hash: String,
+    #[serde(flatten)]
+    event: &'a serde_json::Value,
+}
+
+impl Book {
+    /// Walks every event from the first, checking each link, and then every order row against
+    /// the fold of its events. Stops at the first problem and names it.
+    pub fn verify(&self) -> Result<VerifyReport, BookError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT seq, account, run, kind, body, hash FROM events ORDER BY seq")
+            .map_err(|e| self.sql_err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.sql_err(e))?;
+        let mut prev = genesis(self.id()).to_vec();
+        let mut expected_seq = 1i64;
+        let mut events = 0u64;
+        // (account, order id) → the status its events fold to.
+        let mut folded: HashMap<(i64, String), (Status, bool)> = HashMap::new();
+        let mut problem = None;
+        while let Some(r) = rows.next().map_err(|e| self.sql_err(e))? {
+            let g = |e| self.sql_err(e);
+            let seq: i64 = r.get(0).map_err(g)?;
+            let account: i64 = r.get(1).map_err(g)?;
+            let run: Option<i64> = r.get(2).map_err(g)?;
+            let kind: String = r.get(3).map_err(g)?;
+            let body: String = r.get(4).map_err(g)?;
+            let hash: Vec<u8> = r.get(5).map_err(g)?;
+            if seq != expected_seq {
+                problem = Some(format!(
+                    "event #{expected_seq} is missing (the next one is #{seq})"
+                ));
+                break;
+            }
+            if event_hash(&prev, seq, account, run, &kind, &body)[..] != hash[..] {
+                problem = Some(format!(
+                    "event #{seq} ({kind}) does not match its hash: edited outside payrun"
+                ));
+                break;
+            }
+            events += 1;
+            let ev: Event = match serde_json::from_str(&body) {
+                Ok(ev) => ev,
+                Err(e) => {
+                    problem = Some(format!("event #{seq} is unreadable: {e}"));
+                    break;
+                }
+            };
+            if let Some(id) = ev.order_id() {
+                let key = (account, id.0.clone());
+                let entry = folded.entry(key).or_insert((Status::NotSent, false));
+                if !matches!(ev, Event::Intent { .. }) && !entry.1 {
+                    problem = Some(format!(
+                        "event #{seq} answers order {id}, which has no intent before it"
+                    ));
+                    break;
+                }
+                let mut rec = OrderRecord::planned(0, String::new(), Default::default(), String::new());
+                rec.status = entry.0;
+                rec.sent = entry.1;
+                rec.apply(&ev);
+                *entry = (rec.status, rec.sent);
+            }
+            prev = hash;
+            expected_seq += 1;
+        }
+        drop(rows);
+        drop(stmt);
+        if problem.is_none() {
+            let head: String = conn
+                .query_row("SELECT value FROM meta WHERE key = 'head_seq'", [], |r| {
+                    r.get(0)
+                })
+                .map_err(|e| self.sql_err(e))?;
+            if head != (expected_seq - 1).to_string() {
+                problem = Some(format!(
+                    "the chain ends at event #{}, but the book's head says #{head}: events were removed from the end",
+                    expected_seq - 1
+                ));
+            }
+        }
+        let mut orders = 0u64;
+        if problem.is_none() {
+            let mut stmt = conn
+                .prepare("SELECT account, order_id, status, sent FROM orders ORDER BY id")
+                .map_err(|e| self.sql_err(e))?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, bool>(3)?,
+                    ))
+                })
+                .map_err(|e| self.sql_err(e))?;
+            for r in rows {
+                let (account, id, status, sent) = r.map_err(|e| self.sql_err(e))?;
+                orders += 1;
+                let want = folded
+                    .remove(&(account, id.clone()))
+                    .unwrap_or((Status::NotSent, false));
+                if Status::parse(&status) != Some(want.0) || sent != want.1 {
+                    problem = Some(format!(
+                        "order {id} says {status}, but its events say {}",
+                        want.0
+                    ));
+                    break;
+                }
+            }
+            if problem.is_none() {
+                if let Some(((_, id), _)) = folded.into_iter().next() {
+                    problem = Some(format!("order {id} has events but no order row"));
+                }
+            }
+        }
+        drop(conn);
+        if problem.is_none() {
+            // Every row's seal too.
+            let runs = self.runs(None)?;
+            for run in runs {
+                if let Err(e) = self.run_orders(run.account, run.pk) {
+                    problem = Some(e.to_string());
+                    break;
+                }
+                if let Err(e) = self.run_counts(&run) {
+                    problem = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        Ok(VerifyReport {
+            events,
+            orders,
+            first_problem: problem,
+        })
+    }
+
+    /// Writes every event, oldest first, one JSON object a line: `seq`, `account`, `run`,
+    /// `hash` (hex) and the event's own fields. Returns the number written.
+    pub fn export(&self, out: &mut dyn Write) -> Result<u64, BookError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT seq, account, run, body, hash FROM events ORDER BY seq")
+            .map_err(|e| self.sql_err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.sql_err(e))?;
+        let mut n = 0;
+        let io = |source| BookError::Io {
+            path: self.path().into(),
+            source,
+        };
+        while let Some(r) = rows.next().map_err(|e| self.sql_err(e))? {
+            let g = |e| self.sql_err(e);
+            let body: String = r.get(3).map_err(g)?;
+            let event: serde_json::Value =
+                serde_json::from_str(&body).map_err(|e| BookError::Encode(e.to_string()))?;
+            let hash: Vec<u8> = r.get(4).map_err(g)?;
+            let line = Exported {
+                seq: r.get(0).map_err(g)?,
+                account: r.get(1).map_err(g)?,
+                run: r.get(2).map_err(g)?,
+                hash: hex::encode(hash),
+                event: &event,
+            };
+            serde_json::to_writer(&mut *out, &line).map_err(|e| io(e.into()))?;
+            out.write_all(b"\n").map_err(io)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}

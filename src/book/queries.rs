@@ -1,0 +1,155 @@
+//! Read-only questions to the book: the run listing (`payrun runs`) and every payout to one
+//! recipient or address across runs (`payrun history`).
+
+use std::collections::BTreeMap;
+
+use rusqlite::params;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::store::Book;
+use super::BookError;
+use crate::gateway::{PayoutRequest, PayoutState};
+use crate::model::Status;
+
+/// One line of `payrun runs`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunLine {
+    pub run_id: String,
+    pub account: String,
+    pub sheet: String,
+    pub sheet_path: String,
+    pub started_at: String,
+    pub rows: u64,
+    pub paid: u64,
+    pub pending: u64,
+    pub failed: u64,
+    pub other: u64,
+    /// Amount per currency of the run's orders (as planned or sent).
+    pub totals: BTreeMap<String, String>,
+}
+
+/// One payout in a recipient's history.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryLine {
+    pub run_id: String,
+    pub account: String,
+    pub order_id: String,
+    pub address: String,
+    pub amount: String,
+    pub currency: String,
+    pub network: String,
+    pub status: Status,
+    pub gateway_id: Option<String>,
+    pub txid: Option<String>,
+    pub updated_at: String,
+}
+
+impl Book {
+    /// Every run (of one account, or all), oldest first, with its counts and totals.
+    pub fn run_lines(&self, account: Option<i64>) -> Result<Vec<RunLine>, BookError> {
+        let runs = self.runs(account)?;
+        let mut out = Vec::with_capacity(runs.len());
+        for run in runs {
+            let counts = self.run_counts(&run)?;
+            let label = self.account_label(run.account)?;
+            let rows: u64 = self
+                .conn()
+                .query_row(
+                    "SELECT count(*) FROM rows WHERE run = ?1",
+                    [run.pk],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map_err(|e| self.sql_err(e))? as u64;
+            let mut totals: BTreeMap<String, Decimal> = BTreeMap::new();
+            {
+                let conn = self.conn();
+                let mut stmt = conn
+                    .prepare_cached("SELECT request FROM orders WHERE run = ?1")
+                    .map_err(|e| self.sql_err(e))?;
+                let reqs = stmt
+                    .query_map([run.pk], |r| r.get::<_, String>(0))
+                    .map_err(|e| self.sql_err(e))?;
+                for r in reqs {
+                    let r = r.map_err(|e| self.sql_err(e))?;
+                    if let Ok(req) = serde_json::from_str::<PayoutRequest>(&r) {
+                        *totals.entry(req.currency).or_default() += req.amount;
+                    }
+                }
+            }
+            let paid = counts.get(Status::Completed);
+            let pending = counts.get(Status::Pending);
+            let failed = counts.get(Status::Failed) + counts.get(Status::Cancelled);
+            out.push(RunLine {
+                run_id: run.run_id.clone(),
+                account: label,
+                sheet: run.sheet_name.clone(),
+                sheet_path: run.sheet_path.clone(),
+                started_at: run.started_at.clone(),
+                rows,
+                paid,
+                pending,
+                failed,
+                other: counts.total() - paid - pending - failed,
+                totals: totals.into_iter().map(|(k, v)| (k, v.to_string())).collect(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Every order ever sent to `address` (compared case-insensitively), or planned for the
+    /// recipient `key`, oldest first.
+    pub fn history(
+        &self,
+        address: Option<&str>,
+        key: Option<&str>,
+    ) -> Result<Vec<HistoryLine>, BookError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT r.run_id, a.label, o.order_id, o.request, o.status, o.state, o.updated_at
+                 FROM orders o JOIN runs r ON r.id = o.run JOIN accounts a ON a.id = o.account
+                 WHERE (?1 IS NOT NULL AND lower(o.address) = lower(?1))
+                    OR (?2 IS NOT NULL AND o.recipient_key = ?2)
+                 ORDER BY o.id",
+            )
+            .map_err(|e| self.sql_err(e))?;
+        let rows = stmt
+            .query_map(params![address, key], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, String>(6)?,
+                ))
+            })
+            .map_err(|e| self.sql_err(e))?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (run_id, account, order_id, request, status, state, updated_at) =
+                r.map_err(|e| self.sql_err(e))?;
+            let req: PayoutRequest = serde_json::from_str(&request)
+                .map_err(|e| BookError::Encode(format!("order {order_id}: {e}")))?;
+            let state: Option<PayoutState> = state.and_then(|s| serde_json::from_str(&s).ok());
+            out.push(HistoryLine {
+                run_id,
+                account,
+                order_id,
+                address: req.to_address,
+                amount: req.amount.to_string(),
+                currency: req.currency,
+                network: req.network,
+                status: Status::parse(&status).unwrap_or(Status::InDoubt),
+                gateway_id: state
+                    .as_ref()
+                    .and_then(|s| s.gateway_id.as_ref().map(|g| g.0.clone())),
+                txid: state.and_then(|s| s.txid),
+                updated_at,
+            });
+        }
+        Ok(out)
+    }
+}

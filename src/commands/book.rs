@@ -1,0 +1,44 @@
+//! `payrun book verify` and `payrun book export --out FILE.jsonl`.
+
+use crate::cli::BookCommand;
+use crate::commands::outputs::check_output;
+use crate::commands::{open_book, Context};
+use crate::exit::{Exit, ExitCode};
+
+/// `payrun book …`.
+pub fn execute(ctx: &Context, cmd: &BookCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        BookCommand::Verify => {
+            let book = open_book(ctx)?;
+            let report = book.verify().map_err(|e| Exit::usage(e.to_string()))?;
+            if ctx.global.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else if let Some(p) = &report.first_problem {
+                println!("book {}: BROKEN at {p}", book.path().display());
+            } else {
+                println!(
+                    "book {}: intact ({} events, {} orders)",
+                    book.path().display(),
+                    report.events,
+                    report.orders
+                );
+            }
+            Ok(if report.ok() {
+                ExitCode::Success
+            } else {
+                ExitCode::Incomplete
+            })
+        }
+        BookCommand::Export(args) => {
+            let book = open_book(ctx)?;
+            check_output(&args.out, Some(book.path()), None)?;
+            let mut buf = Vec::new();
+            let n = book
+                .export(&mut buf)
+                .map_err(|e| Exit::usage(e.to_string()))?;
+            crate::ledger::atomic::write_replace(&args.out, &buf)?;
+            eprintln!("wrote {n} events to {}", args.out.display());
+            Ok(ExitCode::Success)
+        }
+    }
+}

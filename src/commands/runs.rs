@@ -1,0 +1,82 @@
+//! `payrun runs` and `payrun history`: what the book knows, for people and for `--json`.
+
+use crate::cli::HistoryArgs;
+use crate::commands::connect::account_key;
+use crate::commands::{open_book, Context};
+use crate::exit::{Exit, ExitCode};
+
+/// `payrun runs`: every run of the configured account (every account when the configuration
+/// names none).
+pub fn runs(ctx: &Context) -> anyhow::Result<ExitCode> {
+    let book = open_book(ctx)?;
+    let err = |e: crate::book::BookError| Exit::usage(e.to_string());
+    let account = match account_key(&ctx.config, ctx.global.sandbox) {
+        Some(k) => match book.find_account(&k).map_err(err)? {
+            Some(a) => Some(a),
+            None => {
+                if ctx.global.json {
+                    println!("[]");
+                } else {
+                    println!("no runs for {}", k.label());
+                }
+                return Ok(ExitCode::Success);
+            }
+        },
+        None => None,
+    };
+    let lines = book.run_lines(account).map_err(err)?;
+    if ctx.global.json {
+        println!("{}", serde_json::to_string_pretty(&lines)?);
+        return Ok(ExitCode::Success);
+    }
+    if lines.is_empty() {
+        println!("no runs in {}", book.path().display());
+    }
+    for l in &lines {
+        let totals: Vec<String> = l.totals.iter().map(|(c, a)| format!("{a} {c}")).collect();
+        println!(
+            "{}  {}  {}  {} rows: {} paid, {} pending, {} failed, {} other  {}  [{}]",
+            l.run_id,
+            l.started_at.get(..19).unwrap_or(&l.started_at),
+            l.sheet,
+            l.rows,
+            l.paid,
+            l.pending,
+            l.failed,
+            l.other,
+            totals.join(", "),
+            l.account
+        );
+    }
+    Ok(ExitCode::Success)
+}
+
+/// `payrun history --recipient KEY | --address A`.
+pub fn history(ctx: &Context, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
+    let book = open_book(ctx)?;
+    let lines = book
+        .history(args.address.as_deref(), args.recipient.as_deref())
+        .map_err(|e| Exit::usage(e.to_string()))?;
+    if ctx.global.json {
+        println!("{}", serde_json::to_string_pretty(&lines)?);
+        return Ok(ExitCode::Success);
+    }
+    if lines.is_empty() {
+        println!("no payouts found");
+    }
+    for l in &lines {
+        println!(
+            "{}  {}  {} {} to {} ({})  {}{}  [{}]",
+            l.updated_at.get(..19).unwrap_or(&l.updated_at),
+            l.run_id,
+            l.amount,
+            l.currency,
+            l.address,
+            l.network,
+            l.status,
+            l.txid.as_ref().map(|t| format!(" tx {t}")).unwrap_or_default(),
+            l.account
+        );
+    }
+    Ok(ExitCode::Success)
+}

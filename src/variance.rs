@@ -96,7 +96,10 @@ fn only(s: &Side) -> Only {
 pub fn compare(previous_run: &str, then: &[Side], now: &[Side]) -> Variance {
     let then_ids: HashMap<&OrderId, &Side> = then.iter().map(|s| (&s.order_id, s)).collect();
     let now_ids: HashMap<&OrderId, &Side> = now.iter().map(|s| (&s.order_id, s)).collect();
-    let unchanged = now.iter().filter(|s| then_ids.contains_key(&s.order_id)).count() as u64;
+    let unchanged = now
+        .iter()
+        .filter(|s| then_ids.contains_key(&s.order_id))
+        .count() as u64;
     let mut old_by_line: BTreeMap<u64, &Side> = then
         .iter()
         .filter(|s| !now_ids.contains_key(&s.order_id))
@@ -248,8 +251,14 @@ mod tests {
         assert_eq!(v.totals[0].then, Decimal::new(6000, 2));
         assert_eq!(v.totals[0].now, Decimal::new(6600, 2));
         let text = to_text(&v);
-        assert!(text.contains("row 4: address changed from C to X"), "{text}");
-        assert!(text.contains("row 3: amount 20.00 → 25.00 USDT (+5.00)"), "{text}");
+        assert!(
+            text.contains("row 4: address changed from C to X"),
+            "{text}"
+        );
+        assert!(
+            text.contains("row 3: amount 20.00 → 25.00 USDT (+5.00)"),
+            "{text}"
+        );
         let v = compare("r1", &then, &then[..2]);
         assert_eq!(v.removed.len(), 1);
         assert!(compare("r1", &then, &then).is_empty());

@@ -92,7 +92,8 @@ impl Book {
                     ));
                     break;
                 }
-                let mut rec = OrderRecord::planned(0, String::new(), Default::default(), String::new());
+                let mut rec =
+                    OrderRecord::planned(0, String::new(), Default::default(), String::new());
                 rec.status = entry.0;
                 rec.sent = entry.1;
                 rec.apply(&ev);

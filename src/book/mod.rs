@@ -21,9 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-pub use events::{
-    now, Event, FieldConflict, OrderRecord, SheetSnapshot, SnapshotRow, Source,
-};
+pub use events::{now, Event, FieldConflict, OrderRecord, SheetSnapshot, SnapshotRow, Source};
 pub use runs::{AccountKey, Lease, Mode, Run, RunCounts, SheetInfo};
 pub use store::Book;
 

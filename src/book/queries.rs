@@ -55,11 +55,9 @@ impl Book {
             let label = self.account_label(run.account)?;
             let rows: u64 = self
                 .conn()
-                .query_row(
-                    "SELECT count(*) FROM rows WHERE run = ?1",
-                    [run.pk],
-                    |r| r.get::<_, i64>(0),
-                )
+                .query_row("SELECT count(*) FROM rows WHERE run = ?1", [run.pk], |r| {
+                    r.get::<_, i64>(0)
+                })
                 .map_err(|e| self.sql_err(e))? as u64;
             let mut totals: BTreeMap<String, Decimal> = BTreeMap::new();
             {
@@ -91,7 +89,10 @@ impl Book {
                 pending,
                 failed,
                 other: counts.total() - paid - pending - failed,
-                totals: totals.into_iter().map(|(k, v)| (k, v.to_string())).collect(),
+                totals: totals
+                    .into_iter()
+                    .map(|(k, v)| (k, v.to_string()))
+                    .collect(),
             });
         }
         Ok(out)

@@ -203,9 +203,11 @@ impl Book {
     pub fn account_gateway(&self, account: i64) -> Result<GatewayKind, BookError> {
         let g: String = self
             .conn()
-            .query_row("SELECT gateway FROM accounts WHERE id = ?1", [account], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT gateway FROM accounts WHERE id = ?1",
+                [account],
+                |r| r.get(0),
+            )
             .map_err(|e| self.sql_err(e))?;
         GatewayKind::parse(&g).ok_or_else(|| BookError::Tampered {
             path: self.path().into(),
@@ -453,7 +455,9 @@ impl Book {
             .map_err(|e| self.sql_err(e))?;
         let mut counts = BTreeMap::new();
         let rows = stmt
-            .query_map([run.pk], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .query_map([run.pk], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })
             .map_err(|e| self.sql_err(e))?;
         for r in rows {
             let (s, n) = r.map_err(|e| self.sql_err(e))?;
@@ -464,9 +468,11 @@ impl Book {
             counts.insert(status, n as u64);
         }
         let expected: i64 = conn
-            .query_row("SELECT order_count FROM runs WHERE id = ?1", [run.pk], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT order_count FROM runs WHERE id = ?1",
+                [run.pk],
+                |r| r.get(0),
+            )
             .map_err(|e| self.sql_err(e))?;
         let have: u64 = counts.values().sum();
         if have != expected.max(0) as u64 {

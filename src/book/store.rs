@@ -53,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
         quote TEXT,
         approval TEXT,
         order_count INTEGER NOT NULL DEFAULT 0,
+        event_count INTEGER NOT NULL DEFAULT 0,
         UNIQUE (account, run_id)
     );
     CREATE INDEX runs_by_path ON runs(account, sheet_path);
@@ -100,6 +101,7 @@ const MIGRATIONS: &[&str] = &[
         hash BLOB NOT NULL
     );
     CREATE INDEX events_by_order ON events(account, order_id) WHERE order_id IS NOT NULL;
+    CREATE INDEX events_by_run ON events(run);
     "#,
 ];
 
@@ -158,8 +160,10 @@ pub fn order_seal(
         .chain_update(b"payrun-order-seal\x1f")
         .chain_update(book_id.as_bytes())
         .chain_update(
-            format!("\x1f{account}\x1f{order_id}\x1f{status}\x1f{sent}\x1f{last_seq}\x1f{digest}\x1f")
-                .as_bytes(),
+            format!(
+                "\x1f{account}\x1f{order_id}\x1f{status}\x1f{sent}\x1f{last_seq}\x1f{digest}\x1f"
+            )
+            .as_bytes(),
         )
         .chain_update(request.as_bytes())
         .finalize();
@@ -416,8 +420,71 @@ impl Book {
         Ok(())
     }
 
+    /// Checks every event of a run against its hash and its predecessor's, and that none of
+    /// the run's events is missing. Hashing runs on every core.
+    pub fn verify_run_events(&self, run: i64, run_id: &str) -> Result<(), BookError> {
+        use rayon::prelude::*;
+        let conn = self.conn();
+        let expected: i64 = conn
+            .query_row("SELECT event_count FROM runs WHERE id = ?1", [run], |r| {
+                r.get(0)
+            })
+            .map_err(|e| self.sql_err(e))?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT e.seq, e.account, e.kind, e.body, e.hash, p.hash FROM events e LEFT JOIN events p ON p.seq = e.seq - 1 WHERE e.run = ?1 ORDER BY e.seq",
+            )
+            .map_err(|e| self.sql_err(e))?;
+        type Row = (i64, i64, String, String, Vec<u8>, Option<Vec<u8>>);
+        let rows: Vec<Row> = stmt
+            .query_map([run], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
+            .map_err(|e| self.sql_err(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.sql_err(e))?;
+        drop(stmt);
+        drop(conn);
+        if rows.len() as i64 != expected {
+            return Err(self.tampered(format!(
+                "run {run_id} should have {expected} events but has {}: events were removed outside payrun",
+                rows.len()
+            )));
+        }
+        let genesis = genesis(&self.book_id);
+        let bad = rows
+            .par_iter()
+            .find_first(|(seq, account, kind, body, hash, prev)| {
+                let prev: &[u8] = match prev {
+                    Some(p) => p,
+                    None if *seq == 1 => &genesis,
+                    None => return true,
+                };
+                event_hash(prev, *seq, *account, Some(run), kind, body)[..] != hash[..]
+            });
+        match bad {
+            Some((seq, _, kind, _, _, prev)) => Err(self.tampered(if prev.is_none() && *seq > 1 {
+                format!("event #{} before event #{seq} is missing", seq - 1)
+            } else {
+                format!("event #{seq} ({kind}) of run {run_id} does not match its hash: edited outside payrun")
+            })),
+            None => Ok(()),
+        }
+    }
+
     /// Decodes and checks one order row.
-    fn decode_order(&self, account: i64, r: OrderRow) -> Result<(OrderPlace, OrderRecord), BookError> {
+    fn decode_order(
+        &self,
+        account: i64,
+        r: OrderRow,
+    ) -> Result<(OrderPlace, OrderRecord), BookError> {
         let seal = order_seal(
             &self.book_id,
             account,
@@ -481,7 +548,11 @@ impl Book {
     }
 
     /// One order of an account.
-    pub fn order(&self, account: i64, id: &str) -> Result<Option<(OrderPlace, OrderRecord)>, BookError> {
+    pub fn order(
+        &self,
+        account: i64,
+        id: &str,
+    ) -> Result<Option<(OrderPlace, OrderRecord)>, BookError> {
         let conn = self.conn();
         self.read_order(&conn, account, id)
     }
@@ -517,7 +588,8 @@ impl Book {
         recipient_key: Option<&str>,
         last_seq: i64,
     ) -> Result<i64, BookError> {
-        let request = serde_json::to_string(&rec.request).map_err(|e| BookError::Encode(e.to_string()))?;
+        let request =
+            serde_json::to_string(&rec.request).map_err(|e| BookError::Encode(e.to_string()))?;
         let state = rec
             .state
             .as_ref()
@@ -629,6 +701,11 @@ impl Book {
             ])
         })
         .map_err(|e| self.sql_err(e))?;
+        if let Some(run) = run {
+            tx.prepare_cached("UPDATE runs SET event_count = event_count + 1 WHERE id = ?1")
+                .and_then(|mut s| s.execute([run]))
+                .map_err(|e| self.sql_err(e))?;
+        }
         tx.prepare_cached("UPDATE meta SET value = ?1 WHERE key = 'head_seq'")
             .and_then(|mut s| s.execute([seq.to_string()]))
             .map_err(|e| self.sql_err(e))?;
@@ -669,10 +746,16 @@ impl Book {
                 };
                 let (place, mut rec) = match self.read_order(tx, account, id.as_str())? {
                     Some(found) => found,
-                    None => return Err(BookError::NoIntent { order_id: id.clone() }),
+                    None => {
+                        return Err(BookError::NoIntent {
+                            order_id: id.clone(),
+                        })
+                    }
                 };
                 if !matches!(ev, Event::Intent { .. }) && !rec.sent {
-                    return Err(BookError::NoIntent { order_id: id.clone() });
+                    return Err(BookError::NoIntent {
+                        order_id: id.clone(),
+                    });
                 }
                 let seq = self.append_event(tx, account, Some(place.run), ev)?;
                 rec.apply(ev);
@@ -702,7 +785,9 @@ impl Book {
                 .map_err(|e| self.sql_err(e))?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| self.sql_err(e))?;
-            ids.into_iter().filter(|id| !keep.contains(id.as_str())).collect()
+            ids.into_iter()
+                .filter(|id| !keep.contains(id.as_str()))
+                .collect()
         };
         for id in stale {
             tx.execute(

@@ -190,7 +190,12 @@ pub struct RunSelect {
 #[derive(Debug, Args, Clone)]
 pub struct HistoryArgs {
     /// The recipient key (employee_id, recipient_id, payee_id, email column)
-    #[arg(long, value_name = "KEY", required_unless_present = "address", conflicts_with = "address")]
+    #[arg(
+        long,
+        value_name = "KEY",
+        required_unless_present = "address",
+        conflicts_with = "address"
+    )]
     pub recipient: Option<String>,
     /// The address
     #[arg(long, value_name = "ADDRESS")]

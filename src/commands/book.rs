@@ -9,7 +9,14 @@ use crate::exit::{Exit, ExitCode};
 pub fn execute(ctx: &Context, cmd: &BookCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BookCommand::Verify => {
-            let book = open_book(ctx)?;
+            let book = match open_book(ctx) {
+                Ok(b) => b,
+                Err(e) if e.to_string().contains("altered outside payrun") => {
+                    println!("BROKEN: {e}");
+                    return Ok(ExitCode::Incomplete);
+                }
+                Err(e) => return Err(e),
+            };
             let report = book.verify().map_err(|e| Exit::usage(e.to_string()))?;
             if ctx.global.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);

@@ -91,7 +91,9 @@ pub fn select_run(
 ) -> anyhow::Result<crate::book::Run> {
     let key = connect::account_key(&ctx.config, ctx.global.sandbox);
     let account = match &key {
-        Some(k) => book.find_account(k).map_err(|e| Exit::usage(e.to_string()))?,
+        Some(k) => book
+            .find_account(k)
+            .map_err(|e| Exit::usage(e.to_string()))?,
         None => None,
     };
     let none = || {
@@ -113,7 +115,11 @@ pub fn select_run(
         let path = crate::book::runs::sheet_key(sheet);
         let sha = crate::validate::file_sha256(sheet).ok();
         let all = book.runs(account).map_err(err)?;
-        let by_path: Vec<_> = all.iter().filter(|r| r.sheet_path == path).cloned().collect();
+        let by_path: Vec<_> = all
+            .iter()
+            .filter(|r| r.sheet_path == path)
+            .cloned()
+            .collect();
         if !by_path.is_empty() {
             by_path.into_iter().rev().take(1).collect()
         } else {

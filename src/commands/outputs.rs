@@ -103,7 +103,9 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let out = d.path().join("r.csv");
         let dead = d.path().join(".r.csv.999999999.0.tmp");
-        let mine = d.path().join(format!(".r.csv.{}.0.tmp", std::process::id()));
+        let mine = d
+            .path()
+            .join(format!(".r.csv.{}.0.tmp", std::process::id()));
         std::fs::write(&dead, "x").unwrap();
         std::fs::write(&mine, "x").unwrap();
         check_output(&out, None, None).unwrap();

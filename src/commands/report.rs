@@ -15,6 +15,9 @@ pub fn execute(ctx: &Context, args: &ReportArgs) -> anyhow::Result<ExitCode> {
         check_output(out, Some(book.path()), sheet)?;
     }
     let run = select_run(ctx, &book, sheet)?;
+    for out in std::iter::once(&args.out).chain(args.summary.iter()) {
+        check_output(out, None, Some(std::path::Path::new(&run.sheet_path)))?;
+    }
     let gateway = gateway_of(&book, &run)?;
     let ledger =
         results::ledger_of(&book, gateway, &run).map_err(|e| Exit::usage(e.to_string()))?;

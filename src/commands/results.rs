@@ -144,7 +144,9 @@ pub fn write_beside_sheet(
         }
     }
     for t in targets {
-        if t.parent().is_some_and(|d| d.as_os_str().is_empty() || d.is_dir()) {
+        if t.parent()
+            .is_some_and(|d| d.as_os_str().is_empty() || d.is_dir())
+        {
             crate::commands::outputs::check_output(&t, Some(book.path()), None)?;
             crate::ledger::write(&t, &ledger)?;
             written.push(t);

@@ -53,7 +53,11 @@ pub fn load_and_plan(ctx: &Context, args: &SheetArgs) -> anyhow::Result<Loaded> 
     let sheet = load_sheet(ctx, args)?;
     let run_id = match &ctx.global.run_id {
         Some(r) => checked_run_id(r)?,
-        None => format!("{}-{}", stem(&args.sheet), chrono::Utc::now().format("%Y%m%d")),
+        None => format!(
+            "{}-{}",
+            stem(&args.sheet),
+            chrono::Utc::now().format("%Y%m%d")
+        ),
     };
     let plan = plan_of(&sheet, &run_id);
     Ok(Loaded {
@@ -254,10 +258,13 @@ pub fn triage(
     for o in plan.iter_mut() {
         match orders.get(&o.order_id) {
             Some(rec) if rec.sent && rec.digest != o.fields_digest => {
-                t.held.insert(o.payout.line, format!(
-                    "order {} was already sent with other payout fields; not sent again",
-                    o.order_id
-                ));
+                t.held.insert(
+                    o.payout.line,
+                    format!(
+                        "order {} was already sent with other payout fields; not sent again",
+                        o.order_id
+                    ),
+                );
             }
             Some(rec) if rec.status == Status::InDoubt => t.in_doubt.push(o.order_id.clone()),
             Some(rec) if rec.status == Status::NotSent => t.to_send.push(o.clone()),
@@ -500,7 +507,12 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let settings = settings(ctx, &args.submit)?;
-    let wanted_run = ctx.global.run_id.as_deref().map(checked_run_id).transpose()?;
+    let wanted_run = ctx
+        .global
+        .run_id
+        .as_deref()
+        .map(checked_run_id)
+        .transpose()?;
     let book = open_book(ctx)?;
     let conn = connect(&ctx.config, ctx.global.sandbox)?;
     let account = book.account(&conn.account).map_err(book_error)?;
@@ -516,9 +528,12 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         sha256: sheet.sha256.clone(),
     };
     let gateway = ctx.config.gateway;
-    let run = match choose(&book, account, args, wanted_run.as_deref(), &info).map_err(book_error)? {
+    let run = match choose(&book, account, args, wanted_run.as_deref(), &info)
+        .map_err(book_error)?
+    {
         Choice::AlreadyPaid(run) => {
-            let counts = book.run_counts(&run).map_err(book_error)?;
+            book.verify_run_events(run.pk, &run.run_id)
+                .map_err(book_error)?;
             let moved = if run.sheet_path != info.path {
                 format!(" (from {}; this copy is not paid again)", run.sheet_path)
             } else {
@@ -541,7 +556,6 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
                     println!("results: {}", w.display());
                 }
             }
-            let _ = counts;
             return Ok(ExitCode::Success);
         }
         Choice::Differs(run) => {
@@ -584,7 +598,10 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     // Explicit order ids: never one another run of the account used.
     let mut reused = Vec::new();
     for o in plan.iter().filter(|o| o.payout.explicit_order_id.is_some()) {
-        if let Some(other) = book.order_run(account, o.order_id.as_str()).map_err(book_error)? {
+        if let Some(other) = book
+            .order_run(account, o.order_id.as_str())
+            .map_err(book_error)?
+        {
             if other != run.run_id {
                 reused.push(format!(
                     "line {}, order_id: {} was already used by run {other} [order_id_used]",
@@ -597,12 +614,15 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         for r in &reused {
             eprintln!("{r}");
         }
-        eprintln!("nothing was sent: an order id is paid once per account; give these rows new order ids");
+        eprintln!(
+            "nothing was sent: an order id is paid once per account; give these rows new order ids"
+        );
         return Ok(ExitCode::Incomplete);
     }
     check_controls(args, &plan)?;
-    let counts = book.run_counts(&run).map_err(book_error)?;
-    let _ = counts;
+    book.run_counts(&run).map_err(book_error)?;
+    book.verify_run_events(run.pk, &run.run_id)
+        .map_err(book_error)?;
     let orders: HashMap<OrderId, OrderRecord> = book
         .run_orders(account, run.pk)
         .map_err(book_error)?
@@ -687,9 +707,18 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
             conn.base_url,
             run.run_id
         );
-        confirm(args, &quote, &place, triage.to_send.len(), triage.in_doubt.len())?;
+        confirm(
+            args,
+            &quote,
+            &place,
+            triage.to_send.len(),
+            triage.in_doubt.len(),
+        )?;
     } else {
-        eprintln!("nothing to send: every valid row of run {} already has an answer from the gateway", run.run_id);
+        eprintln!(
+            "nothing to send: every valid row of run {} already has an answer from the gateway",
+            run.run_id
+        );
     }
     let run_book = Arc::new(RunBook::new(book.clone(), account, Some(run.clone())));
     let stop = Arc::new(Stop::default());

@@ -74,7 +74,10 @@ pub fn history(ctx: &Context, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
             l.address,
             l.network,
             l.status,
-            l.txid.as_ref().map(|t| format!(" tx {t}")).unwrap_or_default(),
+            l.txid
+                .as_ref()
+                .map(|t| format!(" tx {t}"))
+                .unwrap_or_default(),
             l.account
         );
     }

@@ -47,8 +47,14 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         .into());
     }
     let rt = runtime()?;
-    let book = Arc::new(RunBook::new(book_file.clone(), run.account, Some(run.clone())));
-    let first = book.ids_where(open).map_err(|e| Exit::usage(e.to_string()))?;
+    let book = Arc::new(RunBook::new(
+        book_file.clone(),
+        run.account,
+        Some(run.clone()),
+    ));
+    let first = book
+        .ids_where(open)
+        .map_err(|e| Exit::usage(e.to_string()))?;
     let stop = Arc::new(Stop::default());
     let engine = Engine {
         gateway: conn.gateway.clone(),
@@ -95,7 +101,9 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
             eprintln!("interrupted");
             return Ok(ExitCode::Interrupted);
         }
-        let still: Vec<OrderId> = book.ids_where(open).map_err(|e| Exit::usage(e.to_string()))?;
+        let still: Vec<OrderId> = book
+            .ids_where(open)
+            .map_err(|e| Exit::usage(e.to_string()))?;
         if let Some(b) = &bar {
             for _ in 0..ids.len().saturating_sub(still.len()) {
                 b.finished(false);

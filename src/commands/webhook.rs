@@ -206,7 +206,10 @@ fn serve(ctx: &Context, args: &WebhookServeArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .copied()
         .collect();
-    for run in book.runs(Some(account)).map_err(|e| Exit::usage(e.to_string()))? {
+    for run in book
+        .runs(Some(account))
+        .map_err(|e| Exit::usage(e.to_string()))?
+    {
         if touched.contains(&run.pk) {
             results::write_beside_sheet(&book, gateway, &run, None)?;
         }

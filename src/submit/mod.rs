@@ -7,7 +7,6 @@
 //! exist); validation refusals → the row failed; auth refusal or 418 → stop the run. In-doubt
 //! orders from an earlier run are resolved before anything new is sent.
 
-
 pub mod pacing;
 pub mod progress;
 pub mod retry;
@@ -631,6 +630,8 @@ fn join_result<T>(
 ) -> Result<T, JournalError> {
     match res {
         Ok(r) => r,
-        Err(e) => Err(JournalError::Encode(format!("a submission task failed: {e}"))),
+        Err(e) => Err(JournalError::Encode(format!(
+            "a submission task failed: {e}"
+        ))),
     }
 }

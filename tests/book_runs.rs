@@ -1,0 +1,472 @@
+//! The book end to end: the real binary against one sandbox gateway that keeps its state
+//! between runs (like a live one), each test with its own temp book. Every expectation about
+//! money comes from the sandbox's own record of the payouts it created.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+/// The env for `gw` with this test's book (shared by every folder of the test) and a temp home.
+fn env_with_book(sb: &payrun::sandbox::Sandbox, gw: Gw, book: &Path) -> HashMap<String, String> {
+    let mut env = env_for(sb, gw);
+    env.insert("PAYRUN_BOOK".into(), book.display().to_string());
+    env.insert("PAYRUN_RATE".into(), "200".into());
+    env
+}
+
+fn run(
+    dir: &Path,
+    env: &HashMap<String, String>,
+    sheet: &Path,
+    extra: &[&str],
+) -> std::process::Output {
+    let mut args = vec!["run", sheet.to_str().unwrap(), "--yes"];
+    args.extend_from_slice(extra);
+    let mut cmd = payrun(dir, env, &args);
+    cmd.env("HOME", dir.join("home"));
+    cmd.output().expect("payrun runs")
+}
+
+fn folder(root: &Path, name: &str) -> PathBuf {
+    let d = root.join(name);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn next_months_identical_sheet_is_not_taken_for_paid_nor_paid_silently() {
+    for gw in [Gw::G2328, Gw::BlockAtm] {
+        let sb = start(sandbox_config());
+        let root = tempfile::tempdir().unwrap();
+        let env = env_with_book(&sb, gw, &root.path().join("book.sqlite"));
+        let june = folder(root.path(), "june");
+        let sheet = write_sheet(&june, "payroll.csv", 3);
+        let o = run(&june, &env, &sheet, &[]);
+        assert_eq!(o.status.code(), Some(0), "{gw:?} {}", text(&o));
+        assert_paid_exactly_once(&sb, 3);
+        // July: the same salaries, the same file name, another folder.
+        let july = folder(root.path(), "july");
+        let sheet = write_sheet(&july, "payroll.csv", 3);
+        let o = run(&july, &env, &sheet, &[]);
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{out}");
+        assert!(out.contains("already paid as run payroll-"), "{out}");
+        assert!(out.contains("--new-run"), "{out}");
+        assert_eq!(sb.payouts().len(), 3, "nothing new was paid: {out}");
+        // Never "paid" with last month's payouts without saying so: the July results name the
+        // June run, and --new-run pays the new period.
+        let o = run(&july, &env, &sheet, &["--new-run"]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let payouts = sb.payouts();
+        assert_eq!(payouts.len(), 6, "a new period pays every row again");
+        let mut ids: Vec<_> = payouts.iter().map(|p| p.order_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 6, "every payout has its own order id");
+        assert!(
+            text(&o).contains("-2"),
+            "second run of the day gets -2: {}",
+            text(&o)
+        );
+    }
+}
+
+#[test]
+fn a_renamed_copy_of_a_paid_sheet_is_never_paid_again() {
+    for gw in [Gw::G2328, Gw::BlockAtm] {
+        let sb = start(sandbox_config());
+        let root = tempfile::tempdir().unwrap();
+        let env = env_with_book(&sb, gw, &root.path().join("book.sqlite"));
+        let sheet = write_sheet(root.path(), "june-payroll.csv", 4);
+        assert_eq!(run(root.path(), &env, &sheet, &[]).status.code(), Some(0));
+        let copy = root.path().join("june-payroll (1).csv");
+        std::fs::copy(&sheet, &copy).unwrap();
+        let o = run(root.path(), &env, &copy, &[]);
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{out}");
+        assert!(out.contains("already paid"), "{out}");
+        assert!(!out.contains("000106"), "{out}");
+        assert_paid_exactly_once(&sb, 4);
+        // The copy gets its results too, and they say completed.
+        let rows = read_csv_rows(&root.path().join("june-payroll (1).results.csv"));
+        assert_eq!(rows.len(), 4);
+        assert!(
+            rows.iter()
+                .all(|r| r["status"] == "completed" || r["status"] == "pending"),
+            "{rows:?}"
+        );
+    }
+}
+
+#[test]
+fn a_reference_column_is_carried_through_not_taken_as_the_order_id() {
+    let sb = start(sandbox_config());
+    let root = tempfile::tempdir().unwrap();
+    let env = env_with_book(&sb, Gw::G2328, &root.path().join("book.sqlite"));
+    let mut s = String::from("to_address,amount,currency,network,reference\n");
+    for i in 0..3u32 {
+        s.push_str(&format!(
+            "{},10.0{},USDT,TRX-TRC20,EMP-{i}\n",
+            tron_address(i + 1),
+            i + 1
+        ));
+    }
+    let sheet = root.path().join("pay.csv");
+    std::fs::write(&sheet, s).unwrap();
+    let o = run(root.path(), &env, &sheet, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let payouts = sb.payouts();
+    assert_eq!(payouts.len(), 3);
+    assert!(
+        payouts.iter().all(|p| !p.order_id.starts_with("EMP-")),
+        "{payouts:?}"
+    );
+    let o = run(root.path(), &env, &sheet, &["--new-run"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(sb.payouts().len(), 6, "next period pays again");
+}
+
+#[test]
+fn a_refused_row_fixed_is_retried_alone_in_its_run() {
+    let mut cfg = sandbox_config();
+    let flagged = tron_address(2);
+    cfg.aml_flagged = vec![flagged.clone()];
+    let sb = start(cfg);
+    let root = tempfile::tempdir().unwrap();
+    let env = env_with_book(&sb, Gw::G2328, &root.path().join("book.sqlite"));
+    let sheet = write_sheet(root.path(), "pay.csv", 3);
+    // Wait for settlement: the flagged row fails.
+    let mut last = String::new();
+    for _ in 0..10 {
+        let o = run(root.path(), &env, &sheet, &[]);
+        last = text(&o);
+        let rows = read_csv_rows(&root.path().join("pay.results.csv"));
+        if rows.iter().any(|r| r["status"] == "failed") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let mut st = payrun(root.path(), &env, &["status", sheet.to_str().unwrap()]);
+        st.env("HOME", root.path().join("home"));
+        let _ = st.output();
+    }
+    let rows = read_csv_rows(&root.path().join("pay.results.csv"));
+    assert_eq!(
+        rows.iter().filter(|r| r["status"] == "failed").count(),
+        1,
+        "{last}\n{rows:?}"
+    );
+    // Fix the address of the failed row.
+    let text_before = std::fs::read_to_string(&sheet).unwrap();
+    let fixed = tron_address(99);
+    std::fs::write(&sheet, text_before.replace(&flagged, &fixed)).unwrap();
+    let o = run(root.path(), &env, &sheet, &[]);
+    let out = text(&o);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a finished run whose sheet changed asks: {out}"
+    );
+    assert!(
+        out.contains("--retry-failed") && out.contains("--new-run"),
+        "{out}"
+    );
+    assert!(
+        out.contains("address changed"),
+        "the variance names the change: {out}"
+    );
+    assert_eq!(sb.payouts().len(), 3, "nothing sent");
+    let o = run(root.path(), &env, &sheet, &["--retry-failed"]);
+    let out = text(&o);
+    let payouts = sb.payouts();
+    assert_eq!(payouts.len(), 4, "only the fixed row is sent: {out}");
+    assert_eq!(payouts[3].address, fixed);
+    for i in [1u32, 3] {
+        assert_eq!(
+            payouts
+                .iter()
+                .filter(|p| p.address == tron_address(i))
+                .count(),
+            1,
+            "row paid once"
+        );
+    }
+    // The earlier (failed) payment stays in the results ledger.
+    let rows = read_csv_rows(&root.path().join("pay.results.csv"));
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert!(rows.iter().any(|r| r["status"] == "failed"), "{rows:?}");
+}
+
+#[test]
+fn a_sandbox_rehearsal_is_never_taken_for_the_live_run() {
+    let sb = start(sandbox_config());
+    let root = tempfile::tempdir().unwrap();
+    let env = env_with_book(&sb, Gw::G2328, &root.path().join("book.sqlite"));
+    let sheet = write_sheet(root.path(), "pay.csv", 3);
+    let mut rehearsal = env.clone();
+    rehearsal.remove("PAYRUN_BASE_URL");
+    rehearsal.remove("PAYRUN_PROJECT");
+    rehearsal.remove("PAYRUN_API_KEY");
+    let o = run(root.path(), &rehearsal, &sheet, &["--sandbox"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        sb.payouts().len(),
+        0,
+        "the rehearsal used the embedded sandbox"
+    );
+    let o = run(root.path(), &env, &sheet, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(!text(&o).contains("already paid"), "{}", text(&o));
+    assert_paid_exactly_once(&sb, 3);
+}
+
+#[test]
+fn another_sheet_with_the_same_stem_keeps_the_first_runs_reports() {
+    let sb = start(sandbox_config());
+    let root = tempfile::tempdir().unwrap();
+    let env = env_with_book(&sb, Gw::G2328, &root.path().join("book.sqlite"));
+    let a = folder(root.path(), "a");
+    let b = folder(root.path(), "b");
+    let first = write_sheet(&a, "pay.csv", 2);
+    assert_eq!(run(&a, &env, &first, &[]).status.code(), Some(0));
+    let mut s = String::from("to_address,amount,currency,network\n");
+    s.push_str(&format!("{},77.00,USDT,TRX-TRC20\n", tron_address(50)));
+    let second = b.join("pay.csv");
+    std::fs::write(&second, s).unwrap();
+    let o = run(&b, &env, &second, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(sb.payouts().len(), 3);
+    // The first run's report still shows its paid rows.
+    let out = root.path().join("first.csv");
+    let mut rep = payrun(
+        &a,
+        &env,
+        &[
+            "report",
+            first.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    rep.env("HOME", root.path().join("home"));
+    let o = rep.output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let rows = read_csv_rows(&out);
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows.iter()
+            .all(|r| r["status"] == "completed" || r["status"] == "pending"),
+        "{rows:?}"
+    );
+}
+
+fn sql(book: &Path, statement: &str) {
+    let c = rusqlite::Connection::open(book).unwrap();
+    c.execute_batch(statement).unwrap();
+}
+
+#[test]
+fn a_tampered_book_is_refused_with_the_place_named_and_nothing_is_sent() {
+    let cases: [(&str, &str, &str); 3] = [
+        (
+            "deleted intent",
+            "DELETE FROM events WHERE seq = (SELECT min(seq) FROM events WHERE kind = 'intent');",
+            "events were removed",
+        ),
+        (
+            "edited status",
+            "UPDATE orders SET status = 'not_sent' WHERE id = (SELECT min(id) FROM orders);",
+            "does not match its seal",
+        ),
+        (
+            "edited event",
+            "UPDATE events SET body = replace(replace(body, '\"completed\"', '\"failed\"'), '\"pending\"', '\"failed\"') WHERE kind = 'result';",
+            "does not match its hash",
+        ),
+    ];
+    for gw in [Gw::G2328, Gw::BlockAtm] {
+        for (name, statement, says) in cases {
+            let mut cfg = sandbox_config();
+            cfg.enforce_order_no_unique = false;
+            let sb = start(cfg);
+            let root = tempfile::tempdir().unwrap();
+            let book = root.path().join("book.sqlite");
+            let env = env_with_book(&sb, gw, &book);
+            let sheet = write_sheet(root.path(), "pay.csv", 3);
+            assert_eq!(run(root.path(), &env, &sheet, &[]).status.code(), Some(0));
+            sql(&book, statement);
+            let before = sb.requests().len();
+            let o = run(root.path(), &env, &sheet, &[]);
+            let out = text(&o);
+            assert_eq!(o.status.code(), Some(2), "{gw:?} {name}: {out}");
+            assert!(out.contains(says), "{gw:?} {name}: {out}");
+            assert!(
+                sb.requests()[before..].iter().all(|r| r.method != "POST"),
+                "{name}: sent"
+            );
+            assert_paid_exactly_once(&sb, 3);
+            let mut v = payrun(root.path(), &env, &["book", "verify"]);
+            v.env("HOME", root.path().join("home"));
+            let o = v.output().unwrap();
+            assert_eq!(o.status.code(), Some(1), "{name}: verify: {}", text(&o));
+        }
+    }
+}
+
+#[test]
+fn a_file_that_is_not_a_book_is_refused() {
+    let sb = start(sandbox_config());
+    let root = tempfile::tempdir().unwrap();
+    let sheet = write_sheet(root.path(), "pay.csv", 1);
+    // A truncated book, another SQLite database, and a text file.
+    let other = root.path().join("other.sqlite");
+    sql(&other, "CREATE TABLE t(x);");
+    let text_file = root.path().join("notes.txt");
+    std::fs::write(
+        &text_file,
+        "hello, this is not a database at all, but long enough",
+    )
+    .unwrap();
+    for (book, says) in [
+        (other, "not a payrun book"),
+        (text_file, "not a payrun book"),
+    ] {
+        let env = env_with_book(&sb, Gw::G2328, &book);
+        let o = run(root.path(), &env, &sheet, &[]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(text(&o).contains(says), "{}", text(&o));
+    }
+    // Truncated: a real book cut in half.
+    let book = root.path().join("book.sqlite");
+    let env = env_with_book(&sb, Gw::G2328, &book);
+    let many = write_sheet(root.path(), "many.csv", 40);
+    assert_eq!(run(root.path(), &env, &many, &[]).status.code(), Some(0));
+    let c = rusqlite::Connection::open(&book).unwrap();
+    c.pragma_update(None, "wal_checkpoint", "TRUNCATE").unwrap();
+    drop(c);
+    let len = std::fs::metadata(&book).unwrap().len();
+    let f = std::fs::OpenOptions::new().write(true).open(&book).unwrap();
+    f.set_len(len / 2).unwrap();
+    drop(f);
+    let before = sb.payouts().len();
+    let o = run(root.path(), &env, &many, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(sb.payouts().len(), before, "nothing sent");
+}
+
+#[test]
+fn a_second_sender_of_the_same_run_exits_2() {
+    let mut cfg = sandbox_config();
+    cfg.faults = vec![payrun::sandbox::faults::FaultRule {
+        kind: payrun::sandbox::faults::FaultKind::Latency(std::time::Duration::from_millis(300)),
+        path_contains: None,
+        every: 1,
+        remaining: None,
+    }];
+    let sb = start(cfg);
+    let root = tempfile::tempdir().unwrap();
+    let env = env_with_book(&sb, Gw::G2328, &root.path().join("book.sqlite"));
+    let sheet = write_sheet(root.path(), "pay.csv", 8);
+    let mut first = payrun(
+        root.path(),
+        &env,
+        &[
+            "run",
+            sheet.to_str().unwrap(),
+            "--yes",
+            "--rate",
+            "2",
+            "--concurrency",
+            "1",
+        ],
+    );
+    first.env("HOME", root.path().join("home"));
+    let mut child = first
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_until(20.0, || sb
+            .requests()
+            .iter()
+            .any(|r| r.path.ends_with("/v1/payout"))),
+        "the first run started sending"
+    );
+    let o = run(root.path(), &env, &sheet, &[]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("another payrun process"), "{}", text(&o));
+    // The lease dies with its holder: the run resumes and finishes.
+    let o = run(root.path(), &env, &sheet, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_paid_exactly_once(&sb, 8);
+}
+
+#[test]
+fn runs_history_and_export_answer_from_the_book() {
+    let sb = start(sandbox_config());
+    let root = tempfile::tempdir().unwrap();
+    let book = root.path().join("book.sqlite");
+    let env = env_with_book(&sb, Gw::G2328, &book);
+    let sheet = write_sheet(root.path(), "pay.csv", 2);
+    assert_eq!(run(root.path(), &env, &sheet, &[]).status.code(), Some(0));
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut a = vec!["--json"];
+        a.extend_from_slice(args);
+        let mut c = payrun(root.path(), &env, &a);
+        c.env("HOME", root.path().join("home"));
+        let o = c.output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let runs = json(&["runs"]);
+    assert_eq!(runs.as_array().unwrap().len(), 1, "{runs}");
+    assert_eq!(runs[0]["rows"], 2);
+    assert!(runs[0]["run_id"].as_str().unwrap().starts_with("pay-"));
+    let h = json(&["history", "--address", &tron_address(1)]);
+    assert_eq!(h.as_array().unwrap().len(), 1, "{h}");
+    assert_eq!(h[0]["amount"], "10.01");
+    let out = root.path().join("events.jsonl");
+    let mut c = payrun(
+        root.path(),
+        &env,
+        &["book", "export", "--out", out.to_str().unwrap()],
+    );
+    c.env("HOME", root.path().join("home"));
+    assert_eq!(c.output().unwrap().status.code(), Some(0));
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.iter().any(|l| l["event"] == "intent"));
+    assert!(lines
+        .iter()
+        .all(|l| l["hash"].as_str().unwrap().len() == 64));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in [&book, &out, &root.path().join("pay.results.csv")] {
+            let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{} is private", f.display());
+        }
+    }
+    // No output may be the sheet or the book.
+    for target in [&sheet, &book] {
+        let mut c = payrun(
+            root.path(),
+            &env,
+            &["report", "--out", target.to_str().unwrap()],
+        );
+        c.env("HOME", root.path().join("home"));
+        let o = c.output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    }
+    assert!(std::fs::read_to_string(&sheet)
+        .unwrap()
+        .starts_with("to_address"));
+}

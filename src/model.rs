@@ -100,12 +100,15 @@ impl FeeOption {
 }
 
 /// The one status vocabulary of the results ledger, for both gateways.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord, Default,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// The row failed validation and was never sent.
     Invalid,
     /// Valid, not sent yet.
+    #[default]
     NotSent,
     /// Sent; the outcome is not known yet (must be resolved by asking the gateway).
     InDoubt,
@@ -119,12 +122,6 @@ pub enum Status {
     /// The gateway's answer contradicts what was sent (or an earlier final status): never
     /// counted as paid, never re-sent automatically.
     Conflict,
-}
-
-impl Default for Status {
-    fn default() -> Self {
-        Status::NotSent
-    }
 }
 
 impl Status {

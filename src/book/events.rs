@@ -370,12 +370,6 @@ mod tests {
                 gateway_id: Some(GatewayId("u-1".into())),
                 status,
                 gateway_status: status.as_str().into(),
-                txid: None,
-                merchant_amount: None,
-                network_amount: None,
-                fee: None,
-                error: None,
-                updated_at: None,
                 ..PayoutState::default()
             },
             at: now(),

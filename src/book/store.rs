@@ -391,7 +391,8 @@ impl Book {
     /// Checks that event `seq` hashes from its predecessor.
     pub fn verify_link(&self, seq: i64) -> Result<(), BookError> {
         let conn = self.conn();
-        let row: Option<(i64, Option<i64>, String, String, Vec<u8>)> = conn
+        type Link = (i64, Option<i64>, String, String, Vec<u8>);
+        let row: Option<Link> = conn
             .query_row(
                 "SELECT account, run, kind, body, hash FROM events WHERE seq = ?1",
                 [seq],

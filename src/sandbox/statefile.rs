@@ -657,7 +657,11 @@ impl StateFile {
             .payouts
             .iter()
             .enumerate()
-            .filter(|&(i, p)| m.payouts.get(i) != Some(p))
+            .filter(|&(i, p)| {
+                m.payouts
+                    .get(i)
+                    .is_none_or(|old| old != p || old.settle_at != p.settle_at)
+            })
             .map(|(i, p)| StoredPayout::of(i, p, clocks))
             .collect();
         let change = Change {
@@ -695,5 +699,313 @@ impl StateFile {
         m.next_block = st.next_block;
         m.next_order_id = st.next_order_id;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::SandboxConfig;
+
+    fn config(path: &Path) -> SandboxConfig {
+        SandboxConfig {
+            state_file: Some(path.to_path_buf()),
+            ..SandboxConfig::default()
+        }
+    }
+
+    fn payout(
+        gateway: GatewayKind,
+        order_id: &str,
+        id: &str,
+        settle_in: Duration,
+    ) -> SandboxPayout {
+        let now = Utc::now();
+        SandboxPayout {
+            gateway,
+            order_id: order_id.into(),
+            gateway_id: id.into(),
+            amount: Decimal::new(10050, 2),
+            currency: "USDT".into(),
+            network: "TRX-TRC20".into(),
+            address: "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t".into(),
+            memo: None,
+            fee_option: Some(FeeOption::Add),
+            status: Status::Pending,
+            gateway_status: "pending".into(),
+            merchant_amount: Decimal::new(10250, 2),
+            network_amount: Decimal::new(10050, 2),
+            fee: Decimal::new(2, 0),
+            txid: None,
+            block_number: None,
+            error_type: None,
+            url_callback: Some("http://127.0.0.1:1/hook".into()),
+            from_currency: None,
+            remark: Some("ünïcode remark".into()),
+            created_at: now,
+            updated_at: now,
+            amount_text: "100.50".into(),
+            settle_at: Instant::now() + settle_in,
+            debited: Some((Decimal::new(10250, 2), "USDT".into())),
+            payout_type: 1,
+            gas: None,
+        }
+    }
+
+    /// A state with two payouts (one pending an hour, one final) committed to `path`.
+    fn written(path: &Path) -> State {
+        let mut st = State::open(config(path)).unwrap();
+        st.insert(payout(
+            GatewayKind::G2328,
+            "o-1",
+            "uuid-1",
+            Duration::from_secs(3600),
+        ));
+        let mut done = payout(GatewayKind::BlockAtm, "n-1", "1900", Duration::ZERO);
+        done.status = Status::Completed;
+        done.gateway_status = "SUCCESS".into();
+        done.txid = Some("ab".repeat(32));
+        done.block_number = Some(60_000_000);
+        done.gas = Some(Decimal::new(15, 1));
+        st.insert(done);
+        *st.balances_2328.get_mut("USDT").unwrap() -= Decimal::new(10250, 2);
+        st.next_block += 1;
+        st.next_order_id += 1;
+        assert!(st.commit(Vec::new()).unwrap().is_empty());
+        st
+    }
+
+    #[test]
+    fn what_is_committed_loads_back_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("book.sandbox.json");
+        let mut st = written(&path);
+        // A later change is appended (settled), then everything loads back.
+        st.payouts[0].status = Status::Completed;
+        st.payouts[0].gateway_status = "completed".into();
+        st.commit(Vec::new()).unwrap();
+        let lines = fs::read_to_string(&path).unwrap().lines().count();
+        assert_eq!(lines, 4, "header, balances, the two payouts, the settle");
+        st.close_file();
+
+        let back = State::open(config(&path)).unwrap();
+        assert_eq!(back.payouts, st.payouts);
+        for (a, b) in back.payouts.iter().zip(&st.payouts) {
+            assert_eq!(a.amount_text, b.amount_text);
+            assert_eq!(a.debited, b.debited);
+            assert_eq!((a.payout_type, a.gas), (b.payout_type, b.gas));
+            assert_eq!(a.amount.to_string(), "100.50", "scale kept");
+        }
+        assert_eq!(back.balances_2328, st.balances_2328);
+        assert_eq!(
+            back.balances_2328["USDT"].to_string(),
+            st.balances_2328["USDT"].to_string()
+        );
+        assert_eq!(back.balances_blockatm, st.balances_blockatm);
+        assert_eq!(
+            (back.next_block, back.next_order_id),
+            (st.next_block, st.next_order_id)
+        );
+        assert_eq!(back.by_uuid.get("uuid-1"), Some(&0));
+        assert_eq!(back.by_order_2328.get("o-1"), Some(&0));
+        assert_eq!(back.by_order_no.get("n-1"), Some(&vec![1]));
+        // The compaction leaves one line per payout and no change lines.
+        let lines = fs::read_to_string(&path).unwrap().lines().count();
+        assert_eq!(lines, 1 + 1 + 2);
+    }
+
+    #[test]
+    fn settle_deadlines_are_wall_clock_and_past_ones_are_due() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let mut st = State::open(config(&path)).unwrap();
+        st.insert(payout(
+            GatewayKind::G2328,
+            "later",
+            "u-1",
+            Duration::from_secs(3600),
+        ));
+        st.insert(payout(
+            GatewayKind::G2328,
+            "soon",
+            "u-2",
+            Duration::from_millis(50),
+        ));
+        st.commit(Vec::new()).unwrap();
+        st.close_file();
+        std::thread::sleep(Duration::from_millis(80));
+        let back = State::open(config(&path)).unwrap();
+        let now = Instant::now();
+        let left = back.payouts[0].settle_at.saturating_duration_since(now);
+        assert!(
+            left > Duration::from_secs(3590) && left <= Duration::from_secs(3600),
+            "{left:?}"
+        );
+        assert!(back.payouts[1].settle_at <= now, "a passed deadline is due");
+    }
+
+    #[test]
+    fn a_corrupt_file_is_an_error_naming_the_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("book.sandbox.json");
+        for (content, line) in [
+            ("", 1),
+            ("garbage\n", 1),
+            (
+                "{\"format\":\"other\",\"version\":1,\"project\":\"p\",\"contract_id\":\"c\"}\n",
+                1,
+            ),
+            ("[1,2]\n", 1),
+        ] {
+            fs::write(&path, content).unwrap();
+            let e = State::open(config(&path)).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{content:?}");
+            let text = e.to_string();
+            assert!(text.contains(&path.display().to_string()), "{text}");
+            assert!(text.contains(&format!("line {line}")), "{text}");
+        }
+        fs::remove_file(&path).unwrap();
+        written(&path).close_file();
+        let good = fs::read_to_string(&path).unwrap();
+        let mut lines: Vec<&str> = good.lines().collect();
+        lines[2] = "{\"payouts\":[{\"i\":0,\"amount\":\"12\"}]}";
+        fs::write(&path, lines.join("\n") + "\n").unwrap();
+        let text = State::open(config(&path)).unwrap_err().to_string();
+        assert!(
+            text.contains(&path.display().to_string()) && text.contains("line 3"),
+            "{text}"
+        );
+        lines[2] = "{\"payouts\":[{\"i\":7}]}";
+        fs::write(&path, lines.join("\n") + "\n").unwrap();
+        assert!(State::open(config(&path)).is_err());
+        // Invalid UTF-8 and a complete but broken last line are errors too.
+        let mut bytes = good.clone().into_bytes();
+        bytes.extend_from_slice(b"{\"next_block\": \xff}\n");
+        fs::write(&path, bytes).unwrap();
+        let last = format!("line {}", good.lines().count() + 1);
+        let text = State::open(config(&path)).unwrap_err().to_string();
+        assert!(text.contains(&last), "{text}");
+    }
+
+    #[test]
+    fn a_last_line_cut_off_by_a_kill_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let st = written(&path);
+        drop(st);
+        let mut text = fs::read_to_string(&path).unwrap();
+        text.push_str("{\"payouts\":[{\"i\":2,\"gateway\":\"2328\",\"ord");
+        fs::write(&path, text).unwrap();
+        let back = State::open(config(&path)).unwrap();
+        assert_eq!(back.payouts.len(), 2);
+        assert!(
+            fs::read_to_string(&path).unwrap().ends_with("}\n"),
+            "compacted"
+        );
+    }
+
+    #[test]
+    fn a_file_for_other_credentials_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        drop(written(&path));
+        for other in [
+            SandboxConfig {
+                project: "11111111-1111-4111-8111-111111111111".into(),
+                ..config(&path)
+            },
+            SandboxConfig {
+                contract_id: "OTHER-CONTRACT".into(),
+                ..config(&path)
+            },
+        ] {
+            let e = State::open(other).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+            let text = e.to_string();
+            assert!(text.contains(&path.display().to_string()), "{text}");
+            assert!(text.contains("belongs to 2328 project"), "{text}");
+        }
+        assert_eq!(
+            State::open(config(&path)).unwrap().payouts.len(),
+            2,
+            "untouched"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_file_is_private_and_its_new_directory_too() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new").join("deeper").join("s.json");
+        let st = written(&path);
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&side_path(&path, "lock").unwrap()), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+        assert_eq!(mode(&dir.path().join("new")), 0o700);
+        drop(st);
+        // An existing file with looser bits is private again after the next start.
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        drop(State::open(config(&path)).unwrap());
+        assert_eq!(mode(&path), 0o600);
+    }
+
+    #[test]
+    fn a_stale_temp_file_is_removed_on_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        drop(written(&path));
+        let tmp = side_path(&path, "tmp").unwrap();
+        fs::write(&tmp, "half a snapsh").unwrap();
+        let st = State::open(config(&path)).unwrap();
+        assert!(!tmp.exists());
+        assert_eq!(st.payouts.len(), 2);
+    }
+
+    #[test]
+    fn one_sandbox_per_file_and_reset_removes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let st = written(&path);
+        let e = State::open(config(&path)).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::ResourceBusy);
+        assert!(e.to_string().contains(&path.display().to_string()));
+        assert_eq!(
+            reset_state(&path).unwrap_err().kind(),
+            io::ErrorKind::ResourceBusy
+        );
+        assert!(path.exists());
+        drop(st);
+        fs::write(side_path(&path, "tmp").unwrap(), "x").unwrap();
+        assert!(reset_state(&path).unwrap());
+        assert!(!path.exists() && !side_path(&path, "tmp").unwrap().exists());
+        assert!(!reset_state(&path).unwrap());
+        assert!(!reset_state(&dir.path().join("none").join("s.json")).unwrap());
+        assert!(State::open(config(&path)).unwrap().payouts.is_empty());
+    }
+
+    #[test]
+    fn a_failed_write_is_redone_as_a_rewrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let mut st = written(&path);
+        if let Some(f) = st.file.as_mut() {
+            f.append = None;
+        }
+        st.insert(payout(GatewayKind::G2328, "o-2", "uuid-2", Duration::ZERO));
+        st.commit(Vec::new()).unwrap();
+        st.close_file();
+        assert_eq!(State::open(config(&path)).unwrap().payouts.len(), 3);
+    }
+
+    #[test]
+    fn nothing_changed_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let mut st = written(&path);
+        let before = fs::metadata(&path).unwrap().len();
+        st.commit(Vec::new()).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().len(), before);
     }
 }

@@ -29,6 +29,9 @@ pub struct GlobalArgs {
     /// Journal file (default: <sheet stem>.ledger.jsonl beside the sheet)
     #[arg(long, global = true, value_name = "FILE")]
     pub ledger: Option<PathBuf>,
+    /// The book: every run and payout payrun knows [env: PAYRUN_BOOK] (default: <data dir>/payrun/book.sqlite)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub book: Option<PathBuf>,
     /// Run id used to derive order ids (default: the sheet's file stem)
     #[arg(long, global = true, value_name = "ID")]
     pub run_id: Option<String>,
@@ -226,6 +229,12 @@ pub struct SandboxArgs {
     /// Fault to inject, repeatable (e.g. latency=50ms, error5xx=every:5, drop=every:7, late=every:9, malformed=every:11, burst429=3)
     #[arg(long, value_name = "SPEC")]
     pub fault: Vec<String>,
+    /// Forget every payout the sandbox remembers (its state file beside the book) before starting
+    #[arg(long)]
+    pub reset: bool,
+    /// Keep no state file: start empty and forget everything on exit
+    #[arg(long)]
+    pub memory: bool,
 }
 
 #[derive(Debug, Args, Clone)]

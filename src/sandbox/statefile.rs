@@ -43,11 +43,16 @@
 //! by a kill is removed first. `.NAME.lock` beside the file is locked while a sandbox uses it,
 //! so a second sandbox on the same file is refused instead of interleaving writes.
 //!
-//! Why a log and not a rewrite per change: at 5,000 payouts the file is about 4 MB, and
-//! serializing, writing and `fsync`ing it on every create costs tens of milliseconds; an append
-//! of one ~800-byte line plus `fdatasync` keeps a 2328 create at a few milliseconds on
-//! loopback (measured with the ignored test `create_latency_with_thousands_of_payouts` in
-//! `tests/sandbox_state.rs`).
+//! Why a log and not a rewrite per change, measured with the ignored test
+//! `create_latency_with_thousands_of_payouts` in `tests/sandbox_state.rs` (debug build, ext4 on
+//! a virtual disk shared with other builds, two busy cores): at 5,000 payouts the file is
+//! 3.6 MB and rewriting it (write, `fsync`, rename, `fsync` of the directory) costs about 20 ms
+//! of I/O alone, on every create. Appending one line costs what its `fdatasync` costs (about
+//! 4 ms at the median on that disk, 1–13 ms): sequential 2328 creates from the first to the
+//! 5,000th payout answered in 1.4–7.8 ms at the median per thousand over two runs, p99 10–42 ms
+//! (the disk's flush tail), against 0.7–1.0 ms with no state file; the size of the file made no
+//! difference. The write happens under the state lock, so concurrent requests queue behind it.
+//! Loading and compacting 5,000 payouts on start: 0.4–0.5 s.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -163,6 +163,45 @@ impl Change {
     }
 }
 
+/// Largest magnitude of an amount or balance read back: far above any real one, and far enough
+/// below `Decimal::MAX` that the sandbox's own sums on it cannot overflow.
+const MAX_AMOUNT: Decimal = Decimal::from_parts(0xe800_0000, 0x9fd0_803c, 0x033b_2e3c, false, 0);
+/// Largest block number or BlockATM order id read back (the sandbox counts up from it).
+const MAX_COUNTER: u64 = 1 << 62;
+
+impl Change {
+    /// Refuses values the sandbox's arithmetic could overflow on.
+    fn check_ranges(&self) -> Result<(), String> {
+        let amount = |what: &str, d: &Decimal| {
+            if d.abs() > MAX_AMOUNT {
+                Err(format!("{what} {d} is out of range"))
+            } else {
+                Ok(())
+            }
+        };
+        let counter = |what: &str, n: Option<u64>| match n {
+            Some(n) if n > MAX_COUNTER => Err(format!("{what} {n} is out of range")),
+            _ => Ok(()),
+        };
+        for (currency, b) in self.balances_2328.iter().chain(&self.balances_blockatm) {
+            amount(&format!("balance of {currency}"), b)?;
+        }
+        for p in &self.payouts {
+            let what = format!("payout {}", p.i);
+            for d in [&p.amount, &p.merchant_amount, &p.network_amount, &p.fee]
+                .into_iter()
+                .chain(p.gas.as_ref())
+                .chain(p.debited.as_ref().map(|d| &d.amount))
+            {
+                amount(&what, d)?;
+            }
+            counter(&format!("{what} block number"), p.block_number)?;
+        }
+        counter("next_block", self.next_block)?;
+        counter("next_order_id", self.next_order_id)
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Debit {
     amount: Decimal,
@@ -481,6 +520,9 @@ fn read(path: &Path) -> io::Result<Option<Loaded>> {
             continue;
         }
         let change: Change = serde_json::from_slice(line).map_err(|e| corrupt(path, number, e))?;
+        change
+            .check_ranges()
+            .map_err(|what| corrupt(path, number, what))?;
         for p in change.payouts {
             let (i, known) = (p.i, loaded.payouts.len());
             match i.cmp(&known) {
@@ -890,6 +932,40 @@ mod tests {
         let last = format!("line {}", good.lines().count() + 1);
         let text = State::open(config(&path)).unwrap_err().to_string();
         assert!(text.contains(&last), "{text}");
+    }
+
+    #[test]
+    fn values_the_sandbox_could_overflow_on_are_refused() {
+        let e27 = Decimal::from(10u64.pow(9)) * Decimal::from(10u64.pow(18));
+        assert_eq!(MAX_AMOUNT, e27);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        drop(written(&path));
+        let good = fs::read_to_string(&path).unwrap();
+        for bad in [
+            "{\"balances_2328\":{\"USDT\":\"79228162514264337593543950335\"}}",
+            "{\"next_block\":18446744073709551615}",
+            "{\"next_order_id\":18446744073709551615}",
+        ] {
+            fs::write(&path, format!("{good}{bad}\n")).unwrap();
+            let text = State::open(config(&path)).unwrap_err().to_string();
+            assert!(
+                text.contains("out of range") && text.contains("line 4"),
+                "{text}"
+            );
+        }
+        let mut huge = good.lines().nth(2).unwrap().to_string();
+        huge = huge.replacen(
+            "\"fee\":\"2\"",
+            "\"fee\":\"-1000000000000000000000000000.1\"",
+            1,
+        );
+        fs::write(&path, format!("{good}{huge}\n")).unwrap();
+        let text = State::open(config(&path)).unwrap_err().to_string();
+        assert!(
+            text.contains("payout 0 ") && text.contains("out of range"),
+            "{text}"
+        );
     }
 
     #[test]

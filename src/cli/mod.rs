@@ -283,6 +283,12 @@ pub struct SandboxArgs {
     /// Fault to inject, repeatable (e.g. latency=50ms, error5xx=every:5, drop=every:7, late=every:9, malformed=every:11, burst429=3)
     #[arg(long, value_name = "SPEC")]
     pub fault: Vec<String>,
+    /// Forget every payout the sandbox remembers (its state file beside the book) before starting
+    #[arg(long)]
+    pub reset: bool,
+    /// Keep no state file: start empty and forget everything on exit
+    #[arg(long)]
+    pub memory: bool,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -71,6 +71,12 @@ pub fn sandbox_config(config: &Config) -> SandboxConfig {
         sc.blockatm_chain = n.code.to_string();
     }
     sc.settle_after = std::time::Duration::from_millis(500);
+    // The sandbox remembers its payouts beside the book, as a live gateway would.
+    sc.state_file = config
+        .book
+        .as_ref()
+        .ok()
+        .map(|b| crate::book::location::sandbox_state_path(b));
     sc
 }
 

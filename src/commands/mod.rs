@@ -45,7 +45,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Template(args) => return template::execute(args),
         Command::Init(args) => return init::execute(args),
-        Command::Sandbox(args) => return sandbox::execute(args),
+        Command::Sandbox(args) => return sandbox::execute(&cli.global, args),
         _ => {}
     }
     let sources =

@@ -1,15 +1,19 @@
 //! `payrun sandbox`: runs the embedded sandbox gateway standalone until Ctrl-C, printing the
 //! base URLs and the credentials (or, when they came from the environment, only the variable
-//! names) a client needs.
+//! names) a client needs. It remembers its payouts in a state file beside the book
+//! (`book.sqlite` → `book.sandbox.json`), so a restart meets the same gateway; `--reset`
+//! forgets them first, `--memory` keeps no file at all.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::cli::SandboxArgs;
+use crate::book::location;
+use crate::cli::{GlobalArgs, SandboxArgs};
 use crate::exit::{Exit, ExitCode};
-use crate::sandbox::{FaultRule, Sandbox, SandboxConfig};
+use crate::sandbox::{reset_state, FaultRule, Sandbox, SandboxConfig};
 
 /// Builds the configuration from the environment and the flags.
 pub fn config_from_args(args: &SandboxArgs) -> Result<SandboxConfig, Exit> {
@@ -29,6 +33,20 @@ pub fn config_from_args(args: &SandboxArgs) -> Result<SandboxConfig, Exit> {
         .collect::<Result<_, _>>()
         .map_err(|e| Exit::usage(format!("--fault: {e}")))?;
     Ok(config)
+}
+
+/// The state file: None with `--memory`, else the one beside the book named by `--book`
+/// (`book_flag`), else `PAYRUN_BOOK` (`book_env`), else the default book.
+pub fn state_path(
+    book_flag: Option<&Path>,
+    book_env: Option<&str>,
+    args: &SandboxArgs,
+) -> Result<Option<PathBuf>, Exit> {
+    if args.memory && !args.reset {
+        return Ok(None);
+    }
+    let book = location::resolve(book_flag, book_env, None).map_err(Exit::usage)?;
+    Ok(Some(location::sandbox_state_path(&book)))
 }
 
 fn from_env(name: &str) -> bool {
@@ -116,6 +134,14 @@ pub fn banner(sb: &Sandbox) -> String {
         let specs: Vec<String> = c.faults.iter().map(ToString::to_string).collect();
         line(format!("faults: {}", specs.join(", ")));
     }
+    line(match &c.state_file {
+        Some(path) => format!(
+            "state: {} ({} payouts remembered; --reset forgets them)",
+            path.display(),
+            sb.payouts().len()
+        ),
+        None => "state: in memory only (forgotten on exit)".into(),
+    });
     line(format!(
         "admin: GET http://{0}/__sandbox/payouts | /requests | /webhooks; POST /__sandbox/faults, /__sandbox/reset-faults",
         sb.addr()
@@ -124,14 +150,30 @@ pub fn banner(sb: &Sandbox) -> String {
     out
 }
 
-pub fn execute(args: &SandboxArgs) -> anyhow::Result<ExitCode> {
-    let config = config_from_args(args)?;
+/// `payrun sandbox`: serves until Ctrl-C, keeping its state beside the book (`--book`).
+pub fn execute(global: &GlobalArgs, args: &SandboxArgs) -> anyhow::Result<ExitCode> {
+    let mut config = config_from_args(args)?;
     let addr: SocketAddr = args.listen.parse().map_err(|_| {
         Exit::usage(format!(
             "--listen {:?} is not an address like 127.0.0.1:8080",
             args.listen
         ))
     })?;
+    let book_env = std::env::var("PAYRUN_BOOK").ok();
+    let state = state_path(global.book.as_deref(), book_env.as_deref(), args)?;
+    if let (true, Some(path)) = (args.reset, &state) {
+        let removed = reset_state(path)
+            .with_context(|| format!("forgetting the sandbox state in {}", path.display()))?;
+        if removed {
+            eprintln!(
+                "forgot every payout the sandbox remembered (removed {})",
+                path.display()
+            );
+        }
+    }
+    if !args.memory {
+        config.state_file = state;
+    }
     let sandbox =
         Sandbox::start(config, addr).with_context(|| format!("starting the sandbox on {addr}"))?;
     print!("{}", banner(&sandbox));
@@ -161,7 +203,48 @@ mod tests {
             settle_secs: settle,
             allow_duplicate_order_no: dup,
             fault: faults.iter().map(|s| s.to_string()).collect(),
+            reset: false,
+            memory: false,
         }
+    }
+
+    #[test]
+    fn the_state_file_sits_beside_the_book_unless_memory() {
+        let mut a = args(&[], 1.0, false);
+        let flag = Path::new("/f/book.sqlite");
+        assert_eq!(
+            state_path(Some(flag), Some("/e/b.sqlite"), &a).unwrap(),
+            Some(PathBuf::from("/f/book.sandbox.json"))
+        );
+        assert_eq!(
+            state_path(None, Some("/e/b.sqlite"), &a).unwrap(),
+            Some(PathBuf::from("/e/b.sandbox.json"))
+        );
+        a.memory = true;
+        assert_eq!(state_path(Some(flag), None, &a).unwrap(), None);
+        a.reset = true;
+        assert_eq!(
+            state_path(Some(flag), None, &a).unwrap(),
+            Some(PathBuf::from("/f/book.sandbox.json")),
+            "--reset --memory still names the file to forget"
+        );
+    }
+
+    #[test]
+    fn banner_names_the_state_file_and_its_payouts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("book.sandbox.json");
+        let config = SandboxConfig {
+            state_file: Some(path.clone()),
+            ..SandboxConfig::default()
+        };
+        let text = banner(&Sandbox::start_local(config).unwrap());
+        assert!(
+            text.contains(&format!("state: {} (0 payouts remembered", path.display())),
+            "{text}"
+        );
+        let text = banner(&Sandbox::start_local(SandboxConfig::default()).unwrap());
+        assert!(text.contains("state: in memory only"), "{text}");
     }
 
     #[test]

@@ -23,6 +23,10 @@
 //! | BlockATM secret | [`DEFAULT_SECRET`] `sandbox-secret` |
 //! | BlockATM contract | [`DEFAULT_CONTRACT_ID`] `SANDBOX-CONTRACT` |
 //! | BlockATM chain | [`DEFAULT_CHAIN`] `TRX-TRC20` |
+//!
+//! State: in memory only by default; with [`SandboxConfig::state_file`] the payouts, balances
+//! and counters live in a file that a later sandbox loads, so a process killed and started
+//! again meets a gateway that remembers every payout it created (see [`statefile`]).
 
 pub mod admin;
 pub mod api2328;
@@ -33,10 +37,12 @@ pub mod ratelimit;
 mod server;
 pub mod settle;
 pub mod state;
+pub mod statefile;
 pub mod webhooks;
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -45,6 +51,7 @@ use rust_decimal::Decimal;
 
 pub use faults::{FaultKind, FaultRule};
 pub use state::{RecordedRequest, SandboxPayout, WebhookDelivery};
+pub use statefile::reset_state;
 
 use crate::model::GatewayKind;
 use crate::validate::networks;
@@ -94,6 +101,9 @@ pub struct SandboxConfig {
     pub blockatm_callback: Option<String>,
     /// Starting balance of every currency (2328 merchant balance, BlockATM contract balance).
     pub starting_balance: Decimal,
+    /// Where payouts, balances and counters are kept across restarts (None: memory only). A
+    /// file written for another 2328 project or BlockATM contract id is refused.
+    pub state_file: Option<PathBuf>,
 }
 
 impl Default for SandboxConfig {
@@ -115,6 +125,7 @@ impl Default for SandboxConfig {
             rec_window_ms: 30_000,
             blockatm_callback: None,
             starting_balance: Decimal::new(1_000_000_000, 0),
+            state_file: None,
         }
     }
 }
@@ -133,6 +144,7 @@ impl fmt::Debug for SandboxConfig {
             .field("rate_blockatm_per_min", &self.rate_blockatm_per_min)
             .field("settle_after", &self.settle_after)
             .field("faults", &self.faults)
+            .field("state_file", &self.state_file)
             .finish_non_exhaustive()
     }
 }
@@ -182,7 +194,9 @@ pub struct Sandbox {
 
 impl Sandbox {
     /// Starts on its own thread with its own tokio runtime (usable from sync tests and from
-    /// async code), bound to `addr` (use `127.0.0.1:0` for a random port).
+    /// async code), bound to `addr` (use `127.0.0.1:0` for a random port). With a state file,
+    /// first loads it (errors name the file: unreadable, written for other credentials, or in
+    /// use by another sandbox).
     pub fn start(config: SandboxConfig, addr: SocketAddr) -> std::io::Result<Sandbox> {
         let invalid = |m: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, m);
         let chain_ok = networks::NETWORKS
@@ -194,6 +208,7 @@ impl Sandbox {
                 config.blockatm_chain
             )));
         }
+        let state = State::open(config)?;
         let std_listener = std::net::TcpListener::bind(addr)?;
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
@@ -206,11 +221,7 @@ impl Sandbox {
             .timeout(Duration::from_secs(5))
             .build()
             .map_err(std::io::Error::other)?;
-        let shared = Arc::new(Shared::new(
-            State::new(config),
-            http,
-            runtime.handle().clone(),
-        ));
+        let shared = Arc::new(Shared::new(state, http, runtime.handle().clone()));
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let serving = Arc::clone(&shared);
@@ -307,6 +318,7 @@ impl Sandbox {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+        self.shared.lock().close_file();
     }
 }
 

@@ -1,6 +1,7 @@
 //! The HTTP side: a listener whose connections can be killed from a handler (for
 //! apply-then-drop), the shared state handle, and the one dispatcher every request goes
-//! through: record → rate limit → faults → the gateway's handler → after-apply faults.
+//! through: record → rate limit → faults → the gateway's handler → state file write →
+//! after-apply faults.
 
 use std::io;
 use std::pin::Pin;
@@ -24,7 +25,7 @@ use super::ratelimit::{retry_after_secs, RateDecision};
 use super::state::{RecordedRequest, State};
 use super::webhooks::{self, WebhookJob};
 use super::{admin, api2328, apiblockatm, settle};
-use crate::model::GatewayKind;
+use crate::model::{GatewayKind, Status};
 
 /// Largest request body accepted.
 const MAX_BODY: usize = 1 << 20;
@@ -52,9 +53,26 @@ impl Shared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Settles what is due now and sends the resulting webhooks.
+    /// Settles what is due now, writes the state file when that changed anything, and sends
+    /// the resulting webhooks (held back while the write fails).
     pub fn settle_now(self: &Arc<Self>) {
-        let jobs = settle::settle_due(&mut self.lock(), Instant::now());
+        let jobs = {
+            let mut st = self.lock();
+            let now = Instant::now();
+            let due = st
+                .payouts
+                .iter()
+                .any(|p| p.status == Status::Pending && now >= p.settle_at);
+            let jobs = settle::settle_due(&mut st, now);
+            if due || !st.held_webhooks.is_empty() {
+                st.commit(jobs).unwrap_or_else(|e| {
+                    tracing::error!("sandbox: cannot write the state file: {e}");
+                    Vec::new()
+                })
+            } else {
+                jobs
+            }
+        };
         self.send_webhooks(jobs);
     }
 
@@ -316,7 +334,17 @@ async fn dispatch(
                             GatewayKind::BlockAtm => apiblockatm::handle(&mut st, &incoming),
                         };
                         reply.webhooks.extend(jobs);
-                        reply
+                        // Durable before the answer that may reveal it leaves.
+                        match st.commit(std::mem::take(&mut reply.webhooks)) {
+                            Ok(jobs) => {
+                                reply.webhooks = jobs;
+                                reply
+                            }
+                            Err(e) => {
+                                tracing::error!("sandbox: cannot write the state file: {e}");
+                                unavailable(g)
+                            }
+                        }
                     };
                     let mut reply = reply;
                     shared.send_webhooks(std::mem::take(&mut reply.webhooks));

@@ -1,8 +1,11 @@
-//! The sandbox's in-memory state: every payout created (in order), every request received,
-//! balances, webhook deliveries, the active faults and the rate limiter. One mutex guards it;
-//! handlers never hold it across an `.await`.
+//! The sandbox's state: every payout created (in order), every request received, balances,
+//! webhook deliveries, the active faults and the rate limiter. One mutex guards it; handlers
+//! never hold it across an `.await`. With a state file ([`super::statefile`]) the durable part
+//! (payouts, balances, counters) is loaded at start and written by [`State::commit`] before
+//! each answer.
 
 use std::collections::{BTreeMap, HashMap};
+use std::io;
 use std::time::Instant;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -11,6 +14,8 @@ use serde::{Serialize, Serializer};
 
 use super::faults::FaultSet;
 use super::ratelimit::RateLimiter;
+use super::statefile::StateFile;
+use super::webhooks::WebhookJob;
 use super::SandboxConfig;
 use crate::model::{FeeOption, GatewayKind, Status};
 use crate::validate::networks::NETWORKS;
@@ -24,8 +29,10 @@ pub fn iso(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
-/// One payout the sandbox created.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One payout the sandbox created. Equality leaves out when a pending payout is due to settle
+/// (a point on this process's monotonic clock, so the same payout reloaded from the state file
+/// by another process differs there by the clocks' skew).
+#[derive(Debug, Clone, Eq, Serialize)]
 pub struct SandboxPayout {
     pub gateway: GatewayKind,
     /// 2328 `order_id` (empty when the request carried none) / BlockATM `orderNo`.
@@ -68,6 +75,67 @@ pub struct SandboxPayout {
     pub(crate) payout_type: u8,
     #[serde(skip)]
     pub(crate) gas: Option<Decimal>,
+}
+
+impl PartialEq for SandboxPayout {
+    fn eq(&self, o: &Self) -> bool {
+        // Destructured so a new field cannot be forgotten here.
+        let SandboxPayout {
+            gateway,
+            order_id,
+            gateway_id,
+            amount,
+            currency,
+            network,
+            address,
+            memo,
+            fee_option,
+            status,
+            gateway_status,
+            merchant_amount,
+            network_amount,
+            fee,
+            txid,
+            block_number,
+            error_type,
+            url_callback,
+            from_currency,
+            remark,
+            created_at,
+            updated_at,
+            amount_text,
+            settle_at: _,
+            debited,
+            payout_type,
+            gas,
+        } = self;
+        *gateway == o.gateway
+            && *order_id == o.order_id
+            && *gateway_id == o.gateway_id
+            && *amount == o.amount
+            && *currency == o.currency
+            && *network == o.network
+            && *address == o.address
+            && *memo == o.memo
+            && *fee_option == o.fee_option
+            && *status == o.status
+            && *gateway_status == o.gateway_status
+            && *merchant_amount == o.merchant_amount
+            && *network_amount == o.network_amount
+            && *fee == o.fee
+            && *txid == o.txid
+            && *block_number == o.block_number
+            && *error_type == o.error_type
+            && *url_callback == o.url_callback
+            && *from_currency == o.from_currency
+            && *remark == o.remark
+            && *created_at == o.created_at
+            && *updated_at == o.updated_at
+            && *amount_text == o.amount_text
+            && *debited == o.debited
+            && *payout_type == o.payout_type
+            && *gas == o.gas
+    }
 }
 
 /// One request the sandbox received (admin requests are not recorded).
@@ -117,6 +185,10 @@ pub struct State {
     pub rate: RateLimiter,
     pub next_block: u64,
     pub next_order_id: u64,
+    /// Where the durable part is kept (None: memory only).
+    pub(crate) file: Option<StateFile>,
+    /// Webhooks announcing changes a failed write left only in memory: sent once written.
+    pub(crate) held_webhooks: Vec<WebhookJob>,
 }
 
 impl State {
@@ -145,7 +217,37 @@ impl State {
             rate: RateLimiter::default(),
             next_block: 60_000_000,
             next_order_id: 1_900_000_000_000_000_001,
+            file: None,
+            held_webhooks: Vec::new(),
         }
+    }
+
+    /// The starting state of `config`, with what its state file (if any) remembers loaded.
+    pub fn open(config: SandboxConfig) -> io::Result<State> {
+        let path = config.state_file.clone();
+        let mut st = State::new(config);
+        if let Some(path) = path {
+            st.file = Some(StateFile::open(&path, &mut st)?);
+        }
+        Ok(st)
+    }
+
+    /// Makes every change so far durable (a no-op without a state file), then hands back the
+    /// webhooks that may now be sent: `jobs` and any held back by an earlier failure. On
+    /// failure `jobs` are held back too, and the caller must not answer with what changed.
+    pub fn commit(&mut self, jobs: Vec<WebhookJob>) -> io::Result<Vec<WebhookJob>> {
+        self.held_webhooks.extend(jobs);
+        if let Some(mut file) = self.file.take() {
+            let saved = file.save(self);
+            self.file = Some(file);
+            saved?;
+        }
+        Ok(std::mem::take(&mut self.held_webhooks))
+    }
+
+    /// Stops writing the state file and releases it (for a sandbox that has stopped).
+    pub(crate) fn close_file(&mut self) {
+        self.file = None;
     }
 
     /// Stores a new payout and indexes it; returns its position.

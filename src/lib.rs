@@ -9,6 +9,7 @@ pub mod book;
 pub mod cli;
 pub mod commands;
 pub mod exit;
+pub mod failpoint;
 pub mod gateway;
 
 pub mod ledger;

@@ -762,6 +762,9 @@ impl Book {
                 rec.apply(ev);
                 self.write_order(tx, account, place.run, Some(place.row), &rec, None, seq)?;
             }
+            if !matches!(events.first(), Some(Event::Intent { .. })) {
+                crate::failpoint::hit("in_commit");
+            }
             Ok(())
         })
     }

@@ -83,6 +83,7 @@ pub fn write_replace(path: &Path, bytes: &[u8]) -> Result<(), LedgerError> {
         }
         file.sync_all().map_err(io_err(&tmp))?;
         drop(file);
+        crate::failpoint::hit("in_results");
         fs::rename(&tmp, path).map_err(io_err(path))
     })();
     if result.is_err() {

@@ -345,13 +345,17 @@ impl Engine {
             // Intent first, then the pacer: the fsync's variable time must not sit between
             // the pacer's slot and the wire, or it bunches requests at the gateway (429).
             let before = self.status_of(&id);
+            crate::failpoint::hit("before_intent");
             self.record(vec![self.intent(&req)?])?;
+            crate::failpoint::hit("after_intent");
             if !self.slot(&self.pacers.create).await {
                 self.unsent_after_intent(&[(&id, before)])?;
                 return Ok(());
             }
             let now = journal::now;
-            match self.gateway.create(&req).await {
+            let answer = self.gateway.create(&req).await;
+            crate::failpoint::hit("after_send");
+            match answer {
                 Ok(state) => {
                     self.record(vec![Event::Result {
                         order_id: id.clone(),
@@ -447,17 +451,21 @@ impl Engine {
             }
             // Intents first, then the pacer (see `send_one`).
             let before: Vec<Status> = reqs.iter().map(|r| self.status_of(&r.order_id)).collect();
+            crate::failpoint::hit("before_intent");
             self.record(
                 reqs.iter()
                     .map(|r| self.intent(r))
                     .collect::<Result<_, _>>()?,
             )?;
+            crate::failpoint::hit("after_intent");
             if !self.slot(&self.pacers.batch).await {
                 let orders: Vec<_> = reqs.iter().map(|r| &r.order_id).zip(before).collect();
                 self.unsent_after_intent(&orders)?;
                 return Ok(());
             }
-            match self.gateway.create_batch(&reqs).await {
+            let answer = self.gateway.create_batch(&reqs).await;
+            crate::failpoint::hit("after_send");
+            match answer {
                 Ok(items) => {
                     let sent: HashSet<&OrderId> = reqs.iter().map(|r| &r.order_id).collect();
                     let mut events = Vec::new();

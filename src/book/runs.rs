@@ -130,17 +130,18 @@ pub struct SheetInfo {
     pub sha256: String,
 }
 
-/// How far a run got: order counts per status.
+/// How far a run got: order counts per status, and whether its plan was ever recorded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RunCounts(pub BTreeMap<Status, u64>);
+pub struct RunCounts(pub BTreeMap<Status, u64>, pub bool);
 
 impl RunCounts {
     pub fn get(&self, s: Status) -> u64 {
         self.0.get(&s).copied().unwrap_or(0)
     }
-    /// Some planned order not yet answered, or in doubt.
+    /// No plan recorded yet (the run stopped before it), or some planned order not yet
+    /// answered, or in doubt.
     pub fn unfinished(&self) -> bool {
-        self.get(Status::NotSent) + self.get(Status::InDoubt) > 0
+        !self.1 || self.get(Status::NotSent) + self.get(Status::InDoubt) > 0
     }
     pub fn total(&self) -> u64 {
         self.0.values().sum()
@@ -493,7 +494,14 @@ impl Book {
                 ),
             });
         }
-        Ok(RunCounts(counts))
+        let planned: bool = conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM rows WHERE run = ?1)",
+                [run.pk],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.sql_err(e))?;
+        Ok(RunCounts(counts, planned))
     }
 
     /// Takes the run's lease (one sender per run). Fails with `Leased` when another process

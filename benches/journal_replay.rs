@@ -76,6 +76,7 @@ fn journal_file(n: usize) -> PathBuf {
                 fee: Some(Decimal::ONE),
                 error: None,
                 updated_at: Some(at.clone()),
+                echo: Default::default(),
             },
             at: at.clone(),
         };

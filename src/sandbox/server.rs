@@ -312,8 +312,12 @@ async fn dispatch(
                         let mut st = shared.lock();
                         let jobs = settle::settle_due(&mut st, Instant::now());
                         let mut reply = match g {
-                            GatewayKind::G2328 => api2328::handle(&mut st, &incoming),
-                            GatewayKind::BlockAtm => apiblockatm::handle(&mut st, &incoming),
+                            GatewayKind::G2328 => {
+                                api2328::handle_with(&mut st, &incoming, &decision.answer)
+                            }
+                            GatewayKind::BlockAtm => {
+                                apiblockatm::handle_with(&mut st, &incoming, &decision.answer)
+                            }
                         };
                         reply.webhooks.extend(jobs);
                         reply

@@ -15,6 +15,7 @@ pub mod gateway;
 pub mod ledger;
 pub mod model;
 pub mod plan;
+pub mod reconcile;
 pub mod sandbox;
 pub mod sheet;
 pub mod submit;

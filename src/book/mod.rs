@@ -112,6 +112,14 @@ impl RunBook {
         Ok(self.book.order(self.account, id.as_str())?.map(|(_, r)| r))
     }
 
+    /// When the order's first intent was committed.
+    pub fn first_intent_at(
+        &self,
+        id: &OrderId,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, BookError> {
+        self.book.first_intent_at(self.account, id.as_str())
+    }
+
     /// An order's status (None: the book does not have it).
     pub fn status(&self, id: &OrderId) -> Option<Status> {
         self.get(id).ok().flatten().map(|r| r.status)

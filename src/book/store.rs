@@ -558,6 +558,32 @@ impl Book {
         self.read_order(&conn, account, id)
     }
 
+    /// When the order's first intent was committed (None: never sent).
+    pub fn first_intent_at(
+        &self,
+        account: i64,
+        order_id: &str,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, BookError> {
+        let body: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT body FROM events WHERE account = ?1 AND order_id = ?2 AND kind = 'intent' ORDER BY seq LIMIT 1",
+                params![account, order_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.sql_err(e))?;
+        let Some(body) = body else { return Ok(None) };
+        match serde_json::from_str::<Event>(&body) {
+            Ok(Event::Intent { at, .. }) => Ok(chrono::DateTime::parse_from_rfc3339(&at)
+                .ok()
+                .map(|d| d.with_timezone(&chrono::Utc))),
+            _ => Err(self.tampered(format!(
+                "the first intent of order {order_id} is unreadable"
+            ))),
+        }
+    }
+
     /// Every order of a run (seals checked).
     pub fn run_orders(&self, account: i64, run: i64) -> Result<Vec<OrderRecord>, BookError> {
         let conn = self.conn();

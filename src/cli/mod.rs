@@ -280,7 +280,7 @@ pub struct SandboxArgs {
     /// Let BlockATM accept a repeated orderNo (to prove the client alone prevents double pays)
     #[arg(long)]
     pub allow_duplicate_order_no: bool,
-    /// Fault to inject, repeatable (e.g. latency=50ms, error5xx=every:5, drop=every:7, late=every:9, malformed=every:11, burst429=3)
+    /// Fault to inject, repeatable (e.g. latency=50ms, error5xx=every:5, drop=every:7, late=every:9, malformed=every:11, burst429=3, lie=amount|address|currency|symbol|network|memo|contract, foreign; scope with @PATH, e.g. lie=amount@/webhook, foreign=times:1@/payout/order)
     #[arg(long, value_name = "SPEC")]
     pub fault: Vec<String>,
     /// Forget every payout the sandbox remembers (its state file beside the book) before starting

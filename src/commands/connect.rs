@@ -21,6 +21,8 @@ pub struct Connection {
     pub account: AccountKey,
     /// The base URL requests go to.
     pub base_url: String,
+    /// What every answer must agree with besides its request.
+    pub expect: crate::gateway::echo::Expect,
 }
 
 /// The account a configuration names, when its credentials are there: 2328 project, or the
@@ -138,11 +140,18 @@ pub fn connect(config: &Config, sandbox: bool) -> anyhow::Result<Connection> {
             a
         })
         .ok_or_else(|| Exit::usage("the gateway account is not configured"))?;
+    let expect = match config.gateway {
+        GatewayKind::G2328 => crate::gateway::echo::Expect::g2328(),
+        GatewayKind::BlockAtm => {
+            crate::gateway::echo::Expect::blockatm(config.contract_id.clone().unwrap_or_default())
+        }
+    };
     Ok(Connection {
         gateway,
         sandbox: started,
         account,
         base_url: config.effective_base_url(),
+        expect,
     })
 }
 

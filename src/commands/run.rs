@@ -539,14 +539,26 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
             } else {
                 String::new()
             };
-            eprintln!(
-                "already paid as run {} on {}{moved}: nothing sent. For a new payout period run again with --new-run.",
-                run.run_id,
-                date_of(&run.started_at)
-            );
             let (ledger, written) =
                 results::write_beside_sheet(&book, gateway, &run, Some(&args.sheet.sheet))?;
             let statuses: Vec<Status> = ledger.rows.iter().map(|r| r.status).collect();
+            let code = results::exit_code_of(&statuses);
+            if code == ExitCode::Success {
+                eprintln!(
+                    "already paid as run {} on {}{moved}: nothing sent. For a new payout period run again with --new-run.",
+                    run.run_id,
+                    date_of(&run.started_at)
+                );
+            } else {
+                eprintln!(
+                    "already run as {} on {}{moved}, not every row paid ({}): nothing sent. \
+                     --retry-failed sends refused rows again in that run; conflicts need a person \
+                     to look at the gateway; --new-run starts a new payout period.",
+                    run.run_id,
+                    date_of(&run.started_at),
+                    results::count_line(&statuses)
+                );
+            }
             if ctx.global.json {
                 let summary = crate::ledger::summary::Summary::from_ledger(&ledger)?;
                 println!("{}", serde_json::to_string_pretty(&summary)?);
@@ -556,7 +568,7 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
                     println!("results: {}", w.display());
                 }
             }
-            return Ok(ExitCode::Success);
+            return Ok(code);
         }
         Choice::Differs(run) => {
             let previous = book.run_orders(account, run.pk).map_err(book_error)?;
@@ -728,6 +740,7 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         ctx.global.json,
     ));
     let engine = Engine {
+        expect: conn.expect.clone(),
         gateway: conn.gateway.clone(),
         book: run_book.clone(),
         pacers,

@@ -57,6 +57,7 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         .map_err(|e| Exit::usage(e.to_string()))?;
     let stop = Arc::new(Stop::default());
     let engine = Engine {
+        expect: conn.expect.clone(),
         gateway: conn.gateway.clone(),
         book: book.clone(),
         pacers: Pacers::for_gateway(gateway, args.rate.or(ctx.config.rate)),

@@ -19,12 +19,14 @@ use axum::Router;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
-use crate::book::{self as journal, Event, RunBook, Source};
+use crate::book::{Event, RunBook, Source};
 use crate::cli::{WebhookCommand, WebhookServeArgs, WebhookVerifyArgs};
 use crate::commands::connect::account_key;
 use crate::commands::{connect::runtime, open_book, results, Context};
 use crate::exit::{Exit, ExitCode};
-use crate::gateway::webhook::{verify_2328_webhook, verify_blockatm_webhook};
+use crate::gateway::webhook::{
+    verify_2328_webhook, verify_blockatm_webhook_with, BlockAtmWebhookCheck,
+};
 use crate::gateway::PayoutState;
 use crate::model::GatewayKind;
 
@@ -32,7 +34,10 @@ use crate::model::GatewayKind;
 #[derive(Debug)]
 pub enum Delivery {
     Genuine(PayoutState),
-    Forged(String),
+    /// Refused, with the HTTP status to answer (401: not genuine; 400: genuine-looking but
+    /// unusable — a repeated key, a malformed body, another contract, a time outside the
+    /// window) and why.
+    Forged(String, u16),
 }
 
 /// Checks one delivery against the configured gateway's keys. A BlockATM delivery must carry
@@ -40,7 +45,7 @@ pub enum Delivery {
 /// 2328 delivery is checked with the payout key. A delivery in the other gateway's form is
 /// refused: for BlockATM, `PAYRUN_API_KEY` is the API key that every request carries in a
 /// header, not a signing secret, so it must never verify a 2328-style body.
-pub fn check(ctx: &Context, headers: &HeaderMap, body: &[u8]) -> Delivery {
+pub fn check(ctx: &Context, headers: &HeaderMap, body: &[u8], live: bool) -> Delivery {
     let header = |name: &str| {
         headers
             .get(name)
@@ -53,35 +58,47 @@ pub fn check(ctx: &Context, headers: &HeaderMap, body: &[u8]) -> Delivery {
             let Some(sig) = header("BlockATM-Signature-V2") else {
                 return Delivery::Forged(
                     "not a BlockATM delivery (no BlockATM-Signature-V2 header)".into(),
+                    401,
                 );
             };
             let Some(secret) = &ctx.config.api_secret else {
                 return Delivery::Forged(
                     "a BlockATM webhook arrived but PAYRUN_API_SECRET is not set".into(),
+                    401,
                 );
             };
             let Some(time) = header("BlockATM-Request-Time") else {
-                return Delivery::Forged("BlockATM webhook without BlockATM-Request-Time".into());
+                return Delivery::Forged(
+                    "BlockATM webhook without BlockATM-Request-Time".into(),
+                    401,
+                );
             };
-            match verify_blockatm_webhook(secret.expose(), body, &time, &sig) {
+            let rules = if live {
+                BlockAtmWebhookCheck::live(ctx.config.contract_id.clone())
+            } else {
+                BlockAtmWebhookCheck::offline()
+            };
+            match verify_blockatm_webhook_with(secret.expose(), body, &time, &sig, &rules) {
                 Ok(w) => Delivery::Genuine(w.state),
-                Err(e) => Delivery::Forged(e.to_string()),
+                Err(e) => Delivery::Forged(e.to_string(), e.http_status()),
             }
         }
         GatewayKind::G2328 => {
             if blockatm_form {
                 return Delivery::Forged(
                     "a BlockATM delivery, but this journal's gateway is 2328".into(),
+                    401,
                 );
             }
             let Some(key) = &ctx.config.api_key else {
                 return Delivery::Forged(
                     "a 2328 webhook arrived but PAYRUN_API_KEY is not set".into(),
+                    401,
                 );
             };
             match verify_2328_webhook(key.expose(), body) {
                 Ok(w) => Delivery::Genuine(w.state),
-                Err(e) => Delivery::Forged(e.to_string()),
+                Err(e) => Delivery::Forged(e.to_string(), e.http_status()),
             }
         }
     }
@@ -90,6 +107,7 @@ pub fn check(ctx: &Context, headers: &HeaderMap, body: &[u8]) -> Delivery {
 struct Served {
     ctx: Context,
     book: RunBook,
+    expect: crate::gateway::echo::Expect,
     /// The runs whose orders a webhook changed (their results ledgers are rewritten on exit).
     touched: Mutex<BTreeSet<i64>>,
 }
@@ -104,11 +122,11 @@ async fn receive(
     if method != Method::POST {
         return StatusCode::METHOD_NOT_ALLOWED;
     }
-    match check(&s.ctx, &headers, &body) {
-        Delivery::Forged(why) => {
+    match check(&s.ctx, &headers, &body, true) {
+        Delivery::Forged(why, code) => {
             tracing::warn!("refused a webhook: {why}");
-            eprintln!("refused a webhook (401): {why}");
-            StatusCode::UNAUTHORIZED
+            eprintln!("refused a webhook ({code}): {why}");
+            StatusCode::from_u16(code).unwrap_or(StatusCode::UNAUTHORIZED)
         }
         Delivery::Genuine(state) => {
             let id = state.order_id.clone();
@@ -119,24 +137,61 @@ async fn receive(
                 .ok()
                 .flatten()
                 .filter(|(_, r)| r.sent);
-            let Some((place, _)) = known else {
+            let Some((place, rec)) = known else {
                 eprintln!("webhook for order {id}, which the book has never sent: ignored");
                 return StatusCode::OK;
             };
+            // A delivery about another payout than the one the gateway gave this order is not
+            // about this order: refused, recorded nowhere.
+            if let (Some(known), Some(said)) = (
+                rec.state.as_ref().and_then(|st| st.gateway_id.as_ref()),
+                state.gateway_id.as_ref(),
+            ) {
+                if known != said {
+                    eprintln!(
+                        "refused a webhook (400): order {id} is gateway payout {known}, the delivery describes {said}"
+                    );
+                    return StatusCode::BAD_REQUEST;
+                }
+            }
+            if let Some(symbol) = &state.echo.currency {
+                if s.expect.gateway == GatewayKind::BlockAtm
+                    && !symbol.eq_ignore_ascii_case(&rec.request.currency)
+                {
+                    eprintln!(
+                        "refused a webhook (400): order {id} pays {}, the delivery says {symbol}",
+                        rec.request.currency
+                    );
+                    return StatusCode::BAD_REQUEST;
+                }
+            }
+            let first = s.book.first_intent_at(&id).ok().flatten();
+            let ev = crate::reconcile::judge(&rec, state, Source::Webhook, first, &s.expect);
             s.touched
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .insert(place.run);
-            let status = state.status;
-            let ev = Event::Result {
-                order_id: id.clone(),
-                source: Source::Webhook,
-                state,
-                at: journal::now(),
+            let conflict = match &ev {
+                Event::Conflict { differences, .. } => Some(
+                    differences
+                        .iter()
+                        .map(|d| d.to_string())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ),
+                _ => None,
             };
             match s.book.record(vec![ev]) {
                 Ok(()) => {
-                    eprintln!("webhook: order {id} → {status}");
+                    let now = s
+                        .book
+                        .status(&id)
+                        .map(|st| st.to_string())
+                        .unwrap_or_default();
+                    match conflict {
+                        Some(what) => eprintln!("webhook: order {id} → {now} ({what})"),
+                        None => eprintln!("webhook: order {id} → {now}"),
+                    }
                     StatusCode::OK
                 }
                 Err(e) => {
@@ -173,7 +228,14 @@ fn serve(ctx: &Context, args: &WebhookServeArgs) -> anyhow::Result<ExitCode> {
     })?;
     let account = book.account(&key).map_err(|e| Exit::usage(e.to_string()))?;
     let gateway = key.gateway;
+    let expect = match gateway {
+        GatewayKind::G2328 => crate::gateway::echo::Expect::g2328(),
+        GatewayKind::BlockAtm => crate::gateway::echo::Expect::blockatm(
+            ctx.config.contract_id.clone().unwrap_or_default(),
+        ),
+    };
     let served = Arc::new(Served {
+        expect,
         ctx: ctx.clone(),
         book: RunBook::new(book.clone(), account, None),
         touched: Mutex::new(BTreeSet::new()),
@@ -236,7 +298,7 @@ fn verify(ctx: &Context, args: &WebhookVerifyArgs) -> anyhow::Result<ExitCode> {
                 .map_err(|_| Exit::usage("--time is not a header value"))?,
         );
     }
-    match check(ctx, &headers, &body) {
+    match check(ctx, &headers, &body, false) {
         Delivery::Genuine(state) => {
             if ctx.global.json {
                 println!(
@@ -251,7 +313,7 @@ fn verify(ctx: &Context, args: &WebhookVerifyArgs) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::Success)
         }
-        Delivery::Forged(why) => {
+        Delivery::Forged(why, _) => {
             if ctx.global.json {
                 println!("{}", serde_json::json!({"valid": false, "reason": why}));
             } else {

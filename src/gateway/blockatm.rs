@@ -1,4 +1,4 @@
-//! The BlockATM client (`api/gateway-blockatm.md`): single and batch create, detail by
+//! The BlockATM client (per the BlockATM API reference): single and batch create, detail by
 //! `orderNo`, every call signed with signature V2 over the exact top-level values sent. No calc
 //! and no balance endpoint. The wire format lives in `wireblockatm`, HTTP classification in
 //! `http`.
@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::http::{self, CallKind, ClientConfigError, Http};
 use super::json_fields::{DecodeError, Obj};
-use super::wireblockatm::{self as wire, Envelope, SignedBody, DETAIL};
+use super::wireblockatm::{self as wire, Envelope, SignedBody, CREATE, DETAIL};
 use super::{
     sign, Balance, BatchItem, Gateway, GatewayError, HttpSettings, PayoutRequest, PayoutState,
     Quote,
@@ -163,7 +163,10 @@ impl BlockAtmClient {
         let resp = self.http.send(request, kind, &what).await?;
         let value = http::checked_json(&resp, kind, &what, wire::envelope_message)?;
         match wire::envelope(&value).map_err(|e| http::decode_failure(&what, resp.status, &e))? {
-            Envelope::Failure { code, msg } => Err(wire::error_for_code(&code, &msg, kind, &what)),
+            Envelope::Failure { code, msg } => Err(with_request_time(
+                wire::error_for_code(&code, &msg, kind, &what),
+                &time,
+            )),
             Envelope::Success(_) if !(200..300).contains(&resp.status) => {
                 Err(http::decode_failure(
                     &what,
@@ -175,6 +178,29 @@ impl BlockAtmClient {
                 map(data, &what).map_err(|e| http::decode_failure(&what, resp.status, &e))
             }
         }
+    }
+}
+
+/// A `NotApplied` (request time outside the receive window) names the request time sent, by
+/// this machine's clock, so the operator can see the skew.
+fn with_request_time(e: GatewayError, time_ms: &str) -> GatewayError {
+    match e {
+        GatewayError::NotApplied { code, message } => {
+            let local = time_ms
+                .parse::<i64>()
+                .ok()
+                .and_then(chrono::DateTime::from_timestamp_millis)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                .unwrap_or_else(|| "unreadable".into());
+            GatewayError::NotApplied {
+                code,
+                message: format!(
+                    "{message} (BlockATM-Request-Time sent: {time_ms} = {local} by this \
+                     machine's clock; BlockATM-Rec_Window: {REC_WINDOW_MS} ms)"
+                ),
+            }
+        }
+        other => other,
     }
 }
 
@@ -233,9 +259,16 @@ impl Gateway for BlockAtmClient {
             PATH_ORDER,
             Payload::Body(body),
             CallKind::Create,
-            move |data, _| wire::payout_state(data_obj(data)?, DETAIL, Some(&order_id)),
+            move |data, what| {
+                Ok(wire::order_outcome(
+                    data_obj(data)?,
+                    CREATE,
+                    &order_id,
+                    what,
+                ))
+            },
         )
-        .await
+        .await?
     }
 
     /// Not atomic: one outcome per requested order, in request order. Allowance payouts are

@@ -1,4 +1,4 @@
-//! The 2328 client (`api/gateway-2328.md`): one payout per request, `calc`, status by uuid and
+//! The 2328 client (per the 2328 API reference): one payout per request, `calc`, status by uuid and
 //! balance, every call signed with the Payout API key over the exact body bytes sent (GET over
 //! the empty body). The wire format lives in `wire2328`, HTTP classification in `http`.
 
@@ -10,8 +10,8 @@ use super::http::{self, CallKind, ClientConfigError, Http};
 use super::json_fields::Obj;
 use super::wire2328::{self, ErrorEnvelope};
 use super::{
-    sign, Balance, BatchItem, Gateway, GatewayError, HttpSettings, PayoutRequest, PayoutState,
-    Quote,
+    sign, AnswerKind, Balance, BatchItem, Gateway, GatewayError, HttpSettings, PayoutRequest,
+    PayoutState, Quote,
 };
 use crate::model::{GatewayId, GatewayKind, OrderId};
 
@@ -210,7 +210,13 @@ impl Gateway for Client2328 {
             "/v1/payout",
             body,
             Call::Create,
-            move |result| wire2328::payout_state(Obj::new(result, "result")?, Some(&order_id)),
+            move |result| {
+                wire2328::payout_state_as(
+                    Obj::new(result, "result")?,
+                    AnswerKind::Create2328,
+                    Some(&order_id),
+                )
+            },
         )
         .await
     }
@@ -252,7 +258,13 @@ impl Gateway for Client2328 {
             &path,
             Vec::new(),
             Call::Lookup,
-            move |result| wire2328::payout_state(Obj::new(result, "result")?, Some(&order_id)),
+            move |result| {
+                wire2328::payout_state_as(
+                    Obj::new(result, "result")?,
+                    AnswerKind::Status2328,
+                    Some(&order_id),
+                )
+            },
         )
         .await
     }

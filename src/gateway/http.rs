@@ -13,8 +13,10 @@
 //!   `Unavailable`; 5xx on a create → `Unavailable` only for 502/503/504 (a proxy or an
 //!   overloaded front answered: the request did not reach the application), `Ambiguous` for 500
 //!   and every other 5xx (the application may have failed after applying it).
-//! - **Undecodable answers** (HTML page, invalid or truncated JSON, missing or wrongly-typed
-//!   field, unknown status on a create): `Ambiguous` on every call, with the JSON path at fault.
+//! - **Undecodable answers** (HTML page, invalid or truncated JSON, an object repeating a key,
+//!   missing or wrongly-typed field, unknown status on a create): `Ambiguous` on every call,
+//!   with the JSON path at fault. A repeated key is refused rather than read last-wins: an
+//!   answer saying `"status"` twice says two things.
 //!   A read never turns into `Rejected`, so a lookup can never mark a row failed.
 //!
 //! Other statuses (2xx, 3xx, other 4xx) are left to the gateway's own envelope parsing.
@@ -24,7 +26,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
-use super::json_fields::{parse_body, DecodeError};
+use super::json_fields::{parse_body_strict, DecodeError, StrictError};
 use super::{GatewayError, HttpSettings};
 
 /// The longest wait a rate-limit answer can impose before payrun retries (a gateway asking for
@@ -292,7 +294,12 @@ pub fn checked_json(
     message_of: impl Fn(&Value) -> Option<String>,
 ) -> Result<Value, GatewayError> {
     let parsed = if resp.body_error.is_none() {
-        parse_body(&resp.body)
+        parse_body_strict(&resp.body).map_err(|e| match e {
+            StrictError::Invalid(e) => e,
+            StrictError::DuplicateKey { key, .. } => {
+                DecodeError::new("(body)", format!("an object repeats the key {key:?}"))
+            }
+        })
     } else {
         Err(DecodeError::new("(body)", "incomplete"))
     };
@@ -411,6 +418,26 @@ pub(crate) fn percent_encode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_answer_repeating_a_key_is_ambiguous() {
+        let resp = |body: &str| HttpResponse {
+            status: 200,
+            headers: HeaderMap::new(),
+            body: body.as_bytes().to_vec(),
+            body_error: None,
+        };
+        let r = resp(r#"{"state":0,"result":{"status":"failed","status":"completed"}}"#);
+        for kind in [CallKind::Create, CallKind::Read] {
+            match checked_json(&r, kind, "t", |_| None) {
+                Err(GatewayError::Ambiguous { message }) => {
+                    assert!(message.contains("repeats the key \"status\""), "{message}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(checked_json(&resp(r#"{"state":0}"#), CallKind::Read, "t", |_| None).is_ok());
+    }
 
     #[test]
     fn path_segments_are_encoded() {

@@ -40,6 +40,115 @@ pub fn parse_body(body: &[u8]) -> Result<Value, DecodeError> {
         .map_err(|e| DecodeError::new("(body)", format!("invalid JSON ({e})")))
 }
 
+/// Why [`parse_body_strict`] refused a body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StrictError {
+    /// Not JSON (or empty, or an HTML page).
+    Invalid(DecodeError),
+    /// An object repeats a key (at any depth); `key` is the repeated key, decoded.
+    DuplicateKey { key: String, detail: String },
+}
+
+/// [`parse_body`], refusing any object that repeats a key, at any depth. A parser that keeps
+/// the last (or first) of two equal keys lets a signed body say two things at once (
+/// `"status":"failed",…,"status":"completed"`); such a body is refused, never read. Keys are
+/// compared after unescaping (`"st\u0061tus"` repeats `"status"`). Nesting is bounded by
+/// serde_json's recursion limit, so no input can overflow the stack.
+pub fn parse_body_strict(body: &[u8]) -> Result<Value, StrictError> {
+    // The same refusals and messages as `parse_body` for what is not JSON at all.
+    let trimmed = body.trim_ascii_start();
+    if trimmed.is_empty() || trimmed.first() == Some(&b'<') {
+        return Err(StrictError::Invalid(
+            parse_body(body)
+                .err()
+                .unwrap_or_else(|| DecodeError::new("(body)", "not JSON")),
+        ));
+    }
+    let duplicate = std::cell::RefCell::new(None);
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let parsed = serde::de::DeserializeSeed::deserialize(StrictSeed(&duplicate), &mut de)
+        .and_then(|v| de.end().map(|()| v));
+    match parsed {
+        Ok(v) => Ok(v),
+        Err(e) => match duplicate.into_inner() {
+            Some(key) => Err(StrictError::DuplicateKey {
+                detail: e.to_string(),
+                key,
+            }),
+            None => Err(StrictError::Invalid(DecodeError::new(
+                "(body)",
+                format!("invalid JSON ({e})"),
+            ))),
+        },
+    }
+}
+
+/// Builds a `Value` like serde_json's own visitor, but fails on a repeated key and records it.
+#[derive(Clone, Copy)]
+struct StrictSeed<'a>(&'a std::cell::RefCell<Option<String>>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for StrictSeed<'_> {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for StrictSeed<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element_seed(self)? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                let msg = format!("duplicate key {key:?}");
+                *self.0.borrow_mut() = Some(key);
+                return Err(serde::de::Error::custom(msg));
+            }
+            let v = map.next_value_seed(self)?;
+            out.insert(key, v);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
 /// A short, printable excerpt of raw bytes for error messages.
 pub fn excerpt_bytes(bytes: &[u8]) -> String {
     const MAX: usize = 60;
@@ -287,6 +396,59 @@ mod tests {
             assert_eq!(parse_decimal(t), None, "{t}");
         }
         assert_eq!(parse_decimal("1.5e2").unwrap().to_string(), "150");
+    }
+
+    #[test]
+    fn strict_parse_refuses_repeated_keys_at_any_depth() {
+        let dup = |s: &str| match parse_body_strict(s.as_bytes()) {
+            Err(StrictError::DuplicateKey { key, .. }) => Some(key),
+            Ok(_) => None,
+            Err(other) => panic!("{s}: {other:?}"),
+        };
+        assert_eq!(
+            dup(r#"{"status":"failed","a":1,"status":"completed"}"#).as_deref(),
+            Some("status")
+        );
+        assert_eq!(dup(r#"{"a":{"b":[{"c":1,"c":2}]}}"#).as_deref(), Some("c"));
+        assert_eq!(
+            dup(r#"{"st\u0061tus":1,"status":2}"#).as_deref(),
+            Some("status")
+        );
+        assert_eq!(dup(r#"[{"x":1},{"x":2}]"#), None);
+        assert_eq!(dup(r#"{"a":{"x":1},"b":{"x":1}}"#), None);
+    }
+
+    #[test]
+    fn strict_parse_reads_what_parse_body_reads() {
+        for text in [
+            r#"{"a":1,"b":-2,"c":1.5,"d":"x/y","e":null,"f":[true,false],"g":{"h":1e3}}"#,
+            "[]",
+            "\"s\"",
+            "  {\"z\":1, \"a\":2}  ",
+            r#"{"big":18446744073709551615,"neg":-9223372036854775808}"#,
+        ] {
+            assert_eq!(
+                parse_body_strict(text.as_bytes()).unwrap(),
+                parse_body(text.as_bytes()).unwrap(),
+                "{text}"
+            );
+        }
+        // Key order is kept.
+        let v = parse_body_strict(br#"{"z":1,"a":2}"#).unwrap();
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["z", "a"]);
+        for bad in ["", "<html>", "{", r#"{"a":1}x"#, "nul"] {
+            assert!(
+                matches!(
+                    parse_body_strict(bad.as_bytes()),
+                    Err(StrictError::Invalid(_))
+                ),
+                "{bad:?}"
+            );
+        }
+        // Deep nesting is an error, not a stack overflow.
+        let deep = "[".repeat(100_000);
+        assert!(parse_body_strict(deep.as_bytes()).is_err());
     }
 
     #[test]

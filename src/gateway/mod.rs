@@ -1,9 +1,12 @@
 //! The `Gateway` trait: what payrun asks of a payout gateway, with typed requests, typed
 //! results and a typed error that tells the caller what it must do next. The two clients
 //! (`g2328`, `blockatm`) implement it over HTTP; signatures live in `sign`, webhook checks in
-//! `webhook`.
+//! `webhook`. What an answer echoes of the request is kept in [`Echo`] and checked against the
+//! request by [`echo::compare`].
 
 pub mod blockatm;
+pub mod blockatm_codes;
+pub mod echo;
 pub mod g2328;
 pub mod http;
 pub mod json_fields;
@@ -76,6 +79,105 @@ pub struct PayoutState {
     /// The gateway's last-change time, as it sent it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
+    /// What the answer said about the payout's own fields (address, amount, ...), as it said
+    /// it, for [`echo::compare`]. Absent in states serialized before it existed (and not
+    /// written when empty). Boxed so a state stays small in the enums and maps that hold many.
+    #[serde(default, skip_serializing_if = "Echo::is_empty")]
+    pub echo: Box<Echo>,
+}
+
+/// Which answer a [`PayoutState`] was decoded from. Decides which fields the answer is
+/// documented to carry, so that a documented field that is missing counts as a mismatch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerKind {
+    /// 2328 `POST /v1/payout` `result`.
+    Create2328,
+    /// 2328 `GET /v1/payout/status/{uuid}` `result`.
+    Status2328,
+    /// 2328 payout webhook (the result object plus `sign`).
+    Webhook2328,
+    /// BlockATM single create `data` (`orderNo`, `orderId`, `status`, `createTime` only).
+    CreateBlockAtm,
+    /// One item of a BlockATM batch answer (documented like a create answer).
+    BatchItemBlockAtm,
+    /// BlockATM detail `data`.
+    DetailBlockAtm,
+    /// BlockATM payout webhook.
+    WebhookBlockAtm,
+}
+
+impl AnswerKind {
+    /// The gateway the answer comes from.
+    pub fn gateway(self) -> GatewayKind {
+        match self {
+            AnswerKind::Create2328 | AnswerKind::Status2328 | AnswerKind::Webhook2328 => {
+                GatewayKind::G2328
+            }
+            AnswerKind::CreateBlockAtm
+            | AnswerKind::BatchItemBlockAtm
+            | AnswerKind::DetailBlockAtm
+            | AnswerKind::WebhookBlockAtm => GatewayKind::BlockAtm,
+        }
+    }
+
+    /// A short name for messages (`2328 create answer`, `BlockATM webhook`).
+    pub fn describe(self) -> &'static str {
+        match self {
+            AnswerKind::Create2328 => "2328 create answer",
+            AnswerKind::Status2328 => "2328 status answer",
+            AnswerKind::Webhook2328 => "2328 webhook",
+            AnswerKind::CreateBlockAtm => "BlockATM create answer",
+            AnswerKind::BatchItemBlockAtm => "BlockATM batch item",
+            AnswerKind::DetailBlockAtm => "BlockATM detail answer",
+            AnswerKind::WebhookBlockAtm => "BlockATM webhook",
+        }
+    }
+}
+
+/// The payout fields an answer carried, exactly as it carried them (`None`: the answer did not
+/// carry the field, or carried `null`). Nothing here is trusted: [`echo::compare`] checks it
+/// against the request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Echo {
+    /// Which answer this was read from (`None` in states decoded before echoes were kept:
+    /// then only the fields present are compared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<AnswerKind>,
+    /// The order id as echoed (2328 `order_id`, BlockATM `orderNo` / `bizOrderNo`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    /// 2328 `to_address`, BlockATM `recipient` / `toAddress`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_address: Option<String>,
+    /// The requested amount as echoed (2328 `amount`, BlockATM `amount`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Decimal>,
+    /// 2328 `currency`, BlockATM `symbol`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// 2328 `network`; BlockATM webhook `network` (informative only: the contract fixes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// `memo` when it was a string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memo: Option<String>,
+    /// The answer had a `memo` member at all (`"memo": null` included).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub memo_carried: bool,
+    /// BlockATM `contractId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract_id: Option<String>,
+    /// The creation time as sent (2328 ISO 8601 `created_at`, BlockATM Unix ms `createTime`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+}
+
+impl Echo {
+    /// Nothing was echoed (a state decoded before echoes were kept, or a payrun-made state).
+    pub fn is_empty(&self) -> bool {
+        *self == Echo::default()
+    }
 }
 
 /// A fee preview for one payout (2328 `calc`).
@@ -115,7 +217,14 @@ pub enum GatewayError {
     /// The request may have been applied: look it up, never resend blind.
     #[error("outcome unknown: {message}")]
     Ambiguous { message: String },
-    /// The order id already exists at the gateway (BlockATM 000106 / 000201).
+    /// Not applied, and the same request will not be applied until something on this side
+    /// changes: BlockATM 000105 ("invalid request"), in practice a request time outside the
+    /// gateway's receive window, i.e. this machine's clock is off. Check the clock, then retry
+    /// the same order id. Never a refusal of the row.
+    #[error("not applied by the gateway: {code}: {message}")]
+    NotApplied { code: String, message: String },
+    /// The order id already exists at the gateway (BlockATM 000106 / 000201 / 000301): resolve
+    /// it by lookup, never mark it failed.
     #[error("the order already exists at the gateway: {code}: {message}")]
     Duplicate { code: String, message: String },
     /// Lookup of an order the gateway does not know (BlockATM 000202).

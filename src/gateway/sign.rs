@@ -39,8 +39,9 @@ pub fn verify_2328(payout_key: &str, body: &[u8], sign: &str) -> bool {
     verify_hex(payout_key.as_bytes(), b64.as_bytes(), sign)
 }
 
-/// Whether BlockATM parameter values are URL-encoded before signing. The public docs disagree;
-/// payrun signs raw values (see `api/gateway-blockatm.md`). One switch, so it can be flipped.
+/// Whether BlockATM parameter values are URL-encoded before signing. The public docs disagree
+/// (the BlockATM API reference, section "Authentication", leaves it open); payrun signs raw
+/// values. One switch, so it can be flipped.
 pub const BLOCKATM_URL_ENCODE_VALUES: bool = false;
 
 /// BlockATM: the string to sign for the given top-level parameters and request time.

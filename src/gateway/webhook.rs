@@ -10,12 +10,31 @@
 //!   `\uXXXX` by default) with and without its usual flags (see [`Encoding2328::ALL`]).
 //! - BlockATM: `hex(HMAC-SHA256(secret, raw_body + "&time=" + BlockATM-Request-Time))`. The
 //!   Chinese docs describe the sorted `key=value&…&time=` form instead; it is accepted too.
+//!   `BlockATM-Request-Time` must be Unix milliseconds and, for a live receiver
+//!   ([`verify_blockatm_webhook_with`] and [`BlockAtmWebhookCheck::live`]), within a receive
+//!   window of this machine's clock ([`WEBHOOK_RECEIVE_WINDOW`] either way by default), so a
+//!   captured delivery cannot be replayed later; the delivery's `contractId` can be required to
+//!   be the account's.
+//!
+//! Both: a body whose objects repeat a key (at any depth) is refused before anything else is
+//! read ([`WebhookError::DuplicateKey`], an HTTP 400 for a receiver: see
+//! [`WebhookError::http_status`]); a last-wins parser would let a signed body say
+//! `"status":"failed"` to one reader and `"status":"completed"` to another. What the delivery
+//! says of the payout (address, amount, currency, contract, …) is kept in the state's `echo`
+//! for `echo::compare`.
 
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
-use super::json_fields::{parse_body, DecodeError, Obj};
-use super::{raw_json, sign, wire2328, wireblockatm, PayoutState};
+use super::json_fields::{parse_body_strict, DecodeError, Obj, StrictError};
+use super::{raw_json, sign, wire2328, wireblockatm, AnswerKind, PayoutState};
+
+/// How far a live BlockATM webhook's `BlockATM-Request-Time` may be from this machine's clock,
+/// either way.
+pub const WEBHOOK_RECEIVE_WINDOW: Duration = Duration::from_secs(5 * 60);
 
 /// Why a webhook was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -28,9 +47,61 @@ pub enum WebhookError {
     MissingHeader(&'static str),
     #[error("the webhook signature does not match")]
     BadSignature,
+    /// An object in the body repeats a key: refused whatever the signature says.
+    #[error(
+        "the webhook body repeats the key {key:?} ({detail}): refused, a repeated key can make \
+         one body say two things"
+    )]
+    DuplicateKey { key: String, detail: String },
+    /// `BlockATM-Request-Time` is not Unix milliseconds.
+    #[error("the webhook header BlockATM-Request-Time {0:?} is not a time in Unix milliseconds")]
+    BadTime(String),
+    /// `BlockATM-Request-Time` is outside the receive window around this machine's clock.
+    #[error(
+        "the webhook header BlockATM-Request-Time {time} ({at}) is {distance} {direction} this \
+         machine's clock, outside the receive window of {window_secs} s either way: refused \
+         as a possible replay (if every delivery is refused, check this machine's clock)"
+    )]
+    OutsideWindow {
+        time: String,
+        at: String,
+        distance: String,
+        direction: &'static str,
+        window_secs: u64,
+    },
+    /// Genuine, but for another payout contract than the account's.
+    #[error("the webhook is for contract {got}, not this account's contract {expected}")]
+    ContractMismatch { expected: String, got: String },
     /// Genuine, but its content does not map onto a payout state.
     #[error("the webhook payload is not usable: {0}")]
     Payload(DecodeError),
+}
+
+impl WebhookError {
+    /// The HTTP status a receiver answers: 400 for a body that cannot be read or is not for
+    /// this account (malformed, repeated keys, unusable payload, another contract), 401 for
+    /// one that is not proven genuine (signature, missing headers, unreadable or stale time).
+    pub fn http_status(&self) -> u16 {
+        match self {
+            WebhookError::Malformed(_)
+            | WebhookError::DuplicateKey { .. }
+            | WebhookError::ContractMismatch { .. }
+            | WebhookError::Payload(_) => 400,
+            WebhookError::MissingSignature
+            | WebhookError::MissingHeader(_)
+            | WebhookError::BadSignature
+            | WebhookError::BadTime(_)
+            | WebhookError::OutsideWindow { .. } => 401,
+        }
+    }
+}
+
+/// Parses a webhook body, refusing repeated keys.
+fn parse_webhook_body(raw_body: &[u8]) -> Result<Value, WebhookError> {
+    parse_body_strict(raw_body).map_err(|e| match e {
+        StrictError::Invalid(e) => WebhookError::Malformed(e.to_string()),
+        StrictError::DuplicateKey { key, detail } => WebhookError::DuplicateKey { key, detail },
+    })
 }
 
 /// A verified 2328 webhook.
@@ -50,13 +121,92 @@ impl From<Webhook2328> for PayoutState {
     }
 }
 
-/// A verified BlockATM webhook.
+/// A verified BlockATM webhook. `state.echo` carries the same fields (and `amount`,
+/// `createTime`, `network`) for `echo::compare`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookBlockAtm {
     pub state: PayoutState,
     pub symbol: Option<String>,
     pub to_address: Option<String>,
     pub contract_id: Option<String>,
+}
+
+/// What a BlockATM webhook is checked against besides its signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockAtmWebhookCheck {
+    /// How far `BlockATM-Request-Time` may be from `now`, either way. `None`: no window (a
+    /// stored delivery verified after the fact, as `payrun webhook verify` does).
+    pub window: Option<Duration>,
+    /// This machine's time.
+    pub now: DateTime<Utc>,
+    /// The account's payout contract: a delivery for another contract (or, since the webhook
+    /// documents `contractId`, one without it) is refused.
+    pub expected_contract: Option<String>,
+}
+
+impl BlockAtmWebhookCheck {
+    /// A live receiver: the default window around the current time.
+    pub fn live(expected_contract: Option<String>) -> Self {
+        BlockAtmWebhookCheck {
+            window: Some(WEBHOOK_RECEIVE_WINDOW),
+            now: Utc::now(),
+            expected_contract,
+        }
+    }
+
+    /// No receive window and no contract check (only the signature and the time's format).
+    pub fn offline() -> Self {
+        BlockAtmWebhookCheck {
+            window: None,
+            now: Utc::now(),
+            expected_contract: None,
+        }
+    }
+}
+
+/// `BlockATM-Request-Time` as Unix milliseconds (digits only).
+fn request_time(text: &str) -> Option<DateTime<Utc>> {
+    if text.is_empty() || text.len() > 15 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    DateTime::from_timestamp_millis(text.parse().ok()?)
+}
+
+/// `3 min 20 s`, `5 years`: a distance for the window message.
+fn distance_text(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 2 * 365 * 86_400 {
+        format!("{} years", s / (365 * 86_400))
+    } else if s >= 2 * 86_400 {
+        format!("{} days", s / 86_400)
+    } else if s >= 3600 {
+        format!("{} h {} min", s / 3600, s % 3600 / 60)
+    } else {
+        format!("{} min {} s", s / 60, s % 60)
+    }
+}
+
+fn check_window(time: &str, check: &BlockAtmWebhookCheck) -> Result<(), WebhookError> {
+    let at = request_time(time).ok_or_else(|| WebhookError::BadTime(time.to_string()))?;
+    let Some(window) = check.window else {
+        return Ok(());
+    };
+    let delta = at.signed_duration_since(check.now);
+    let distance = delta.abs().to_std().unwrap_or(Duration::MAX);
+    if distance <= window {
+        return Ok(());
+    }
+    Err(WebhookError::OutsideWindow {
+        time: time.to_string(),
+        at: at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        distance: distance_text(distance),
+        direction: if delta > chrono::Duration::zero() {
+            "ahead of"
+        } else {
+            "behind"
+        },
+        window_secs: window.as_secs(),
+    })
 }
 
 impl From<WebhookBlockAtm> for PayoutState {
@@ -181,7 +331,7 @@ fn write_string(out: &mut String, s: &str, enc: Encoding2328) {
 /// Verifies a 2328 webhook and maps it. Accepts the signature over any of
 /// [`Encoding2328::ALL`] of the payload without `sign`, in the key order received.
 pub fn verify_2328_webhook(payout_key: &str, raw_body: &[u8]) -> Result<Webhook2328, WebhookError> {
-    let value = parse_body(raw_body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+    let value = parse_webhook_body(raw_body)?;
     let Value::Object(mut payload) = value else {
         return Err(WebhookError::Malformed(format!(
             "found {}",
@@ -208,7 +358,8 @@ pub fn verify_2328_webhook(payout_key: &str, raw_body: &[u8]) -> Result<Webhook2
         return Err(WebhookError::BadSignature);
     }
     let obj = Obj::new(&unsigned, "").map_err(WebhookError::Payload)?;
-    let state = wire2328::payout_state(obj, None).map_err(WebhookError::Payload)?;
+    let state = wire2328::payout_state_as(obj, AnswerKind::Webhook2328, None)
+        .map_err(WebhookError::Payload)?;
     let text = |k: &str| obj.str_opt(k).map(|o| o.map(str::to_string));
     Ok(Webhook2328 {
         state,
@@ -250,12 +401,35 @@ pub fn signed_2328_webhook_body_with(
 }
 
 /// Verifies a BlockATM webhook (`BlockATM-Request-Time` and `BlockATM-Signature-V2` header
-/// values) and maps it; `bizOrderNo` is the order number, `id` the gateway's id.
+/// values) and maps it; `bizOrderNo` is the order number, `id` the gateway's id. The request
+/// time must be Unix milliseconds but no receive window applies: this is
+/// [`verify_blockatm_webhook_with`] and [`BlockAtmWebhookCheck::offline`], for a stored
+/// delivery verified after the fact. A live receiver must use [`BlockAtmWebhookCheck::live`].
 pub fn verify_blockatm_webhook(
     secret: &str,
     raw_body: &[u8],
     time_header: &str,
     signature_header: &str,
+) -> Result<WebhookBlockAtm, WebhookError> {
+    verify_blockatm_webhook_with(
+        secret,
+        raw_body,
+        time_header,
+        signature_header,
+        &BlockAtmWebhookCheck::offline(),
+    )
+}
+
+/// Verifies a BlockATM webhook against `check`: in order, the headers are present, the body
+/// repeats no key, the request time is Unix milliseconds within the window, the signature
+/// matches (raw-body form, or the sorted-parameter form), the payload maps, and its
+/// `contractId` is the expected one.
+pub fn verify_blockatm_webhook_with(
+    secret: &str,
+    raw_body: &[u8],
+    time_header: &str,
+    signature_header: &str,
+    check: &BlockAtmWebhookCheck,
 ) -> Result<WebhookBlockAtm, WebhookError> {
     let time = time_header.trim();
     let signature = signature_header.trim();
@@ -265,8 +439,12 @@ pub fn verify_blockatm_webhook(
     if signature.is_empty() {
         return Err(WebhookError::MissingHeader("BlockATM-Signature-V2"));
     }
+    let value = parse_webhook_body(raw_body);
+    if let Err(e @ WebhookError::DuplicateKey { .. }) = value {
+        return Err(e);
+    }
+    check_window(time, check)?;
     let raw_form = sign::verify_blockatm_webhook(secret, raw_body, time, signature);
-    let value = parse_body(raw_body).map_err(|e| WebhookError::Malformed(e.to_string()));
     let genuine = raw_form
         || match &value {
             Ok(Value::Object(map)) => {
@@ -282,11 +460,20 @@ pub fn verify_blockatm_webhook(
     let state = wireblockatm::payout_state(obj, wireblockatm::WEBHOOK, None)
         .map_err(WebhookError::Payload)?;
     let text = |k: &str| obj.text_opt(k).map_err(WebhookError::Payload);
+    let contract_id = text("contractId")?;
+    if let Some(expected) = &check.expected_contract {
+        if contract_id.as_deref() != Some(expected.as_str()) {
+            return Err(WebhookError::ContractMismatch {
+                expected: expected.clone(),
+                got: contract_id.unwrap_or_else(|| "(missing)".into()),
+            });
+        }
+    }
     Ok(WebhookBlockAtm {
         state,
         symbol: text("symbol")?,
         to_address: text("toAddress")?,
-        contract_id: text("contractId")?,
+        contract_id,
     })
 }
 
@@ -526,6 +713,189 @@ mod tests {
             verify_blockatm_webhook("s3", BA_BODY.as_bytes(), "1", " "),
             Err(WebhookError::MissingHeader("BlockATM-Signature-V2"))
         );
+    }
+
+    #[test]
+    fn blockatm_webhook_echo_carries_contract_symbol_and_the_rest() {
+        let sig = ba_sign("s3", BA_BODY, "1742723400000");
+        let w = verify_blockatm_webhook("s3", BA_BODY.as_bytes(), "1742723400000", &sig).unwrap();
+        let e = &w.state.echo;
+        assert_eq!(e.answer, Some(AnswerKind::WebhookBlockAtm));
+        assert_eq!(e.order_id.as_deref(), Some("PAYOUT_001"));
+        assert_eq!(e.contract_id.as_deref(), Some("CONTRACT_001"));
+        assert_eq!(e.currency.as_deref(), Some("USDT"));
+        assert_eq!(
+            e.to_address.as_deref(),
+            Some("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t")
+        );
+        assert_eq!(e.amount, Some(Decimal::from_str("50.00").unwrap()));
+        assert_eq!(e.network.as_deref(), Some("TRON"));
+        assert_eq!(e.created_at.as_deref(), Some("1742723373000"));
+    }
+
+    #[test]
+    fn webhook_2328_echo_carries_the_result_fields() {
+        let body = with_sign(PAYLOAD, &doc_sign("pk", PAYLOAD));
+        let w = verify_2328_webhook("pk", body.as_bytes()).unwrap();
+        let e = &w.state.echo;
+        assert_eq!(e.answer, Some(AnswerKind::Webhook2328));
+        assert_eq!(
+            e.to_address.as_deref(),
+            Some("THauRv5tcucQRohXg8NiyGTk16DX1XQG5x")
+        );
+        assert_eq!(e.amount, Some(Decimal::from_str("3.00").unwrap()));
+        assert_eq!(e.currency.as_deref(), Some("TRX"));
+        assert_eq!(e.network.as_deref(), Some("TRX-TRC20"));
+        assert_eq!((e.memo.as_deref(), e.memo_carried), (None, true));
+        assert_eq!(e.created_at.as_deref(), Some("2026-05-07T00:08:38+03:00"));
+    }
+
+    #[test]
+    fn repeated_keys_are_refused_even_when_signed() {
+        // 2328: signed over exactly these bytes (a last-wins reader would see "completed").
+        let p =
+            r#"{"uuid":"u1","order_id":"o1","status":"failed","amount":"1","status":"completed"}"#;
+        let body = with_sign(p, &doc_sign("pk", p));
+        match verify_2328_webhook("pk", body.as_bytes()) {
+            Err(e @ WebhookError::DuplicateKey { .. }) => {
+                assert_eq!(e.http_status(), 400);
+                assert!(e.to_string().contains("\"status\""), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // Nested, and escaped so the bytes differ.
+        let p = r#"{"uuid":"u1","order_id":"o1","status":"failed","x":{"a":1,"\u0061":2}}"#;
+        let body = with_sign(p, &doc_sign("pk", p));
+        assert!(matches!(
+            verify_2328_webhook("pk", body.as_bytes()),
+            Err(WebhookError::DuplicateKey { .. })
+        ));
+        // BlockATM: a genuine raw-body signature does not save it.
+        let b =
+            r#"{"bizOrderNo":"P1","status":"REFUSE","amount":"1","status":"SUCCESS","txId":"0x1"}"#;
+        let sig = ba_sign("s3", b, "5");
+        match verify_blockatm_webhook("s3", b.as_bytes(), "5", &sig) {
+            Err(WebhookError::DuplicateKey { key, .. }) => assert_eq!(key, "status"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn live_at(now_ms: i64, window: Duration) -> BlockAtmWebhookCheck {
+        BlockAtmWebhookCheck {
+            window: Some(window),
+            now: DateTime::from_timestamp_millis(now_ms).unwrap(),
+            expected_contract: None,
+        }
+    }
+
+    #[test]
+    fn request_time_must_be_within_the_receive_window() {
+        let now = 1_742_723_400_000i64;
+        let check = live_at(now, WEBHOOK_RECEIVE_WINDOW);
+        let verify = |time: &str, check: &BlockAtmWebhookCheck| {
+            let sig = ba_sign("s3", BA_BODY, time);
+            verify_blockatm_webhook_with("s3", BA_BODY.as_bytes(), time, &sig, check)
+        };
+        // Within five minutes either way.
+        for d in [0i64, 299_000, -299_000, 300_000, -300_000] {
+            assert!(verify(&(now + d).to_string(), &check).is_ok(), "{d}");
+        }
+        // Outside: a little, and far (2020, 2100).
+        for (time, direction) in [
+            ((now + 301_000).to_string(), "ahead of"),
+            ((now - 301_000).to_string(), "behind"),
+            ("1577836800000".to_string(), "behind"),
+            ("4102444800000".to_string(), "ahead of"),
+        ] {
+            match verify(&time, &check) {
+                Err(e @ WebhookError::OutsideWindow { .. }) => {
+                    let text = e.to_string();
+                    assert!(text.contains(direction), "{text}");
+                    assert!(text.contains("300 s"), "{text}");
+                    assert_eq!(e.http_status(), 401);
+                }
+                other => panic!("{time}: {other:?}"),
+            }
+        }
+        let e = verify("1577836800000", &check).unwrap_err().to_string();
+        assert!(
+            e.contains("2020-01-01T00:00:00.000Z") && e.contains("5 years"),
+            "{e}"
+        );
+        // Unreadable times are refused, with or without a window.
+        for bad in [
+            "abc",
+            "1742723400000.5",
+            "-1742723400000",
+            "1e12",
+            "0x1",
+            "99999999999999999999",
+        ] {
+            assert_eq!(
+                verify(bad, &check),
+                Err(WebhookError::BadTime(bad.into())),
+                "{bad}"
+            );
+            assert_eq!(
+                verify(bad, &BlockAtmWebhookCheck::offline()),
+                Err(WebhookError::BadTime(bad.into())),
+                "{bad}"
+            );
+        }
+        // The window is a parameter.
+        let wide = live_at(now, Duration::from_secs(3600));
+        assert!(verify(&(now - 3_000_000).to_string(), &wide).is_ok());
+        let narrow = live_at(now, Duration::from_secs(1));
+        assert!(verify(&(now - 2_000).to_string(), &narrow).is_err());
+        // Offline verification has no window.
+        assert!(verify("1577836800000", &BlockAtmWebhookCheck::offline()).is_ok());
+        // A stale time is refused before the signature is even looked at, and a good time
+        // does not excuse a bad signature.
+        let stale = (now - 600_000).to_string();
+        assert!(matches!(
+            verify_blockatm_webhook_with("s3", BA_BODY.as_bytes(), &stale, "00", &check),
+            Err(WebhookError::OutsideWindow { .. })
+        ));
+        assert_eq!(
+            verify_blockatm_webhook_with(
+                "s3",
+                BA_BODY.as_bytes(),
+                &now.to_string(),
+                &ba_sign("s3", BA_BODY, "1"),
+                &check
+            ),
+            Err(WebhookError::BadSignature)
+        );
+        let live = BlockAtmWebhookCheck::live(None);
+        assert_eq!(live.window, Some(WEBHOOK_RECEIVE_WINDOW));
+        let t = Utc::now().timestamp_millis().to_string();
+        assert!(verify(&t, &live).is_ok());
+    }
+
+    #[test]
+    fn expected_contract_is_enforced() {
+        let time = "1742723400000";
+        let sig = ba_sign("s3", BA_BODY, time);
+        let mut check = BlockAtmWebhookCheck::offline();
+        check.expected_contract = Some("CONTRACT_001".into());
+        assert!(verify_blockatm_webhook_with("s3", BA_BODY.as_bytes(), time, &sig, &check).is_ok());
+        check.expected_contract = Some("OTHER".into());
+        match verify_blockatm_webhook_with("s3", BA_BODY.as_bytes(), time, &sig, &check) {
+            Err(e @ WebhookError::ContractMismatch { .. }) => {
+                assert_eq!(
+                    e.to_string(),
+                    "the webhook is for contract CONTRACT_001, not this account's contract OTHER"
+                );
+                assert_eq!(e.http_status(), 400);
+            }
+            other => panic!("{other:?}"),
+        }
+        let body = r#"{"bizOrderNo":"P2","id":7,"status":"REFUSE","amount":"1"}"#;
+        let sig = ba_sign("s3", body, time);
+        assert!(matches!(
+            verify_blockatm_webhook_with("s3", body.as_bytes(), time, &sig, &check),
+            Err(WebhookError::ContractMismatch { .. })
+        ));
     }
 
     #[test]

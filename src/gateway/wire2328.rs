@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::json_fields::{DecodeError, Obj};
-use super::{Balance, PayoutRequest, PayoutState, Quote};
+use super::{AnswerKind, Balance, Echo, PayoutRequest, PayoutState, Quote};
 use crate::model::{GatewayId, OrderId, Status};
 
 /// The body of `POST /v1/payout` and `/v1/payout/calc`, in the documented key order.
@@ -56,11 +56,23 @@ pub fn status_of(word: &str) -> Option<Status> {
     }
 }
 
-/// Maps a `result` object (status answer, create answer or webhook payload) onto a
-/// `PayoutState`. With `expected` set, a different `order_id` in the answer is an error (the
-/// answer is about another payout); without it, `order_id` is required.
+/// [`payout_state_as`] for a status answer.
 pub fn payout_state(obj: Obj<'_>, expected: Option<&OrderId>) -> Result<PayoutState, DecodeError> {
-    let order_id = match (obj.str_opt("order_id")?, expected) {
+    payout_state_as(obj, AnswerKind::Status2328, expected)
+}
+
+/// Maps a `result` object (status answer, create answer or webhook payload, named by
+/// `answer`) onto a `PayoutState`, keeping what it echoes of the order in `echo`. With
+/// `expected` set, a different `order_id` in the answer is an error (the answer is about
+/// another payout); without it, `order_id` is required. `amount` must be a decimal string
+/// when present (it is compared with the request).
+pub fn payout_state_as(
+    obj: Obj<'_>,
+    answer: AnswerKind,
+    expected: Option<&OrderId>,
+) -> Result<PayoutState, DecodeError> {
+    let echoed_order = obj.str_opt("order_id")?;
+    let order_id = match (echoed_order, expected) {
         (Some(got), Some(want)) if got != want.as_str() => {
             return Err(DecodeError::new(
                 obj.path_of("order_id"),
@@ -89,6 +101,19 @@ pub fn payout_state(obj: Obj<'_>, expected: Option<&OrderId>) -> Result<PayoutSt
         (Some(m), Some(n)) => m.checked_sub(n),
         _ => None,
     };
+    let text = |k: &str| obj.str_opt(k).map(|v| v.map(str::to_string));
+    let echo = Echo {
+        answer: Some(answer),
+        order_id: echoed_order.map(str::to_string),
+        to_address: text("to_address")?,
+        amount: obj.decimal_str_opt("amount")?,
+        currency: text("currency")?,
+        network: text("network")?,
+        memo: text("memo")?,
+        memo_carried: obj.map.contains_key("memo"),
+        contract_id: None,
+        created_at: text("created_at")?,
+    };
     Ok(PayoutState {
         order_id,
         gateway_id: Some(GatewayId(uuid.to_string())),
@@ -100,6 +125,7 @@ pub fn payout_state(obj: Obj<'_>, expected: Option<&OrderId>) -> Result<PayoutSt
         fee,
         error: obj.str_opt("error_type")?.map(str::to_string),
         updated_at: obj.str_opt("updated_at")?.map(str::to_string),
+        echo: Box::new(echo),
     })
 }
 
@@ -224,7 +250,7 @@ mod tests {
     use rust_decimal::Decimal;
     use std::str::FromStr;
 
-    /// The documented create request (gateway-2328.md test vector).
+    /// The documented create request (the 2328 API reference, section "Authentication", test vector).
     pub(crate) fn documented_request() -> PayoutRequest {
         PayoutRequest {
             order_id: OrderId("9ed25264-8be4-439f-acf5-2a8732538d27".into()),
@@ -299,6 +325,43 @@ mod tests {
         assert_eq!(s.txid, None);
         assert_eq!(s.error, None);
         assert_eq!(s.updated_at.as_deref(), Some("2026-05-02T23:29:50+03:00"));
+    }
+
+    #[test]
+    fn the_echo_keeps_what_the_answer_said() {
+        let v = result_of(
+            r#"{"uuid":"u","order_id":"o1","status":"pending","currency":"USDT","network":"TON","amount":"2.50","merchant_amount":"3","network_amount":"2","to_address":"EQabc","memo":"42","created_at":"2026-05-02T23:29:50+03:00"}"#,
+        );
+        let s = payout_state_as(
+            Obj::new(&v, "result").unwrap(),
+            AnswerKind::Create2328,
+            Some(&OrderId("o1".into())),
+        )
+        .unwrap();
+        let e = &s.echo;
+        assert_eq!(e.answer, Some(AnswerKind::Create2328));
+        assert_eq!(e.order_id.as_deref(), Some("o1"));
+        assert_eq!(e.amount, Some(Decimal::from_str("2.5").unwrap()));
+        assert_eq!(e.currency.as_deref(), Some("USDT"));
+        assert_eq!(e.network.as_deref(), Some("TON"));
+        assert_eq!(e.to_address.as_deref(), Some("EQabc"));
+        assert_eq!((e.memo.as_deref(), e.memo_carried), (Some("42"), true));
+        assert_eq!(e.created_at.as_deref(), Some("2026-05-02T23:29:50+03:00"));
+        // Nothing echoed: all None, and the order id falls back to the expected one.
+        let v = result_of(r#"{"uuid":"u","status":"pending"}"#);
+        let s = payout_state(Obj::new(&v, "result").unwrap(), Some(&OrderId("o1".into()))).unwrap();
+        assert_eq!(s.order_id, OrderId("o1".into()));
+        assert_eq!(s.echo.order_id, None);
+        assert!(!s.echo.memo_carried);
+        assert_eq!(s.echo.answer, Some(AnswerKind::Status2328));
+        // An amount that is not a decimal string does not decode.
+        let v = result_of(r#"{"uuid":"u","order_id":"o1","status":"pending","amount":"x"}"#);
+        assert_eq!(
+            payout_state(Obj::new(&v, "result").unwrap(), None)
+                .unwrap_err()
+                .to_string(),
+            r#"result.amount: expected a decimal, found string "x""#
+        );
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! The BlockATM wire format: request bodies built once from which both the bytes sent and the
-//! signed parameters are derived (so they cannot disagree), the response envelope, the error
-//! code table, and the mapping of create / batch / detail / webhook objects onto `PayoutState`.
+//! signed parameters are derived (so they cannot disagree), the response envelope, and the
+//! mapping of create / batch / detail / webhook objects onto `PayoutState` (with what each
+//! echoes of the order in `PayoutState::echo`). The error code table is `blockatm_codes`.
 
 use serde::Serialize;
 use serde_json::Value;
 
+use super::blockatm_codes::{self, Action};
 use super::http::CallKind;
 use super::json_fields::{DecodeError, Obj};
-use super::{GatewayError, PayoutRequest, PayoutState};
+use super::{AnswerKind, Echo, GatewayError, PayoutRequest, PayoutState};
 use crate::model::{GatewayId, OrderId, Status};
 
 /// BlockATM `payoutType`.
@@ -211,53 +213,9 @@ pub fn envelope_message(v: &Value) -> Option<String> {
     }
 }
 
-/// Maps a documented error code onto what the caller must do.
-///
-/// - 000101/000107/000113/000114 (system error, busy, unavailable, maintenance) → `Unavailable`.
-/// - 000106/000201 (duplicate request / data already exists) → `Duplicate`: resolve by lookup.
-/// - 000301 (already paid) → `Duplicate` too: the order exists and was paid; refusing the row
-///   would mark a paid row failed.
-/// - 000202 (data does not exist) → `NotFound` on a read; on a create it is a refusal of
-///   something the order references (contract, token), so `Rejected`.
-/// - 000108/000109/000110/000112/000306 (token, session, permission, API key, signature) →
-///   `Auth`.
-/// - the documented validation, business, payment and contract codes (000102–000105,
-///   000203–000208, 000302–000308 but 000306, 000401–000405) → `Rejected` with code and
-///   message (on a read the caller turns that into `Ambiguous`, see `http`).
-/// - anything else, including undocumented codes inside those families: `Ambiguous`. On a
-///   create an unknown code may stand for an order that was applied; only the documented
-///   refusals are known to be safe to treat as final.
-pub fn error_for_code(code: &str, msg: &str, kind: CallKind, what: &str) -> GatewayError {
-    let message = format!("{what}: {}", super::http::clip(msg));
-    let code_s = code.to_string();
-    match code {
-        "000101" | "000107" | "000113" | "000114" => GatewayError::Unavailable {
-            message: format!("{code}: {message}"),
-        },
-        "000106" | "000201" | "000301" => GatewayError::Duplicate {
-            code: code_s,
-            message,
-        },
-        "000202" if kind == CallKind::Read => GatewayError::NotFound {
-            code: code_s,
-            message,
-        },
-        "000108" | "000109" | "000110" | "000112" | "000306" => GatewayError::Auth {
-            message: format!("{code}: {message}"),
-        },
-        "000102" | "000103" | "000104" | "000105" | "000202" | "000203" | "000204" | "000205"
-        | "000206" | "000207" | "000208" | "000302" | "000303" | "000304" | "000305" | "000307"
-        | "000308" | "000401" | "000402" | "000403" | "000404" | "000405" => {
-            GatewayError::Rejected {
-                code: code_s,
-                message: super::http::clip(msg),
-            }
-        }
-        _ => GatewayError::Ambiguous {
-            message: format!("unknown BlockATM error code {code:?}: {message}"),
-        },
-    }
-}
+/// The one BlockATM code table lives in `blockatm_codes`; re-exported here for the callers
+/// that read envelopes.
+pub use super::blockatm_codes::error_for_code;
 
 /// payrun's status for a BlockATM status word: `SUCCESS` with a txId → completed; `SUCCESS`
 /// without one, `PENDING` or any other word → pending; `REFUSE` → failed.
@@ -276,24 +234,44 @@ pub fn status_of(word: &str, txid: Option<&str>) -> Status {
     }
 }
 
-/// Which member names an object uses (detail and create answers, batch items, webhooks).
+/// Which member names an object uses (detail and create answers, batch items, webhooks), and
+/// which answer it is.
 #[derive(Debug, Clone, Copy)]
 pub struct Names {
     pub order_no: &'static str,
     pub gateway_id: &'static str,
+    /// The recipient address.
+    pub to_address: &'static str,
     /// Candidates for `updated_at`, first present wins.
     pub times: &'static [&'static str],
+    pub answer: AnswerKind,
 }
 
+/// `GET /order/api/v2/payout/detail` `data`.
 pub const DETAIL: Names = Names {
     order_no: "orderNo",
     gateway_id: "orderId",
+    to_address: "recipient",
     times: &["updateTime", "createTime"],
+    answer: AnswerKind::DetailBlockAtm,
 };
+/// `POST /order/api/v2/payout/order` `data`.
+pub const CREATE: Names = Names {
+    answer: AnswerKind::CreateBlockAtm,
+    ..DETAIL
+};
+/// One item of `POST /order/api/v2/payout/batch` `data.orders`.
+pub const BATCH_ITEM: Names = Names {
+    answer: AnswerKind::BatchItemBlockAtm,
+    ..DETAIL
+};
+/// The payout webhook.
 pub const WEBHOOK: Names = Names {
     order_no: "bizOrderNo",
     gateway_id: "id",
+    to_address: "toAddress",
     times: &["blockTime", "createTime"],
+    answer: AnswerKind::WebhookBlockAtm,
 };
 
 /// Maps one BlockATM order object. With `expected`, a different order number is an error;
@@ -304,7 +282,8 @@ pub fn payout_state(
     names: Names,
     expected: Option<&OrderId>,
 ) -> Result<PayoutState, DecodeError> {
-    let order_id = match (obj.text_opt(names.order_no)?, expected) {
+    let echoed_order = obj.text_opt(names.order_no)?;
+    let order_id = match (echoed_order.clone(), expected) {
         (Some(got), Some(want)) if got != want.as_str() => {
             return Err(DecodeError::new(
                 obj.path_of(names.order_no),
@@ -347,6 +326,18 @@ pub fn payout_state(
         (Some(a), Some(f)) => a.checked_add(f),
         _ => None,
     };
+    let echo = Echo {
+        answer: Some(names.answer),
+        order_id: echoed_order,
+        to_address: obj.text_opt(names.to_address)?,
+        amount: network_amount,
+        currency: obj.text_opt("symbol")?,
+        network: obj.text_opt("network")?,
+        memo: obj.text_opt("memo")?,
+        memo_carried: obj.map.contains_key("memo"),
+        contract_id: obj.text_opt("contractId")?,
+        created_at: obj.text_opt("createTime")?,
+    };
     Ok(PayoutState {
         order_id,
         gateway_id: obj
@@ -361,6 +352,7 @@ pub fn payout_state(
         fee,
         error,
         updated_at,
+        echo: Box::new(echo),
     })
 }
 
@@ -423,18 +415,36 @@ pub fn batch_outcomes(
         .collect())
 }
 
-fn batch_item(obj: Obj<'_>, order_no: &str, what: &str) -> Result<PayoutState, GatewayError> {
+/// The error code an order object carries (`errorCode`, else `code`; `"200"` is none).
+fn item_code(obj: Obj<'_>) -> Result<Option<String>, DecodeError> {
+    let code = match obj.text_opt("errorCode")? {
+        Some(c) => Some(c),
+        None => obj.text_opt("code")?,
+    };
+    Ok(code.filter(|c| c != "200" && !c.is_empty()))
+}
+
+/// One order object of a create or batch answer. An error code whose action is not a final
+/// refusal decides whatever the status word says: a duplicate (000106 / 000201 / 000301) is
+/// `Duplicate` (resolve by lookup), a system code `Unavailable`, 000105 `NotApplied`. Without a
+/// status word any code decides (an unknown one is `Ambiguous`). Otherwise the object maps like
+/// a create answer (`REFUSE` → a failed state carrying the code and message).
+pub fn order_outcome(
+    obj: Obj<'_>,
+    names: Names,
+    order_no: &OrderId,
+    what: &str,
+) -> Result<PayoutState, GatewayError> {
     let decode = |e: DecodeError| GatewayError::Ambiguous {
         message: format!("{what}: unusable answer: {e}"),
     };
-    let has_status = obj.get("status").is_some();
-    if !has_status {
-        let code = obj.text_opt("errorCode").map_err(decode)?;
-        let code = match code {
-            Some(c) => Some(c),
-            None => obj.text_opt("code").map_err(decode)?,
-        };
-        if let Some(code) = code.filter(|c| c != "200") {
+    if let Some(code) = item_code(obj).map_err(decode)? {
+        // Without a status word the code is all there is. With one, a final refusal (and an
+        // unknown code) leaves it to the status word; any other documented code decides.
+        let code_decides = obj.get("status").is_none()
+            || blockatm_codes::lookup(&code)
+                .is_some_and(|c| !matches!(c.action, Action::Reject | Action::NotFound));
+        if code_decides {
             let msg = ["errorMsg", "msg", "message"]
                 .iter()
                 .find_map(|k| obj.get(k))
@@ -443,8 +453,11 @@ fn batch_item(obj: Obj<'_>, order_no: &str, what: &str) -> Result<PayoutState, G
             return Err(error_for_code(&code, &msg, CallKind::Create, what));
         }
     }
-    let expected = OrderId(order_no.to_string());
-    payout_state(obj, DETAIL, Some(&expected)).map_err(decode)
+    payout_state(obj, names, Some(order_no)).map_err(decode)
+}
+
+fn batch_item(obj: Obj<'_>, order_no: &str, what: &str) -> Result<PayoutState, GatewayError> {
+    order_outcome(obj, BATCH_ITEM, &OrderId(order_no.to_string()), what)
 }
 
 #[cfg(test)]
@@ -587,48 +600,66 @@ mod tests {
     }
 
     #[test]
-    fn every_documented_code() {
-        use GatewayError as E;
-        let c = |code: &str, kind| error_for_code(code, "m", kind, "t");
-        for code in ["000101", "000107", "000113", "000114"] {
-            assert!(
-                matches!(c(code, CallKind::Create), E::Unavailable { .. }),
-                "{code}"
-            );
-        }
-        for code in ["000106", "000201", "000301"] {
-            assert!(
-                matches!(c(code, CallKind::Create), E::Duplicate { .. }),
-                "{code}"
-            );
-        }
-        assert!(matches!(c("000202", CallKind::Read), E::NotFound { .. }));
-        assert!(matches!(c("000202", CallKind::Create), E::Rejected { .. }));
-        for code in ["000108", "000109", "000110", "000112", "000306"] {
-            assert!(
-                matches!(c(code, CallKind::Create), E::Auth { .. }),
-                "{code}"
-            );
-        }
-        for code in [
-            "000102", "000103", "000104", "000105", "000203", "000204", "000205", "000206",
-            "000207", "000208", "000302", "000303", "000304", "000305", "000307", "000308",
-            "000401", "000402", "000403", "000404", "000405",
-        ] {
-            match c(code, CallKind::Create) {
-                E::Rejected { code: got, message } => {
-                    assert_eq!(got, code);
-                    assert_eq!(message, "m");
-                }
+    fn refused_batch_items_with_a_duplicate_code_are_duplicates() {
+        // The sandbox's (and a plausible gateway's) form: status REFUSE plus the code.
+        let data = v(r#"{"successCount":0,"failCount":6,"orders":[
+                {"orderNo":"D1","orderId":null,"status":"REFUSE","code":"000106","msg":"Duplicate request"},
+                {"orderNo":"D2","status":"REFUSE","errorCode":"000201","errorMsg":"exists"},
+                {"orderNo":"D3","status":"REFUSE","code":"000301","msg":"already paid"},
+                {"orderNo":"D4","status":"REFUSE","code":"000105","msg":"invalid request"},
+                {"orderNo":"D5","status":"REFUSE","code":"000107","msg":"busy"},
+                {"orderNo":"D6","status":"REFUSE","code":"000999","msg":"new code"},
+                {"orderNo":"D7","code":"000999","msg":"new code, no status"},
+                {"orderNo":"D8","code":"000404","msg":"unsupported token, no status"}
+            ]}"#);
+        let ids: Vec<OrderId> = (1..=8).map(|i| OrderId(format!("D{i}"))).collect();
+        let out = batch_outcomes(Obj::new(&data, "data").unwrap(), &ids, "t").unwrap();
+        for (i, code) in [(0, "000106"), (1, "000201"), (2, "000301")] {
+            match &out[i].1 {
+                Err(GatewayError::Duplicate { code: got, .. }) => assert_eq!(got, code),
                 other => panic!("{code}: {other:?}"),
             }
         }
-        for code in ["000111", "000309", "000406", "999999", "", "200"] {
-            assert!(
-                matches!(c(code, CallKind::Create), E::Ambiguous { .. }),
-                "{code}"
-            );
-        }
+        assert!(matches!(out[3].1, Err(GatewayError::NotApplied { .. })));
+        assert!(matches!(out[4].1, Err(GatewayError::Unavailable { .. })));
+        // An undocumented code next to REFUSE: the status word decides.
+        assert_eq!(out[5].1.as_ref().unwrap().status, Status::Failed);
+        assert!(matches!(out[6].1, Err(GatewayError::Ambiguous { .. })));
+        assert!(matches!(out[7].1, Err(GatewayError::Rejected { .. })));
+    }
+
+    #[test]
+    fn a_single_create_answer_with_a_duplicate_code_is_a_duplicate() {
+        let d = v(r#"{"orderNo":"A1","status":"REFUSE","code":"000106","msg":"dup"}"#);
+        let want = OrderId("A1".into());
+        assert!(matches!(
+            order_outcome(Obj::new(&d, "data").unwrap(), CREATE, &want, "t"),
+            Err(GatewayError::Duplicate { .. })
+        ));
+        let d = v(r#"{"orderNo":"A1","orderId":"9","status":"SUCCESS","createTime":17}"#);
+        let s = order_outcome(Obj::new(&d, "data").unwrap(), CREATE, &want, "t").unwrap();
+        assert_eq!(s.echo.answer, Some(AnswerKind::CreateBlockAtm));
+        assert_eq!(s.echo.order_id.as_deref(), Some("A1"));
+        assert_eq!(s.echo.created_at.as_deref(), Some("17"));
+        assert_eq!((s.echo.to_address.as_ref(), s.echo.amount), (None, None));
+    }
+
+    #[test]
+    fn detail_echo_carries_what_the_detail_documents() {
+        let d = v(
+            r#"{"orderNo":"PAYOUT_001","contractId":"C","recipient":"TR7","amount":50.5,"symbol":"USDT","payoutType":1,"txId":null,"status":"PENDING","createTime":1742723373000}"#,
+        );
+        let want = OrderId("PAYOUT_001".into());
+        let s = payout_state(Obj::new(&d, "data").unwrap(), DETAIL, Some(&want)).unwrap();
+        let e = &s.echo;
+        assert_eq!(e.answer, Some(AnswerKind::DetailBlockAtm));
+        assert_eq!(e.order_id.as_deref(), Some("PAYOUT_001"));
+        assert_eq!(e.contract_id.as_deref(), Some("C"));
+        assert_eq!(e.to_address.as_deref(), Some("TR7"));
+        assert_eq!(e.amount, Some(Decimal::from_str("50.5").unwrap()));
+        assert_eq!(e.currency.as_deref(), Some("USDT"));
+        assert_eq!(e.created_at.as_deref(), Some("1742723373000"));
+        assert_eq!((e.memo.as_ref(), e.memo_carried), (None, false));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The 2328 API as documented (`api/gateway-2328.md`), under `/api`:
+//! The 2328 API as the 2328 API reference documents it, under `/api`:
 //! `POST /v1/payout`, `POST /v1/payout/calc`, `GET /v1/payout/status/{uuid}`, `GET /v1/balance`.
 //!
 //! Authentication: `User-Agent` required (else HTTP 403), `project` must be the configured
@@ -16,13 +16,19 @@
 //! with at most the asset's decimals; `memo` only on TON and SOL, at most 255 characters.
 //! Amounts in answers are normalised decimal text (`100`, `0.89`), `amount` is echoed as sent.
 //! Addresses get only a sanity check here (1–128 visible ASCII characters).
+//!
+//! Answer faults (see `faults`): `lie=FIELD` rewrites one field of create and status answers;
+//! `foreign` answers a create with a payout held before the order (stored, marked with
+//! `faults::FOREIGN_REMARK`), which later creates of that order id get too.
 
 use std::time::Instant;
 
 use axum::http::{Method, StatusCode};
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
+use sha2::Digest;
 
+use super::faults::{self, AnswerFaults, FOREIGN_AGE, FOREIGN_REMARK, NAMES_2328};
 use super::fees;
 use super::server::{header, Incoming, Reply};
 use super::state::{iso, SandboxPayout, State};
@@ -46,15 +52,51 @@ fn ok(result: Value) -> Reply {
     Reply::json(StatusCode::OK, &json!({"state": 0, "result": result}))
 }
 
-/// Routes one request under `/api`.
+/// Routes one request under `/api`, without answer faults.
 pub fn handle(st: &mut State, req: &Incoming<'_>) -> Reply {
+    handle_with(st, req, &AnswerFaults::default())
+}
+
+/// Routes one request under `/api`, applying the answer faults that fired for it.
+pub fn handle_with(st: &mut State, req: &Incoming<'_>, answer: &AnswerFaults) -> Reply {
     if let Some(refusal) = authenticate(st, req) {
         return refusal;
     }
     let path = req.uri.path().strip_prefix("/api").unwrap_or_default();
+    let about_a_payout = path == "/v1/payout" || path.starts_with("/v1/payout/status/");
+    let mut reply = route(st, req, path, answer.foreign);
+    if about_a_payout && !answer.lies.is_empty() && reply.status.is_success() {
+        lie_in(st, &mut reply, &answer.lies);
+    }
+    reply
+}
+
+/// Rewrites the `result` of a payout answer with the lies.
+fn lie_in(st: &State, reply: &mut Reply, lies: &[faults::LieField]) {
+    let Ok(mut v) = serde_json::from_slice::<Value>(&reply.body) else {
+        return;
+    };
+    let Some(result) = v.get_mut("result").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let payout = result
+        .get("uuid")
+        .and_then(Value::as_str)
+        .and_then(|u| st.by_uuid.get(u))
+        .and_then(|&i| st.payouts.get(i));
+    if let Some(p) = payout {
+        faults::apply_lies(result, lies, &NAMES_2328, p, &st.config.contract_id);
+        if let Ok(body) = serde_json::to_vec(&v) {
+            reply.body = body;
+        }
+    }
+}
+
+fn route(st: &mut State, req: &Incoming<'_>, path: &str, foreign: bool) -> Reply {
     let is_get = req.method == Method::GET;
     let is_post = req.method == Method::POST;
     match path {
+        "/v1/payout" if is_post && foreign => create_foreign(st, req.body),
         "/v1/payout" if is_post => create(st, req.body),
         "/v1/payout/calc" if is_post => calc(req.body),
         "/v1/balance" if is_get => balance(st),
@@ -281,7 +323,7 @@ fn create(st: &mut State, body: &[u8]) -> Reply {
     };
     if let Some(&i) = f.order_id.as_ref().and_then(|o| st.by_order_2328.get(o)) {
         return match st.payouts.get(i) {
-            Some(p) if same_payout(p, &f) => ok(result_object(p)),
+            Some(p) if same_payout(p, &f) || is_foreign(p) => ok(result_object(p)),
             _ => Reply::json(
                 StatusCode::CONFLICT,
                 &json!({"state": 1, "message": "order_id already used with different parameters",
@@ -339,6 +381,70 @@ fn create(st: &mut State, body: &[u8]) -> Reply {
         amount_text: f.amount_text.clone(),
         settle_at: Instant::now() + settle_after,
         debited: Some((debit, debit_currency)),
+        payout_type: 0,
+        gas: None,
+    };
+    let i = st.insert(payout);
+    ok(result_object(&st.payouts[i]))
+}
+
+/// A payout stored by the `foreign` fault.
+fn is_foreign(p: &SandboxPayout) -> bool {
+    p.remark.as_deref() == Some(FOREIGN_REMARK)
+}
+
+/// The `foreign` fault on a create: the order id is answered with a payout held before it
+/// (the one already held, or a new one: another uuid, the amount plus 100, another address,
+/// created [`FOREIGN_AGE`] ago, completed). Nothing is debited. A request without an order id
+/// is created normally.
+fn create_foreign(st: &mut State, body: &[u8]) -> Reply {
+    let f = match parse_fields(body, true) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let Some(order_id) = f.order_id.clone() else {
+        return create(st, body);
+    };
+    if let Some(p) = st
+        .by_order_2328
+        .get(&order_id)
+        .and_then(|&i| st.payouts.get(i))
+        .filter(|p| is_foreign(p))
+    {
+        return ok(result_object(p));
+    }
+    let amount = f.amount + Decimal::ONE_HUNDRED;
+    let fee = fees::compute_2328(amount, f.decimals, &f.currency, &f.network, f.fee_option).ok();
+    let created = chrono::Utc::now() - FOREIGN_AGE;
+    let gateway_id = uuid::Uuid::new_v4().to_string();
+    let block = st.next_block;
+    st.next_block += 1;
+    let payout = SandboxPayout {
+        gateway: GatewayKind::G2328,
+        order_id,
+        gateway_id: gateway_id.clone(),
+        amount,
+        currency: f.currency.clone(),
+        network: f.network.clone(),
+        address: faults::other_address(&f.to_address),
+        memo: f.memo.clone(),
+        fee_option: Some(f.fee_option),
+        status: Status::Completed,
+        gateway_status: "completed".into(),
+        merchant_amount: fee.as_ref().map_or(amount, |x| x.merchant_amount),
+        network_amount: fee.as_ref().map_or(amount, |x| x.network_amount),
+        fee: fee.as_ref().map_or(Decimal::ZERO, |x| x.total_fee),
+        txid: Some(hex::encode(sha2::Sha256::digest(gateway_id.as_bytes()))),
+        block_number: Some(block),
+        error_type: None,
+        url_callback: None,
+        from_currency: f.from_currency.clone(),
+        remark: Some(FOREIGN_REMARK.into()),
+        created_at: created,
+        updated_at: created + chrono::Duration::minutes(1),
+        amount_text: amount.to_string(),
+        settle_at: Instant::now(),
+        debited: None,
         payout_type: 0,
         gas: None,
     };

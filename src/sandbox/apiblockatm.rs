@@ -1,4 +1,4 @@
-//! The BlockATM payout API as documented (`api/gateway-blockatm.md`):
+//! The BlockATM payout API as the BlockATM API reference documents it:
 //! `POST /order/api/v2/payout/order`, `POST /order/api/v2/payout/batch`,
 //! `GET /order/api/v2/payout/detail?orderNo=…`.
 //!
@@ -18,6 +18,11 @@
 //! atomic: each refused order carries its own `code` and `msg`. When orderNo uniqueness is
 //! switched off and an orderNo was created twice, detail answers the *first* payout.
 //! Batches take `payoutType` 1 only (the batch body carries no `fromAddress`).
+//!
+//! Answer faults (see `faults`): `lie=FIELD` rewrites (or adds) one field of create answers,
+//! batch items and detail answers; `foreign` answers a create, each order of a batch, or a
+//! detail with a payout held before the order (stored, marked with `faults::FOREIGN_REMARK`),
+//! which later details of that orderNo find first.
 
 use std::time::Instant;
 
@@ -25,7 +30,9 @@ use axum::extract::Query;
 use axum::http::{Method, StatusCode, Uri};
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
+use sha2::Digest;
 
+use super::faults::{self, AnswerFaults, FOREIGN_AGE, FOREIGN_REMARK, NAMES_BLOCKATM};
 use super::fees;
 use super::server::{header, Incoming, Reply};
 use super::state::{SandboxPayout, State};
@@ -69,8 +76,13 @@ pub fn query_params(uri: &Uri) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-/// Routes one request under `/order/api/v2`.
+/// Routes one request under `/order/api/v2`, without answer faults.
 pub fn handle(st: &mut State, req: &Incoming<'_>) -> Reply {
+    handle_with(st, req, &AnswerFaults::default())
+}
+
+/// Routes one request under `/order/api/v2`, applying the answer faults that fired for it.
+pub fn handle_with(st: &mut State, req: &Incoming<'_>, answer: &AnswerFaults) -> Reply {
     let route = req.uri.path();
     let expected = match route {
         "/order/api/v2/payout/order" | "/order/api/v2/payout/batch" => Method::POST,
@@ -96,11 +108,60 @@ pub fn handle(st: &mut State, req: &Incoming<'_>) -> Reply {
     if let Some(refusal) = authenticate(st, req, body.as_ref(), &query) {
         return refusal;
     }
-    match (route, body) {
+    let foreign = answer.foreign;
+    let mut reply = match (route, body) {
+        ("/order/api/v2/payout/order", Some(body)) if foreign => create_foreign(st, &body),
         ("/order/api/v2/payout/order", Some(body)) => create(st, &body),
+        ("/order/api/v2/payout/batch", Some(body)) if foreign => batch_foreign(st, &body),
         ("/order/api/v2/payout/batch", Some(body)) => batch(st, &body),
+        _ if foreign => detail_foreign(st, &query),
         _ => detail(st, &query),
+    };
+    if !answer.lies.is_empty() {
+        lie_in(st, &mut reply, &answer.lies);
     }
+    reply
+}
+
+/// Rewrites a success answer's order objects (`data`, or each of `data.orders`) with the lies.
+/// Refused batch items (no stored payout) are left alone.
+fn lie_in(st: &State, reply: &mut Reply, lies: &[faults::LieField]) {
+    let Ok(mut v) = serde_json::from_slice::<Value>(&reply.body) else {
+        return;
+    };
+    if v.get("success") != Some(&Value::Bool(true)) {
+        return;
+    }
+    let Some(data) = v.get_mut("data").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let mut objects: Vec<&mut Map<String, Value>> = Vec::new();
+    if data.contains_key("orders") {
+        if let Some(Value::Array(items)) = data.get_mut("orders") {
+            objects.extend(items.iter_mut().filter_map(Value::as_object_mut));
+        }
+    } else {
+        objects.push(data);
+    }
+    for obj in objects {
+        if let Some(p) = payout_of(st, obj) {
+            faults::apply_lies(obj, lies, &NAMES_BLOCKATM, p, &st.config.contract_id);
+        }
+    }
+    if let Ok(body) = serde_json::to_vec(&v) {
+        reply.body = body;
+    }
+}
+
+/// The stored payout an answer object describes (by `orderNo` and `orderId`).
+fn payout_of<'a>(st: &'a State, obj: &Map<String, Value>) -> Option<&'a SandboxPayout> {
+    let order_no = obj.get("orderNo")?.as_str()?;
+    let order_id = obj.get("orderId")?.as_str()?;
+    st.by_order_no
+        .get(order_no)?
+        .iter()
+        .filter_map(|&i| st.payouts.get(i))
+        .find(|p| p.gateway_id == order_id)
 }
 
 fn now_ms() -> i64 {
@@ -350,16 +411,162 @@ fn batch(st: &mut State, body: &Map<String, Value>) -> Reply {
     success(json!({"successCount": ok, "failCount": failed, "orders": results}))
 }
 
+/// The payout held before `order_no` (the `foreign` fault): the one already held, or a new one
+/// built from `base` (the order's recipient, amount and symbol when the request has them, else
+/// its stored payout's, else fixed values) with another id, the amount plus 100, another
+/// address, created [`FOREIGN_AGE`] ago and paid. Returns its position.
+fn held_before(st: &mut State, order_no: &str, base: Option<(&str, Decimal, &str)>) -> usize {
+    let existing = st.by_order_no.get(order_no).cloned().unwrap_or_default();
+    if let Some(&i) = existing
+        .iter()
+        .find(|&&i| st.payouts.get(i).and_then(|p| p.remark.as_deref()) == Some(FOREIGN_REMARK))
+    {
+        return i;
+    }
+    let stored = existing.first().and_then(|&i| st.payouts.get(i));
+    let (recipient, amount, symbol) = match (base, stored) {
+        (Some((r, a, s)), _) => (r.to_string(), a, s.to_string()),
+        (None, Some(p)) => (p.address.clone(), p.amount, p.currency.clone()),
+        (None, None) => (
+            "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t".to_string(),
+            Decimal::ONE_HUNDRED,
+            "USDT".to_string(),
+        ),
+    };
+    let amount = amount + Decimal::ONE_HUNDRED;
+    let chain = st.config.blockatm_chain.clone();
+    let gas = fees::blockatm_gas(&chain);
+    let fee = Decimal::from(fees::BLOCKATM_ORDER_FEE) + gas;
+    let gateway_id = st.next_order_id.to_string();
+    st.next_order_id += 1;
+    let block = st.next_block;
+    st.next_block += 1;
+    let created = chrono::Utc::now() - FOREIGN_AGE;
+    let payout = SandboxPayout {
+        gateway: GatewayKind::BlockAtm,
+        order_id: order_no.to_string(),
+        gateway_id: gateway_id.clone(),
+        amount,
+        currency: symbol.clone(),
+        network: chain,
+        address: faults::other_address(&recipient),
+        memo: None,
+        fee_option: None,
+        status: Status::Completed,
+        gateway_status: "SUCCESS".into(),
+        merchant_amount: amount + fee,
+        network_amount: amount,
+        fee,
+        txid: Some(hex::encode(sha2::Sha256::digest(gateway_id.as_bytes()))),
+        block_number: Some(block),
+        error_type: None,
+        url_callback: None,
+        from_currency: None,
+        remark: Some(FOREIGN_REMARK.into()),
+        created_at: created,
+        updated_at: created + chrono::Duration::minutes(1),
+        amount_text: amount.to_string(),
+        settle_at: Instant::now(),
+        debited: None,
+        payout_type: 1,
+        gas: Some(gas),
+    };
+    st.insert(payout)
+}
+
+/// A create answer's data for a stored payout.
+fn created_data(p: &SandboxPayout) -> Value {
+    json!({
+        "orderNo": p.order_id,
+        "orderId": p.gateway_id,
+        "status": "SUCCESS",
+        "createTime": p.created_at.timestamp_millis(),
+    })
+}
+
+/// The fields of one order of a create or batch body, for the `foreign` fault.
+fn foreign_order(st: &mut State, order: &Map<String, Value>) -> Result<Value, Refusal> {
+    let order_no = required(order, "orderNo")?;
+    let recipient = required(order, "recipient")?;
+    let amount = required(order, "amount")?;
+    let symbol = required(order, "symbol")?;
+    let amount = fees::parse_amount(amount, 18).map_err(|e| ("000102", format!("amount {e}")))?;
+    let i = held_before(st, order_no, Some((recipient, amount, symbol)));
+    Ok(created_data(&st.payouts[i]))
+}
+
+/// The `foreign` fault on a single create: answered with the payout held before the order.
+fn create_foreign(st: &mut State, body: &Map<String, Value>) -> Reply {
+    let result = (|| {
+        check_contract(st, body)?;
+        payout_type(body)?;
+        foreign_order(st, body)
+    })();
+    match result {
+        Ok(data) => success(data),
+        Err((code, msg)) => failure(code, &msg),
+    }
+}
+
+/// The `foreign` fault on a batch: every order answered with the payout held before it.
+fn batch_foreign(st: &mut State, body: &Map<String, Value>) -> Reply {
+    let orders = match (|| {
+        check_contract(st, body)?;
+        match body.get("orders") {
+            Some(Value::Array(a)) if !a.is_empty() => Ok(a.clone()),
+            _ => Err(("000103", "Missing required parameter: orders".to_string())),
+        }
+    })() {
+        Ok(o) => o,
+        Err((code, msg)) => return failure(code, &msg),
+    };
+    let mut results = Vec::with_capacity(orders.len());
+    let (mut ok, mut failed) = (0u64, 0u64);
+    for order in &orders {
+        let outcome = match order.as_object() {
+            Some(o) => foreign_order(st, o),
+            None => Err(("000102", "each order must be an object".into())),
+        };
+        match outcome {
+            Ok(data) => {
+                ok += 1;
+                results.push(data);
+            }
+            Err((code, msg)) => {
+                failed += 1;
+                let order_no = order.get("orderNo").cloned().unwrap_or(Value::Null);
+                results.push(json!({
+                    "orderNo": order_no, "orderId": null, "status": "REFUSE",
+                    "code": code, "msg": msg,
+                }));
+            }
+        }
+    }
+    success(json!({"successCount": ok, "failCount": failed, "orders": results}))
+}
+
+/// The `foreign` fault on a detail: answered with the payout held before the order.
+fn detail_foreign(st: &mut State, query: &[(String, String)]) -> Reply {
+    let Some(order_no) = query.iter().find(|(k, _)| k == "orderNo").map(|(_, v)| v) else {
+        return failure("000103", "Missing required parameter: orderNo");
+    };
+    let i = held_before(st, order_no, None);
+    success(detail_object(&st.payouts[i], &st.config.contract_id))
+}
+
 fn detail(st: &State, query: &[(String, String)]) -> Reply {
     let Some(order_no) = query.iter().find(|(k, _)| k == "orderNo").map(|(_, v)| v) else {
         return failure("000103", "Missing required parameter: orderNo");
     };
-    match st
-        .by_order_no
-        .get(order_no)
-        .and_then(|ix| ix.first())
-        .and_then(|&i| st.payouts.get(i))
-    {
+    let held = |p: &&SandboxPayout| p.remark.as_deref() == Some(FOREIGN_REMARK);
+    let payouts = || {
+        st.by_order_no
+            .get(order_no)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| st.payouts.get(i))
+    };
+    match payouts().find(held).or_else(|| payouts().next()) {
         Some(p) => success(detail_object(p, &st.config.contract_id)),
         None => failure("000202", "Data does not exist"),
     }

@@ -1,17 +1,48 @@
 //! Fault injection: the rules (kind, which paths, how often, how many times), their compact
-//! spec strings for the CLI, their JSON form for the admin endpoint, and the per-request
-//! decision of which faults fire.
+//! spec strings for the CLI, their JSON form for the admin endpoint, the per-request (and
+//! per-webhook) decision of which faults fire, and the answer-altering faults themselves (what
+//! a lying gateway says, and the payout it "already held").
 //!
 //! Spec grammar: `KIND[=PART[:PART...]][@PATH]` where a PART is `every:N` (every N-th matching
-//! request), `times:N` (fire at most N times), a duration (`50ms`, `3s`) or, for `burst429`, a
-//! bare count. `@PATH` limits the rule to request paths containing PATH. Examples:
-//! `latency=50ms`, `error5xx=every:5`, `drop=every:7`, `late=every:9:3s`, `malformed=every:11`,
-//! `burst429=3`, `drop=times:1@/payout/batch`. `late` without a duration waits
-//! [`DEFAULT_LATE_DELAY`]. `burst429=N` fires once (N consecutive 429s) unless `every`/`times`
-//! say otherwise.
+//! request), `times:N` (fire at most N times), a duration (`50ms`, `3s`), for `burst429` a
+//! bare count, for `lie` a field name. `@PATH` limits the rule to request paths containing
+//! PATH. Examples: `latency=50ms`, `error5xx=every:5`, `drop=every:7`, `late=every:9:3s`,
+//! `malformed=every:11`, `burst429=3`, `drop=times:1@/payout/batch`, `lie=amount`,
+//! `lie=address:every:3@/v1/payout`, `lie=contract@/webhook`, `foreign=times:1`. `late`
+//! without a duration waits [`DEFAULT_LATE_DELAY`]. `burst429=N` fires once (N consecutive
+//! 429s) unless `every`/`times` say otherwise.
+//!
+//! Transport faults: `latency`, `error5xx`, `burst429`, `drop`, `late`, `malformed`, and
+//! `skew` (BlockATM answers `000105`, "request time outside the receive window", applying
+//! nothing — what a client with a wrong clock meets).
+//!
+//! Answer faults (the request is handled normally; the answer is not the truth):
+//! - `lie=FIELD` — the answer says something else than the sandbox stored, for one field:
+//!   `amount` (answered `999999.00`), `address` (the stored address with its last character
+//!   changed), `currency` / `symbol` (`USDC`, or `USDT` when the payout is in USDC), `network`
+//!   (`BSC-BEP20`, or `ETH-ERC20`), `memo` (`LIE-MEMO`, or the stored memo plus `-lie`),
+//!   `contract` (`LIE-` + the contract id; BlockATM only). Applied to 2328 create and status
+//!   answers and to BlockATM create answers, batch items and detail answers (a field the answer
+//!   does not carry is added with the lie), and to webhooks of both gateways (signed after the
+//!   lie, so the signature is genuine). 2328 `calc` and `balance` answers and refusals are left
+//!   alone (but still count for `every`). A webhook is matched against the path
+//!   `/webhook/2328` or `/webhook/blockatm`, so `@/webhook` limits a lie to webhooks and
+//!   `@/payout` to API answers.
+//! - `foreign` — the order id is answered with an earlier, different payout the gateway
+//!   "already held": another id, the amount plus 100, the address with its last character
+//!   changed, created 30 days ago and completed. 2328: a create is answered with it (nothing
+//!   new is created; later creates of that order id get it too, as the gateway's idempotency
+//!   says). BlockATM: a single create or each order of a batch is answered `SUCCESS` with it,
+//!   and a detail answers it; later details find it. The held payout is stored (it shows in
+//!   the payouts list, marked by the remark [`FOREIGN_REMARK`]); no balance moves.
 
 use std::fmt;
 use std::time::Duration;
+
+use rust_decimal::Decimal;
+use serde_json::{Map, Value};
+
+use super::state::SandboxPayout;
 
 /// How long `late` waits before answering when the spec names no duration.
 pub const DEFAULT_LATE_DELAY: Duration = Duration::from_secs(10);
@@ -23,6 +54,9 @@ pub enum FaultKind {
     Latency(Duration),
     /// Answer 503 before applying anything.
     Error5xx,
+    /// BlockATM: answer `000105` (the request time outside the receive window, as a client
+    /// whose clock is off gets) before applying anything. 2328 requests are not affected.
+    ClockSkew,
     /// This and the next N-1 requests get 429.
     Burst429(u32),
     /// Apply the request, then close the connection without any response.
@@ -31,6 +65,191 @@ pub enum FaultKind {
     ApplyThenLate(Duration),
     /// Apply the request, then answer a truncated body.
     Malformed,
+    /// Answer the truth about everything but this field.
+    Lie(LieField),
+    /// Answer the order id with an earlier, different payout.
+    Foreign,
+}
+
+/// A payout field a `lie` fault misreports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LieField {
+    Amount,
+    Address,
+    /// 2328 `currency`, BlockATM `symbol`.
+    Currency,
+    Network,
+    Memo,
+    /// BlockATM `contractId`.
+    Contract,
+}
+
+impl LieField {
+    pub const ALL: [LieField; 6] = [
+        LieField::Amount,
+        LieField::Address,
+        LieField::Currency,
+        LieField::Network,
+        LieField::Memo,
+        LieField::Contract,
+    ];
+
+    /// The spec name.
+    pub fn name(self) -> &'static str {
+        match self {
+            LieField::Amount => "amount",
+            LieField::Address => "address",
+            LieField::Currency => "currency",
+            LieField::Network => "network",
+            LieField::Memo => "memo",
+            LieField::Contract => "contract",
+        }
+    }
+
+    /// A spec name or alias (`symbol` = `currency`, `recipient`/`to_address` = `address`,
+    /// `contract_id`/`contractid` = `contract`).
+    pub fn parse(s: &str) -> Option<LieField> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "amount" => LieField::Amount,
+            "address" | "to_address" | "recipient" => LieField::Address,
+            "currency" | "symbol" => LieField::Currency,
+            "network" => LieField::Network,
+            "memo" => LieField::Memo,
+            "contract" | "contract_id" | "contractid" => LieField::Contract,
+            _ => return None,
+        })
+    }
+}
+
+/// The remark that marks a payout stored by the `foreign` fault.
+pub const FOREIGN_REMARK: &str = "sandbox: held before this order (foreign fault)";
+
+/// How long before now a `foreign` payout was created.
+pub const FOREIGN_AGE: chrono::Duration = chrono::Duration::days(30);
+
+/// The faults that change what an answer says (see the module doc).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AnswerFaults {
+    /// Fields to lie about, each once.
+    pub lies: Vec<LieField>,
+    /// Answer with a payout held before this order.
+    pub foreign: bool,
+}
+
+impl AnswerFaults {
+    pub fn is_empty(&self) -> bool {
+        self.lies.is_empty() && !self.foreign
+    }
+
+    fn add_lie(&mut self, f: LieField) {
+        if !self.lies.contains(&f) {
+            self.lies.push(f);
+        }
+    }
+}
+
+/// Where a payout's fields sit in one answer object.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldNames {
+    pub amount: &'static str,
+    pub address: &'static str,
+    pub currency: &'static str,
+    pub network: &'static str,
+    pub memo: &'static str,
+    /// `None`: the gateway has no contract (2328); a `contract` lie does nothing.
+    pub contract: Option<&'static str>,
+}
+
+/// 2328 result objects (create and status answers, webhooks).
+pub const NAMES_2328: FieldNames = FieldNames {
+    amount: "amount",
+    address: "to_address",
+    currency: "currency",
+    network: "network",
+    memo: "memo",
+    contract: None,
+};
+
+/// BlockATM create answers, batch items and detail answers.
+pub const NAMES_BLOCKATM: FieldNames = FieldNames {
+    amount: "amount",
+    address: "recipient",
+    currency: "symbol",
+    network: "network",
+    memo: "memo",
+    contract: Some("contractId"),
+};
+
+/// BlockATM webhooks.
+pub const NAMES_BLOCKATM_WEBHOOK: FieldNames = FieldNames {
+    address: "toAddress",
+    ..NAMES_BLOCKATM
+};
+
+/// `addr` with its last character changed (to `2`, or `3` when it already ends in `2`): a
+/// different account in every family's comparison (digits are in every alphabet, and the
+/// change is not one of case).
+pub fn other_address(addr: &str) -> String {
+    let mut out = addr.to_string();
+    let last = out.pop();
+    out.push(if last == Some('2') { '3' } else { '2' });
+    out
+}
+
+/// The lie told for `field` about payout `p`.
+pub fn lie_value(field: LieField, p: &SandboxPayout, contract_id: &str) -> Value {
+    let text = |s: &str| Value::String(s.to_string());
+    match field {
+        LieField::Amount => {
+            let lie = Decimal::new(99_999_900, 2);
+            if p.amount == lie {
+                text("999998.00")
+            } else {
+                text("999999.00")
+            }
+        }
+        LieField::Address => Value::String(other_address(&p.address)),
+        LieField::Currency => text(if p.currency.eq_ignore_ascii_case("USDC") {
+            "USDT"
+        } else {
+            "USDC"
+        }),
+        LieField::Network => text(if p.network == "BSC-BEP20" {
+            "ETH-ERC20"
+        } else {
+            "BSC-BEP20"
+        }),
+        LieField::Memo => match &p.memo {
+            Some(m) => Value::String(format!("{m}-lie")),
+            None => text("LIE-MEMO"),
+        },
+        LieField::Contract => Value::String(format!("LIE-{contract_id}")),
+    }
+}
+
+/// Rewrites one answer object about payout `p` with the given lies (a field the object does
+/// not carry is added).
+pub fn apply_lies(
+    obj: &mut Map<String, Value>,
+    lies: &[LieField],
+    names: &FieldNames,
+    p: &SandboxPayout,
+    contract_id: &str,
+) {
+    for &field in lies {
+        let key = match field {
+            LieField::Amount => names.amount,
+            LieField::Address => names.address,
+            LieField::Currency => names.currency,
+            LieField::Network => names.network,
+            LieField::Memo => names.memo,
+            LieField::Contract => match names.contract {
+                Some(k) => k,
+                None => continue,
+            },
+        };
+        obj.insert(key.to_string(), lie_value(field, p, contract_id));
+    }
 }
 
 /// One fault rule.
@@ -70,8 +289,8 @@ impl FaultRule {
         };
         let mut every = None;
         let mut times = None;
-        let mut duration = None;
         let mut count = None;
+        let mut words: Vec<&str> = Vec::new();
         let mut parts = args.split(':').filter(|p| !p.is_empty());
         while let Some(part) = parts.next() {
             match part {
@@ -93,25 +312,58 @@ impl FaultRule {
                             .map_err(|_| format!("fault {spec:?}: bad count {part:?}"))?,
                     );
                 }
-                _ => {
-                    duration =
-                        Some(parse_duration(part).map_err(|e| format!("fault {spec:?}: {e}"))?)
-                }
+                _ => words.push(part),
             }
         }
+        let one_word = |what: &str| -> Result<Option<&str>, String> {
+            match words.as_slice() {
+                [] => Ok(None),
+                [w] => Ok(Some(*w)),
+                _ => Err(format!("fault {spec:?}: more than one {what}")),
+            }
+        };
+        let duration = |w: Option<&str>| -> Result<Option<Duration>, String> {
+            w.map(|w| parse_duration(w).map_err(|e| format!("fault {spec:?}: {e}")))
+                .transpose()
+        };
+        let no_word = || -> Result<(), String> {
+            match words.first() {
+                None => Ok(()),
+                Some(w) => Err(format!("fault {spec:?}: unexpected {w:?}")),
+            }
+        };
         let kind = match name.to_ascii_lowercase().as_str() {
             "latency" => FaultKind::Latency(
-                duration.ok_or_else(|| format!("fault {spec:?}: latency needs a duration"))?,
+                duration(one_word("duration")?)?
+                    .ok_or_else(|| format!("fault {spec:?}: latency needs a duration"))?,
             ),
-            "error5xx" | "5xx" => FaultKind::Error5xx,
-            "burst429" | "429" => FaultKind::Burst429(count.unwrap_or(1).max(1)),
-            "drop" => FaultKind::ApplyThenDrop,
-            "late" => FaultKind::ApplyThenLate(duration.unwrap_or(DEFAULT_LATE_DELAY)),
-            "malformed" => FaultKind::Malformed,
+            "late" => FaultKind::ApplyThenLate(
+                duration(one_word("duration")?)?.unwrap_or(DEFAULT_LATE_DELAY),
+            ),
+            "lie" => {
+                let word = one_word("field")?.ok_or_else(|| {
+                    format!("fault {spec:?}: lie needs a field ({})", lie_fields())
+                })?;
+                FaultKind::Lie(LieField::parse(word).ok_or_else(|| {
+                    format!("fault {spec:?}: unknown field {word:?} ({})", lie_fields())
+                })?)
+            }
             other => {
-                return Err(format!(
-                    "unknown fault {other:?} (latency, error5xx, burst429, drop, late, malformed)"
-                ))
+                no_word()?;
+                match other {
+                    "error5xx" | "5xx" => FaultKind::Error5xx,
+                    "skew" | "clock_skew" => FaultKind::ClockSkew,
+                    "burst429" | "429" => FaultKind::Burst429(count.unwrap_or(1).max(1)),
+                    "drop" => FaultKind::ApplyThenDrop,
+                    "malformed" => FaultKind::Malformed,
+                    "foreign" | "foreign_payout" => FaultKind::Foreign,
+                    other => {
+                        return Err(format!(
+                            "unknown fault {other:?} (latency, error5xx, skew, burst429, drop, \
+                             late, malformed, lie, foreign)"
+                        ))
+                    }
+                }
             }
         };
         let remaining = match (&kind, times) {
@@ -129,7 +381,8 @@ impl FaultRule {
 
     /// Reads a rule from the admin endpoint's JSON: either a spec string or an object
     /// `{"kind": "late", "delay_ms": 3000, "count": 3, "every": 9, "remaining": 2,
-    /// "path_contains": "/payout"}` (`delay_ms` for latency/late, `count` for burst429).
+    /// "path_contains": "/payout"}` (`delay_ms` for latency/late, `count` for burst429,
+    /// `field` for lie: `{"kind": "lie", "field": "amount"}`; `{"kind": "foreign"}`).
     pub fn from_json(value: &serde_json::Value) -> Result<FaultRule, String> {
         if let Some(spec) = value.as_str() {
             return FaultRule::parse(spec);
@@ -161,10 +414,22 @@ impl FaultRule {
         let kind = match kind {
             "latency" => FaultKind::Latency(delay.ok_or("latency needs `delay_ms`")?),
             "error5xx" => FaultKind::Error5xx,
+            "skew" => FaultKind::ClockSkew,
             "burst429" => FaultKind::Burst429(small("count")?.unwrap_or(1).max(1)),
             "drop" => FaultKind::ApplyThenDrop,
             "late" => FaultKind::ApplyThenLate(delay.unwrap_or(DEFAULT_LATE_DELAY)),
             "malformed" => FaultKind::Malformed,
+            "lie" => {
+                let field = obj
+                    .get("field")
+                    .and_then(|f| f.as_str())
+                    .ok_or_else(|| format!("lie needs a string `field` ({})", lie_fields()))?;
+                FaultKind::Lie(
+                    LieField::parse(field)
+                        .ok_or_else(|| format!("unknown lie field {field:?} ({})", lie_fields()))?,
+                )
+            }
+            "foreign" => FaultKind::Foreign,
             other => return Err(format!("unknown fault kind {other:?}")),
         };
         let path_contains = match obj.get("path_contains") {
@@ -182,6 +447,10 @@ impl FaultRule {
             remaining: small("remaining")?,
         })
     }
+}
+
+fn lie_fields() -> String {
+    LieField::ALL.map(LieField::name).join(", ") + ", symbol"
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -205,10 +474,13 @@ impl fmt::Display for FaultRule {
         let (name, arg) = match &self.kind {
             FaultKind::Latency(d) => ("latency", Some(ms(d))),
             FaultKind::Error5xx => ("error5xx", None),
+            FaultKind::ClockSkew => ("skew", None),
             FaultKind::Burst429(n) => ("burst429", Some(n.to_string())),
             FaultKind::ApplyThenDrop => ("drop", None),
             FaultKind::ApplyThenLate(d) => ("late", Some(ms(d))),
             FaultKind::Malformed => ("malformed", None),
+            FaultKind::Lie(field) => ("lie", Some(field.name().to_string())),
+            FaultKind::Foreign => ("foreign", None),
         };
         let mut parts = vec![format!("every:{}", self.every)];
         if let Some(r) = self.remaining {
@@ -237,7 +509,11 @@ pub struct Decision {
     pub too_many: bool,
     pub latency: Duration,
     pub error5xx: bool,
+    /// BlockATM: answer 000105 without applying.
+    pub clock_skew: bool,
     pub after: Option<AfterApply>,
+    /// Faults that change what the answer says.
+    pub answer: AnswerFaults,
     /// The fired rules, as spec strings (for the request record).
     pub fired: Vec<String>,
 }
@@ -286,10 +562,13 @@ impl FaultSet {
             match rule.kind {
                 FaultKind::Latency(t) => d.latency += t,
                 FaultKind::Error5xx => d.error5xx = true,
+                FaultKind::ClockSkew => d.clock_skew = true,
                 FaultKind::Burst429(n) => self.burst_left += n,
                 FaultKind::ApplyThenDrop => d.after = d.after.or(Some(AfterApply::Drop)),
                 FaultKind::ApplyThenLate(t) => d.after = d.after.or(Some(AfterApply::Late(t))),
                 FaultKind::Malformed => d.after = d.after.or(Some(AfterApply::Malformed)),
+                FaultKind::Lie(f) => d.answer.add_lie(f),
+                FaultKind::Foreign => d.answer.foreign = true,
             }
         }
         if self.burst_left > 0 {
@@ -297,6 +576,42 @@ impl FaultSet {
             d.too_many = true;
         }
         d
+    }
+
+    /// The lies told in one webhook, `target` being `/webhook/2328` or `/webhook/blockatm`.
+    /// Only `lie` rules are counted and can fire (a webhook has no transport faults here).
+    pub fn decide_webhook(&mut self, target: &str) -> AnswerFaults {
+        let mut a = AnswerFaults::default();
+        for (rule, seen) in &mut self.rules {
+            let FaultKind::Lie(field) = rule.kind else {
+                continue;
+            };
+            if rule
+                .path_contains
+                .as_deref()
+                .is_some_and(|p| !target.contains(p))
+                || rule.remaining == Some(0)
+            {
+                continue;
+            }
+            *seen += 1;
+            if *seen % rule.every.max(1) != 0 {
+                continue;
+            }
+            if let Some(r) = rule.remaining.as_mut() {
+                *r -= 1;
+            }
+            a.add_lie(field);
+        }
+        a
+    }
+}
+
+/// The webhook target matched by `@PATH` (see the module doc).
+pub fn webhook_target(gateway: crate::model::GatewayKind) -> &'static str {
+    match gateway {
+        crate::model::GatewayKind::G2328 => "/webhook/2328",
+        crate::model::GatewayKind::BlockAtm => "/webhook/blockatm",
     }
 }
 
@@ -388,6 +703,185 @@ mod tests {
     }
 
     #[test]
+    fn lie_and_foreign_specs_parse() {
+        for (spec, field) in [
+            ("lie=amount", LieField::Amount),
+            ("lie=address", LieField::Address),
+            ("lie=recipient", LieField::Address),
+            ("lie=currency", LieField::Currency),
+            ("lie=symbol", LieField::Currency),
+            ("lie=network", LieField::Network),
+            ("lie=memo", LieField::Memo),
+            ("lie=contract", LieField::Contract),
+            ("LIE=Contract_Id", LieField::Contract),
+        ] {
+            let r = FaultRule::parse(spec).unwrap();
+            assert_eq!(r.kind, FaultKind::Lie(field), "{spec}");
+            assert_eq!((r.every, r.remaining, r.path_contains), (1, None, None));
+        }
+        let r = FaultRule::parse("lie=amount:every:3:times:2@/v1/payout").unwrap();
+        assert_eq!(r.kind, FaultKind::Lie(LieField::Amount));
+        assert_eq!((r.every, r.remaining), (3, Some(2)));
+        assert_eq!(r.path_contains.as_deref(), Some("/v1/payout"));
+        // The field may come after the counters.
+        assert_eq!(
+            FaultRule::parse("lie=every:2:memo").unwrap().kind,
+            FaultKind::Lie(LieField::Memo)
+        );
+        assert_eq!(
+            FaultRule::parse("foreign").unwrap().kind,
+            FaultKind::Foreign
+        );
+        let f = FaultRule::parse("foreign=times:1@/payout/order").unwrap();
+        assert_eq!((f.kind, f.remaining), (FaultKind::Foreign, Some(1)));
+        for bad in [
+            "lie",
+            "lie=",
+            "lie=colour",
+            "lie=amount:memo",
+            "foreign=amount",
+            "drop=3s",
+            "latency=50ms:60ms",
+        ] {
+            assert!(FaultRule::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(FaultRule::parse("lie=colour")
+            .unwrap_err()
+            .contains("amount, address, currency, network, memo, contract"));
+        for spec in [
+            "lie=amount",
+            "lie=symbol:every:4@/webhook",
+            "foreign=times:1",
+        ] {
+            let rule = FaultRule::parse(spec).unwrap();
+            assert_eq!(FaultRule::parse(&rule.to_string()).unwrap(), rule, "{spec}");
+        }
+        assert_eq!(
+            FaultRule::parse("lie=symbol").unwrap().to_string(),
+            "lie=every:1:currency"
+        );
+    }
+
+    #[test]
+    fn answer_faults_are_decided_per_request() {
+        let mut set = FaultSet::new(vec![
+            FaultRule::parse("lie=amount").unwrap(),
+            FaultRule::parse("lie=amount:every:2").unwrap(),
+            FaultRule::parse("lie=memo@/status").unwrap(),
+            FaultRule::parse("foreign=times:1").unwrap(),
+        ]);
+        let d = set.decide("/api/v1/payout");
+        assert_eq!(d.answer.lies, [LieField::Amount]);
+        assert!(d.answer.foreign);
+        assert_eq!(d.after, None);
+        assert_eq!(d.fired.len(), 2);
+        let d = set.decide("/api/v1/payout/status/u");
+        // Amount once even though two rules fired.
+        assert_eq!(d.answer.lies, [LieField::Amount, LieField::Memo]);
+        assert!(!d.answer.foreign);
+        assert_eq!(d.fired.len(), 3);
+    }
+
+    #[test]
+    fn webhooks_only_count_lies() {
+        let mut set = FaultSet::new(vec![
+            FaultRule::parse("drop").unwrap(),
+            FaultRule::parse("foreign").unwrap(),
+            FaultRule::parse("lie=amount@/webhook").unwrap(),
+            FaultRule::parse("lie=contract@/webhook/blockatm").unwrap(),
+            FaultRule::parse("lie=address@/v1/payout").unwrap(),
+            FaultRule::parse("lie=currency:every:2").unwrap(),
+        ]);
+        let a = set.decide_webhook(webhook_target(crate::model::GatewayKind::G2328));
+        assert_eq!(a.lies, [LieField::Amount]);
+        assert!(!a.foreign);
+        let a = set.decide_webhook(webhook_target(crate::model::GatewayKind::BlockAtm));
+        assert_eq!(
+            a.lies,
+            [LieField::Amount, LieField::Contract, LieField::Currency]
+        );
+        // API requests do not see webhook-scoped lies.
+        let d = set.decide("/api/v1/payout");
+        assert_eq!(d.answer.lies, [LieField::Address]);
+    }
+
+    fn payout() -> SandboxPayout {
+        let now = chrono::Utc::now();
+        SandboxPayout {
+            gateway: crate::model::GatewayKind::G2328,
+            order_id: "o".into(),
+            gateway_id: "u".into(),
+            amount: Decimal::new(1250, 2),
+            currency: "USDT".into(),
+            network: "TRX-TRC20".into(),
+            address: "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t".into(),
+            memo: None,
+            fee_option: None,
+            status: crate::model::Status::Pending,
+            gateway_status: "pending".into(),
+            merchant_amount: Decimal::ONE,
+            network_amount: Decimal::ONE,
+            fee: Decimal::ZERO,
+            txid: None,
+            block_number: None,
+            error_type: None,
+            url_callback: None,
+            from_currency: None,
+            remark: None,
+            created_at: now,
+            updated_at: now,
+            amount_text: "12.50".into(),
+            settle_at: std::time::Instant::now(),
+            debited: None,
+            payout_type: 0,
+            gas: None,
+        }
+    }
+
+    #[test]
+    fn lies_rewrite_or_add_one_field_each() {
+        let p = payout();
+        let mut obj: Map<String, Value> = serde_json::from_str(
+            r#"{"uuid":"u","amount":"12.50","to_address":"TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t","currency":"USDT","network":"TRX-TRC20","memo":null}"#,
+        )
+        .unwrap();
+        apply_lies(&mut obj, &LieField::ALL, &NAMES_2328, &p, "C");
+        assert_eq!(obj["amount"], "999999.00");
+        assert_eq!(obj["to_address"], "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj62");
+        assert_eq!(obj["currency"], "USDC");
+        assert_eq!(obj["network"], "BSC-BEP20");
+        assert_eq!(obj["memo"], "LIE-MEMO");
+        assert!(!obj.contains_key("contractId"), "2328 has no contract");
+        assert_eq!(obj["uuid"], "u");
+        // BlockATM create answer: the fields are added.
+        let mut obj: Map<String, Value> =
+            serde_json::from_str(r#"{"orderNo":"o","orderId":"1"}"#).unwrap();
+        apply_lies(
+            &mut obj,
+            &[LieField::Contract, LieField::Address, LieField::Currency],
+            &NAMES_BLOCKATM,
+            &p,
+            "C",
+        );
+        assert_eq!(obj["contractId"], "LIE-C");
+        assert_eq!(obj["recipient"], "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj62");
+        assert_eq!(obj["symbol"], "USDC");
+        // The lie always differs from the truth.
+        let mut q = payout();
+        q.amount = Decimal::new(99_999_900, 2);
+        q.currency = "USDC".into();
+        q.network = "BSC-BEP20".into();
+        q.memo = Some("7".into());
+        assert_eq!(lie_value(LieField::Amount, &q, ""), "999998.00");
+        assert_eq!(lie_value(LieField::Currency, &q, ""), "USDT");
+        assert_eq!(lie_value(LieField::Network, &q, ""), "ETH-ERC20");
+        assert_eq!(lie_value(LieField::Memo, &q, ""), "7-lie");
+        assert_eq!(other_address("0xab2"), "0xab3");
+        assert_eq!(other_address("0xabC"), "0xab2");
+        assert_eq!(other_address(""), "2");
+    }
+
+    #[test]
     fn json_objects_and_strings_are_accepted() {
         let v: serde_json::Value = serde_json::json!([
             "drop=every:2",
@@ -405,6 +899,19 @@ mod tests {
             FaultKind::ApplyThenLate(Duration::from_millis(1500))
         );
         assert!(FaultRule::from_json(&serde_json::json!({"kind": "nope"})).is_err());
+        assert_eq!(
+            FaultRule::from_json(&serde_json::json!({"kind": "lie", "field": "symbol"}))
+                .unwrap()
+                .kind,
+            FaultKind::Lie(LieField::Currency)
+        );
+        assert!(FaultRule::from_json(&serde_json::json!({"kind": "lie"})).is_err());
+        assert_eq!(
+            FaultRule::from_json(&serde_json::json!({"kind": "foreign", "remaining": 1}))
+                .unwrap()
+                .remaining,
+            Some(1)
+        );
         assert!(FaultRule::from_json(&serde_json::json!(7)).is_err());
     }
 }

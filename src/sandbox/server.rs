@@ -301,7 +301,8 @@ async fn dispatch(
     let applied = gateway.is_some()
         && rate == RateDecision::Allow
         && !decision.too_many
-        && !decision.error5xx;
+        && !decision.error5xx
+        && !(decision.clock_skew && gateway == Some(GatewayKind::BlockAtm));
     let finish = |status: Option<u16>| {
         if let Some(r) = shared.lock().requests.get_mut(index) {
             r.response_status = status;
@@ -325,13 +326,23 @@ async fn dispatch(
                 }
                 if decision.error5xx {
                     unavailable(g)
+                } else if decision.clock_skew && g == GatewayKind::BlockAtm {
+                    apiblockatm::failure_with_status(
+                        StatusCode::OK,
+                        "000105",
+                        "Request time is outside the receive window",
+                    )
                 } else {
                     let reply = {
                         let mut st = shared.lock();
                         let jobs = settle::settle_due(&mut st, Instant::now());
                         let mut reply = match g {
-                            GatewayKind::G2328 => api2328::handle(&mut st, &incoming),
-                            GatewayKind::BlockAtm => apiblockatm::handle(&mut st, &incoming),
+                            GatewayKind::G2328 => {
+                                api2328::handle_with(&mut st, &incoming, &decision.answer)
+                            }
+                            GatewayKind::BlockAtm => {
+                                apiblockatm::handle_with(&mut st, &incoming, &decision.answer)
+                            }
                         };
                         reply.webhooks.extend(jobs);
                         // Durable before the answer that may reveal it leaves.

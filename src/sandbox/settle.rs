@@ -3,12 +3,14 @@
 //! BlockATM also gets its `gasAmount`) or, when its address is on the AML list, fails with
 //! `error_type: aml_risk` (BlockATM: `REFUSE`) and its debit is refunded. Runs on every
 //! request, on every read through the public handle, and on a background tick, so a read
-//! made after the deadline always sees the final state. Returns the webhooks to send.
+//! made after the deadline always sees the final state. Returns the webhooks to send, with the
+//! `lie` faults that fire for each webhook applied (see `faults`).
 
 use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
+use super::faults;
 use super::fees;
 use super::state::State;
 use super::webhooks::{self, WebhookJob};
@@ -63,9 +65,16 @@ pub fn settle_due(st: &mut State, now: Instant) -> Vec<WebhookJob> {
             }
         }
         let p = &st.payouts[i];
+        if !webhooks::has_target(p, &st.config) {
+            continue;
+        }
+        let lies = st
+            .faults
+            .decide_webhook(faults::webhook_target(gateway))
+            .lies;
         let job = match gateway {
-            GatewayKind::G2328 => webhooks::for_2328(p, &st.config.payout_key),
-            GatewayKind::BlockAtm => webhooks::for_blockatm(p, &st.config),
+            GatewayKind::G2328 => webhooks::for_2328_with(p, &st.config.payout_key, &lies),
+            GatewayKind::BlockAtm => webhooks::for_blockatm_with(p, &st.config, &lies),
         };
         jobs.extend(job);
     }

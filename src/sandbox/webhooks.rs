@@ -10,6 +10,9 @@
 //!   `BlockATM-Request-Time: T` (Unix ms), `BlockATM-Event: payout`.
 //!
 //! A delivery is retried after [`RETRY_DELAYS`] until the receiver answers 2xx.
+//!
+//! A `lie` fault (see `faults`) rewrites the payload before it is signed: the signature is
+//! genuine, the content is not.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +20,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::api2328::result_object;
+use super::faults::{self, LieField, NAMES_2328, NAMES_BLOCKATM_WEBHOOK};
 use super::server::Shared;
 use super::state::{SandboxPayout, WebhookDelivery};
 use super::SandboxConfig;
@@ -42,10 +46,27 @@ pub struct WebhookJob {
     pub body: Vec<u8>,
 }
 
+/// Whether a payout gets a webhook at all (2328: it has a `url_callback`; BlockATM: a contract
+/// callback is configured).
+pub fn has_target(p: &SandboxPayout, config: &SandboxConfig) -> bool {
+    match p.gateway {
+        GatewayKind::G2328 => p.url_callback.is_some(),
+        GatewayKind::BlockAtm => config.blockatm_callback.is_some(),
+    }
+}
+
 /// The signed 2328 webhook of a payout, if it has a `url_callback`.
 pub fn for_2328(p: &SandboxPayout, payout_key: &str) -> Option<WebhookJob> {
+    for_2328_with(p, payout_key, &[])
+}
+
+/// [`for_2328`], lying about `lies` (signed after the lie).
+pub fn for_2328_with(p: &SandboxPayout, payout_key: &str, lies: &[LieField]) -> Option<WebhookJob> {
     let url = p.url_callback.clone()?;
     let mut payload = result_object(p);
+    if let Value::Object(m) = &mut payload {
+        faults::apply_lies(m, lies, &NAMES_2328, p, "");
+    }
     let unsigned = serde_json::to_vec(&payload).ok()?;
     let sign = sign_2328(payout_key, &unsigned);
     if let Value::Object(m) = &mut payload {
@@ -63,12 +84,21 @@ pub fn for_2328(p: &SandboxPayout, payout_key: &str) -> Option<WebhookJob> {
 
 /// The signed BlockATM webhook of a payout, if a contract callback is configured.
 pub fn for_blockatm(p: &SandboxPayout, config: &SandboxConfig) -> Option<WebhookJob> {
+    for_blockatm_with(p, config, &[])
+}
+
+/// [`for_blockatm`], lying about `lies` (signed after the lie).
+pub fn for_blockatm_with(
+    p: &SandboxPayout,
+    config: &SandboxConfig,
+    lies: &[LieField],
+) -> Option<WebhookJob> {
     let url = config.blockatm_callback.clone()?;
     let chain_id = NETWORKS
         .iter()
         .find(|n| n.code == p.network)
         .and_then(|n| n.chain_id);
-    let body = serde_json::to_vec(&json!({
+    let mut payload = json!({
         "custNo": "86000000",
         "bizOrderNo": p.order_id,
         "id": p.gateway_id,
@@ -86,8 +116,11 @@ pub fn for_blockatm(p: &SandboxPayout, config: &SandboxConfig) -> Option<Webhook
         "createTime": p.created_at.timestamp_millis(),
         "contractId": config.contract_id,
         "blockTime": p.updated_at.timestamp_millis(),
-    }))
-    .ok()?;
+    });
+    if let Value::Object(m) = &mut payload {
+        faults::apply_lies(m, lies, &NAMES_BLOCKATM_WEBHOOK, p, &config.contract_id);
+    }
+    let body = serde_json::to_vec(&payload).ok()?;
     let time = chrono::Utc::now().timestamp_millis().to_string();
     let sig = sign_blockatm_webhook(&config.secret, &body, &time);
     Some(WebhookJob {

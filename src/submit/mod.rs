@@ -20,7 +20,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::book::{self as journal, BookError as JournalError, Event, RunBook, Source};
-use crate::gateway::{Gateway, GatewayError, PayoutRequest};
+use crate::gateway::echo::Expect;
+use crate::gateway::{Gateway, GatewayError, PayoutRequest, PayoutState};
 use crate::model::{GatewayKind, OrderId, Status};
 use pacing::Pacer;
 use progress::Progress;
@@ -102,6 +103,8 @@ pub struct Engine {
     pub settings: Settings,
     pub stop: Arc<Stop>,
     pub progress: Arc<Progress>,
+    /// What every answer must agree with besides its request (gateway, BlockATM contract).
+    pub expect: Expect,
 }
 
 fn jitter() -> f64 {
@@ -111,6 +114,22 @@ fn jitter() -> f64 {
 impl Engine {
     fn record(&self, events: Vec<Event>) -> Result<(), JournalError> {
         self.book.record(events)
+    }
+
+    /// The event a gateway answer makes for its order: a result, or a conflict when it does
+    /// not agree with what was sent (`reconcile::judge`).
+    fn answer(&self, state: PayoutState, source: Source) -> Result<Event, JournalError> {
+        let id = state.order_id.clone();
+        let Some(rec) = self.book.get(&id)? else {
+            return Err(JournalError::NoIntent { order_id: id });
+        };
+        let first = self.book.first_intent_at(&id)?;
+        let ev = crate::reconcile::judge(&rec, state, source, first, &self.expect);
+        if let Event::Conflict { differences, .. } = &ev {
+            let what: Vec<String> = differences.iter().map(|d| d.to_string()).collect();
+            tracing::warn!(order_id = %id, "conflict: {}", what.join("; "));
+        }
+        Ok(ev)
     }
 
     /// The intent for a request: the sheet line and fields digest of its planned order.
@@ -281,13 +300,24 @@ impl Engine {
                 return Ok(Resolution::InDoubt);
             }
             match self.gateway.lookup(id, gid).await {
-                Ok(state) => {
-                    self.record(vec![Event::Result {
-                        order_id: id.clone(),
-                        source,
-                        state,
-                        at: journal::now(),
-                    }])?;
+                Ok(mut state) => {
+                    if state.order_id != *id {
+                        // An answer about another order is no answer about this one.
+                        state.order_id = id.clone();
+                        self.record(vec![Event::Conflict {
+                            order_id: id.clone(),
+                            source,
+                            differences: vec![crate::book::FieldConflict {
+                                field: "order_id".into(),
+                                sent: id.to_string(),
+                                answered: state.echo.order_id.clone().unwrap_or_default(),
+                            }],
+                            state: Some(state),
+                            at: journal::now(),
+                        }])?;
+                        return Ok(Resolution::Found);
+                    }
+                    self.record(vec![self.answer(state, source)?])?;
                     return Ok(Resolution::Found);
                 }
                 Err(GatewayError::NotFound { code, message }) if !trust_absent => {
@@ -356,13 +386,23 @@ impl Engine {
             let answer = self.gateway.create(&req).await;
             crate::failpoint::hit("after_send");
             match answer {
-                Ok(state) => {
-                    self.record(vec![Event::Result {
+                Ok(state) if state.order_id != id => {
+                    self.record(vec![Event::Conflict {
                         order_id: id.clone(),
                         source: Source::Create,
-                        state,
+                        differences: vec![crate::book::FieldConflict {
+                            field: "order_id".into(),
+                            sent: id.to_string(),
+                            answered: state.order_id.to_string(),
+                        }],
+                        state: Some(state),
                         at: now(),
                     }])?;
+                    self.done(&id);
+                    return Ok(());
+                }
+                Ok(state) => {
+                    self.record(vec![self.answer(state, Source::Create)?])?;
                     self.done(&id);
                     return Ok(());
                 }
@@ -370,6 +410,18 @@ impl Engine {
                     self.record(vec![Event::Refused {
                         order_id: id.clone(),
                         error: format!("{code}: {message}"),
+                        at: now(),
+                    }])?;
+                    self.done(&id);
+                    return Ok(());
+                }
+                Err(e @ GatewayError::NotApplied { .. }) => {
+                    // Certainly not applied (a clock outside the gateway's receive window):
+                    // back to not sent; the next run of this run sends it.
+                    eprintln!("order {id} not applied: {e}");
+                    self.record(vec![Event::NotApplied {
+                        order_id: id.clone(),
+                        reason: e.to_string(),
                         at: now(),
                     }])?;
                     self.done(&id);
@@ -477,12 +529,14 @@ impl Engine {
                             continue;
                         }
                         match outcome {
-                            Ok(state) => events.push(Event::Result {
-                                order_id: id,
-                                source: Source::Create,
-                                state,
-                                at: now(),
-                            }),
+                            Ok(state) => events.push(self.answer(state, Source::Create)?),
+                            Err(e @ GatewayError::NotApplied { .. }) => {
+                                events.push(Event::NotApplied {
+                                    order_id: id,
+                                    reason: e.to_string(),
+                                    at: now(),
+                                })
+                            }
                             Err(GatewayError::Rejected { code, message }) => {
                                 events.push(Event::Refused {
                                     order_id: id,
@@ -560,6 +614,22 @@ impl Engine {
                             .collect(),
                     )?;
                     self.stop.fatal(e);
+                    return Ok(());
+                }
+                Err(e @ GatewayError::NotApplied { .. }) => {
+                    eprintln!("a batch of {} was not applied: {e}", reqs.len());
+                    self.record(
+                        reqs.iter()
+                            .map(|r| Event::NotApplied {
+                                order_id: r.order_id.clone(),
+                                reason: e.to_string(),
+                                at: now(),
+                            })
+                            .collect(),
+                    )?;
+                    for r in &reqs {
+                        self.done(&r.order_id);
+                    }
                     return Ok(());
                 }
                 Err(e @ (GatewayError::Rejected { .. } | GatewayError::Unsupported(_))) => {

@@ -69,7 +69,10 @@ pub fn decide(policy: &RetryPolicy, err: &GatewayError, attempt: u32, jitter: f6
             let jitter = jitter.clamp(0.0, 1.0);
             Decision::Retry(step.mul_f64(0.5 + jitter / 2.0))
         }
+        // Not applied for a reason a retry now does not fix (a clock outside the receive
+        // window): the order goes back to not sent; the next run sends it.
         GatewayError::Rejected { .. }
+        | GatewayError::NotApplied { .. }
         | GatewayError::Duplicate { .. }
         | GatewayError::NotFound { .. }
         | GatewayError::Auth { .. }

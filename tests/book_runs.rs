@@ -470,3 +470,68 @@ fn runs_history_and_export_answer_from_the_book() {
         .unwrap()
         .starts_with("to_address"));
 }
+
+#[test]
+fn an_edited_row_is_sent_as_a_new_order_only_with_accept_edits() {
+    let sb = start(sandbox_config());
+    let root = tempfile::tempdir().unwrap();
+    let env = env_with_book(&sb, Gw::BlockAtm, &root.path().join("book.sqlite"));
+    let sheet = write_sheet(root.path(), "pay.csv", 3);
+    assert_eq!(run(root.path(), &env, &sheet, &[]).status.code(), Some(0));
+    let edited = std::fs::read_to_string(&sheet)
+        .unwrap()
+        .replace(",10.02,", ",12.50,");
+    std::fs::write(&sheet, edited).unwrap();
+    let o = run(root.path(), &env, &sheet, &[]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(
+        out.contains("row 3: amount 10.02 → 12.50 USDT (+2.48)"),
+        "{out}"
+    );
+    assert_eq!(sb.payouts().len(), 3, "nothing sent: {out}");
+    let o = run(root.path(), &env, &sheet, &["--accept-edits"]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    let payouts = sb.payouts();
+    assert_eq!(payouts.len(), 4, "only the edited row is sent: {out}");
+    assert_eq!(payouts[3].amount.to_string(), "12.50");
+    // Both payments of row 3 are in the results ledger: the earlier one is never hidden.
+    let rows = read_csv_rows(&root.path().join("pay.results.csv"));
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert!(
+        rows[3]["error"].contains("earlier order of row 3"),
+        "{rows:?}"
+    );
+    // Running it again is a resume of a finished run with this content: nothing sent.
+    let o = run(root.path(), &env, &sheet, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(sb.payouts().len(), 4);
+}
+
+#[test]
+fn an_explicit_order_id_another_run_used_is_a_row_error_naming_it() {
+    let sb = start(sandbox_config());
+    let root = tempfile::tempdir().unwrap();
+    let env = env_with_book(&sb, Gw::G2328, &root.path().join("book.sqlite"));
+    let write = |name: &str, amount: &str| {
+        let p = root.path().join(name);
+        std::fs::write(
+            &p,
+            format!(
+                "to_address,amount,currency,network,order_id\n{},{amount},USDT,TRX-TRC20,INV-0001\n",
+                tron_address(7)
+            ),
+        )
+        .unwrap();
+        p
+    };
+    let first = write("a.csv", "10.00");
+    assert_eq!(run(root.path(), &env, &first, &[]).status.code(), Some(0));
+    let second = write("b.csv", "11.00");
+    let o = run(root.path(), &env, &second, &[]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("INV-0001 was already used by run a-"), "{out}");
+    assert_eq!(sb.payouts().len(), 1, "nothing sent");
+}

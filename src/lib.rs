@@ -14,6 +14,7 @@ pub mod gateway;
 
 pub mod ledger;
 pub mod model;
+pub mod output;
 pub mod plan;
 pub mod reconcile;
 pub mod sandbox;

@@ -1,4 +1,5 @@
-//! The `payrun` binary: parse arguments, run, map errors to the documented exit codes.
+//! The `payrun` binary: parse arguments, run, map errors to the documented exit codes. A closed
+//! stdout (`payrun validate big.csv | head -1`) is a normal end, not an error.
 
 use clap::Parser;
 
@@ -6,6 +7,7 @@ fn main() -> std::process::ExitCode {
     let cli = payrun::cli::Cli::parse();
     match payrun::commands::dispatch(cli) {
         Ok(code) => code.into(),
+        Err(err) if payrun::output::is_broken_pipe(&err) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("payrun: {err:#}");
             payrun::commands::exit_code_of(&err).into()

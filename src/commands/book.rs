@@ -12,18 +12,18 @@ pub fn execute(ctx: &Context, cmd: &BookCommand) -> anyhow::Result<ExitCode> {
             let book = match open_book(ctx) {
                 Ok(b) => b,
                 Err(e) if e.to_string().contains("altered outside payrun") => {
-                    println!("BROKEN: {e}");
+                    crate::outln!("BROKEN: {e}");
                     return Ok(ExitCode::Incomplete);
                 }
                 Err(e) => return Err(e),
             };
             let report = book.verify().map_err(|e| Exit::usage(e.to_string()))?;
             if ctx.global.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                crate::outln!("{}", serde_json::to_string_pretty(&report)?);
             } else if let Some(p) = &report.first_problem {
-                println!("book {}: BROKEN at {p}", book.path().display());
+                crate::outln!("book {}: BROKEN at {p}", book.path().display());
             } else {
-                println!(
+                crate::outln!(
                     "book {}: intact ({} events, {} orders)",
                     book.path().display(),
                     report.events,

@@ -97,7 +97,7 @@ pub fn write_profile(path: &Path, force: bool) -> Result<(), Exit> {
 /// `payrun init`.
 pub fn execute(args: &InitArgs) -> anyhow::Result<ExitCode> {
     write_profile(&args.out, args.force)?;
-    println!(
+    crate::outln!(
         "wrote {}: uncomment the keys you need; keep secrets in key files or the environment",
         args.out.display()
     );

@@ -27,7 +27,7 @@ pub fn execute(ctx: &Context, args: &ReportArgs) -> anyhow::Result<ExitCode> {
         crate::ledger::atomic::write_replace(md, summary::to_markdown(&s).as_bytes())?;
     }
     if ctx.global.json {
-        println!("{}", serde_json::to_string_pretty(&s)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&s)?);
     } else {
         eprintln!("wrote {} (run {})", args.out.display(), run.run_id);
     }

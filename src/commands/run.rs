@@ -561,11 +561,11 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
             }
             if ctx.global.json {
                 let summary = crate::ledger::summary::Summary::from_ledger(&ledger)?;
-                println!("{}", serde_json::to_string_pretty(&summary)?);
+                crate::outln!("{}", serde_json::to_string_pretty(&summary)?);
             } else {
-                println!("{}", results::count_line(&statuses));
+                crate::outln!("{}", results::count_line(&statuses));
                 for w in &written {
-                    println!("results: {}", w.display());
+                    crate::outln!("results: {}", w.display());
                 }
             }
             return Ok(code);
@@ -795,12 +795,12 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         results::write_beside_sheet(&book, gateway, &run, Some(&args.sheet.sheet))?;
     let summary = crate::ledger::summary::Summary::from_ledger(&ledger)?;
     if ctx.global.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
-        print!("{}", crate::ledger::summary::to_text(&summary));
-        println!("book: {} (run {})", book.path().display(), run.run_id);
+        crate::out!("{}", crate::ledger::summary::to_text(&summary));
+        crate::outln!("book: {} (run {})", book.path().display(), run.run_id);
         for w in &written {
-            println!("results: {}", w.display());
+            crate::outln!("results: {}", w.display());
         }
     }
     if let Some(e) = stop.fatal_error() {

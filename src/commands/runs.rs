@@ -15,9 +15,9 @@ pub fn runs(ctx: &Context) -> anyhow::Result<ExitCode> {
             Some(a) => Some(a),
             None => {
                 if ctx.global.json {
-                    println!("[]");
+                    crate::outln!("[]");
                 } else {
-                    println!("no runs for {}", k.label());
+                    crate::outln!("no runs for {}", k.label());
                 }
                 return Ok(ExitCode::Success);
             }
@@ -26,15 +26,15 @@ pub fn runs(ctx: &Context) -> anyhow::Result<ExitCode> {
     };
     let lines = book.run_lines(account).map_err(err)?;
     if ctx.global.json {
-        println!("{}", serde_json::to_string_pretty(&lines)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&lines)?);
         return Ok(ExitCode::Success);
     }
     if lines.is_empty() {
-        println!("no runs in {}", book.path().display());
+        crate::outln!("no runs in {}", book.path().display());
     }
     for l in &lines {
         let totals: Vec<String> = l.totals.iter().map(|(c, a)| format!("{a} {c}")).collect();
-        println!(
+        crate::outln!(
             "{}  {}  {}  {} rows: {} paid, {} pending, {} failed, {} other  {}  [{}]",
             l.run_id,
             l.started_at.get(..19).unwrap_or(&l.started_at),
@@ -58,14 +58,14 @@ pub fn history(ctx: &Context, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
         .history(args.address.as_deref(), args.recipient.as_deref())
         .map_err(|e| Exit::usage(e.to_string()))?;
     if ctx.global.json {
-        println!("{}", serde_json::to_string_pretty(&lines)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&lines)?);
         return Ok(ExitCode::Success);
     }
     if lines.is_empty() {
-        println!("no payouts found");
+        crate::outln!("no payouts found");
     }
     for l in &lines {
-        println!(
+        crate::outln!(
             "{}  {}  {} {} to {} ({})  {}{}  [{}]",
             l.updated_at.get(..19).unwrap_or(&l.updated_at),
             l.run_id,

@@ -176,7 +176,7 @@ pub fn execute(global: &GlobalArgs, args: &SandboxArgs) -> anyhow::Result<ExitCo
     }
     let sandbox =
         Sandbox::start(config, addr).with_context(|| format!("starting the sandbox on {addr}"))?;
-    print!("{}", banner(&sandbox));
+    crate::out!("{}", banner(&sandbox));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -149,11 +149,11 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let all_completed =
         !orders.is_empty() && orders.values().all(|r| r.status == Status::Completed);
     match &last {
-        Some(s) if ctx.global.json => println!("{}", serde_json::to_string_pretty(s)?),
-        Some(s) => print!("{}", summary::to_text(s)),
+        Some(s) if ctx.global.json => crate::outln!("{}", serde_json::to_string_pretty(s)?),
+        Some(s) => crate::out!("{}", summary::to_text(s)),
         None => {
             let count = |st: Status| orders.values().filter(|r| r.status == st).count();
-            println!(
+            crate::outln!(
                 "completed {}, failed {}, cancelled {}, pending {}, in doubt {}",
                 count(Status::Completed),
                 count(Status::Failed),

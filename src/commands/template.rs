@@ -107,7 +107,7 @@ pub fn write_template(path: &Path) -> Result<(), Exit> {
 /// `payrun template`.
 pub fn execute(args: &TemplateArgs) -> anyhow::Result<ExitCode> {
     write_template(&args.out)?;
-    println!(
+    crate::outln!(
         "wrote {}: one row per payout; replace the example row",
         args.out.display()
     );

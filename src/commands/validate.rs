@@ -20,9 +20,9 @@ pub fn execute(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<ExitCode> {
             .map_err(|e| Exit::usage(format!("{}: {e}", out.display())))?;
     }
     if ctx.global.json {
-        println!("{}", serde_json::to_string(&report)?);
+        crate::outln!("{}", serde_json::to_string(&report)?);
     } else {
-        print!("{}", report.render_text(&path.display().to_string()));
+        crate::out!("{}", report.render_text(&path.display().to_string()));
     }
     Ok(if report.all_valid() {
         ExitCode::Success

@@ -301,23 +301,25 @@ fn verify(ctx: &Context, args: &WebhookVerifyArgs) -> anyhow::Result<ExitCode> {
     match check(ctx, &headers, &body, false) {
         Delivery::Genuine(state) => {
             if ctx.global.json {
-                println!(
+                crate::outln!(
                     "{}",
                     serde_json::json!({"valid": true, "order_id": state.order_id, "status": state.status, "gateway_status": state.gateway_status})
                 );
             } else {
-                println!(
+                crate::outln!(
                     "genuine: order {} is {} ({})",
-                    state.order_id, state.status, state.gateway_status
+                    state.order_id,
+                    state.status,
+                    state.gateway_status
                 );
             }
             Ok(ExitCode::Success)
         }
         Delivery::Forged(why, _) => {
             if ctx.global.json {
-                println!("{}", serde_json::json!({"valid": false, "reason": why}));
+                crate::outln!("{}", serde_json::json!({"valid": false, "reason": why}));
             } else {
-                println!("not genuine: {why}");
+                crate::outln!("not genuine: {why}");
             }
             Ok(ExitCode::Incomplete)
         }

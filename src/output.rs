@@ -1,0 +1,48 @@
+//! Standard output that a closed pipe cannot break: `payrun validate big.csv | head -1` ends
+//! normally. A write to a closed stdout is dropped (and remembered); nothing panics, and a
+//! `run` that is printing its summary after the money moved still finishes its recording and
+//! exits with its own code. Use [`outln!`](crate::outln) / [`out!`](crate::out) instead of
+//! `println!` / `print!`.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Writes formatted text to stdout; a closed pipe (or any write error) is remembered, not
+/// raised.
+pub fn write(args: std::fmt::Arguments<'_>) {
+    if CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut o = std::io::stdout().lock();
+    if o.write_fmt(args).and_then(|()| o.flush()).is_err() {
+        CLOSED.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Whether stdout was found closed.
+pub fn closed() -> bool {
+    CLOSED.load(Ordering::Relaxed)
+}
+
+/// Whether an error is a closed pipe (anywhere in its chain).
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// `println!` to stdout, surviving a closed pipe.
+#[macro_export]
+macro_rules! outln {
+    () => { $crate::output::write(format_args!("\n")) };
+    ($($t:tt)*) => { $crate::output::write(format_args!("{}\n", format_args!($($t)*))) };
+}
+
+/// `print!` to stdout, surviving a closed pipe.
+#[macro_export]
+macro_rules! out {
+    ($($t:tt)*) => { $crate::output::write(format_args!($($t)*)) };
+}

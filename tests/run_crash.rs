@@ -89,7 +89,7 @@ fn sigkill_mid_batch_blockatm() {
 #[test]
 fn sigkill_blockatm_without_order_no_uniqueness() {
     // The sandbox would accept a repeated orderNo as a second payout: only the client's
-    // journal and lookups stand between a crash and a double pay.
+    // book and lookups stand between a crash and a double pay.
     crash_and_resume(
         Gw::BlockAtm,
         false,

@@ -87,6 +87,9 @@ fn webhooks_reach_serve_and_land_in_the_ledger(gw: Gw) {
         assert_eq!(ev["state"]["txid"].as_str(), p.txid.as_deref(), "{ev}");
     }
 
+    // `payrun book export` writes the same events, one JSON object a line.
+    assert_eq!(exported_events(dir.path(), &env), book_events(&book));
+
     // serve rewrote the results ledger on the way out.
     let rows = read_csv_rows(&dir.path().join("pay.results.csv"));
     assert_eq!(rows.len(), ROWS as usize);

@@ -86,6 +86,45 @@ fn pays_every_row_once_and_a_rerun_sends_nothing() {
     }
 }
 
+/// With no book named (`PAYRUN_BOOK` empty, no `--book`, no profile), the book is the platform
+/// data directory's — here inside the test's own `HOME`.
+#[test]
+fn without_a_book_named_the_platform_data_dir_holds_it() {
+    let sb = start(sandbox_config());
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = write_sheet(dir.path(), "pay.csv", 2);
+    let mut env = env_for(&sb, Gw::G2328);
+    env.insert("PAYRUN_BOOK".into(), String::new());
+    let o = run_ok(
+        dir.path(),
+        &env,
+        &["run", sheet.to_str().unwrap(), "--yes", "--rate", "100"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_paid_exactly_once(&sb, 2);
+    // Linux: ~/.local/share/payrun/book.sqlite; macOS: ~/Library/Application Support/payrun/….
+    fn find(d: &std::path::Path) -> Option<std::path::PathBuf> {
+        for e in std::fs::read_dir(d).ok()?.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                if let Some(f) = find(&p) {
+                    return Some(f);
+                }
+            } else if p.ends_with("payrun/book.sqlite") {
+                return Some(p);
+            }
+        }
+        None
+    }
+    let book = find(&home_of(dir.path())).expect("the book in the data dir under HOME");
+    assert!(!dir.path().join("book.sqlite").exists());
+    let intents = book_events(&book)
+        .into_iter()
+        .filter(|e| e["event"] == "intent")
+        .count();
+    assert_eq!(intents, 2);
+}
+
 #[test]
 fn every_fault_kind_still_pays_each_row_exactly_once() {
     let faults = [

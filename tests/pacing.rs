@@ -103,12 +103,12 @@ fn guarded_pacing_survives_arrival_jitter_at_window_edges() {
     assert_eq!(refused(&blockatm, 100, minute, 400, late_every_100), 0);
 }
 
-/// The intent is journaled before the pacer's slot, so a stop can come between the two. An
+/// The intent is recorded before the pacer's slot, so a stop can come between the two. An
 /// order never sent before goes back to not sent (nothing left the client); one that was
 /// already in doubt stays in doubt. Nothing waiting for a slot is sent after the stop.
 #[test]
 fn a_stop_while_waiting_for_the_pacer_sends_nothing_more_and_keeps_doubt() {
-    use payrun::journal::Event;
+    use payrun::book::Event;
     use payrun::model::Status;
 
     let mut s = Scenario::g2328(3);
@@ -117,8 +117,8 @@ fn a_stop_while_waiting_for_the_pacer_sends_nothing_more_and_keeps_doubt() {
     s.latency = Duration::ZERO;
     let sb = pacing_support::sandbox_for(&s);
     let dir = tempfile::tempdir().unwrap();
-    let (engine, timed) = pacing_support::engine_for(&s, &sb, dir.path());
     let reqs = pacing_support::requests(3);
+    let (engine, timed) = pacing_support::engine_for(&s, &sb, dir.path(), &reqs);
     // The third order was in doubt from an earlier run (an intent without an answer).
     let earlier = reqs[2].clone();
     engine
@@ -128,7 +128,7 @@ fn a_stop_while_waiting_for_the_pacer_sends_nothing_more_and_keeps_doubt() {
             line: 4,
             digest: String::new(),
             request: earlier.clone(),
-            at: payrun::journal::now(),
+            at: payrun::book::now(),
         }])
         .unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -156,7 +156,7 @@ fn a_stop_while_waiting_for_the_pacer_sends_nothing_more_and_keeps_doubt() {
     assert!(timed.starts().is_empty());
     assert!(sb.payouts().is_empty());
     assert!(sb.requests().is_empty());
-    let records = engine.book.snapshot().expect("the journal reads back");
+    let records = engine.book.orders().expect("the book reads back");
     assert_eq!(records.len(), 3, "{records:#?}");
     for (id, r) in &records {
         if *id == earlier.order_id {

@@ -124,28 +124,23 @@ fn every_report_format_reads_back_as_the_sandbox_recorded_it() {
             &["run", sheet.to_str().unwrap(), "--yes", "--rate", "200"],
         );
         assert_eq!(o.status.code(), Some(0), "{gw:?} {}", text(&o));
-        let o = run_ok(
-            d,
-            &env,
-            &[
-                "--ledger",
-                "pay.ledger.jsonl",
-                "status",
-                "--wait",
-                "--interval",
-                "0.2",
-            ],
-        );
+        // The latest run of the account (no sheet, no --run-id).
+        let o = run_ok(d, &env, &["status", "--wait", "--interval", "0.2"]);
         assert_eq!(o.status.code(), Some(0), "{gw:?} {}", text(&o));
         assert_paid_exactly_once(&sb, ROWS);
         let want = expected(&sb);
 
+        // The run by its sheet for some formats, by its id for the others.
+        let run_id = book_orders(&book_path(d, &env))[0]["run_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let report = |out: &str| {
-            let o = run_ok(
-                d,
-                &env,
-                &["--ledger", "pay.ledger.jsonl", "report", "--out", out],
-            );
+            let o = if out.ends_with(".csv") || out.ends_with(".md") {
+                run_ok(d, &env, &["report", "pay.csv", "--out", out])
+            } else {
+                run_ok(d, &env, &["--run-id", &run_id, "report", "--out", out])
+            };
             assert_eq!(o.status.code(), Some(0), "{gw:?} {out}: {}", text(&o));
             d.join(out)
         };

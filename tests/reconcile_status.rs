@@ -1,6 +1,6 @@
 //! `payrun status` over time against the sandbox: a run ends with rows pending; `status`
 //! without `--wait` before they settle leaves them pending (exit 1); `status --wait` follows
-//! them until final, journals each gateway answer and rewrites the results
+//! them until final, records each gateway answer in the book and rewrites the results
 //! ledger with the sandbox's txids (exit 0), or, with an AML-flagged address, ends with that
 //! row `failed` / `aml_risk` (exit 1).
 
@@ -40,7 +40,7 @@ fn status(
     env: &std::collections::HashMap<String, String>,
     extra: &[&str],
 ) -> std::process::Output {
-    let mut args = vec!["--ledger", "pay.ledger.jsonl", "status", "--rate", "100"];
+    let mut args = vec!["status", "pay.csv", "--rate", "100"];
     args.extend_from_slice(extra);
     run_ok(dir, env, &args)
 }
@@ -84,12 +84,12 @@ fn status_wait_follows_pending_payouts_until_completed() {
             assert_eq!(dec(&r["amount"]), p.amount);
             assert_eq!(r["error"], "");
         }
-        // Every change came from a gateway lookup and is in the journal. (`status` journals its
+        // Every change came from a gateway lookup and is in the book. (`status` records its
         // refreshes with the `lookup` source today; `status` is accepted too.)
-        let journal = dir.path().join("pay.ledger.jsonl");
-        let completed: Vec<_> = results_from(&journal, "lookup")
+        let book = book_path(dir.path(), &env);
+        let completed: Vec<_> = results_from(&book, "lookup")
             .into_iter()
-            .chain(results_from(&journal, "status"))
+            .chain(results_from(&book, "status"))
             .filter(|e| e["state"]["status"] == "completed")
             .collect();
         assert_eq!(completed.len(), 4, "{gw:?} {completed:?}");
@@ -149,25 +149,90 @@ fn status_wait_ends_with_an_aml_flagged_row_failed() {
     }
 }
 
-/// Cuts every answer for `victim` out of a journal, as if the process had died between the
-/// intent and the answer: the order is in doubt although the gateway has it.
-fn make_in_doubt(journal: &Path, victim: &str) {
-    let text = std::fs::read_to_string(journal).unwrap();
-    let mut kept = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if i > 0 {
-            let v: serde_json::Value = serde_json::from_str(line).unwrap();
-            if v["order_id"] == victim && v["event"] != "intent" {
+/// Leaves `victim` in doubt although the gateway has it, as if the process had died between
+/// the intent and the answer. The book is tamper-evident (hash-chained events, sealed order
+/// rows), so answers cannot be cut out of it in place as they once were out of the journal;
+/// instead a second book is written through payrun's own write path — the same account, run,
+/// sheet rows and plan, then every order event of the first in order but the victim's
+/// answers — and put in the first one's place.
+fn make_in_doubt(book: &Path, victim: &str) {
+    use payrun::book::{AccountKey, Book, Event, Mode, OrderRecord, SheetInfo};
+    use payrun::model::GatewayKind;
+    let rebuilt = book.with_file_name("rebuilt.sqlite");
+    let events: Vec<serde_json::Value> = book_events(book);
+    {
+        let old = Book::open(book).unwrap();
+        let runs = old.runs(None).unwrap();
+        assert_eq!(runs.len(), 1, "{runs:?}");
+        let run = &runs[0];
+        let (gateway, mode, namespace): (String, String, String) = {
+            let c = rusqlite::Connection::open(book).unwrap();
+            c.query_row(
+                "SELECT gateway, mode, namespace FROM accounts WHERE id = ?1",
+                [run.account],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap()
+        };
+        let key = AccountKey {
+            gateway: GatewayKind::parse(&gateway).unwrap(),
+            mode: if mode == "live" {
+                Mode::Live
+            } else {
+                Mode::Sandbox
+            },
+            namespace,
+        };
+        let info = SheetInfo {
+            path: run.sheet_path.clone(),
+            name: run.sheet_name.clone(),
+            worksheet: run.worksheet.clone(),
+            sha256: run.sheet_sha256.clone(),
+        };
+        let (snapshot, held) = old.snapshot(run).unwrap();
+        let planned: Vec<(OrderRecord, Option<String>)> = old
+            .run_orders(run.account, run.pk)
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                (
+                    OrderRecord::planned(r.line, r.digest, r.request, r.updated_at),
+                    None,
+                )
+            })
+            .collect();
+        let new = Book::open(&rebuilt).unwrap();
+        let account = new.account(&key).unwrap();
+        let new_run = new
+            .create_run(account, Some(&run.run_id), "pay", &info, &run.columns)
+            .unwrap();
+        new.save_plan(account, &new_run, &info, &snapshot, &held, &planned)
+            .unwrap();
+        let mut kept = Vec::new();
+        let mut cut = 0;
+        for mut e in events {
+            if e["event"] == "sheet" {
                 continue;
             }
+            if e["order_id"] == victim && e["event"] != "intent" {
+                cut += 1;
+                continue;
+            }
+            let o = e.as_object_mut().unwrap();
+            for k in ["seq", "account", "run", "hash"] {
+                o.remove(k);
+            }
+            kept.push(serde_json::from_value::<Event>(e).unwrap());
         }
-        kept.push(line);
+        assert!(cut > 0, "nothing cut for {victim}");
+        new.record(account, &kept).unwrap();
+        let status = new.order(account, victim).unwrap().unwrap().1.status;
+        assert_eq!(status, payrun::model::Status::InDoubt);
     }
-    assert!(
-        kept.len() < text.lines().count(),
-        "nothing cut for {victim}"
-    );
-    std::fs::write(journal, kept.join("\n") + "\n").unwrap();
+    for sfx in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{sfx}", book.display()));
+    }
+    std::fs::rename(&rebuilt, book).unwrap();
 }
 
 #[test]
@@ -179,17 +244,15 @@ fn status_wait_does_not_spin_forever_on_an_order_in_doubt() {
         let dir = tempfile::tempdir().unwrap();
         let env = env_for(&sb, gw);
         run_leaving_rows_pending(dir.path(), &env, 3);
-        let journal = dir.path().join("pay.ledger.jsonl");
         let victim = sb.payouts()[1].order_id.clone();
-        make_in_doubt(&journal, &victim);
+        make_in_doubt(&book_path(dir.path(), &env), &victim);
 
         let mut child = common::payrun(
             dir.path(),
             &env,
             &[
-                "--ledger",
-                "pay.ledger.jsonl",
                 "status",
+                "pay.csv",
                 "--rate",
                 "100",
                 "--wait",
@@ -236,14 +299,7 @@ fn status_wait_does_not_spin_forever_on_an_order_in_doubt() {
                 let o = run_ok(
                     dir.path(),
                     &env,
-                    &[
-                        "--ledger",
-                        "pay.ledger.jsonl",
-                        "status",
-                        "--wait",
-                        "--interval",
-                        "0.2",
-                    ],
+                    &["status", "pay.csv", "--wait", "--interval", "0.2"],
                 );
                 assert_eq!(o.status.code(), Some(0), "{}", text(&o));
             }
@@ -268,22 +324,11 @@ fn ctrl_c_stops_status_wait_even_in_the_middle_of_a_refresh() {
         every: 1,
         remaining: None,
     }]);
-    let child = common::payrun(
-        dir.path(),
-        &env,
-        &[
-            "--ledger",
-            "pay.ledger.jsonl",
-            "status",
-            "--wait",
-            "--interval",
-            "0.1",
-        ],
-    )
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .unwrap();
+    let child = common::payrun(dir.path(), &env, &["status", "--wait", "--interval", "0.1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     // Past the first refresh and the first pause, inside the second refresh.
     std::thread::sleep(Duration::from_millis(2300));
     let pid = child.id().to_string();

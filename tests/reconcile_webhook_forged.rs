@@ -1,14 +1,14 @@
 //! `payrun webhook serve` against hand-delivered webhooks: forged ones (altered amount, wrong
-//! key, no signature, wrong BlockATM secret or time) get HTTP 401 and leave the journal byte for
-//! byte as it was; genuine ones (including PHP's `\/`-escaped encoding) get 200 and are
-//! journaled; stale, out-of-order and repeated genuine deliveries never move a status backwards.
+//! key, no signature, wrong BlockATM secret or time) get HTTP 401 and leave the book's events and
+//! order rows exactly as they were; genuine ones (including PHP's `\/`-escaped encoding) get 200
+//! and are recorded in the book; stale, out-of-order and repeated genuine deliveries never move a status backwards.
 //! Genuine payloads are signed with the library's signing side over the sandbox's own payout
 //! records; forged ones are tampered with here.
 
 mod common;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use common::*;
@@ -20,12 +20,12 @@ use payrun::sandbox::{Sandbox, SandboxPayout};
 use serde_json::{json, Map, Value};
 
 /// A sandbox where nothing settles during the test, a paid sheet of `rows` rows, and `serve`
-/// listening on its journal.
+/// recording into the same book.
 struct Setup {
     sb: Sandbox,
     dir: tempfile::TempDir,
     env: HashMap<String, String>,
-    journal: PathBuf,
+    book: PathBuf,
     serve: Option<Serve>,
 }
 
@@ -43,13 +43,13 @@ fn setup(gw: Gw, rows: u32) -> Setup {
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_paid_exactly_once(&sb, rows);
-    let journal = dir.path().join("pay.ledger.jsonl");
-    let serve = Serve::start(dir.path(), &env, &journal, free_port());
+    let book = book_path(dir.path(), &env);
+    let serve = Serve::start(dir.path(), &env, free_port());
     Setup {
         sb,
         dir,
         env,
-        journal,
+        book,
         serve: Some(serve),
     }
 }
@@ -133,10 +133,6 @@ fn post_blockatm(port: u16, body: &[u8], secret: &str, time: &str) -> u16 {
 /// Request headers for `http_post`.
 type Headers<'a> = Vec<(&'a str, &'a str)>;
 
-fn journal_bytes(p: &Path) -> Vec<u8> {
-    std::fs::read(p).unwrap()
-}
-
 #[test]
 fn forged_2328_webhooks_are_refused_and_a_slash_escaped_genuine_one_is_accepted() {
     let mut s = setup(Gw::G2328, 2);
@@ -155,7 +151,7 @@ fn forged_2328_webhooks_are_refused_and_a_slash_escaped_genuine_one_is_accepted(
     let genuine = String::from_utf8(signed_2328_webhook_body(&key, &payload)).unwrap();
     let amount = format!("\"amount\":{}", payload["amount"]);
     assert!(genuine.contains(&amount), "{genuine}");
-    let before = journal_bytes(&s.journal);
+    let before = book_record(&s.book);
 
     let forgeries: Vec<(&str, Vec<u8>)> = vec![
         (
@@ -183,16 +179,16 @@ fn forged_2328_webhooks_are_refused_and_a_slash_escaped_genuine_one_is_accepted(
         assert_eq!(code, 401, "{what}");
     }
     assert_eq!(
-        journal_bytes(&s.journal),
+        book_record(&s.book),
         before,
-        "a refused webhook changed the journal"
+        "a refused webhook changed the book"
     );
 
     // The genuine payload as PHP encodes it: `\/` in the body, signed over that form.
     let php = signed_2328_webhook_body_with(&key, &payload, Encoding2328::PHP_DEFAULT);
     assert!(String::from_utf8_lossy(&php).contains(r"https:\/\/tronscan.org\/#\/"));
     assert_eq!(http_post(s.port(), "/some/other/path", &[], &php), 200);
-    let hooks = results_from(&s.journal, "webhook");
+    let hooks = results_from(&s.book, "webhook");
     assert_eq!(hooks.len(), 1, "{hooks:?}");
     assert_eq!(hooks[0]["order_id"], p.order_id.as_str());
     assert_eq!(hooks[0]["state"]["status"], "completed");
@@ -216,7 +212,7 @@ fn forged_blockatm_webhooks_are_refused_and_genuine_ones_accepted() {
     let block_time = p.created_at.timestamp_millis() + 30_000;
     let body = body_blockatm(&p, "SUCCESS", Some(&txid), block_time);
     let sig = sign_blockatm_webhook(&secret, &body, &time);
-    let before = journal_bytes(&s.journal);
+    let before = book_record(&s.book);
 
     let altered = String::from_utf8(body.clone())
         .unwrap()
@@ -249,13 +245,13 @@ fn forged_blockatm_webhooks_are_refused_and_genuine_ones_accepted() {
         assert_eq!(code, 401, "{what}");
     }
     assert_eq!(
-        journal_bytes(&s.journal),
+        book_record(&s.book),
         before,
-        "a refused webhook changed the journal"
+        "a refused webhook changed the book"
     );
 
     assert_eq!(post_blockatm(s.port(), &body, &secret, &time), 200);
-    let hooks = results_from(&s.journal, "webhook");
+    let hooks = results_from(&s.book, "webhook");
     assert_eq!(hooks.len(), 1, "{hooks:?}");
     assert_eq!(hooks[0]["order_id"], p.order_id.as_str());
     let ledger = s.stop();
@@ -305,26 +301,42 @@ fn stale_out_of_order_and_repeated_2328_deliveries_never_move_a_status_back() {
     assert_eq!(row_b["error"], "aml_risk", "{row_b:?}");
     assert_eq!(ledger[&s.payout(2).order_id]["status"], "pending");
 
-    // `report` and a later `status` (both read the journal afresh) agree; status looks up only
+    // `report` and a later `status` (both read the book afresh) agree; status looks up only
     // the order that is still pending.
     let o = run_ok(
         s.dir.path(),
         &s.env,
-        &[
-            "--ledger",
-            s.journal.to_str().unwrap(),
-            "report",
-            "--out",
-            "r.json",
-        ],
+        &["report", "pay.csv", "--out", "r.json"],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let o = run_ok(
-        s.dir.path(),
-        &s.env,
-        &["--ledger", s.journal.to_str().unwrap(), "status"],
-    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.dir.path().join("r.json")).unwrap()).unwrap();
+    let reported: HashMap<String, String> = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["order_id"].as_str().unwrap().to_string(),
+                r["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(reported[a.order_id.as_str()], "completed");
+    assert_eq!(reported[b.order_id.as_str()], "failed");
+    assert_eq!(reported[s.payout(2).order_id.as_str()], "pending");
+    let lookups = s.sb.requests().len();
+    let o = run_ok(s.dir.path(), &s.env, &["status"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let looked_up: Vec<_> = s.sb.requests()[lookups..]
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(
+        looked_up.len(),
+        1,
+        "status looked up more than the pending order: {looked_up:?}"
+    );
     let after = read_csv_rows(&s.dir.path().join("pay.results.csv"));
     let by: HashMap<_, _> = after
         .iter()
@@ -362,7 +374,7 @@ fn serve_answers_only_posts_and_stops_cleanly_on_sigterm() {
     let mut s = setup(Gw::G2328, 1);
     let key = s.sb.config().payout_key;
     let p = s.payout(0);
-    let before = journal_bytes(&s.journal);
+    let before = book_record(&s.book);
     // A GET (a browser, a health check) is not a webhook and records nothing.
     {
         use std::io::{Read, Write};
@@ -373,7 +385,7 @@ fn serve_answers_only_posts_and_stops_cleanly_on_sigterm() {
         let _ = c.read_to_string(&mut answer);
         assert!(answer.starts_with("HTTP/1.1 405"), "{answer}");
     }
-    assert_eq!(journal_bytes(&s.journal), before);
+    assert_eq!(book_record(&s.book), before);
 
     let body = signed_2328_webhook_body(&key, &payload_2328(&completed(&p, &"11".repeat(32))));
     assert_eq!(http_post(s.port(), "/", &[], &body), 200);
@@ -397,26 +409,26 @@ fn serve_answers_only_posts_and_stops_cleanly_on_sigterm() {
 }
 
 #[test]
-fn a_blockatm_journal_accepts_only_blockatm_signed_deliveries() {
+fn a_blockatm_account_accepts_only_blockatm_signed_deliveries() {
     // The BlockATM API key travels in a header with every request: it is no signing secret.
     // A 2328-style body "signed" with it must not be taken for a genuine webhook.
     let mut s = setup(Gw::BlockAtm, 1);
     let api_key = s.sb.config().api_key;
     let p = s.payout(0);
-    let before = journal_bytes(&s.journal);
+    let before = book_record(&s.book);
     let mut as_2328 = p.clone();
     as_2328.gateway = payrun::model::GatewayKind::G2328;
     let body = signed_2328_webhook_body(&api_key, &payload_2328(&completed(&as_2328, "ff")));
     assert_eq!(http_post(s.port(), "/hooks", &[], &body), 401);
-    assert_eq!(journal_bytes(&s.journal), before);
+    assert_eq!(book_record(&s.book), before);
     assert_eq!(s.stop()[&p.order_id]["status"], "pending");
 }
 
 #[test]
-fn a_2328_journal_refuses_blockatm_deliveries() {
+fn a_2328_account_refuses_blockatm_deliveries() {
     let mut s = setup(Gw::G2328, 1);
     let p = s.payout(0);
-    let before = journal_bytes(&s.journal);
+    let before = book_record(&s.book);
     // serve for 2328 with a BlockATM secret in its environment too: still not its gateway.
     let time = chrono::Utc::now().timestamp_millis().to_string();
     let body = body_blockatm(&p, "SUCCESS", Some("ab"), 1);
@@ -424,8 +436,8 @@ fn a_2328_journal_refuses_blockatm_deliveries() {
     env.insert("PAYRUN_API_SECRET".into(), SECRET.into());
     let out = s.serve.take().unwrap().interrupt();
     assert_eq!(out.status.code(), Some(130));
-    let serve = Serve::start(s.dir.path(), &env, &s.journal, free_port());
+    let serve = Serve::start(s.dir.path(), &env, free_port());
     assert_eq!(post_blockatm(serve.port, &body, SECRET, &time), 401);
-    assert_eq!(journal_bytes(&s.journal), before);
+    assert_eq!(book_record(&s.book), before);
     drop(serve);
 }

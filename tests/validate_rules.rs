@@ -27,9 +27,9 @@ fn valid_rows_become_payouts_with_their_text_preserved() {
     let p = csv(
         dir.path(),
         &format!(
-            "Name,To_Address,Amount,Token,Chain,Fee_Option,Reference,Note\n\
-             Ann,{TRON},1.50,usdt,Tron,,pay-1,May\n\
-             Bob,{lower},0.000001,USDC,ethereum,add,,\n"
+            "Name,To_Address,Amount,Token,Chain,Fee_Option,Order_ID,Reference,Note\n\
+             Ann,{TRON},1.50,usdt,Tron,,pay-1,INV-7,May\n\
+             Bob,{lower},0.000001,USDC,ethereum,add,,INV-8,\n"
         ),
     );
     let s = load(&p, &ValidateOptions::new(GatewayKind::G2328)).unwrap();
@@ -46,10 +46,16 @@ fn valid_rows_become_payouts_with_their_text_preserved() {
     assert_eq!(a.fee_option, FeeOption::Deduct);
     assert_eq!(a.explicit_order_id.as_deref(), Some("pay-1"));
     assert_eq!(a.remark.as_deref(), Some("May"));
+    // `Reference` is a passthrough column (no longer an alias of the order id): kept verbatim,
+    // never taken as an order id.
+    assert_eq!(s.columns[7], "Reference");
+    assert_eq!(s.rows[0].cells[7], "INV-7");
+    assert_eq!(s.rows[1].cells[7], "INV-8");
     let b = s.rows[1].payout.as_ref().unwrap();
     assert_eq!(b.address_key, lower);
     assert_eq!(b.fee_option, FeeOption::Add);
     assert_eq!(b.amount.scale(), 6);
+    assert_eq!(b.explicit_order_id, None);
 }
 
 #[test]

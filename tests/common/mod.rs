@@ -101,12 +101,42 @@ pub fn env_for(sb: &Sandbox, gw: Gw) -> HashMap<String, String> {
     env
 }
 
-/// A `payrun` command in `dir` with only the given PAYRUN_* environment.
+/// The book a `payrun` command in `dir` with `env` uses: `PAYRUN_BOOK` when `env` names one
+/// (a test sharing one book across folders), else `<dir>/book.sqlite`.
+pub fn book_path(dir: &Path, env: &HashMap<String, String>) -> PathBuf {
+    match env.get("PAYRUN_BOOK") {
+        Some(b) => dir.join(b),
+        None => dir.join("book.sqlite"),
+    }
+}
+
+/// The `HOME` every `payrun` command in `dir` runs with: a folder inside `dir`, so the platform
+/// data directory (the default book) is never the real user's.
+pub fn home_of(dir: &Path) -> PathBuf {
+    dir.join(".home")
+}
+
+/// A `payrun` command in `dir` with only the given PAYRUN_* environment, its own book
+/// (`PAYRUN_BOOK=<dir>/book.sqlite` unless `env` names one) and `HOME` inside `dir`.
 pub fn payrun(dir: &Path, env: &HashMap<String, String>, args: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(dir).args(args);
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("PAYRUN_")) {
         cmd.env_remove(k);
+    }
+    let home = home_of(dir);
+    std::fs::create_dir_all(&home).expect("a HOME inside the test folder");
+    for k in [
+        "XDG_DATA_HOME",
+        "XDG_CONFIG_HOME",
+        "XDG_STATE_HOME",
+        "APPDATA",
+    ] {
+        cmd.env_remove(k);
+    }
+    cmd.env("HOME", &home);
+    if !env.contains_key("PAYRUN_BOOK") {
+        cmd.env("PAYRUN_BOOK", dir.join("book.sqlite"));
     }
     cmd.envs(env);
     cmd.env("NO_COLOR", "1");
@@ -209,26 +239,15 @@ pub struct Serve {
 }
 
 impl Serve {
-    /// Starts `payrun --ledger JOURNAL webhook serve --listen 127.0.0.1:PORT` in `dir` and waits
-    /// until it accepts connections.
-    pub fn start(dir: &Path, env: &HashMap<String, String>, journal: &Path, port: u16) -> Serve {
+    /// Starts `payrun webhook serve --listen 127.0.0.1:PORT` in `dir` (on the book `payrun`
+    /// gives it) and waits until it accepts connections.
+    pub fn start(dir: &Path, env: &HashMap<String, String>, port: u16) -> Serve {
         let listen = format!("127.0.0.1:{port}");
-        let child = payrun(
-            dir,
-            env,
-            &[
-                "--ledger",
-                journal.to_str().unwrap(),
-                "webhook",
-                "serve",
-                "--listen",
-                &listen,
-            ],
-        )
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("serve starts");
+        let child = payrun(dir, env, &["webhook", "serve", "--listen", &listen])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("serve starts");
         let mut serve = Serve {
             child: Some(child),
             port,
@@ -274,22 +293,116 @@ impl Drop for Serve {
     }
 }
 
-/// Every event line of a journal after its header, as JSON.
-pub fn journal_events(path: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path)
-        .expect("journal readable")
-        .lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).expect("journal line is JSON"))
+/// Every event of a book, oldest first, as `payrun book export` writes them: the event's own
+/// JSON (`{"event":"result","order_id":…}`) with `seq`, `account`, `run` and `hash` (hex) added.
+/// Read straight from the SQLite file, read-only (beside a running payrun: WAL readers never
+/// block it).
+pub fn book_events(book: &Path) -> Vec<serde_json::Value> {
+    try_book_events(book).unwrap_or_else(|e| panic!("book {}: {e}", book.display()))
+}
+
+/// `book_events`, or why the book cannot be read (yet): no file, no schema.
+pub fn try_book_events(book: &Path) -> Result<Vec<serde_json::Value>, String> {
+    use rusqlite::{Connection, OpenFlags};
+    let e = |e: rusqlite::Error| e.to_string();
+    let conn = Connection::open_with_flags(
+        book,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(e)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(e)?;
+    let mut stmt = conn
+        .prepare("SELECT seq, account, run, body, hash FROM events ORDER BY seq")
+        .map_err(e)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Vec<u8>>(4)?,
+            ))
+        })
+        .map_err(e)?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (seq, account, run, body, hash) = r.map_err(e)?;
+        let mut v: serde_json::Value = serde_json::from_str(&body).expect("event body is JSON");
+        let o = v.as_object_mut().expect("event body is an object");
+        o.insert("seq".into(), seq.into());
+        o.insert("account".into(), account.into());
+        o.insert("run".into(), run.into());
+        o.insert("hash".into(), hex::encode(hash).into());
+        out.push(v);
+    }
+    Ok(out)
+}
+
+/// Every order row of a book (as sealed by payrun), in row order: what the book says each order
+/// is now.
+pub fn book_orders(book: &Path) -> Vec<serde_json::Value> {
+    use rusqlite::{Connection, OpenFlags};
+    let conn = Connection::open_with_flags(
+        book,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .unwrap_or_else(|e| panic!("book {} readable: {e}", book.display()));
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT o.order_id, r.run_id, o.line, o.status, o.state, o.error, o.updated_at, \
+             o.sent, o.last_seq FROM orders o JOIN runs r ON r.id = o.run ORDER BY o.id",
+        )
+        .expect("the book has an orders table");
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(serde_json::json!({
+                "order_id": r.get::<_, String>(0)?,
+                "run_id": r.get::<_, String>(1)?,
+                "line": r.get::<_, i64>(2)?,
+                "status": r.get::<_, String>(3)?,
+                "state": r.get::<_, Option<String>>(4)?,
+                "error": r.get::<_, Option<String>>(5)?,
+                "updated_at": r.get::<_, String>(6)?,
+                "sent": r.get::<_, bool>(7)?,
+                "last_seq": r.get::<_, i64>(8)?,
+            }))
+        })
+        .expect("orders readable");
+    rows.map(|r| r.expect("order row")).collect()
+}
+
+/// Everything a book records about payouts: its events and its order rows. Equal before and
+/// after means nothing was recorded in between.
+pub fn book_record(book: &Path) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+    (book_events(book), book_orders(book))
+}
+
+/// The `result` events of a book from one source (`create`, `lookup`, `status`, `webhook`).
+pub fn results_from(book: &Path, source: &str) -> Vec<serde_json::Value> {
+    book_events(book)
+        .into_iter()
+        .filter(|e| e["event"] == "result" && e["source"] == source)
         .collect()
 }
 
-/// The `result` events of a journal from one source (`create`, `lookup`, `status`, `webhook`).
-pub fn results_from(path: &Path, source: &str) -> Vec<serde_json::Value> {
-    journal_events(path)
-        .into_iter()
-        .filter(|e| e["event"] == "result" && e["source"] == source)
+/// Every event of the book through the real binary: `payrun book export --out FILE.jsonl`
+/// in `dir` with `env`, read back one JSON object a line.
+pub fn exported_events(dir: &Path, env: &HashMap<String, String>) -> Vec<serde_json::Value> {
+    let out = tempfile::Builder::new()
+        .suffix(".jsonl")
+        .tempfile_in(dir)
+        .unwrap();
+    let path = out.path().to_str().unwrap().to_string();
+    let o = run_ok(dir, env, &["book", "export", "--out", &path]);
+    assert_eq!(o.status.code(), Some(0), "book export: {}", text(&o));
+    std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("an exported line is JSON"))
         .collect()
 }
 

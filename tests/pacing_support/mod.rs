@@ -1,23 +1,25 @@
 //! The pacing measurement shared by `tests/pacing.rs` and `benches/submit_pacing.rs`: the real
-//! submission engine (real gateway client, real journal with fsync) against the in-process
+//! submission engine (real gateway client, real book with fsync) against the in-process
 //! sandbox with added latency and the sandbox's rate limiter switched on. The gateway client is
 //! wrapped only to note the instant each create/batch call starts; every call goes through to
 //! the real client unchanged. 429s are counted from the sandbox's own request record.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use payrun::book::{
+    AccountKey, Book, Mode as BookMode, OrderRecord, RunBook, SheetInfo, SheetSnapshot,
+};
 use payrun::gateway::{
     Balance, BatchItem, BlockAtmClient, Client2328, Gateway, GatewayError, HttpSettings,
     PayoutRequest, PayoutState, PayoutType, Quote,
 };
-use payrun::journal::{Header, Journal};
 use payrun::model::{FeeOption, GatewayId, GatewayKind, OrderId};
 use payrun::sandbox::{FaultKind, FaultRule, Sandbox, SandboxConfig};
-use payrun::submit::book::Book;
 use payrun::submit::progress::Progress;
 use payrun::submit::retry::RetryPolicy;
 use payrun::submit::stop::Stop;
@@ -237,26 +239,57 @@ pub fn sandbox_for(s: &Scenario) -> Sandbox {
     Sandbox::start_local(config).expect("sandbox starts")
 }
 
-/// The real engine for `s` against `sb`, journaling into `dir`; its gateway client notes
-/// when each payout-creating call starts.
-pub fn engine_for(s: &Scenario, sb: &Sandbox, dir: &Path) -> (Engine, Arc<Timed>) {
-    let header = Header {
-        version: payrun::journal::FORMAT_VERSION,
-        run_id: "pacing".into(),
-        gateway: s.gateway,
-        sheet: "pacing.csv".into(),
-        sheet_sha256: String::new(),
-        created_at: payrun::journal::now(),
+/// The real engine for `s` against `sb`, recording into a fresh book in `dir` where `reqs` are
+/// the planned orders of one run (the book refuses an intent for an order it has not
+/// planned); its gateway client notes when each payout-creating call starts.
+pub fn engine_for(
+    s: &Scenario,
+    sb: &Sandbox,
+    dir: &Path,
+    reqs: &[PayoutRequest],
+) -> (Engine, Arc<Timed>) {
+    let book = Arc::new(Book::open(&dir.join("book.sqlite")).expect("book opens"));
+    let c = sb.config();
+    let key = match s.gateway {
+        GatewayKind::G2328 => AccountKey::g2328(BookMode::Sandbox, &c.project),
+        GatewayKind::BlockAtm => {
+            AccountKey::blockatm(BookMode::Sandbox, &c.contract_id, &c.api_key)
+        }
     };
-    let (journal, replay) =
-        Journal::open(&dir.join("pacing.journal"), &header).expect("journal opens");
+    let account = book.account(&key).expect("account");
+    let sheet = SheetInfo {
+        path: dir.join("pacing.csv").to_string_lossy().into_owned(),
+        name: "pacing.csv".into(),
+        worksheet: None,
+        sha256: String::new(),
+    };
+    let run = book
+        .create_run(account, Some("pacing"), "pacing", &sheet, &[])
+        .expect("run created");
+    let planned: Vec<(OrderRecord, Option<String>)> = reqs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            (
+                OrderRecord::planned(i as u64 + 2, String::new(), r.clone(), payrun::book::now()),
+                None,
+            )
+        })
+        .collect();
+    let snapshot = SheetSnapshot {
+        columns: Vec::new(),
+        rows: Vec::new(),
+        sheet_sha256: String::new(),
+    };
+    book.save_plan(account, &run, &sheet, &snapshot, &BTreeMap::new(), &planned)
+        .expect("plan saved");
     let timed = Arc::new(Timed {
         inner: client(sb, s.gateway),
         starts: Mutex::new(Vec::new()),
     });
     let engine = Engine {
         gateway: timed.clone(),
-        book: Arc::new(Book::new(journal, replay.orders)),
+        book: Arc::new(RunBook::new(book, account, Some(run))),
         pacers: Pacers::for_gateway(s.gateway, s.rate),
         settings: Settings {
             mode: s.mode,
@@ -266,7 +299,6 @@ pub fn engine_for(s: &Scenario, sb: &Sandbox, dir: &Path) -> (Engine, Arc<Timed>
         },
         stop: Arc::new(Stop::default()),
         progress: Arc::new(Progress::new(s.orders as u64, "pacing", true)),
-        planned: Arc::default(),
     };
     (engine, timed)
 }
@@ -294,20 +326,20 @@ pub fn requests(n: usize) -> Vec<PayoutRequest> {
 /// other.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// Runs one scenario on a fresh sandbox and journal and measures it.
+/// Runs one scenario on a fresh sandbox and book and measures it.
 pub fn measure(s: &Scenario) -> Outcome {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let sb = sandbox_for(s);
     let dir = tempfile::tempdir().expect("temp dir");
-    let (engine, timed) = engine_for(s, &sb, dir.path());
     let reqs = requests(s.orders);
+    let (engine, timed) = engine_for(s, &sb, dir.path(), &reqs);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
     let start = Instant::now();
-    rt.block_on(engine.send(reqs)).expect("journal ok");
+    rt.block_on(engine.send(reqs)).expect("book ok");
     let elapsed = start.elapsed();
     let starts = timed
         .starts

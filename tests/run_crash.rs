@@ -71,7 +71,6 @@ fn crash_and_resume(gw: Gw, enforce_unique: bool, rows: u32, kills: &[u64], extr
 }
 
 #[test]
-#[ignore = "book: src bug, a run killed before its plan is saved (during the quote) has no orders and is taken as already paid (src/commands/run.rs choose, RunCounts::unfinished)"]
 fn sigkill_at_many_moments_2328() {
     crash_and_resume(Gw::G2328, true, 24, &[250, 330, 410, 520, 650, 800], &[]);
 }

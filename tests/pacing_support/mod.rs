@@ -287,7 +287,14 @@ pub fn engine_for(
         inner: client(sb, s.gateway),
         starts: Mutex::new(Vec::new()),
     });
+    let expect = match s.gateway {
+        GatewayKind::G2328 => payrun::gateway::echo::Expect::g2328(),
+        GatewayKind::BlockAtm => {
+            payrun::gateway::echo::Expect::blockatm(sb.config().contract_id.clone())
+        }
+    };
     let engine = Engine {
+        expect,
         gateway: timed.clone(),
         book: Arc::new(RunBook::new(book, account, Some(run))),
         pacers: Pacers::for_gateway(s.gateway, s.rate),

@@ -176,7 +176,9 @@ fn forged_2328_webhooks_are_refused_and_a_slash_escaped_genuine_one_is_accepted(
     for (what, body) in &forgeries {
         assert_ne!(body.as_slice(), genuine.as_bytes(), "{what}");
         let code = http_post(s.port(), "/hooks/payout", &[], body);
-        assert_eq!(code, 401, "{what}");
+        // Not JSON at all is a bad request (400); anything else is not genuine (401).
+        let want = if *what == "not JSON" { 400 } else { 401 };
+        assert_eq!(code, want, "{what}");
     }
     assert_eq!(
         book_record(&s.book),
@@ -440,4 +442,142 @@ fn a_2328_account_refuses_blockatm_deliveries() {
     assert_eq!(post_blockatm(serve.port, &body, SECRET, &time), 401);
     assert_eq!(book_record(&s.book), before);
     drop(serve);
+}
+
+/// Webhooks that are genuinely signed but do not describe what was sent: another payout for
+/// one of our order ids is refused (400) and recorded nowhere; a repeated key is refused (400);
+/// the same payout with another amount, or a final status contradicted, is a recorded conflict.
+#[test]
+fn genuine_2328_webhooks_that_disagree_are_refused_or_conflicts() {
+    let mut s = setup(Gw::G2328, 3);
+    let key = s.sb.config().payout_key;
+    // Learn the gateway ids first (a status refresh records them).
+    let o = run_ok(s.dir.path(), &s.env, &["status"]);
+    assert!(o.status.code().is_some(), "{}", text(&o));
+    let before = book_record(&s.book);
+    // Another payout for our order id: other uuid, 5.00 BTC, another address.
+    let p0 = s.payout(0);
+    let mut other = payload_2328(&completed(&p0, &"ef".repeat(32)));
+    other.insert("uuid".into(), json!("0199aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee"));
+    other.insert("amount".into(), json!("5.00"));
+    other.insert("currency".into(), json!("BTC"));
+    other.insert("to_address".into(), json!(tron_address(999)));
+    let body = signed_2328_webhook_body(&key, &other);
+    assert_eq!(http_post(s.port(), "/hook", &[], &body), 400);
+    // A repeated key, whatever the signature: refused before anything else.
+    let dup = String::from_utf8(signed_2328_webhook_body(&key, &payload_2328(&p0)))
+        .unwrap()
+        .replacen(
+            "\"status\":\"pending\"",
+            "\"status\":\"failed\",\"status\":\"completed\"",
+            1,
+        );
+    assert!(
+        dup.contains("\"status\":\"failed\",\"status\":\"completed\""),
+        "{dup}"
+    );
+    assert_eq!(http_post(s.port(), "/hook", &[], dup.as_bytes()), 400);
+    assert_eq!(
+        book_record(&s.book),
+        before,
+        "a refused webhook changed the book"
+    );
+    // The right payout with another amount: a conflict, recorded, never paid.
+    let p1 = s.payout(1);
+    let mut lying = payload_2328(&completed(&p1, &"aa".repeat(32)));
+    lying.insert("amount".into(), json!("999999.00"));
+    assert_eq!(
+        http_post(
+            s.port(),
+            "/hook",
+            &[],
+            &signed_2328_webhook_body(&key, &lying)
+        ),
+        200
+    );
+    // Completed, then a genuine "failed": the contradiction is a conflict, not dropped.
+    let p2 = s.payout(2);
+    let done = completed(&p2, &"bb".repeat(32));
+    assert_eq!(
+        http_post(
+            s.port(),
+            "/hook",
+            &[],
+            &signed_2328_webhook_body(&key, &payload_2328(&done))
+        ),
+        200
+    );
+    let mut failed = payload_2328(&done);
+    failed.insert("status".into(), json!("failed"));
+    failed.insert("error_type".into(), json!("aml_risk"));
+    assert_eq!(
+        http_post(
+            s.port(),
+            "/hook",
+            &[],
+            &signed_2328_webhook_body(&key, &failed)
+        ),
+        200
+    );
+    let ledger = s.stop();
+    assert_eq!(
+        ledger[&p0.order_id]["status"], "pending",
+        "{:?}",
+        ledger[&p0.order_id]
+    );
+    let r1 = &ledger[&p1.order_id];
+    assert_eq!(r1["status"], "conflict", "{r1:?}");
+    let said = format!("amount: sent {}, answered 999999", p1.amount);
+    assert!(r1["error"].contains(&said), "{r1:?}");
+    let r2 = &ledger[&p2.order_id];
+    assert_eq!(r2["status"], "conflict", "{r2:?}");
+    assert!(r2["error"].contains("status"), "{r2:?}");
+    let conflicts: Vec<_> = book_events(&s.book)
+        .into_iter()
+        .filter(|e| e["event"] == "conflict")
+        .collect();
+    assert_eq!(conflicts.len(), 2, "{conflicts:?}");
+}
+
+#[test]
+fn blockatm_webhooks_out_of_time_or_for_another_contract_or_symbol_are_refused() {
+    let mut s = setup(Gw::BlockAtm, 1);
+    let secret = s.sb.config().secret;
+    let p = s.payout(0);
+    let before = book_record(&s.book);
+    let good = body_blockatm(&p, "SUCCESS", Some(&"cd".repeat(32)), 0);
+    let now = chrono::Utc::now().timestamp_millis();
+    for (what, time) in [
+        ("2020", "1577836800000".to_string()),
+        ("2100", "4102444800000".to_string()),
+        ("abc", "abc".to_string()),
+        ("ten minutes ago", (now - 600_000).to_string()),
+    ] {
+        let code = post_blockatm(s.port(), &good, &secret, &time);
+        assert!(code == 400 || code == 401, "{what}: {code}");
+    }
+    let time = now.to_string();
+    let other_contract = String::from_utf8(good.clone()).unwrap().replace(
+        "\"contractId\":\"TEST-CONTRACT\"",
+        "\"contractId\":\"OTHER-CONTRACT\"",
+    );
+    assert_eq!(
+        post_blockatm(s.port(), other_contract.as_bytes(), &secret, &time),
+        400
+    );
+    let other_symbol = String::from_utf8(good.clone())
+        .unwrap()
+        .replace("\"symbol\":\"USDT\"", "\"symbol\":\"USDC\"");
+    assert_eq!(
+        post_blockatm(s.port(), other_symbol.as_bytes(), &secret, &time),
+        400
+    );
+    assert_eq!(
+        book_record(&s.book),
+        before,
+        "a refused webhook changed the book"
+    );
+    assert_eq!(post_blockatm(s.port(), &good, &secret, &time), 200);
+    let ledger = s.stop();
+    assert_eq!(ledger[&p.order_id]["status"], "completed");
 }

@@ -123,7 +123,7 @@ impl Sources {
                 })?;
                 toml::from_str(&text).map_err(|e| ConfigError::Parse {
                     path: p.clone(),
-                    message: e.to_string(),
+                    message: parse_error_without_values(&text, &e),
                 })?
             }
             None => Profile::default(),
@@ -134,6 +134,42 @@ impl Sources {
             env,
         })
     }
+}
+
+/// A profile parse error as `line 3, key api_key: <reason>` — never the value written there
+/// (a secret pasted into the profile by mistake must not reach a terminal or a log). Quoted
+/// text in the parser's reason is replaced by `"…"`.
+fn parse_error_without_values(text: &str, e: &toml::de::Error) -> String {
+    let mut out = String::new();
+    if let Some(span) = e.span() {
+        let start = span.start.min(text.len());
+        let line_no = text[..start].bytes().filter(|&b| b == b'\n').count() + 1;
+        out.push_str(&format!("line {line_no}"));
+        let line = text.lines().nth(line_no - 1).unwrap_or_default();
+        if let Some((key, _)) = line.split_once('=') {
+            let key = key.trim();
+            if !key.is_empty() && key.len() <= 64 && !key.contains(['"', '\'']) {
+                out.push_str(&format!(", key {key}"));
+            }
+        }
+        out.push_str(": ");
+    }
+    let mut in_quote = false;
+    for c in e.message().chars() {
+        match (c, in_quote) {
+            ('"', false) => {
+                in_quote = true;
+                out.push_str("\"…");
+            }
+            ('"', true) => {
+                in_quote = false;
+                out.push('"');
+            }
+            (_, true) => {}
+            (c, false) => out.push(c),
+        }
+    }
+    out.trim_end().to_string()
 }
 
 /// The validated configuration every command works from.
@@ -517,6 +553,25 @@ mod tests {
         );
         let err = Config::resolve(&GlobalArgs::default(), &src).unwrap_err();
         assert!(err.to_string().contains("PAYRUN_FROM_ADDRESS"));
+    }
+
+    #[test]
+    fn a_parse_error_names_line_and_key_never_the_value() {
+        for text in [
+            "gateway = \"2328\"\napi_key = \"sk_live_TOPSECRET\"\n",
+            "rate = \"sk_live_TOPSECRET\"\n",
+            "project = sk_live_TOPSECRET\n",
+            "book = \"sk_live_TOPSECRET\n",
+        ] {
+            let e = toml::from_str::<Profile>(text).unwrap_err();
+            let m = parse_error_without_values(text, &e);
+            assert!(!m.contains("TOPSECRET"), "{m}");
+            assert!(m.starts_with("line "), "{m}");
+        }
+        let text = "gateway = \"2328\"\napi_key = \"sk_live_TOPSECRET\"\n";
+        let e = toml::from_str::<Profile>(text).unwrap_err();
+        let m = parse_error_without_values(text, &e);
+        assert!(m.contains("line 2, key api_key"), "{m}");
     }
 
     #[test]

@@ -215,6 +215,9 @@ pub struct BookExportArgs {
     /// Output file (.jsonl)
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+    /// Replace the output file if it exists
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -242,6 +245,9 @@ pub struct ReportArgs {
     /// Also write the run summary (markdown) to FILE
     #[arg(long, value_name = "FILE")]
     pub summary: Option<PathBuf>,
+    /// Replace the output files if they exist
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Subcommand, Clone)]

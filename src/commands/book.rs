@@ -39,6 +39,7 @@ pub fn execute(ctx: &Context, cmd: &BookCommand) -> anyhow::Result<ExitCode> {
         BookCommand::Export(args) => {
             let book = open_book(ctx)?;
             check_output(&args.out, Some(book.path()), None)?;
+            crate::commands::outputs::check_new(&args.out, args.force)?;
             let mut buf = Vec::new();
             let n = book
                 .export(&mut buf)

@@ -33,7 +33,7 @@ pub struct Context {
 
 /// Runs the parsed command line.
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
-    init_logging(cli.global.verbose);
+    init_logging(cli.global.verbose, cli.global.color);
     // Commands that need no configuration run before it is read, so a broken payrun.toml
     // cannot stop `init --force` from replacing it.
     match &cli.command {
@@ -157,8 +157,15 @@ pub fn gateway_of(
         .map_err(|e| Exit::usage(e.to_string()))?)
 }
 
-/// Logs go to stderr; `-v` info, `-vv` debug, `-vvv` trace; `RUST_LOG` overrides.
-fn init_logging(verbose: u8) {
+/// Logs go to stderr; `-v` info, `-vv` debug, `-vvv` trace; `RUST_LOG` overrides. Colour as
+/// `--color` and `NO_COLOR` say.
+fn init_logging(verbose: u8, color: crate::cli::ColorChoice) {
+    use std::io::IsTerminal;
+    let ansi = crate::output::use_color(
+        color,
+        std::io::stderr().is_terminal(),
+        std::env::var("NO_COLOR").ok().as_deref(),
+    );
     let level = match verbose {
         0 => "warn",
         1 => "info",
@@ -170,6 +177,7 @@ fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .with_target(false)
         .try_init();
 }

@@ -54,6 +54,18 @@ pub fn check_output(out: &Path, book: Option<&Path>, sheet: Option<&Path>) -> Re
     Ok(())
 }
 
+/// Refuses (exit 2) an existing output file unless `force`: a report never replaces a file
+/// nobody asked it to replace.
+pub fn check_new(out: &Path, force: bool) -> Result<(), Exit> {
+    if !force && out.exists() {
+        return Err(Exit::usage(format!(
+            "{} exists; pass --force to replace it (nothing was written)",
+            out.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Removes `.<name>.<pid>.<n>.tmp` files beside `target` whose process is gone.
 pub fn remove_stale_temps(target: &Path) {
     let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else {

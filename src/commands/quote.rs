@@ -392,6 +392,13 @@ pub fn write_out(path: &Path, r: &QuoteReport, sheet: &str) -> anyhow::Result<()
 
 /// `payrun quote SHEET`.
 pub fn execute(ctx: &Context, args: &QuoteArgs) -> anyhow::Result<ExitCode> {
+    if let Some(out) = &args.out {
+        crate::commands::outputs::check_output(
+            out,
+            ctx.config.book.as_deref().ok(),
+            Some(&args.sheet.sheet),
+        )?;
+    }
     let loaded = crate::commands::run::load_and_plan(ctx, &args.sheet)?;
     let mut out = std::io::stdout().lock();
     if loaded.sheet.report.invalid > 0 && !ctx.global.json {

@@ -2,7 +2,7 @@
 //! `.md`) from the book, written atomically. Reads only; works beside a running `run`.
 
 use crate::cli::ReportArgs;
-use crate::commands::outputs::check_output;
+use crate::commands::outputs::{check_new, check_output};
 use crate::commands::{gateway_of, open_book, results, select_run, Context};
 use crate::exit::{Exit, ExitCode};
 use crate::ledger::summary::{self, Summary};
@@ -13,6 +13,7 @@ pub fn execute(ctx: &Context, args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let sheet = args.select.sheet.as_deref();
     for out in std::iter::once(&args.out).chain(args.summary.iter()) {
         check_output(out, Some(book.path()), sheet)?;
+        check_new(out, args.force)?;
     }
     let run = select_run(ctx, &book, sheet)?;
     for out in std::iter::once(&args.out).chain(args.summary.iter()) {

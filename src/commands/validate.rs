@@ -10,14 +10,17 @@ use crate::validate::{self, ValidateOptions};
 pub fn execute(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     let opts = ValidateOptions::from_args(&args.sheet, &ctx.config)?;
     let path = &args.sheet.sheet;
+    if let Some(out) = &args.errors_out {
+        crate::commands::outputs::check_output(out, ctx.config.book.as_deref().ok(), Some(path))?;
+    }
     let report = validate::validate_file(path, &opts)
         .map_err(|e| Exit::usage(format!("{}: {e}", path.display())))?;
     if let Some(out) = &args.errors_out {
-        let file = std::fs::File::create(out)
-            .map_err(|e| Exit::usage(format!("{}: {e}", out.display())))?;
+        let mut bytes = Vec::new();
         report
-            .write_problems_csv(std::io::BufWriter::new(file))
+            .write_problems_csv(&mut bytes)
             .map_err(|e| Exit::usage(format!("{}: {e}", out.display())))?;
+        crate::ledger::atomic::write_replace(out, &bytes)?;
     }
     if ctx.global.json {
         crate::outln!("{}", serde_json::to_string(&report)?);

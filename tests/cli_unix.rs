@@ -1,0 +1,168 @@
+//! The command line under misuse, as a Unix tool should behave: a closed pipe is a normal end,
+//! `--color never` means no escape codes even with `-vv` to a file, a secret in a broken profile
+//! is never echoed, and no command writes over its input sheet, the book, or a report it was
+//! not asked to replace.
+
+mod common;
+
+use std::process::Stdio;
+
+use common::*;
+
+#[test]
+fn a_closed_pipe_is_a_normal_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = write_sheet(dir.path(), "pay.csv", 3000);
+    for args in [
+        vec!["validate", sheet.to_str().unwrap()],
+        vec!["validate", sheet.to_str().unwrap(), "--json"],
+    ] {
+        let mut child = payrun(dir.path(), &Default::default(), &args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the read end at once, as `| head -c 0` would.
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", text(&o));
+        assert!(
+            !String::from_utf8_lossy(&o.stderr).contains("panicked"),
+            "{}",
+            text(&o)
+        );
+    }
+}
+
+#[test]
+fn a_run_whose_stdout_is_closed_still_records_and_exits_with_its_own_code() {
+    let sb = start(sandbox_config());
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = write_sheet(dir.path(), "pay.csv", 3);
+    let env = env_for(&sb, Gw::G2328);
+    let mut child = payrun(
+        dir.path(),
+        &env,
+        &["run", sheet.to_str().unwrap(), "--yes", "--rate", "100"],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_paid_exactly_once(&sb, 3);
+    assert!(dir.path().join("pay.results.csv").exists());
+}
+
+#[test]
+fn color_never_means_no_escape_codes_in_logs_and_always_means_some() {
+    let sb = start(sandbox_config());
+    let env = env_for(&sb, Gw::G2328);
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = write_sheet(dir.path(), "pay.csv", 3);
+    // `quote` talks to the gateway: -vv logs every answer.
+    let run = |color: &str| {
+        let mut c = payrun(
+            dir.path(),
+            &env,
+            &["-vv", "--color", color, "quote", sheet.to_str().unwrap()],
+        );
+        c.env_remove("NO_COLOR");
+        c.output().unwrap()
+    };
+    let never = run("never");
+    assert_eq!(never.status.code(), Some(0), "{}", text(&never));
+    assert!(
+        String::from_utf8_lossy(&never.stderr).contains("gateway answered"),
+        "{}",
+        text(&never)
+    );
+    assert!(!never.stderr.contains(&0x1b), "{}", text(&never));
+    let always = run("always");
+    assert!(
+        always.stderr.contains(&0x1b),
+        "--color always colours the logs: {}",
+        text(&always)
+    );
+    // NO_COLOR wins over auto.
+    let mut c = payrun(dir.path(), &env, &["-vv", "quote", sheet.to_str().unwrap()]);
+    c.env("NO_COLOR", "1");
+    let o = c.output().unwrap();
+    assert!(!o.stderr.contains(&0x1b), "{}", text(&o));
+}
+
+#[test]
+fn a_secret_in_a_broken_profile_is_never_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = write_sheet(dir.path(), "pay.csv", 1);
+    for profile in [
+        "gateway = \"2328\"\napi_key = \"sk_live_TOPSECRET_91\"\n",
+        "rate = \"sk_live_TOPSECRET_91\"\n",
+        "project = sk_live_TOPSECRET_91\n",
+    ] {
+        std::fs::write(dir.path().join("payrun.toml"), profile).unwrap();
+        let o = run_ok(
+            dir.path(),
+            &Default::default(),
+            &["validate", sheet.to_str().unwrap()],
+        );
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{out}");
+        assert!(
+            out.contains("payrun.toml") && out.contains("line "),
+            "{out}"
+        );
+        assert!(!out.contains("TOPSECRET"), "{out}");
+    }
+}
+
+#[test]
+fn no_output_goes_over_the_sheet_the_book_or_an_existing_report() {
+    let sb = start(sandbox_config());
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = write_sheet(dir.path(), "pay.csv", 2);
+    let env = env_for(&sb, Gw::G2328);
+    let book = book_path(dir.path(), &env);
+    let o = run_ok(dir.path(), &env, &["run", sheet.to_str().unwrap(), "--yes"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let sheet_before = std::fs::read(&sheet).unwrap();
+    let book_before = std::fs::read(&book).unwrap();
+    let s = sheet.to_str().unwrap();
+    let b = book.to_str().unwrap();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["report", s, "--out", s],
+        vec!["report", s, "--out", b],
+        vec!["report", s, "--out", "x.csv", "--summary", b],
+        vec!["report", "--out", s],
+        vec!["validate", s, "--errors-out", s],
+        vec!["quote", s, "--out", s],
+        vec!["book", "export", "--out", b],
+    ];
+    for args in &cases {
+        let o = run_ok(dir.path(), &env, args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+    }
+    assert_eq!(std::fs::read(&sheet).unwrap(), sheet_before);
+    assert_eq!(std::fs::read(&book).unwrap(), book_before);
+    // An existing report file needs --force.
+    let out = dir.path().join("r.csv");
+    std::fs::write(&out, "mine").unwrap();
+    let o = run_ok(
+        dir.path(),
+        &env,
+        &["report", s, "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "mine");
+    let o = run_ok(
+        dir.path(),
+        &env,
+        &["report", s, "--out", out.to_str().unwrap(), "--force"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(std::fs::read_to_string(&out)
+        .unwrap()
+        .starts_with("to_address"));
+}

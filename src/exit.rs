@@ -1,4 +1,4 @@
-//! The documented process exit codes (DESIGN "Command-line contract").
+//! The documented process exit codes (docs/design.md, "Command-line contract").
 
 /// How a payrun command ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -7,7 +7,7 @@ pub enum ExitCode {
     Success,
     /// 1: the sheet has invalid rows, or the run ended with rows not completed.
     Incomplete,
-    /// 2: usage or configuration error (also: unreadable sheet, journal locked).
+    /// 2: usage or configuration error (also: unreadable sheet, a run being sent by another process, a book problem, a decision to make).
     Usage,
     /// 3: the gateway refused the run (auth, budget cap exceeded, rate-limit ban).
     Refused,

@@ -1,9 +1,10 @@
 //! payrun: pay out crypto from a spreadsheet through a payout gateway, exactly once per row.
 //!
-//! The pipeline (DESIGN.md): `sheet` reads rows, `validate` checks them, `plan` derives order
+//! The pipeline (docs/design.md): `sheet` reads rows, `validate` checks them, `plan` derives order
 //! ids, `commands::quote` previews fees, `submit` sends through a `gateway::Gateway` while the
-//! `journal` records intents and results, and `ledger` writes the results view. `sandbox` is
-//! the embedded gateway used for demos and tests.
+//! `book` records intents and answers, `reconcile` judges every answer against what was sent,
+//! and `ledger` writes the results view. `sandbox` is the embedded gateway used for demos and
+//! tests.
 
 pub mod book;
 pub mod cli;

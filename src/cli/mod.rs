@@ -252,7 +252,7 @@ pub struct ReportArgs {
 
 #[derive(Debug, Subcommand, Clone)]
 pub enum WebhookCommand {
-    /// Receive webhooks, verify them and record status changes in the journal
+    /// Receive webhooks, verify them and record status changes in the book
     Serve(WebhookServeArgs),
     /// Verify one webhook payload read from stdin; exit 0 when genuine, 1 otherwise
     Verify(WebhookVerifyArgs),

@@ -161,7 +161,7 @@ pub fn check_controls(args: &RunArgs, plan: &[PlannedOrder]) -> Result<(), Exit>
     }
 }
 
-/// Which run `payrun run SHEET` means (DESIGN "Which run a command means", in docs/book.md).
+/// Which run `payrun run SHEET` means (docs/book.md, "A new pay period, or the same run again?").
 #[derive(Debug)]
 pub enum Choice {
     /// No run of this sheet: a new one.

@@ -1,5 +1,5 @@
 //! `payrun template --out FILE.csv|.xlsx`: writes an empty payout sheet with the documented
-//! headers (DESIGN "The sheet") and one example row, never over an existing file. In the XLSX
+//! headers (docs/design.md, "The sheet") and one example row, never over an existing file. In the XLSX
 //! template every column is text-formatted, so amounts typed into it stay exact decimals
 //! (not floats) and ids keep their leading zeros.
 

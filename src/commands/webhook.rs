@@ -86,7 +86,7 @@ pub fn check(ctx: &Context, headers: &HeaderMap, body: &[u8], live: bool) -> Del
         GatewayKind::G2328 => {
             if blockatm_form {
                 return Delivery::Forged(
-                    "a BlockATM delivery, but this journal's gateway is 2328".into(),
+                    "a BlockATM delivery, but this account's gateway is 2328".into(),
                     401,
                 );
             }

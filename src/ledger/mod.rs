@@ -1,6 +1,6 @@
-//! The results ledger (DESIGN "Results ledger"): the types a finished or resumed run is shown
+//! The results ledger (docs/design.md, "Results ledger"): the types a finished or resumed run is shown
 //! as — one `LedgerRow` per sheet row, the sheet's own columns first — and the entry point that
-//! writes it in the format a file's extension asks for. The journal is the source of truth; a
+//! writes it in the format a file's extension asks for. The book is the source of truth; a
 //! `Ledger` is a view of it built by the caller. Each format lives in its own file:
 //! `csv`, `xlsx`, `json`, and `summary` (the run summary as markdown, text or JSON);
 //! `neutralise` holds the spreadsheet-formula defence and `atomic` the crash-safe file writes.

@@ -1,6 +1,6 @@
 //! Sheet reading: turns a CSV or XLSX payout sheet into batches of raw rows, each with the line
 //! number the user sees in a spreadsheet (the header is line 1). This module owns the header
-//! mapping (the payout fields and their aliases, DESIGN "The sheet"), the whole-file error type
+//! mapping (the payout fields and their aliases, docs/design.md, "The sheet"), the whole-file error type
 //! and the dispatch by file type; `csv.rs` and `xlsx.rs` are the two readers, `batch.rs` the
 //! compact row storage they fill, `cellnum.rs` the float → decimal text conversion.
 
@@ -52,7 +52,7 @@ impl Field {
         self.aliases()[0]
     }
 
-    /// The header names accepted for the field, canonical first (DESIGN "The sheet").
+    /// The header names accepted for the field, canonical first (docs/design.md, "The sheet").
     pub fn aliases(self) -> &'static [&'static str] {
         match self {
             Field::Address => &["address", "to_address", "recipient", "wallet"],

@@ -19,7 +19,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::book::{self as journal, BookError as JournalError, Event, RunBook, Source};
+use crate::book::{self, BookError, Event, RunBook, Source};
 use crate::gateway::echo::Expect;
 use crate::gateway::{Gateway, GatewayError, PayoutRequest, PayoutState};
 use crate::model::{GatewayKind, OrderId, Status};
@@ -86,7 +86,7 @@ impl Pacers {
 /// What a lookup learned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Resolution {
-    /// The gateway has the order; its state is journaled.
+    /// The gateway has the order; its state is recorded in the book.
     Found,
     /// The gateway says it does not exist: safe to send again.
     Absent,
@@ -112,16 +112,16 @@ fn jitter() -> f64 {
 }
 
 impl Engine {
-    fn record(&self, events: Vec<Event>) -> Result<(), JournalError> {
+    fn record(&self, events: Vec<Event>) -> Result<(), BookError> {
         self.book.record(events)
     }
 
     /// The event a gateway answer makes for its order: a result, or a conflict when it does
     /// not agree with what was sent (`reconcile::judge`).
-    fn answer(&self, state: PayoutState, source: Source) -> Result<Event, JournalError> {
+    fn answer(&self, state: PayoutState, source: Source) -> Result<Event, BookError> {
         let id = state.order_id.clone();
         let Some(rec) = self.book.get(&id)? else {
-            return Err(JournalError::NoIntent { order_id: id });
+            return Err(BookError::NoIntent { order_id: id });
         };
         let first = self.book.first_intent_at(&id)?;
         let ev = crate::reconcile::judge(&rec, state, source, first, &self.expect);
@@ -133,7 +133,7 @@ impl Engine {
     }
 
     /// The intent for a request: the sheet line and fields digest of its planned order.
-    fn intent(&self, req: &PayoutRequest) -> Result<Event, JournalError> {
+    fn intent(&self, req: &PayoutRequest) -> Result<Event, BookError> {
         let (line, digest) = self
             .book
             .get(&req.order_id)?
@@ -144,12 +144,12 @@ impl Engine {
             line,
             digest,
             request: req.clone(),
-            at: journal::now(),
+            at: book::now(),
         })
     }
 
-    /// The gateway's id for an order, when the journal has learned it.
-    fn gateway_id(&self, id: &OrderId) -> Result<Option<crate::model::GatewayId>, JournalError> {
+    /// The gateway's id for an order, when the book has learned it.
+    fn gateway_id(&self, id: &OrderId) -> Result<Option<crate::model::GatewayId>, BookError> {
         Ok(self
             .book
             .get(id)?
@@ -183,18 +183,18 @@ impl Engine {
         while self.stop.sleep(Duration::from_secs(3600)).await {}
     }
 
-    /// The run stopped after intents were journaled but before their request left. An order
+    /// The run stopped after intents were committed but before their request left. An order
     /// that had not been sent before (its status before the intent: not sent) is put back to
     /// not sent; one that was already in doubt stays in doubt (an earlier request may have been
     /// applied), to be resolved like any other.
-    fn unsent_after_intent(&self, orders: &[(&OrderId, Status)]) -> Result<(), JournalError> {
+    fn unsent_after_intent(&self, orders: &[(&OrderId, Status)]) -> Result<(), BookError> {
         let events: Vec<Event> = orders
             .iter()
             .filter(|(_, before)| *before == Status::NotSent)
             .map(|(id, _)| Event::NotApplied {
                 order_id: (*id).clone(),
                 reason: "stopped before the request was sent".into(),
-                at: journal::now(),
+                at: book::now(),
             })
             .collect();
         if events.is_empty() {
@@ -208,7 +208,7 @@ impl Engine {
     pub async fn resolve_in_doubt(
         &self,
         ids: Vec<OrderId>,
-    ) -> Result<Vec<PayoutRequest>, JournalError> {
+    ) -> Result<Vec<PayoutRequest>, BookError> {
         let sem = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
         let mut set = JoinSet::new();
         for id in ids {
@@ -246,7 +246,7 @@ impl Engine {
     }
 
     /// Sends orders in jobs (single creates, or BlockATM batches) with bounded concurrency.
-    pub async fn send(&self, reqs: Vec<PayoutRequest>) -> Result<(), JournalError> {
+    pub async fn send(&self, reqs: Vec<PayoutRequest>) -> Result<(), BookError> {
         let chunk = match self.settings.mode {
             Mode::Single => 1,
             Mode::Batch => self.settings.chunk_size.max(1),
@@ -270,7 +270,7 @@ impl Engine {
                     me.send_batch(job).await
                 }
             });
-            // Surface journal failures early.
+            // Surface book failures early.
             while let Some(res) = set.try_join_next() {
                 join_result(res)?;
             }
@@ -281,7 +281,7 @@ impl Engine {
         Ok(())
     }
 
-    /// Looks an order up (with retries) and journals what the gateway says.
+    /// Looks an order up (with retries) and records what the gateway says.
     /// With `trust_absent` false, a "does not exist" answer leaves the order in doubt (used
     /// when the gateway has just said the order exists).
     async fn lookup(
@@ -290,7 +290,7 @@ impl Engine {
         gid: Option<&crate::model::GatewayId>,
         trust_absent: bool,
         source: Source,
-    ) -> Result<Resolution, JournalError> {
+    ) -> Result<Resolution, BookError> {
         let mut attempt = 0;
         loop {
             if self.stop.is_set() {
@@ -313,7 +313,7 @@ impl Engine {
                                 answered: state.echo.order_id.clone().unwrap_or_default(),
                             }],
                             state: Some(state),
-                            at: journal::now(),
+                            at: book::now(),
                         }])?;
                         return Ok(Resolution::Found);
                     }
@@ -324,7 +324,7 @@ impl Engine {
                     self.record(vec![Event::Unresolved {
                         order_id: id.clone(),
                         error: format!("the gateway said the order exists but its lookup does not find it ({code}: {message})"),
-                        at: journal::now(),
+                        at: book::now(),
                     }])?;
                     return Ok(Resolution::InDoubt);
                 }
@@ -332,7 +332,7 @@ impl Engine {
                     self.record(vec![Event::NotApplied {
                         order_id: id.clone(),
                         reason: format!("the gateway does not have this order ({code}: {message})"),
-                        at: journal::now(),
+                        at: book::now(),
                     }])?;
                     return Ok(Resolution::Absent);
                 }
@@ -353,7 +353,7 @@ impl Engine {
                             self.record(vec![Event::Unresolved {
                                 order_id: id.clone(),
                                 error: format!("lookup failed: {e}"),
-                                at: journal::now(),
+                                at: book::now(),
                             }])?;
                             return Ok(Resolution::InDoubt);
                         }
@@ -365,7 +365,7 @@ impl Engine {
 
     /// One order through the single-create endpoint, until it has a definite answer, is left
     /// in doubt, or the run stops.
-    async fn send_one(&self, req: PayoutRequest) -> Result<(), JournalError> {
+    async fn send_one(&self, req: PayoutRequest) -> Result<(), BookError> {
         let id = req.order_id.clone();
         let (mut rate_tries, mut transient_tries) = (0, 0);
         loop {
@@ -382,7 +382,7 @@ impl Engine {
                 self.unsent_after_intent(&[(&id, before)])?;
                 return Ok(());
             }
-            let now = journal::now;
+            let now = book::now;
             let answer = self.gateway.create(&req).await;
             crate::failpoint::hit("after_send");
             match answer {
@@ -494,9 +494,9 @@ impl Engine {
 
     /// A BlockATM batch. Per-order refusals are final for those rows; orders the answer does
     /// not settle are looked up, and those the gateway does not have are sent singly.
-    async fn send_batch(&self, mut reqs: Vec<PayoutRequest>) -> Result<(), JournalError> {
+    async fn send_batch(&self, mut reqs: Vec<PayoutRequest>) -> Result<(), BookError> {
         let (mut rate_tries, mut transient_tries) = (0, 0);
-        let now = journal::now;
+        let now = book::now;
         while !reqs.is_empty() {
             if self.stop.is_set() {
                 return Ok(());
@@ -681,8 +681,8 @@ impl Engine {
     }
 
     /// Refreshes orders the gateway has but that are not final (status by uuid / detail by
-    /// orderNo), journaling each answer. Statuses never move backwards (journal replay rules).
-    pub async fn refresh(&self, ids: Vec<OrderId>) -> Result<(), JournalError> {
+    /// orderNo), recording each answer. Statuses never move backwards (the book's status rule).
+    pub async fn refresh(&self, ids: Vec<OrderId>) -> Result<(), BookError> {
         let sem = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
         let mut set = JoinSet::new();
         for id in ids {
@@ -704,12 +704,10 @@ impl Engine {
 }
 
 fn join_result<T>(
-    res: Result<Result<T, JournalError>, tokio::task::JoinError>,
-) -> Result<T, JournalError> {
+    res: Result<Result<T, BookError>, tokio::task::JoinError>,
+) -> Result<T, BookError> {
     match res {
         Ok(r) => r,
-        Err(e) => Err(JournalError::Encode(format!(
-            "a submission task failed: {e}"
-        ))),
+        Err(e) => Err(BookError::Encode(format!("a submission task failed: {e}"))),
     }
 }

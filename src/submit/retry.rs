@@ -9,7 +9,7 @@ use crate::gateway::GatewayError;
 /// What to do after a failed call.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Decision {
-    /// Give up on this order for this run (it keeps its journaled state).
+    /// Give up on this order for this run (it keeps its recorded state).
     Stop,
     /// Try again (same order id) after the wait.
     Retry(Duration),

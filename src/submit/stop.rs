@@ -22,7 +22,7 @@ impl Stop {
         self.set.load(Ordering::SeqCst)
     }
 
-    /// Ctrl-C: no new request leaves; in-flight ones finish and are journaled.
+    /// Ctrl-C: no new request leaves; in-flight ones finish and are recorded in the book.
     pub fn interrupt(&self) {
         self.interrupted.store(true, Ordering::SeqCst);
         self.set.store(true, Ordering::SeqCst);

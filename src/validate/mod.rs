@@ -1,4 +1,4 @@
-//! Validation of sheet rows (DESIGN "Validation"): every rule, every row, every problem of a
+//! Validation of sheet rows (docs/design.md, "Validation"): every rule, every row, every problem of a
 //! row. This module owns the options, the two entry points — `validate_file` (streaming, for
 //! `payrun validate`) and `load` (the whole sheet with its `Payout`s, for quote and run) — and
 //! the row types they return. The rules live in `row.rs`, `amount.rs`, `memo.rs`,

@@ -166,3 +166,67 @@ fn no_output_goes_over_the_sheet_the_book_or_an_existing_report() {
         .unwrap()
         .starts_with("to_address"));
 }
+
+#[test]
+fn every_commands_help_ends_with_exit_codes_and_environment_and_groups_its_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let commands: &[&[&str]] = &[
+        &["validate"],
+        &["quote"],
+        &["run"],
+        &["status"],
+        &["report"],
+        &["runs"],
+        &["history"],
+        &["book", "verify"],
+        &["book", "export"],
+        &["webhook", "serve"],
+        &["webhook", "verify"],
+        &["sandbox"],
+        &["template"],
+        &["init"],
+        &["completions"],
+    ];
+    for c in commands {
+        let mut args: Vec<&str> = c.to_vec();
+        args.push("--help");
+        let o = run_ok(dir.path(), &Default::default(), &args);
+        let help = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert_eq!(o.status.code(), Some(0), "{c:?}: {}", text(&o));
+        assert!(
+            help.contains("Exit codes:\n  0    success"),
+            "{c:?}:\n{help}"
+        );
+        assert!(
+            help.trim_end().ends_with("PAYRUN_BOOK, NO_COLOR"),
+            "{c:?}:\n{help}"
+        );
+        assert!(help.contains("Global options:"), "{c:?}:\n{help}");
+    }
+    let run = String::from_utf8_lossy(
+        &run_ok(dir.path(), &Default::default(), &["run", "--help"]).stdout,
+    )
+    .into_owned();
+    for heading in ["Sheet:", "Submission:", "Controls:", "Which run:"] {
+        assert!(run.contains(heading), "{heading}\n{run}");
+    }
+    assert!(
+        run.contains("[default: deduct]"),
+        "--fee-option shows its default:\n{run}"
+    );
+    // Typed values are refused at parse time, naming the flag.
+    for bad in [
+        vec!["run", "x.csv", "--mode", "fast"],
+        vec!["run", "x.csv", "--fee-option", "split"],
+        vec!["--gateway", "paypal", "validate", "x.csv"],
+        vec!["run", "x.csv", "--max-total", "1e3:USDT"],
+    ] {
+        let o = run_ok(dir.path(), &Default::default(), &bad);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", text(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("invalid value"),
+            "{bad:?}: {}",
+            text(&o)
+        );
+    }
+}

@@ -228,7 +228,7 @@ impl Config {
         let env = |k: &str| src.env.get(k).map(String::as_str);
         let p = &src.profile;
         let gateway_text = pick(
-            flags.gateway.as_deref(),
+            flags.gateway.map(|g| GatewayKind::from(g).as_str()),
             env("PAYRUN_GATEWAY"),
             p.gateway.as_deref(),
         )
@@ -451,7 +451,7 @@ mod tests {
         let cfg = Config::resolve(&GlobalArgs::default(), &src).unwrap();
         assert_eq!(cfg.gateway, GatewayKind::G2328);
         let flags = GlobalArgs {
-            gateway: Some("blockatm".into()),
+            gateway: Some(crate::cli::GatewayArg::BlockAtm),
             ..Default::default()
         };
         let cfg = Config::resolve(&flags, &src).unwrap();

@@ -2,10 +2,13 @@
 //! `payrun.toml` profile and the environment into a validated `Config`.
 
 pub mod config;
+pub mod values;
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use values::{AmountCurrency, FeeOptionArg, GatewayArg, ModeArg};
 
 /// Pay out crypto from a spreadsheet through a payout gateway, exactly once per row.
 #[derive(Debug, Parser)]
@@ -19,10 +22,11 @@ pub struct Cli {
 
 /// Options every command takes.
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
-    /// Payout gateway: 2328 or blockatm [env: PAYRUN_GATEWAY]
-    #[arg(long, global = true, value_name = "GATEWAY")]
-    pub gateway: Option<String>,
+    /// Payout gateway [env: PAYRUN_GATEWAY] [default: 2328]
+    #[arg(long, global = true, value_enum)]
+    pub gateway: Option<GatewayArg>,
     /// Configuration profile (default: payrun.toml in the current directory, if present)
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -52,6 +56,37 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+/// The exit codes and environment variables, at the end of every command's help.
+pub const FOOTER: &str = "\
+Exit codes:
+  0    success
+  1    invalid rows, or rows not completed (failed, in doubt, conflict, held, not sent)
+  2    usage, configuration or book problem, or a decision to make (--new-run, --retry-failed, --accept-edits)
+  3    the gateway refused the run (auth, ban), or a control was not met (totals, approval)
+  130  interrupted
+
+Environment:
+  PAYRUN_GATEWAY, PAYRUN_BASE_URL, PAYRUN_PROJECT, PAYRUN_API_KEY (or PAYRUN_API_KEY_FILE),
+  PAYRUN_API_SECRET (or PAYRUN_API_SECRET_FILE), PAYRUN_CONTRACT_ID, PAYRUN_NETWORK,
+  PAYRUN_CALLBACK_URL, PAYRUN_PAYOUT_TYPE, PAYRUN_FROM_ADDRESS, PAYRUN_RATE, PAYRUN_BOOK, NO_COLOR";
+
+/// The command line: the clap definition with the exit codes and environment at the end of
+/// every command's help.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    Cli::command().after_help(FOOTER).mut_subcommands(|s| {
+        s.after_help(FOOTER)
+            .mut_subcommands(|s| s.after_help(FOOTER))
+    })
+}
+
+/// Parses the process's arguments (exits with clap's usage error, code 2, on bad ones).
+pub fn parse() -> Cli {
+    use clap::FromArgMatches;
+    let matches = command().get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 #[derive(Debug, Subcommand)]
@@ -88,6 +123,7 @@ pub enum Command {
 
 /// How the sheet is read and validated (shared by validate, quote and run).
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Sheet")]
 pub struct SheetArgs {
     /// The payout sheet (.csv or .xlsx)
     pub sheet: PathBuf,
@@ -103,9 +139,9 @@ pub struct SheetArgs {
     /// Allow identical rows (same network, address, amount, memo)
     #[arg(long)]
     pub allow_duplicates: bool,
-    /// Default fee option for rows without one: deduct or add
-    #[arg(long, value_name = "OPTION")]
-    pub fee_option: Option<String>,
+    /// Fee option for rows without one
+    #[arg(long, value_enum, default_value_t = FeeOptionArg::Deduct)]
+    pub fee_option: FeeOptionArg,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -119,13 +155,14 @@ pub struct ValidateArgs {
 
 /// How submission behaves (shared by quote and run where it matters).
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Submission")]
 pub struct SubmitArgs {
     /// Requests per second (default: the gateway's published limit)
     #[arg(long, value_name = "PER_SEC")]
     pub rate: Option<f64>,
-    /// single or batch (BlockATM only; default batch there)
-    #[arg(long, value_name = "MODE")]
-    pub mode: Option<String>,
+    /// How orders are sent (default: batch on BlockATM with balance payouts, else single)
+    #[arg(long, value_enum)]
+    pub mode: Option<ModeArg>,
     /// Orders per batch (BlockATM batch mode; default 50)
     #[arg(long, value_name = "N")]
     pub chunk_size: Option<usize>,
@@ -155,28 +192,28 @@ pub struct RunArgs {
     #[command(flatten)]
     pub submit: SubmitArgs,
     /// Do not ask for confirmation
-    #[arg(long)]
+    #[arg(long, help_heading = "Controls")]
     pub yes: bool,
     /// Pay the valid rows and list the invalid ones instead of refusing the run
-    #[arg(long)]
+    #[arg(long, help_heading = "Controls")]
     pub skip_invalid: bool,
-    /// Refuse the run when a currency's total exceeds AMOUNT (AMOUNT:CURRENCY, repeatable)
-    #[arg(long, value_name = "AMOUNT:CURRENCY")]
-    pub max_total: Vec<String>,
+    /// Refuse the run when a currency's total exceeds AMOUNT (repeatable)
+    #[arg(long, value_name = "AMOUNT:CURRENCY", value_parser = values::amount_currency, help_heading = "Controls")]
+    pub max_total: Vec<AmountCurrency>,
     /// Refuse the run unless exactly N rows would be paid
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help_heading = "Controls")]
     pub expect_count: Option<usize>,
     /// Refuse the run unless the currency's total is exactly AMOUNT (repeatable)
-    #[arg(long, value_name = "AMOUNT:CURRENCY")]
-    pub expect_total: Vec<String>,
+    #[arg(long, value_name = "AMOUNT:CURRENCY", value_parser = values::amount_currency, help_heading = "Controls")]
+    pub expect_total: Vec<AmountCurrency>,
     /// Start a new run (a new payout period) even if the book already paid this sheet
-    #[arg(long, conflicts_with_all = ["retry_failed", "accept_edits"])]
+    #[arg(long, conflicts_with_all = ["retry_failed", "accept_edits"], help_heading = "Which run")]
     pub new_run: bool,
     /// Send rows whose order the gateway refused (failed) as new orders of the same run
-    #[arg(long)]
+    #[arg(long, help_heading = "Which run")]
     pub retry_failed: bool,
     /// Send rows edited since they were sent as new orders of the same run (the earlier payment stands)
-    #[arg(long)]
+    #[arg(long, help_heading = "Which run")]
     pub accept_edits: bool,
 }
 
@@ -328,5 +365,6 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+        command().debug_assert();
     }
 }

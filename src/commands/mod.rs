@@ -38,8 +38,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     // cannot stop `init --force` from replacing it.
     match &cli.command {
         Command::Completions(args) => {
-            use clap::CommandFactory;
-            let mut cmd = Cli::command();
+            let mut cmd = crate::cli::command();
             clap_complete::generate(args.shell, &mut cmd, "payrun", &mut std::io::stdout());
             return Ok(ExitCode::Success);
         }

@@ -6,7 +6,6 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -102,22 +101,6 @@ pub fn print_problems(w: &mut dyn Write, report: &Report) -> std::io::Result<()>
     Ok(())
 }
 
-/// Parses `AMOUNT:CURRENCY`.
-fn parse_amount_currency(flag: &str, v: &str) -> Result<(Decimal, String), Exit> {
-    let (a, c) = v.split_once(':').ok_or_else(|| {
-        Exit::usage(format!(
-            "{flag} {v}: expected AMOUNT:CURRENCY, e.g. 5000:USDT"
-        ))
-    })?;
-    let amount = Decimal::from_str(a.trim())
-        .map_err(|_| Exit::usage(format!("{flag} {v}: '{a}' is not a plain decimal amount")))?;
-    let currency = c.trim().to_ascii_uppercase();
-    if currency.is_empty() {
-        return Err(Exit::usage(format!("{flag} {v}: the currency is missing")));
-    }
-    Ok((amount, currency))
-}
-
 /// Control totals: refuse (exit 3) before anything is sent when they are not met.
 pub fn check_controls(args: &RunArgs, plan: &[PlannedOrder]) -> Result<(), Exit> {
     let mut totals: HashMap<String, Decimal> = HashMap::new();
@@ -128,8 +111,8 @@ pub fn check_controls(args: &RunArgs, plan: &[PlannedOrder]) -> Result<(), Exit>
     }
     let mut problems = Vec::new();
     for m in &args.max_total {
-        let (cap, cur) = parse_amount_currency("--max-total", m)?;
-        let have = totals.get(&cur).copied().unwrap_or_default();
+        let (cap, cur) = (m.amount, &m.currency);
+        let have = totals.get(cur).copied().unwrap_or_default();
         if have > cap {
             problems.push(format!("the {cur} total {have} exceeds --max-total {cap}"));
         }
@@ -143,8 +126,8 @@ pub fn check_controls(args: &RunArgs, plan: &[PlannedOrder]) -> Result<(), Exit>
         }
     }
     for e in &args.expect_total {
-        let (want, cur) = parse_amount_currency("--expect-total", e)?;
-        let have = totals.get(&cur).copied().unwrap_or_default();
+        let (want, cur) = (e.amount, &e.currency);
+        let have = totals.get(cur).copied().unwrap_or_default();
         if have != want {
             problems.push(format!(
                 "the {cur} total is {have}, --expect-total says {want}"
@@ -398,13 +381,13 @@ fn snapshot(sheet: &LoadedSheet, plan: &[PlannedOrder], quote: &QuoteReport) -> 
 pub fn settings(ctx: &Context, args: &crate::cli::SubmitArgs) -> Result<Settings, Exit> {
     use crate::cli::config::PayoutType;
     use crate::model::GatewayKind;
-    let mode = match args.mode.as_deref().map(str::to_ascii_lowercase).as_deref() {
+    let mode = match args.mode {
         None => match (ctx.config.gateway, ctx.config.payout_type) {
             (GatewayKind::BlockAtm, PayoutType::Balance) => Mode::Batch,
             _ => Mode::Single,
         },
-        Some("single") => Mode::Single,
-        Some("batch") => {
+        Some(crate::cli::ModeArg::Single) => Mode::Single,
+        Some(crate::cli::ModeArg::Batch) => {
             if ctx.config.gateway != GatewayKind::BlockAtm {
                 return Err(Exit::usage(
                     "--mode batch: 2328 has no batch endpoint (one payout per request)",
@@ -414,11 +397,6 @@ pub fn settings(ctx: &Context, args: &crate::cli::SubmitArgs) -> Result<Settings
                 return Err(Exit::usage("--mode batch: allowance payouts need fromAddress, which the batch endpoint does not carry; use --mode single"));
             }
             Mode::Batch
-        }
-        Some(other) => {
-            return Err(Exit::usage(format!(
-                "--mode {other}: expected single or batch"
-            )))
         }
     };
     let chunk_size = args.chunk_size.unwrap_or(50);

@@ -62,12 +62,7 @@ impl ValidateOptions {
         args: &crate::cli::SheetArgs,
         config: &crate::cli::config::Config,
     ) -> Result<Self, crate::exit::Exit> {
-        let default_fee_option = match args.fee_option.as_deref() {
-            None => FeeOption::Deduct,
-            Some(t) => FeeOption::parse(t).ok_or_else(|| {
-                crate::exit::Exit::usage(format!("--fee-option '{t}': expected deduct or add"))
-            })?,
-        };
+        let default_fee_option = FeeOption::from(args.fee_option);
         let opts = ValidateOptions {
             gateway: config.gateway,
             currency: args.currency.clone(),

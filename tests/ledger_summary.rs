@@ -268,10 +268,16 @@ fn markdown_is_a_document_finance_can_file() {
 fn text_and_json_forms() {
     let s = Summary::from_ledger(&fixture()).unwrap();
     let text = summary::to_text(&s);
-    assert!(text.contains("13 rows: 4 completed"), "{text}");
+    assert!(text.contains("13 rows: 4 paid"), "{text}");
     assert!(
-        text.contains("USDT TRX-TRC20: 3/10 paid, 160.25 sent"),
+        text.contains("USDT TRX-TRC20: 3/10 rows paid, 160.25 paid out"),
         "{text}"
+    );
+    assert!(!text.contains("(none) (none)"), "{text}");
+    let first = text.lines().next().unwrap();
+    assert!(
+        !first.contains(" 0 "),
+        "no empty groups in the counts: {first}"
     );
     assert!(text.contains("failed: aml_risk x2"), "{text}");
     let v = serde_json::to_value(&s).unwrap();

@@ -374,31 +374,106 @@ pub fn to_markdown(s: &Summary) -> String {
     out
 }
 
-/// The summary as a few lines for the terminal.
+/// `n row` / `n rows`.
+fn rows(n: u64) -> String {
+    if n == 1 {
+        "1 row".into()
+    } else {
+        format!("{n} rows")
+    }
+}
+
+/// The row counts in the summary's words, leaving out the empty ones: `4 paid, 2 in progress,
+/// 1 failed`.
+pub fn count_words(c: &Counts) -> String {
+    let parts: Vec<String> = [
+        (c.completed, "paid"),
+        (c.pending, "in progress"),
+        (c.in_doubt, "in doubt"),
+        (c.not_sent, "not sent"),
+        (c.failed, "failed"),
+        (c.cancelled, "cancelled"),
+        (c.held, "held"),
+        (c.conflict, "conflict"),
+        (c.invalid, "invalid"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, w)| format!("{n} {w}"))
+    .collect();
+    if parts.is_empty() {
+        "nothing".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// Amounts of one group shown with one number of decimals: the most any of them has.
+fn same_scale(amounts: &[Decimal]) -> impl Fn(Decimal) -> String {
+    let scale = amounts
+        .iter()
+        .map(|a| a.normalize().scale())
+        .max()
+        .unwrap_or(0);
+    move |d: Decimal| {
+        let mut d = d.normalize();
+        d.rescale(scale);
+        d.to_string()
+    }
+}
+
+/// The summary as a few lines for the terminal: the counts in words, then one line per
+/// currency and network that has payable rows (amounts with one scale per line), then the
+/// failures by reason.
 pub fn to_text(s: &Summary) -> String {
     let t = &s.totals;
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "run {} ({}), sheet {}: {} rows: {} completed, {} pending, {} in doubt, {} not sent, {} held, {} conflict, {} invalid, {} failed, {} cancelled",
-        s.run.run_id, s.run.gateway, s.run.sheet, t.rows, t.completed, t.pending, t.in_doubt,
-        t.not_sent, t.held, t.conflict, t.invalid, t.failed, t.cancelled
+        "run {} ({}), sheet {}: {}: {}",
+        s.run.run_id,
+        s.run.gateway,
+        s.run.sheet,
+        rows(t.rows),
+        count_words(t)
     );
     for g in &s.groups {
+        if g.currency.is_none() && g.network.is_none() {
+            // Rows with neither (invalid ones) are counted above.
+            continue;
+        }
         let (c, m) = (&g.counts, &g.money);
-        let _ = writeln!(
-            out,
-            "  {} {}: {}/{} paid, {} sent, {} outstanding; fees quoted {}, charged {}, drift {}",
-            label(&g.currency),
-            label(&g.network),
-            c.completed,
-            c.rows,
+        let f = same_scale(&[
             m.paid_amount,
             m.outstanding_amount,
             m.fees_quoted,
             m.fees_charged,
-            signed(m.fee_drift)
+            m.fee_drift,
+        ]);
+        let mut line = format!(
+            "  {} {}: {}/{} paid, {} paid out",
+            label(&g.currency),
+            label(&g.network),
+            c.completed,
+            rows(c.rows),
+            f(m.paid_amount),
         );
+        if !m.outstanding_amount.is_zero() {
+            line.push_str(&format!(", {} in progress", f(m.outstanding_amount)));
+        }
+        if !m.fees_quoted.is_zero() || !m.fees_charged.is_zero() {
+            line.push_str(&format!(
+                "; fees quoted {}, charged {}",
+                f(m.fees_quoted),
+                f(m.fees_charged)
+            ));
+            if m.fee_drift.is_zero() {
+                line.push_str(", no drift");
+            } else {
+                line.push_str(&format!(", drift {}", signed(m.fee_drift)));
+            }
+        }
+        let _ = writeln!(out, "{line}");
         for (reason, n) in &c.failures_by_reason {
             let _ = writeln!(out, "    failed: {reason} x{n}");
         }

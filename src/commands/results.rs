@@ -155,27 +155,28 @@ pub fn write_beside_sheet(
     Ok((ledger, written))
 }
 
-/// `12 rows: 10 completed, 2 pending` (the statuses present, in a fixed order).
+/// `12 rows: 10 paid, 2 in progress` (the statuses present, in the summary's words).
 pub fn count_line(statuses: &[Status]) -> String {
-    let order = [
-        Status::Completed,
-        Status::Pending,
-        Status::InDoubt,
-        Status::NotSent,
-        Status::Held,
-        Status::Conflict,
-        Status::Failed,
-        Status::Cancelled,
-        Status::Invalid,
-    ];
-    let parts: Vec<String> = order
-        .iter()
-        .filter_map(|s| {
-            let n = statuses.iter().filter(|x| *x == s).count();
-            (n > 0).then(|| format!("{n} {}", s.as_str().replace('_', " ")))
-        })
-        .collect();
-    format!("{} rows: {}", statuses.len(), parts.join(", "))
+    let mut c = crate::ledger::summary::Counts::default();
+    for s in statuses {
+        match s {
+            Status::Completed => c.completed += 1,
+            Status::Pending => c.pending += 1,
+            Status::InDoubt => c.in_doubt += 1,
+            Status::NotSent => c.not_sent += 1,
+            Status::Failed => c.failed += 1,
+            Status::Cancelled => c.cancelled += 1,
+            Status::Held => c.held += 1,
+            Status::Conflict => c.conflict += 1,
+            Status::Invalid => c.invalid += 1,
+        }
+    }
+    let n = statuses.len();
+    format!(
+        "{n} row{}: {}",
+        if n == 1 { "" } else { "s" },
+        crate::ledger::summary::count_words(&c)
+    )
 }
 
 /// 0 when every row is accepted (pending or completed); 1 otherwise (invalid, failed,

@@ -397,7 +397,7 @@ pub fn exported_events(dir: &Path, env: &HashMap<String, String>) -> Vec<serde_j
         .tempfile_in(dir)
         .unwrap();
     let path = out.path().to_str().unwrap().to_string();
-    let o = run_ok(dir, env, &["book", "export", "--out", &path]);
+    let o = run_ok(dir, env, &["book", "export", "--out", &path, "--force"]);
     assert_eq!(o.status.code(), Some(0), "book export: {}", text(&o));
     std::fs::read_to_string(&path)
         .unwrap()

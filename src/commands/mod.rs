@@ -16,6 +16,7 @@ pub mod status;
 pub mod template;
 pub mod validate;
 pub mod webhook;
+pub mod webhook_server;
 
 use std::path::Path;
 use std::sync::Arc;

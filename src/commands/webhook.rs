@@ -6,6 +6,8 @@
 //! `run`). The status rule makes repeated, stale and out-of-order deliveries harmless: a status
 //! never moves backwards. Other methods than POST get 405. SIGINT or SIGTERM stops it
 //! gracefully and the results ledgers of the runs it changed are rewritten on the way out.
+//! The HTTP server itself (timeouts, connection cap, size limit, shutdown) is in
+//! `webhook_server`.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -22,7 +24,7 @@ use std::sync::Mutex;
 use crate::book::{Event, RunBook, Source};
 use crate::cli::{WebhookCommand, WebhookServeArgs, WebhookVerifyArgs};
 use crate::commands::connect::account_key;
-use crate::commands::{connect::runtime, open_book, results, Context};
+use crate::commands::{connect::runtime, open_book, results, webhook_server, Context};
 use crate::exit::{Exit, ExitCode};
 use crate::gateway::webhook::{
     verify_2328_webhook, verify_blockatm_webhook_with, BlockAtmWebhookCheck,
@@ -241,7 +243,7 @@ fn serve(ctx: &Context, args: &WebhookServeArgs) -> anyhow::Result<ExitCode> {
         touched: Mutex::new(BTreeSet::new()),
     });
     let rt = runtime()?;
-    rt.block_on(async {
+    let outcome = rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
             .map_err(|e| Exit::usage(format!("cannot listen on {}: {e}", args.listen)))?;
@@ -256,11 +258,14 @@ fn serve(ctx: &Context, args: &WebhookServeArgs) -> anyhow::Result<ExitCode> {
             .route("/", any(receive))
             .route("/{*path}", any(receive))
             .with_state(served.clone());
-        axum::serve(listener, app)
-            .with_graceful_shutdown(stop_signal())
-            .await?;
+        webhook_server::serve(listener, app, stop_signal()).await;
         Ok::<_, anyhow::Error>(())
-    })?;
+    });
+    // Drops the connections still open (clients that stalled past the grace period), after a
+    // delivery being recorded has finished, before the ledgers are written: nothing is recorded
+    // after them.
+    drop(rt);
+    outcome?;
     let touched: Vec<i64> = served
         .touched
         .lock()

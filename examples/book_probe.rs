@@ -11,10 +11,13 @@
 //! `--reuse`: keep the book at PATH when it already holds the run (built with the same N);
 //! otherwise any file there is replaced. `--breakdown`: after the timings, the bytes of every
 //! table and index (`dbstat`) and the bytes per column. `--only-build`: build and stop.
-//! `--skip-csv`: do not time writing the results CSV. `--already-paid`: time only what
+//! `--skip-csv`: do not time writing the results CSV. `--record-latency=M`: after the steps,
+//! add a run of M orders and time each fsync'd commit of its intents and answers, one a commit
+//! and 50 a commit (changes the book); `--no-steps` skips the timed steps. `--already-paid`: time only what
 //! `payrun run` does when the run is already paid (a fresh process: run it under
 //! `/usr/bin/time -v` for that path's peak RSS), `--repeat=K` times with the minimum and median
-//! of each step; by default every step of both paths is timed once, in one process.
+//! of each step (`--ledger-parts`: `results::ledger_of` timed in its parts); by default every
+//! step of both paths is timed once, in one process.
 //!
 //! Memory: "peak so far" is the process's high-water mark (VmHWM). With `--step-peaks` it is
 //! reset before each step (`/proc/self/clear_refs`), so "step peak" is the high-water mark
@@ -30,6 +33,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use payrun::book::Book;
+use payrun::commands::results;
+use payrun::model::GatewayKind;
 
 fn status_kb(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -41,6 +46,20 @@ fn status_kb(field: &str) -> u64 {
                 .and_then(|v| v.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// CPU time of the whole process (every thread), user + system, in seconds (10 ms steps).
+fn cpu_secs() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name (which is in parentheses): utime is the 12th.
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+            Some(ticks / 100.0)
+        })
+        .unwrap_or(0.0)
 }
 
 fn reset_peak() {
@@ -64,13 +83,15 @@ impl Steps {
         if self.reset {
             reset_peak();
         }
+        let cpu = cpu_secs();
         let t = Instant::now();
         let out = f();
         let took = t.elapsed();
+        let cpu = cpu_secs() - cpu;
         let peak = status_kb("VmHWM:");
         let after = status_kb("VmRSS:");
         println!(
-            "{name:<34} {:>9.3} s   rss before {:>7.1} MB, {} {:>7.1} MB, after {:>7.1} MB",
+            "{name:<34} {:>9.3} s (cpu {cpu:>6.2} s)   rss before {:>7.1} MB, {} {:>7.1} MB, after {:>7.1} MB",
             took.as_secs_f64(),
             mb(before),
             if self.reset {
@@ -219,7 +240,14 @@ fn write_csv(s: &mut Steps, ledger: &payrun::ledger::Ledger) -> Res<()> {
 /// Exactly the book steps of `payrun run` when `choose` finds the run already paid, in order:
 /// open, account, runs_of_sheet, run_counts (by path, then by content), verify_run_events,
 /// the results ledger and its CSV; `repeat` times, then the minimum and median of each step.
-fn already_paid(path: &Path, n: u64, csv: bool, reset: bool, repeat: usize) -> Res<()> {
+fn already_paid(
+    path: &Path,
+    n: u64,
+    csv: bool,
+    reset: bool,
+    repeat: usize,
+    parts: bool,
+) -> Res<()> {
     let mut s = Steps {
         rows: Vec::new(),
         reset,
@@ -245,7 +273,21 @@ fn already_paid(path: &Path, n: u64, csv: bool, reset: bool, repeat: usize) -> R
         });
         assert!(!counts.unfinished(), "{counts:?}");
         s.time("verify_run_events", || bookgen::verify(&book, &run));
-        let ledger = s.time("results::ledger_of", || bookgen::ledger(&book, &run));
+        let ledger = if parts {
+            // `results::ledger_of`, step by step.
+            let (snap, held) = s.time("  ledger_of: snapshot", || book.snapshot(&run))?;
+            let orders = s.time("  ledger_of: run_orders into a map", || {
+                bookgen::orders_map(&book, account, &run)
+            });
+            let ledger = s.time("  ledger_of: results::build", || {
+                results::build(&run, GatewayKind::G2328, &snap, &held, &orders)
+            });
+            s.time("  ledger_of: drop the map", || drop(orders));
+            s.time("  ledger_of: drop the snapshot", || drop(snap));
+            ledger
+        } else {
+            s.time("results::ledger_of", || bookgen::ledger(&book, &run))
+        };
         assert_eq!(ledger.rows.len() as u64, n);
         if csv {
             write_csv(&mut s, &ledger)?;
@@ -359,6 +401,105 @@ fn every_step(
     Ok(())
 }
 
+/// What one `Book::record` commit costs on this book (fsync'd, as submission commits): a new
+/// run of `m` orders, then per order an intent and an answer, one commit each (single mode), and
+/// per batch of 50 the intents and the answers, one commit each (BlockATM batches). Adds that
+/// run to the book.
+fn record_latency(path: &Path, m: u64) -> Res<()> {
+    use payrun::book::{now, Event, OrderRecord, Source};
+    use payrun::commands::quote::request_of;
+    println!("\ncommit latency on this book (load {}):", load());
+    let book = Book::open(path)?;
+    let account = book.account(&bookgen::account_key())?;
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let run_id = format!("latency-{stamp}");
+    let mut info = bookgen::sheet_info(m);
+    info.sha256 = format!("latency-{stamp}");
+    let run = book.create_run(account, Some(&run_id), &run_id, &info, &[])?;
+    let payouts: Vec<_> = bookgen::plan(m).into_iter().map(|o| o.payout).collect();
+    let plan = payrun::plan::plan(&run_id, &payouts);
+    let planned: Vec<(OrderRecord, Option<String>)> = plan
+        .iter()
+        .map(|o| {
+            let rec = OrderRecord::planned(
+                o.payout.line,
+                o.fields_digest.clone(),
+                request_of(o, None),
+                now(),
+            );
+            (rec, None)
+        })
+        .collect();
+    let snapshot = payrun::book::SheetSnapshot {
+        columns: vec![],
+        rows: vec![],
+        sheet_sha256: info.sha256.clone(),
+    };
+    book.save_plan(
+        account,
+        &run,
+        &info,
+        &snapshot,
+        &Default::default(),
+        &planned,
+    )?;
+    let intent = |o: &payrun::plan::PlannedOrder| Event::Intent {
+        order_id: o.order_id.clone(),
+        line: o.payout.line,
+        digest: o.fields_digest.clone(),
+        request: request_of(o, None),
+        at: now(),
+    };
+    let answer = |o: &payrun::plan::PlannedOrder| Event::Result {
+        order_id: o.order_id.clone(),
+        source: Source::Create,
+        state: payrun::gateway::PayoutState {
+            order_id: o.order_id.clone(),
+            status: payrun::model::Status::Pending,
+            gateway_status: "pending".into(),
+            ..Default::default()
+        },
+        at: now(),
+    };
+    let timed = |events: Vec<Event>| -> Res<f64> {
+        let t = Instant::now();
+        book.record(account, &events)?;
+        Ok(t.elapsed().as_secs_f64() * 1000.0)
+    };
+    let report = |what: &str, mut ms: Vec<f64>| {
+        ms.sort_by(f64::total_cmp);
+        let at = |q: f64| ms[((ms.len() - 1) as f64 * q) as usize];
+        println!(
+            "  {what:<44} n {:>4}: median {:>6.2} ms, p90 {:>6.2} ms, p99 {:>6.2} ms, max {:>6.2} ms",
+            ms.len(),
+            at(0.5),
+            at(0.9),
+            at(0.99),
+            ms[ms.len() - 1]
+        );
+    };
+    let half = (m / 2) as usize;
+    let (single, batched) = plan.split_at(half);
+    let (mut intents, mut answers) = (Vec::new(), Vec::new());
+    for o in single {
+        intents.push(timed(vec![intent(o)])?);
+        answers.push(timed(vec![answer(o)])?);
+    }
+    report("single: one intent a commit", intents);
+    report("single: one answer a commit", answers);
+    let (mut intents, mut answers) = (Vec::new(), Vec::new());
+    for chunk in batched.chunks(50) {
+        intents.push(timed(chunk.iter().map(intent).collect())?);
+        answers.push(timed(chunk.iter().map(answer).collect())?);
+    }
+    report("batch of 50: the 50 intents in a commit", intents);
+    report("batch of 50: the 50 answers in a commit", answers);
+    println!("  (run {run_id} of {m} orders was added to the book)");
+    Ok(())
+}
+
 fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let flags: Vec<&str> = args
@@ -369,7 +510,7 @@ fn main() -> Res<()> {
     let pos: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
     if pos.len() != 2 {
         eprintln!(
-            "usage: book_probe PATH N [--reuse] [--already-paid [--repeat=K]] [--step-peaks] [--breakdown] [--only-build] [--skip-csv]"
+            "usage: book_probe PATH N [--reuse] [--already-paid [--repeat=K] [--ledger-parts]] [--step-peaks] [--breakdown] [--only-build] [--skip-csv] [--record-latency=M] [--no-steps]"
         );
         std::process::exit(2);
     }
@@ -445,9 +586,18 @@ fn main() -> Res<()> {
         .transpose()?
         .unwrap_or(1usize)
         .max(1);
-    if flags.contains(&"--already-paid") {
+    if flags.contains(&"--no-steps") {
         drop(plan);
-        already_paid(&path, n, csv, reset, repeat)?;
+    } else if flags.contains(&"--already-paid") {
+        drop(plan);
+        already_paid(
+            &path,
+            n,
+            csv,
+            reset,
+            repeat,
+            flags.contains(&"--ledger-parts"),
+        )?;
     } else {
         if plan.is_empty() {
             plan = make_plan();
@@ -455,6 +605,12 @@ fn main() -> Res<()> {
         every_step(&path, n, &mut plan, csv, reset)?;
     }
 
+    if let Some(m) = flags
+        .iter()
+        .find_map(|f| f.strip_prefix("--record-latency="))
+    {
+        record_latency(&path, m.parse()?)?;
+    }
     if flags.contains(&"--breakdown") {
         breakdown(&path, n)?;
     }

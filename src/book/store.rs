@@ -24,7 +24,7 @@ use crate::model::{OrderId, Status};
 pub const APPLICATION_ID: i64 = 0x5041_5952;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Migrations from version N-1 to N, index N-1. Never edit a shipped one; append.
 const MIGRATIONS: &[&str] = &[
@@ -103,6 +103,14 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX events_by_order ON events(account, order_id) WHERE order_id IS NOT NULL;
     CREATE INDEX events_by_run ON events(run);
     "#,
+    // 2: no query reads events by order (an order's row holds its state; `book verify` and the
+    // run checks walk events by seq), and this index was 6 % of a book (180 bytes an order).
+    // From this version on `events.order_id` is left NULL: it repeated the body's `order_id`
+    // (135 bytes an order, outside the hash); the body, which the hash covers, is read instead.
+    "DROP INDEX IF EXISTS events_by_order;",
+    // 3: when an order's first intent was committed, so an answer describing a payout created
+    // well before it is recognised as one the gateway already held.
+    "ALTER TABLE orders ADD COLUMN first_sent_at TEXT;",
 ];
 
 /// The open book. One connection behind a mutex: every write is one short transaction.
@@ -135,13 +143,45 @@ pub fn event_hash(
     kind: &str,
     body: &str,
 ) -> [u8; 32] {
-    let run = run.map(|r| r.to_string()).unwrap_or_default();
+    event_hash_bytes(prev, seq, account, run, kind.as_bytes(), body.as_bytes())
+}
+
+/// [`event_hash`] of the bytes as stored, without an allocation (the numbers are written into
+/// a buffer on the stack: at most 3 × 20 digits, 4 separators and a kind).
+fn event_hash_bytes(
+    prev: &[u8],
+    seq: i64,
+    account: i64,
+    run: Option<i64>,
+    kind: &[u8],
+    body: &[u8],
+) -> [u8; 32] {
+    use std::io::Write;
+    let mut head = [0u8; 80];
+    let mut w = &mut head[..];
+    let n = match run {
+        Some(r) => write!(w, "{seq}\x1f{account}\x1f{r}\x1f"),
+        None => write!(w, "{seq}\x1f{account}\x1f\x1f"),
+    }
+    .map(|_| 80 - w.len())
+    .unwrap_or(0);
     Sha256::new()
         .chain_update(prev)
-        .chain_update(format!("{seq}\x1f{account}\x1f{run}\x1f{kind}\x1f").as_bytes())
-        .chain_update(body.as_bytes())
+        .chain_update(&head[..n])
+        .chain_update(kind)
+        .chain_update(b"\x1f")
+        .chain_update(body)
         .finalize()
         .into()
+}
+
+/// `n` in decimal, written into `buf`.
+fn decimal(n: i64, buf: &mut [u8; 24]) -> &[u8] {
+    use std::io::Write;
+    let mut w = &mut buf[..];
+    let _ = write!(w, "{n}");
+    let len = 24 - w.len();
+    &buf[..len]
 }
 
 /// The seal of an order row: binds its status and request to the last event that changed it.
@@ -156,17 +196,29 @@ pub fn order_seal(
     digest: &str,
     request: &str,
 ) -> Vec<u8> {
-    let d = Sha256::new()
+    // `␟{account}␟{order_id}␟{status}␟{sent}␟{last_seq}␟{digest}␟`, the numbers written on the
+    // stack (this runs for every order read: a million on a large run).
+    let mut num = [0u8; 24];
+    let mut h = Sha256::new()
         .chain_update(b"payrun-order-seal\x1f")
         .chain_update(book_id.as_bytes())
-        .chain_update(
-            format!(
-                "\x1f{account}\x1f{order_id}\x1f{status}\x1f{sent}\x1f{last_seq}\x1f{digest}\x1f"
-            )
-            .as_bytes(),
-        )
-        .chain_update(request.as_bytes())
-        .finalize();
+        .chain_update(b"\x1f");
+    h.update(decimal(account, &mut num));
+    h.update(b"\x1f");
+    h.update(order_id.as_bytes());
+    h.update(b"\x1f");
+    h.update(status.as_bytes());
+    h.update(if sent {
+        &b"\x1ftrue\x1f"[..]
+    } else {
+        &b"\x1ffalse\x1f"[..]
+    });
+    h.update(decimal(last_seq, &mut num));
+    h.update(b"\x1f");
+    h.update(digest.as_bytes());
+    h.update(b"\x1f");
+    h.update(request.as_bytes());
+    let d = h.finalize();
     d[..16].to_vec()
 }
 
@@ -240,6 +292,144 @@ fn order_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderRow> {
         sent: r.get(10)?,
         last_seq: r.get(11)?,
         seal: r.get(12)?,
+    })
+}
+
+/// Events of a run read for checking: their bytes in one buffer, so reading a million takes a
+/// few allocations per chunk, not several per event.
+#[derive(Default)]
+struct EventChunk {
+    buf: Vec<u8>,
+    items: Vec<ChunkEvent>,
+}
+
+struct ChunkEvent {
+    seq: i64,
+    account: i64,
+    /// The predecessor's stored hash in `buf` (None: the predecessor is missing).
+    prev: Option<std::ops::Range<usize>>,
+    kind: std::ops::Range<usize>,
+    body: std::ops::Range<usize>,
+    hash: std::ops::Range<usize>,
+}
+
+/// The first problem in a run's events.
+enum Bad {
+    Missing { seq: i64 },
+    Hash { seq: i64, kind: String },
+}
+
+impl EventChunk {
+    /// Events per chunk: about 4 MB of bodies.
+    const LEN: usize = 8192;
+
+    fn push(
+        &mut self,
+        seq: i64,
+        account: i64,
+        prev: Option<&[u8]>,
+        kind: rusqlite::types::ValueRef<'_>,
+        body: rusqlite::types::ValueRef<'_>,
+        hash: &[u8],
+    ) {
+        use rusqlite::types::ValueRef;
+        let mut put = |v: &[u8]| {
+            let start = self.buf.len();
+            self.buf.extend_from_slice(v);
+            start..self.buf.len()
+        };
+        fn text<'a>(v: ValueRef<'a>) -> &'a [u8] {
+            match v {
+                ValueRef::Text(b) | ValueRef::Blob(b) => b,
+                _ => &[],
+            }
+        }
+        let item = ChunkEvent {
+            seq,
+            account,
+            prev: prev.map(&mut put),
+            kind: put(text(kind)),
+            body: put(text(body)),
+            hash: put(hash),
+        };
+        self.items.push(item);
+    }
+
+    /// The first event (in `seq` order) whose predecessor is missing or whose hash is wrong.
+    fn first_bad(&self, run: i64) -> Option<Bad> {
+        use rayon::prelude::*;
+        let b = &self.buf;
+        let i = self.items.par_iter().position_first(|e| match &e.prev {
+            None => true,
+            Some(prev) => {
+                event_hash_bytes(
+                    &b[prev.clone()],
+                    e.seq,
+                    e.account,
+                    Some(run),
+                    &b[e.kind.clone()],
+                    &b[e.body.clone()],
+                )[..]
+                    != b[e.hash.clone()]
+            }
+        })?;
+        let e = &self.items[i];
+        Some(match e.prev {
+            None => Bad::Missing { seq: e.seq },
+            Some(_) => Bad::Hash {
+                seq: e.seq,
+                kind: String::from_utf8_lossy(&b[e.kind.clone()]).into_owned(),
+            },
+        })
+    }
+}
+
+/// Reads rows with `read` on this thread and turns each into a value with `decode` on every
+/// core, a chunk at a time while the next chunk is read; keeps the order of the rows.
+/// `expected`: how many rows there should be (the result's capacity; a hint). `read`
+/// hands each row to `push`, and stops when `push` says so (a row could not be decoded: the
+/// first such error, in row order, is returned).
+pub(crate) fn read_decode<R: Send, T: Send>(
+    expected: usize,
+    read: impl FnOnce(&mut dyn FnMut(R) -> bool) -> Result<(), BookError>,
+    decode: impl Fn(R) -> Result<T, BookError> + Sync,
+) -> Result<Vec<T>, BookError> {
+    use rayon::prelude::*;
+    const CHUNK: usize = 4096;
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<R>>(2);
+        let decode = &decode;
+        let decoder = scope.spawn(move || -> Result<Vec<T>, BookError> {
+            let mut out = Vec::with_capacity(expected);
+            for chunk in rx {
+                let done: Vec<Result<T, BookError>> = chunk.into_par_iter().map(decode).collect();
+                for d in done {
+                    out.push(d?);
+                }
+            }
+            Ok(out)
+        });
+        let mut chunk = Vec::with_capacity(CHUNK);
+        let mut open = true;
+        let read = read(&mut |row| {
+            chunk.push(row);
+            if chunk.len() == CHUNK {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                open = tx.send(full).is_ok();
+            }
+            open
+        });
+        if open && !chunk.is_empty() {
+            let _ = tx.send(chunk);
+        }
+        drop(tx);
+        let decoded = decoder
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        // A decoding error stops the reader: it is the one to report.
+        let out = decoded?;
+        read?;
+        Ok(out)
     })
 }
 
@@ -422,62 +612,126 @@ impl Book {
     }
 
     /// Checks every event of a run against its hash and its predecessor's, and that none of
-    /// the run's events is missing. Hashing runs on every core.
+    /// the run's events is missing.
+    ///
+    /// One pass in `seq` order with bounded memory: this thread reads the events in chunks
+    /// (an event's predecessor is the row read just before it whenever the run's events are
+    /// consecutive, so only the first event of each stretch looks its predecessor up), and a
+    /// second thread hashes each chunk on every core while the next one is read.
     pub fn verify_run_events(&self, run: i64, run_id: &str) -> Result<(), BookError> {
-        use rayon::prelude::*;
         let conn = self.conn();
         let expected: i64 = conn
             .query_row("SELECT event_count FROM runs WHERE id = ?1", [run], |r| {
                 r.get(0)
             })
             .map_err(|e| self.sql_err(e))?;
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT e.seq, e.account, e.kind, e.body, e.hash, p.hash FROM events e LEFT JOIN events p ON p.seq = e.seq - 1 WHERE e.run = ?1 ORDER BY e.seq",
-            )
-            .map_err(|e| self.sql_err(e))?;
-        type Row = (i64, i64, String, String, Vec<u8>, Option<Vec<u8>>);
-        let rows: Vec<Row> = stmt
-            .query_map([run], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })
-            .map_err(|e| self.sql_err(e))?
-            .collect::<Result<_, _>>()
-            .map_err(|e| self.sql_err(e))?;
-        drop(stmt);
+        let genesis = genesis(&self.book_id);
+        let (read, bad) = std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<EventChunk>(2);
+            let hasher = scope.spawn(move || {
+                for chunk in rx {
+                    if let Some(bad) = chunk.first_bad(run) {
+                        return Some(bad);
+                    }
+                }
+                None
+            });
+            let read = self.read_run_events(&conn, run, &genesis, tx);
+            let bad = hasher
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (read, bad)
+        });
+        let mut count = read?;
+        if bad.is_some() {
+            // The reader stopped early: count the run's events for the message.
+            count = conn
+                .query_row("SELECT count(*) FROM events WHERE run = ?1", [run], |r| {
+                    r.get(0)
+                })
+                .map_err(|e| self.sql_err(e))?;
+        }
         drop(conn);
-        if rows.len() as i64 != expected {
+        if count != expected {
             return Err(self.tampered(format!(
-                "run {run_id} should have {expected} events but has {}: events were removed outside payrun",
-                rows.len()
+                "run {run_id} should have {expected} events but has {count}: events were removed outside payrun"
             )));
         }
-        let genesis = genesis(&self.book_id);
-        let bad = rows
-            .par_iter()
-            .find_first(|(seq, account, kind, body, hash, prev)| {
-                let prev: &[u8] = match prev {
-                    Some(p) => p,
-                    None if *seq == 1 => &genesis,
-                    None => return true,
-                };
-                event_hash(prev, *seq, *account, Some(run), kind, body)[..] != hash[..]
-            });
         match bad {
-            Some((seq, _, kind, _, _, prev)) => Err(self.tampered(if prev.is_none() && *seq > 1 {
-                format!("event #{} before event #{seq} is missing", seq - 1)
-            } else {
-                format!("event #{seq} ({kind}) of run {run_id} does not match its hash: edited outside payrun")
-            })),
+            Some(Bad::Missing { seq }) => Err(self.tampered(format!(
+                "event #{} before event #{seq} is missing",
+                seq - 1
+            ))),
+            Some(Bad::Hash { seq, kind }) => Err(self.tampered(format!(
+                "event #{seq} ({kind}) of run {run_id} does not match its hash: edited outside payrun"
+            ))),
             None => Ok(()),
         }
+    }
+
+    /// Reads the run's events in `seq` order into chunks for `tx`, each with its
+    /// predecessor's stored hash; returns how many events were read (all of them unless the
+    /// hasher stopped, having found a bad one).
+    fn read_run_events(
+        &self,
+        conn: &Connection,
+        run: i64,
+        genesis: &[u8; 32],
+        tx: std::sync::mpsc::SyncSender<EventChunk>,
+    ) -> Result<i64, BookError> {
+        use rusqlite::types::ValueRef;
+        let sql_err = |e| self.sql_err(e);
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT seq, account, kind, body, hash FROM events WHERE run = ?1 ORDER BY seq",
+            )
+            .map_err(sql_err)?;
+        let mut pred = conn
+            .prepare_cached("SELECT hash FROM events WHERE seq = ?1")
+            .map_err(sql_err)?;
+        let mut rows = stmt.query([run]).map_err(sql_err)?;
+        let bytes = |v: ValueRef<'_>| -> Vec<u8> {
+            match v {
+                ValueRef::Text(b) | ValueRef::Blob(b) => b.to_vec(),
+                _ => Vec::new(),
+            }
+        };
+        let mut count = 0i64;
+        // The seq and stored hash of the row read last.
+        let mut last: Option<(i64, Vec<u8>)> = None;
+        let mut chunk = EventChunk::default();
+        while let Some(r) = rows.next().map_err(sql_err)? {
+            let seq: i64 = r.get(0).map_err(sql_err)?;
+            let account: i64 = r.get(1).map_err(sql_err)?;
+            let prev: Option<Vec<u8>> = match last.take() {
+                Some((s, h)) if s == seq - 1 => Some(h),
+                _ if seq == 1 => Some(genesis.to_vec()),
+                _ => pred
+                    .query_row([seq - 1], |p| Ok(bytes(p.get_ref(0)?)))
+                    .optional()
+                    .map_err(sql_err)?,
+            };
+            let hash = bytes(r.get_ref(4).map_err(sql_err)?);
+            chunk.push(
+                seq,
+                account,
+                prev.as_deref(),
+                r.get_ref(2).map_err(sql_err)?,
+                r.get_ref(3).map_err(sql_err)?,
+                &hash,
+            );
+            last = Some((seq, hash));
+            count += 1;
+            if chunk.items.len() == EventChunk::LEN {
+                if tx.send(std::mem::take(&mut chunk)).is_err() {
+                    return Ok(count);
+                }
+            }
+        }
+        if !chunk.items.is_empty() {
+            let _ = tx.send(chunk);
+        }
+        Ok(count)
     }
 
     /// Decodes and checks one order row.
@@ -564,43 +818,66 @@ impl Book {
         account: i64,
         order_id: &str,
     ) -> Result<Option<chrono::DateTime<chrono::Utc>>, BookError> {
-        let body: Option<String> = self
+        let at: Option<Option<String>> = self
             .conn()
             .query_row(
-                "SELECT body FROM events WHERE account = ?1 AND order_id = ?2 AND kind = 'intent' ORDER BY seq LIMIT 1",
+                "SELECT first_sent_at FROM orders WHERE account = ?1 AND order_id = ?2",
                 params![account, order_id],
                 |r| r.get(0),
             )
             .optional()
             .map_err(|e| self.sql_err(e))?;
-        let Some(body) = body else { return Ok(None) };
-        match serde_json::from_str::<Event>(&body) {
-            Ok(Event::Intent { at, .. }) => Ok(chrono::DateTime::parse_from_rfc3339(&at)
+        Ok(at.flatten().and_then(|at| {
+            chrono::DateTime::parse_from_rfc3339(&at)
                 .ok()
-                .map(|d| d.with_timezone(&chrono::Utc))),
-            _ => Err(self.tampered(format!(
-                "the first intent of order {order_id} is unreadable"
-            ))),
-        }
+                .map(|d| d.with_timezone(&chrono::Utc))
+        }))
     }
 
-    /// Every order of a run (seals checked).
+    /// Every order of a run (seals checked), in row order.
+    ///
+    /// The rows are read in the order of the `orders_by_run` index, `(status, id)`, so SQLite
+    /// streams them instead of sorting a run's every row with its JSON first (which took
+    /// longer than reading them); they are put back in row order here. Seals are checked and
+    /// the JSON decoded on every core while the next rows are read.
     pub fn run_orders(&self, account: i64, run: i64) -> Result<Vec<OrderRecord>, BookError> {
         let conn = self.conn();
+        let count: i64 = conn
+            .query_row("SELECT order_count FROM runs WHERE id = ?1", [run], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.sql_err(e))?
+            .unwrap_or(0);
         let mut stmt = conn
             .prepare_cached(&format!(
-                "SELECT {ORDER_COLUMNS} FROM orders WHERE run = ?1 ORDER BY id"
+                "SELECT {ORDER_COLUMNS} FROM orders WHERE run = ?1 ORDER BY status, id"
             ))
             .map_err(|e| self.sql_err(e))?;
-        let rows = stmt
-            .query_map([run], order_row)
-            .map_err(|e| self.sql_err(e))?;
-        let mut out = Vec::new();
-        for r in rows {
-            let r = r.map_err(|e| self.sql_err(e))?;
-            out.push(self.decode_order(account, r)?.1);
+        let mut ids: Vec<i64> = Vec::with_capacity(count.max(0) as usize);
+        let records = read_decode(
+            count.max(0) as usize,
+            |push| {
+                let mut rows = stmt.query([run]).map_err(|e| self.sql_err(e))?;
+                while let Some(r) = rows.next().map_err(|e| self.sql_err(e))? {
+                    let row = order_row(r).map_err(|e| self.sql_err(e))?;
+                    ids.push(row.id);
+                    if !push(row) {
+                        break;
+                    }
+                }
+                Ok(())
+            },
+            |r| self.decode_order(account, r).map(|(_, rec)| rec),
+        )?;
+        drop(stmt);
+        drop(conn);
+        if ids.is_sorted() {
+            return Ok(records);
         }
-        Ok(out)
+        let mut by_id: Vec<(i64, OrderRecord)> = ids.into_iter().zip(records).collect();
+        by_id.sort_unstable_by_key(|(id, _)| *id);
+        Ok(by_id.into_iter().map(|(_, rec)| rec).collect())
     }
 
     /// Writes an order row (insert or update) with a fresh seal.
@@ -714,19 +991,9 @@ impl Book {
         let kind = event.kind();
         let hash = event_hash(&prev, seq, account, run, kind, &body);
         tx.prepare_cached(
-            "INSERT INTO events(seq, account, run, order_id, kind, body, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO events(seq, account, run, kind, body, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )
-        .and_then(|mut s| {
-            s.execute(params![
-                seq,
-                account,
-                run,
-                event.order_id().map(OrderId::as_str),
-                kind,
-                body,
-                hash.to_vec()
-            ])
-        })
+        .and_then(|mut s| s.execute(params![seq, account, run, kind, body, hash.to_vec()]))
         .map_err(|e| self.sql_err(e))?;
         if let Some(run) = run {
             tx.prepare_cached("UPDATE runs SET event_count = event_count + 1 WHERE id = ?1")
@@ -787,6 +1054,13 @@ impl Book {
                 let seq = self.append_event(tx, account, Some(place.run), ev)?;
                 rec.apply(ev);
                 self.write_order(tx, account, place.run, Some(place.row), &rec, None, seq)?;
+                if let Event::Intent { at, .. } = ev {
+                    tx.prepare_cached(
+                        "UPDATE orders SET first_sent_at = ?2 WHERE id = ?1 AND first_sent_at IS NULL",
+                    )
+                    .and_then(|mut st| st.execute(params![place.row, at]))
+                    .map_err(|e| self.sql_err(e))?;
+                }
             }
             if !matches!(events.first(), Some(Event::Intent { .. })) {
                 crate::failpoint::hit("in_commit");
@@ -843,5 +1117,420 @@ impl Book {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::book::events::{now, SheetSnapshot, SnapshotRow, Source};
+    use crate::book::runs::{AccountKey, Mode, Run, SheetInfo};
+    use crate::gateway::PayoutState;
+    use crate::model::FeeOption;
+
+    /// The hash and the seal as first written (with `format!`): the bytes must never change,
+    /// or every book written before would read as tampered.
+    fn hash_as_written(
+        prev: &[u8],
+        seq: i64,
+        account: i64,
+        run: Option<i64>,
+        kind: &str,
+        body: &str,
+    ) -> [u8; 32] {
+        let run = run.map(|r| r.to_string()).unwrap_or_default();
+        Sha256::new()
+            .chain_update(prev)
+            .chain_update(format!("{seq}\x1f{account}\x1f{run}\x1f{kind}\x1f").as_bytes())
+            .chain_update(body.as_bytes())
+            .finalize()
+            .into()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn seal_as_written(
+        book_id: &str,
+        account: i64,
+        order_id: &str,
+        status: &str,
+        sent: bool,
+        last_seq: i64,
+        digest: &str,
+        request: &str,
+    ) -> Vec<u8> {
+        let d = Sha256::new()
+            .chain_update(b"payrun-order-seal\x1f")
+            .chain_update(book_id.as_bytes())
+            .chain_update(
+                format!(
+                    "\x1f{account}\x1f{order_id}\x1f{status}\x1f{sent}\x1f{last_seq}\x1f{digest}\x1f"
+                )
+                .as_bytes(),
+            )
+            .chain_update(request.as_bytes())
+            .finalize();
+        d[..16].to_vec()
+    }
+
+    #[test]
+    fn hashes_and_seals_are_the_bytes_they_always_were() {
+        for (seq, account, run) in [
+            (1, 1, Some(1)),
+            (3_000_001, 7, None),
+            (i64::MAX, i64::MIN, Some(i64::MIN)),
+            (-5, 0, Some(0)),
+        ] {
+            for (kind, body) in [("intent", "{\"event\":\"intent\"}"), ("", "")] {
+                let prev = [7u8; 32];
+                assert_eq!(
+                    event_hash(&prev, seq, account, run, kind, body),
+                    hash_as_written(&prev, seq, account, run, kind, body)
+                );
+            }
+            for sent in [true, false] {
+                assert_eq!(
+                    order_seal("book", account, "o-1", "completed", sent, seq, "d", "{}"),
+                    seal_as_written("book", account, "o-1", "completed", sent, seq, "d", "{}")
+                );
+            }
+        }
+    }
+
+    fn request(id: &str) -> PayoutRequest {
+        PayoutRequest {
+            order_id: OrderId(id.into()),
+            currency: "USDT".into(),
+            network: "TRX-TRC20".into(),
+            amount: rust_decimal::Decimal::new(1001, 2),
+            to_address: "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t".into(),
+            memo: None,
+            fee_option: FeeOption::Deduct,
+            from_currency: None,
+            remark: None,
+            url_callback: None,
+        }
+    }
+
+    fn sheet(tag: &str) -> SheetInfo {
+        SheetInfo {
+            path: format!("/sheets/{tag}.csv"),
+            name: format!("{tag}.csv"),
+            worksheet: None,
+            sha256: tag.into(),
+        }
+    }
+
+    /// A run of `n` planned orders `<tag>-<i>` (sheet lines 2..).
+    fn plan_run(book: &Book, account: i64, tag: &str, n: usize) -> (Run, Vec<OrderId>) {
+        let info = sheet(tag);
+        let run = book
+            .create_run(account, Some(tag), tag, &info, &["address".into()])
+            .unwrap();
+        let ids: Vec<OrderId> = (0..n).map(|i| OrderId(format!("{tag}-{i}"))).collect();
+        let rows = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| SnapshotRow {
+                line: i as u64 + 2,
+                cells: vec![format!("cell {i}")],
+                order_id: Some(id.clone()),
+                invalid: None,
+                currency: Some("USDT".into()),
+                network: Some("TRX-TRC20".into()),
+                amount: Some(rust_decimal::Decimal::new(1001, 2)),
+                quoted_fee: None,
+            })
+            .collect();
+        let snapshot = SheetSnapshot {
+            columns: vec!["address".into()],
+            rows,
+            sheet_sha256: tag.into(),
+        };
+        let planned: Vec<(OrderRecord, Option<String>)> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                (
+                    OrderRecord::planned(i as u64 + 2, "d".into(), request(id.as_str()), now()),
+                    None,
+                )
+            })
+            .collect();
+        let mut held = BTreeMap::new();
+        held.insert(2, "held for the test".to_string());
+        book.save_plan(account, &run, &info, &snapshot, &held, &planned)
+            .unwrap();
+        (run, ids)
+    }
+
+    fn intent(id: &OrderId) -> Event {
+        Event::Intent {
+            order_id: id.clone(),
+            line: 2,
+            digest: "d".into(),
+            request: request(id.as_str()),
+            at: now(),
+        }
+    }
+
+    fn answer(id: &OrderId, status: Status) -> Event {
+        Event::Result {
+            order_id: id.clone(),
+            source: Source::Create,
+            state: PayoutState {
+                order_id: id.clone(),
+                status,
+                gateway_status: status.as_str().into(),
+                ..PayoutState::default()
+            },
+            at: now(),
+        }
+    }
+
+    fn open() -> (tempfile::TempDir, Book, i64) {
+        let dir = tempfile::tempdir().unwrap();
+        let book = Book::open(&dir.path().join("book.sqlite")).unwrap();
+        let account = book
+            .account(&AccountKey::g2328(Mode::Sandbox, "p-1"))
+            .unwrap();
+        (dir, book, account)
+    }
+
+    fn sql(book: &Book, statement: &str) {
+        book.conn().execute_batch(statement).unwrap();
+    }
+
+    fn refusal(r: Result<(), BookError>) -> String {
+        match r {
+            Err(e @ BookError::Tampered { .. }) => e.to_string(),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_event_of_a_run_is_checked_across_chunks() {
+        let (_dir, book, account) = open();
+        // More events than one chunk holds, so a change in the second chunk is found too.
+        let n = EventChunk::LEN / 2 + 10;
+        let (run, ids) = plan_run(&book, account, "big", n);
+        let intents: Vec<Event> = ids.iter().map(intent).collect();
+        book.record(account, &intents).unwrap();
+        let answers: Vec<Event> = ids.iter().map(|i| answer(i, Status::Completed)).collect();
+        book.record(account, &answers).unwrap();
+        book.verify_run_events(run.pk, &run.run_id).unwrap();
+        let last: i64 = book
+            .conn()
+            .query_row("SELECT max(seq) FROM events", [], |r| r.get(0))
+            .unwrap();
+        assert!(last > EventChunk::LEN as i64 + 2);
+
+        // An edited body, late in the run: named by its seq.
+        sql(
+            &book,
+            &format!(
+                "UPDATE events SET body = replace(body, 'completed', 'failed') WHERE seq = {last}"
+            ),
+        );
+        let e = refusal(book.verify_run_events(run.pk, &run.run_id));
+        assert!(e.contains(&format!("event #{last} (result)")), "{e}");
+        assert!(e.contains("does not match its hash"), "{e}");
+        // Two edits: the first one is named.
+        sql(
+            &book,
+            &format!("UPDATE events SET hash = zeroblob(32) WHERE seq = 5; UPDATE events SET kind = 'refused' WHERE seq = {}", last - 1),
+        );
+        let e = refusal(book.verify_run_events(run.pk, &run.run_id));
+        assert!(e.contains("event #5 (intent)"), "{e}");
+    }
+
+    #[test]
+    fn a_removed_event_is_refused_wherever_it_was() {
+        for victim in ["min(seq)", "max(seq)", "(min(seq) + max(seq)) / 2"] {
+            let (_dir, book, account) = open();
+            let (run, ids) = plan_run(&book, account, "r", 50);
+            book.record(account, &ids.iter().map(intent).collect::<Vec<_>>())
+                .unwrap();
+            sql(
+                &book,
+                &format!(
+                    "DELETE FROM events WHERE seq = (SELECT {victim} FROM events WHERE run = {})",
+                    run.pk
+                ),
+            );
+            let e = refusal(book.verify_run_events(run.pk, &run.run_id));
+            assert!(
+                e.contains("should have 51 events but has 50"),
+                "{victim}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn interleaved_runs_link_across_each_other() {
+        let (_dir, book, account) = open();
+        let (a, a_ids) = plan_run(&book, account, "a", 20);
+        let (b, b_ids) = plan_run(&book, account, "b", 20);
+        for (x, y) in a_ids.iter().zip(&b_ids) {
+            book.record(account, &[intent(x)]).unwrap();
+            book.record(account, &[intent(y)]).unwrap();
+        }
+        book.verify_run_events(a.pk, "a").unwrap();
+        book.verify_run_events(b.pk, "b").unwrap();
+        // Run b loses an event that one of run a's events links to: a's count is right, but
+        // its chain is broken there. (b's count is wrong.)
+        let gone: i64 = book
+            .conn()
+            .query_row(
+                "SELECT seq FROM events WHERE run = ?1 ORDER BY seq LIMIT 1 OFFSET 5",
+                [b.pk],
+                |r| r.get(0),
+            )
+            .unwrap();
+        sql(&book, &format!("DELETE FROM events WHERE seq = {gone}"));
+        let e = refusal(book.verify_run_events(a.pk, "a"));
+        assert!(
+            e.contains(&format!(
+                "event #{gone} before event #{} is missing",
+                gone + 1
+            )),
+            "{e}"
+        );
+        let e = refusal(book.verify_run_events(b.pk, "b"));
+        assert!(e.contains("events were removed"), "{e}");
+        // An edited link in run b is found from run a's side too (its hash no longer fits).
+        let (_dir, book, account) = open();
+        let (a, a_ids) = plan_run(&book, account, "a", 3);
+        let (_b, b_ids) = plan_run(&book, account, "b", 3);
+        for (x, y) in a_ids.iter().zip(&b_ids) {
+            book.record(account, &[intent(y)]).unwrap();
+            book.record(account, &[intent(x)]).unwrap();
+        }
+        sql(
+            &book,
+            "UPDATE events SET hash = zeroblob(32) WHERE seq = (SELECT max(seq) FROM events WHERE run = 2)",
+        );
+        assert!(refusal(book.verify_run_events(a.pk, "a")).contains("does not match its hash"));
+    }
+
+    #[test]
+    fn run_orders_come_back_in_row_order_with_every_seal_checked() {
+        let (_dir, book, account) = open();
+        let n = 5000;
+        let (run, ids) = plan_run(&book, account, "mix", n);
+        // Statuses mixed through the run: the index order is (status, id), the answer's is id.
+        let sent: Vec<&OrderId> = ids.iter().step_by(3).collect();
+        book.record(account, &sent.iter().map(|i| intent(i)).collect::<Vec<_>>())
+            .unwrap();
+        let answered: Vec<Event> = sent
+            .iter()
+            .step_by(2)
+            .map(|i| answer(i, Status::Pending))
+            .collect();
+        book.record(account, &answered).unwrap();
+        let orders = book.run_orders(account, run.pk).unwrap();
+        let got: Vec<&OrderId> = orders.iter().map(|r| &r.order_id).collect();
+        assert_eq!(got, ids.iter().collect::<Vec<_>>());
+        assert_eq!(orders[0].status, Status::Pending);
+        assert_eq!(orders[1].status, Status::NotSent);
+        assert_eq!(orders[3].status, Status::InDoubt);
+        // A status edited by hand, anywhere in the run, is refused with the order named.
+        sql(
+            &book,
+            &format!(
+                "UPDATE orders SET status = 'completed' WHERE order_id = '{}'",
+                ids[4321]
+            ),
+        );
+        match book.run_orders(account, run.pk) {
+            Err(e @ BookError::Tampered { .. }) => {
+                let e = e.to_string();
+                assert!(e.contains(&format!("order {}", ids[4321])), "{e}");
+                assert!(e.contains("does not match its seal"), "{e}");
+            }
+            other => panic!("expected a refusal, got {:?}", other.map(|o| o.len())),
+        }
+    }
+
+    #[test]
+    fn a_removed_order_row_is_named_by_its_events() {
+        let (_dir, book, account) = open();
+        let (run, ids) = plan_run(&book, account, "gone", 5);
+        book.record(account, &[intent(&ids[3])]).unwrap();
+        let event_order: Option<String> = book
+            .conn()
+            .query_row(
+                "SELECT order_id FROM events WHERE run = ?1 AND kind = 'intent'",
+                [run.pk],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(event_order, None, "the body holds the order id, once");
+        assert_eq!(book.run_counts(&run).unwrap().total(), 5);
+        sql(
+            &book,
+            &format!("DELETE FROM orders WHERE order_id = '{}'", ids[3]),
+        );
+        match book.run_counts(&run) {
+            Err(e @ BookError::Tampered { .. }) => {
+                let e = e.to_string();
+                assert!(e.contains("should have 5 orders but has 4"), "{e}");
+                assert!(
+                    e.contains(&format!("order {} has events but no row", ids[3])),
+                    "{e}"
+                );
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_snapshot_comes_back_as_saved() {
+        let (_dir, book, account) = open();
+        let (run, ids) = plan_run(&book, account, "s", 5000);
+        let (snap, held) = book.snapshot(&run).unwrap();
+        assert_eq!(snap.rows.len(), 5000);
+        assert_eq!(held.len(), 1);
+        assert_eq!(held[&2], "held for the test");
+        for (i, r) in snap.rows.iter().enumerate() {
+            assert_eq!(r.line, i as u64 + 2);
+            assert_eq!(r.order_id.as_ref(), Some(&ids[i]));
+            assert_eq!(r.cells, vec![format!("cell {i}")]);
+            assert_eq!(r.amount, Some(rust_decimal::Decimal::new(1001, 2)));
+        }
+    }
+
+    #[test]
+    fn a_first_schema_book_is_migrated_and_keeps_verifying() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("book.sqlite");
+        {
+            let book = Book::open(&path).unwrap();
+            let account = book
+                .account(&AccountKey::g2328(Mode::Sandbox, "p-1"))
+                .unwrap();
+            let (_run, ids) = plan_run(&book, account, "m", 3);
+            book.record(account, &ids.iter().map(intent).collect::<Vec<_>>())
+                .unwrap();
+            // Back to the first schema, as a book written by the first release is.
+            sql(
+                &book,
+                "CREATE INDEX events_by_order ON events(account, order_id) WHERE order_id IS NOT NULL; ALTER TABLE orders DROP COLUMN first_sent_at; PRAGMA user_version = 1;",
+            );
+        }
+        let book = Book::open(&path).unwrap();
+        let (version, index): (i64, i64) = book
+            .conn()
+            .query_row(
+                "SELECT (SELECT user_version FROM pragma_user_version), (SELECT count(*) FROM sqlite_master WHERE name = 'events_by_order')",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((version, index), (SCHEMA_VERSION, 0));
+        let run = book.runs(None).unwrap().remove(0);
+        book.verify_run_events(run.pk, &run.run_id).unwrap();
+        assert!(book.verify().unwrap().ok());
     }
 }

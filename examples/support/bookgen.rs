@@ -147,6 +147,19 @@ fn state(o: &PlannedOrder, status: Status) -> PayoutState {
         fee: Some(FEE),
         error: None,
         updated_at: Some("2026-11-29 10:15:42".into()),
+        // What a 2328 answer echoes, as payrun keeps it to check it against the request.
+        echo: Box::new(payrun::gateway::Echo {
+            answer: Some(payrun::gateway::AnswerKind::Status2328),
+            order_id: Some(o.order_id.to_string()),
+            to_address: Some(o.payout.address.clone()),
+            amount: Some(o.payout.amount),
+            currency: Some(o.payout.currency.clone()),
+            network: Some(o.payout.network.code.to_string()),
+            memo: None,
+            memo_carried: true,
+            contract_id: None,
+            created_at: Some("2026-11-29T10:15:40+00:00".into()),
+        }),
     }
 }
 

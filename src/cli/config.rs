@@ -11,8 +11,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::cli::values::PerSecond;
 use crate::cli::GlobalArgs;
 use crate::model::GatewayKind;
+use crate::submit::pacing::{fmt_rate, PublishedLimit};
 use crate::validate::networks::{self, NetworkSpec};
 
 /// A secret value: never shown by Debug or Display.
@@ -71,6 +73,8 @@ pub struct Profile {
     pub from_address: Option<String>,
     /// Requests per second.
     pub rate: Option<f64>,
+    /// Allow a `rate` above the gateway's published limit.
+    pub rate_above_limit: Option<bool>,
     pub connect_timeout_secs: Option<f64>,
     pub request_timeout_secs: Option<f64>,
     /// The book file (relative to the profile's directory).
@@ -187,12 +191,100 @@ pub struct Config {
     pub callback_url: Option<String>,
     pub payout_type: PayoutType,
     pub from_address: Option<String>,
-    pub rate: Option<f64>,
+    /// `PAYRUN_RATE`, else `rate =` in the profile (`--rate` is the command's).
+    pub rate: Option<RateSetting>,
+    /// `rate_above_limit =` in the profile.
+    pub rate_above_limit: bool,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
     /// The book file: `--book`, `PAYRUN_BOOK`, `book =` in the profile, else the platform data
     /// directory. An error text when none can be named (no data directory).
     pub book: Result<PathBuf, String>,
+}
+
+/// A configured rate and where it was given (for messages).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateSetting {
+    pub per_sec: PerSecond,
+    /// `--rate`, `PAYRUN_RATE` or `rate in the profile`.
+    pub source: &'static str,
+}
+
+/// The rate a command paces the gateway at, and the warning to print before it starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateChoice {
+    /// Requests per second; None: the gateway's published limit.
+    pub rate: Option<f64>,
+    /// Set when the rate is above the published limit and that was allowed.
+    pub warning: Option<String>,
+}
+
+/// The rate for `gateway`: `flag` (`--rate`), else the configured one, else the published limit.
+/// A rate above the gateway's published limit is refused unless `allow_flag`
+/// (`--rate-above-limit`) or the configuration allows it; allowed, it comes with a warning.
+pub fn choose_rate(
+    gateway: GatewayKind,
+    flag: Option<PerSecond>,
+    allow_flag: bool,
+    local: bool,
+    config: &Config,
+) -> Result<RateChoice, ConfigError> {
+    let setting = flag
+        .map(|per_sec| RateSetting {
+            per_sec,
+            source: "--rate",
+        })
+        .or(config.rate);
+    let Some(RateSetting { per_sec, source }) = setting else {
+        return Ok(RateChoice {
+            rate: None,
+            warning: None,
+        });
+    };
+    let rate = per_sec.get();
+    let limit = PublishedLimit::of(gateway);
+    let gw = match gateway {
+        GatewayKind::G2328 => "2328",
+        GatewayKind::BlockAtm => "BlockATM",
+    };
+    if !limit.exceeded_by(rate) {
+        return Ok(RateChoice {
+            rate: Some(rate),
+            warning: None,
+        });
+    }
+    if local && !(allow_flag || config.rate_above_limit) {
+        // The published limit is the gateway's own; a gateway on this machine (the sandbox)
+        // has whatever limits it has, and a 429 from it slows payrun down as usual.
+        return Ok(RateChoice {
+            rate: Some(rate),
+            warning: Some(format!(
+                "note: {source} {}/s is above {gw}'s published limit of {limit}; allowed because \
+                 the gateway is a local one (the sandbox), not {gw} itself",
+                fmt_rate(rate)
+            )),
+        });
+    }
+    if !(allow_flag || config.rate_above_limit) {
+        return Err(ConfigError::Invalid {
+            field: source.into(),
+            message: format!(
+                "{}/s is above {gw}'s published limit of {limit}: the gateway answers 429 (too \
+                 many requests) and may ban a client that keeps going (418). Use a rate of at \
+                 most {}, or pass --rate-above-limit to send faster anyway",
+                fmt_rate(rate),
+                fmt_rate(limit.per_second()),
+            ),
+        });
+    }
+    Ok(RateChoice {
+        rate: Some(rate),
+        warning: Some(format!(
+            "warning: {source} {}/s is above {gw}'s published limit of {limit}: the gateway may \
+             answer 429 (payrun then slows down) or ban the client (418)",
+            fmt_rate(rate)
+        )),
+    })
 }
 
 /// The production base URL of a gateway.
@@ -282,24 +374,25 @@ impl Config {
         }
         let api_key = secret(src, "PAYRUN_API_KEY", p.api_key_file.as_deref())?;
         let api_secret = secret(src, "PAYRUN_API_SECRET", p.api_secret_file.as_deref())?;
-        let rate = match env("PAYRUN_RATE").map(|r| r.trim().parse::<f64>()) {
-            Some(Ok(r)) => Some(r),
-            Some(Err(_)) => {
-                return Err(ConfigError::Invalid {
+        // The rule of `--rate` (`PerSecond`), for the environment and the profile alike.
+        let rate = match (env("PAYRUN_RATE"), p.rate) {
+            (Some(r), _) => Some(RateSetting {
+                per_sec: PerSecond::parse(r).map_err(|message| ConfigError::Invalid {
                     field: "PAYRUN_RATE".into(),
-                    message: "must be a number of requests per second".into(),
-                })
-            }
-            None => p.rate,
-        };
-        if let Some(r) = rate {
-            if !(r.is_finite() && r > 0.0) {
-                return Err(ConfigError::Invalid {
+                    message,
+                })?,
+                source: "PAYRUN_RATE",
+            }),
+            (None, Some(r)) => Some(RateSetting {
+                per_sec: PerSecond::new(r).map_err(|message| ConfigError::Invalid {
                     field: "rate".into(),
-                    message: format!("must be a positive number of requests per second, got {r}"),
-                });
-            }
-        }
+                    message,
+                })?,
+                source: "rate in the profile",
+            }),
+            (None, None) => None,
+        };
+        let rate_above_limit = p.rate_above_limit.unwrap_or(false);
         Ok(Config {
             gateway,
             base_url: pick(None, env("PAYRUN_BASE_URL"), p.base_url.as_deref())
@@ -315,6 +408,7 @@ impl Config {
             payout_type,
             from_address,
             rate,
+            rate_above_limit,
             connect_timeout: positive_secs("connect_timeout_secs", p.connect_timeout_secs, 10.0)?,
             request_timeout: positive_secs("request_timeout_secs", p.request_timeout_secs, 30.0)?,
             book: crate::book::location::resolve(
@@ -576,9 +670,97 @@ mod tests {
 
     #[test]
     fn bad_rate_is_refused() {
-        let src = sources(&[("PAYRUN_RATE", "-1")], Profile::default());
-        assert!(Config::resolve(&GlobalArgs::default(), &src).is_err());
-        let src = sources(&[("PAYRUN_RATE", "fast")], Profile::default());
-        assert!(Config::resolve(&GlobalArgs::default(), &src).is_err());
+        for bad in ["-1", "fast", "0", "NaN", "inf", ""] {
+            let src = sources(&[("PAYRUN_RATE", bad)], Profile::default());
+            let e = Config::resolve(&GlobalArgs::default(), &src).unwrap_err();
+            assert!(e.to_string().starts_with("PAYRUN_RATE: "), "{bad}: {e}");
+        }
+        for bad in [0.0, -3.0, f64::NAN, f64::INFINITY] {
+            let profile = Profile {
+                rate: Some(bad),
+                ..Default::default()
+            };
+            let e = Config::resolve(&GlobalArgs::default(), &sources(&[], profile)).unwrap_err();
+            assert!(e.to_string().contains("per second"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_rate_above_the_published_limit_needs_leave() {
+        let rate = |r: f64| Some(PerSecond::new(r).unwrap());
+        let cfg = |env: &[(&str, &str)]| {
+            Config::resolve(&GlobalArgs::default(), &sources(env, Profile::default())).unwrap()
+        };
+        let plain = cfg(&[]);
+        // No rate: the published limit.
+        let c = choose_rate(GatewayKind::G2328, None, false, false, &plain).unwrap();
+        assert_eq!((c.rate, c.warning), (None, None));
+        // At or under the limit: taken as is, without a word.
+        let c = choose_rate(GatewayKind::G2328, rate(10.0), false, false, &plain).unwrap();
+        assert_eq!((c.rate, c.warning), (Some(10.0), None));
+        let c = choose_rate(GatewayKind::BlockAtm, rate(1.667), false, false, &plain).unwrap();
+        assert_eq!(c.rate, Some(1.667));
+        // Above: refused, naming the limit and the way out.
+        let e = choose_rate(GatewayKind::G2328, rate(50.0), false, false, &plain).unwrap_err();
+        let e = e.to_string();
+        assert!(
+            e.starts_with(
+                "--rate: 50/s is above 2328's published limit of 10 requests/s per project"
+            ),
+            "{e}"
+        );
+        assert!(e.contains("--rate-above-limit"), "{e}");
+        let e = choose_rate(GatewayKind::BlockAtm, rate(2.0), false, false, &plain).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("BlockATM's published limit of 100 requests/min per endpoint (1.667/s)"),
+            "{e}"
+        );
+        // The environment's rate is checked too, and named.
+        let e = choose_rate(
+            GatewayKind::G2328,
+            None,
+            false,
+            false,
+            &cfg(&[("PAYRUN_RATE", "20")]),
+        )
+        .unwrap_err();
+        assert!(e.to_string().starts_with("PAYRUN_RATE: 20/s"), "{e}");
+        // --rate wins over the environment.
+        let c = choose_rate(
+            GatewayKind::G2328,
+            rate(5.0),
+            false,
+            false,
+            &cfg(&[("PAYRUN_RATE", "20")]),
+        )
+        .unwrap();
+        assert_eq!(c.rate, Some(5.0));
+        // Allowed by the flag or the configuration: taken, with a warning about 429 and 418.
+        let c = choose_rate(GatewayKind::G2328, rate(50.0), true, false, &plain).unwrap();
+        assert_eq!(c.rate, Some(50.0));
+        let w = c.warning.unwrap();
+        assert!(
+            w.contains("429") && w.contains("418") && w.contains("10 requests/s"),
+            "{w}"
+        );
+        let allowed = Config::resolve(
+            &GlobalArgs::default(),
+            &sources(
+                &[("PAYRUN_RATE", "200")],
+                Profile {
+                    rate_above_limit: Some(true),
+                    ..Default::default()
+                },
+            ),
+        )
+        .unwrap();
+        let c = choose_rate(GatewayKind::BlockAtm, None, false, false, &allowed).unwrap();
+        assert_eq!(c.rate, Some(200.0));
+        assert!(c.warning.unwrap().starts_with("warning: PAYRUN_RATE 200/s"));
+        // A gateway on this machine (the sandbox) is not held to the gateway's published limit.
+        let c = choose_rate(GatewayKind::G2328, rate(200.0), false, true, &plain).unwrap();
+        assert_eq!(c.rate, Some(200.0));
+        assert!(c.warning.unwrap().contains("local"));
     }
 }

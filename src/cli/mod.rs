@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-pub use values::{AmountCurrency, FeeOptionArg, GatewayArg, ModeArg};
+pub use values::{AmountCurrency, FeeOptionArg, GatewayArg, ModeArg, PerSecond, Seconds};
 
 /// Pay out crypto from a spreadsheet through a payout gateway, exactly once per row.
 #[derive(Debug, Parser)]
@@ -158,8 +158,11 @@ pub struct ValidateArgs {
 #[command(next_help_heading = "Submission")]
 pub struct SubmitArgs {
     /// Requests per second (default: the gateway's published limit)
-    #[arg(long, value_name = "PER_SEC")]
-    pub rate: Option<f64>,
+    #[arg(long, value_name = "PER_SEC", value_parser = PerSecond::parse, allow_negative_numbers = true)]
+    pub rate: Option<PerSecond>,
+    /// Allow a rate above the gateway's published limit (it may answer 429 or ban with 418)
+    #[arg(long)]
+    pub rate_above_limit: bool,
     /// How orders are sent (default: batch on BlockATM with balance payouts, else single)
     #[arg(long, value_enum)]
     pub mode: Option<ModeArg>,
@@ -265,11 +268,17 @@ pub struct StatusArgs {
     #[arg(long)]
     pub wait: bool,
     /// Seconds between polls with --wait
-    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
-    pub interval: f64,
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = Seconds::parse, allow_negative_numbers = true)]
+    pub interval: Seconds,
+    /// Give up after SECS: list the orders still pending, rewrite the results ledger, exit 1
+    #[arg(long, value_name = "SECS", value_parser = Seconds::parse, allow_negative_numbers = true)]
+    pub timeout: Option<Seconds>,
     /// Requests per second (default: the gateway's published limit)
-    #[arg(long, value_name = "PER_SEC")]
-    pub rate: Option<f64>,
+    #[arg(long, value_name = "PER_SEC", value_parser = PerSecond::parse, allow_negative_numbers = true)]
+    pub rate: Option<PerSecond>,
+    /// Allow a rate above the gateway's published limit (it may answer 429 or ban with 418)
+    #[arg(long)]
+    pub rate_above_limit: bool,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -1,12 +1,119 @@
 //! Typed flag values: clap parses each flag's text straight into one of these, so nothing
-//! downstream sees a raw string (a bad value is a usage error naming the flag, exit 2).
-
-use std::str::FromStr;
-
-use clap::ValueEnum;
-use rust_decimal::Decimal;
+//! downstream sees a raw string (a bad value is a usage error naming the flag, exit 2): the
+//! gateway, the submission mode, the fee option, `AMOUNT:CURRENCY`, a request rate
+//! ([`PerSecond`]) and a span of time ([`Seconds`]). Rates and spans are positive, finite
+//! numbers within bounds no pacer or clock overflows on; the configuration reads `PAYRUN_RATE`
+//! and `rate =` through the same rule.
 
 use crate::model::{FeeOption, GatewayKind};
+use clap::ValueEnum;
+use rust_decimal::Decimal;
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// A rate in requests per second: finite, at least [`PerSecond::MIN`].
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct PerSecond(f64);
+
+impl PerSecond {
+    /// The slowest rate taken: one request every 1000 seconds.
+    pub const MIN: f64 = 0.001;
+
+    /// `v` requests per second, or why it is not a rate.
+    pub fn new(v: f64) -> Result<PerSecond, String> {
+        if v.is_finite() && v >= Self::MIN {
+            Ok(PerSecond(v))
+        } else if v.is_finite() && v > 0.0 {
+            Err(format!(
+                "{v} is too slow: the slowest rate is {} request per second",
+                Self::MIN
+            ))
+        } else {
+            Err(format!(
+                "must be a positive number of requests per second, got {v}"
+            ))
+        }
+    }
+
+    /// Parses a number of requests per second (surrounding spaces allowed).
+    pub fn parse(s: &str) -> Result<PerSecond, String> {
+        let t = s.trim();
+        let v: f64 = t
+            .parse()
+            .map_err(|_| format!("must be a positive number of requests per second, got '{t}'"))?;
+        PerSecond::new(v)
+    }
+
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+impl FromStr for PerSecond {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        PerSecond::parse(s)
+    }
+}
+
+impl fmt::Display for PerSecond {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::submit::pacing::fmt_rate(self.0))
+    }
+}
+
+/// A span of time in seconds: positive, finite, at most [`Seconds::MAX`].
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Seconds(f64);
+
+impl Seconds {
+    /// The longest span taken: 30 days.
+    pub const MAX: f64 = 30.0 * 86_400.0;
+
+    /// `v` seconds, or why it is not a span of time.
+    pub fn new(v: f64) -> Result<Seconds, String> {
+        if v.is_finite() && v > 0.0 && v <= Self::MAX {
+            Ok(Seconds(v))
+        } else {
+            Err(format!(
+                "must be a positive number of seconds (at most {} = 30 days), got {v}",
+                Self::MAX
+            ))
+        }
+    }
+
+    /// Parses a number of seconds (surrounding spaces allowed).
+    pub fn parse(s: &str) -> Result<Seconds, String> {
+        let t = s.trim();
+        let v: f64 = t
+            .parse()
+            .map_err(|_| format!("must be a positive number of seconds, got '{t}'"))?;
+        Seconds::new(v)
+    }
+
+    pub fn get(self) -> f64 {
+        self.0
+    }
+
+    pub fn duration(self) -> Duration {
+        // In range by construction: positive, finite, at most 30 days.
+        Duration::from_secs_f64(self.0)
+    }
+}
+
+impl FromStr for Seconds {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Seconds::parse(s)
+    }
+}
+
+impl fmt::Display for Seconds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
 
 /// `--gateway`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -88,6 +195,39 @@ pub fn amount_currency(v: &str) -> Result<AmountCurrency, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rates_are_positive_finite_numbers() {
+        assert_eq!(PerSecond::parse("10").unwrap().get(), 10.0);
+        assert_eq!(PerSecond::parse(" 1.5 ").unwrap().get(), 1.5);
+        assert_eq!(PerSecond::parse("0.001").unwrap().get(), 0.001);
+        for bad in [
+            "0", "-1", "-0.5", "abc", "", "NaN", "nan", "inf", "-inf", "1e999", "0.0001",
+        ] {
+            let e = PerSecond::parse(bad).unwrap_err();
+            assert!(e.contains("per second"), "{bad}: {e}");
+        }
+        assert!(PerSecond::new(f64::NAN).is_err());
+        assert!(PerSecond::new(f64::INFINITY).is_err());
+        assert!(PerSecond::new(-0.0).is_err());
+        assert!(PerSecond::new(1e300).is_ok());
+    }
+
+    #[test]
+    fn seconds_are_positive_finite_and_bounded() {
+        assert_eq!(
+            Seconds::parse("0.2").unwrap().duration(),
+            Duration::from_millis(200)
+        );
+        assert_eq!(
+            Seconds::parse("2592000").unwrap().duration(),
+            Duration::from_secs(2_592_000)
+        );
+        for bad in ["0", "-2", "x", "NaN", "inf", "1e20", "2592001"] {
+            let e = Seconds::parse(bad).unwrap_err();
+            assert!(e.contains("seconds"), "{bad}: {e}");
+        }
+    }
 
     #[test]
     fn amount_currency_is_typed_at_parse_time() {

@@ -28,6 +28,7 @@ pub const PROFILE_TEMPLATE: &str = r##"# payrun.toml: the payrun configuration p
 #   PAYRUN_PAYOUT_TYPE        payout_type
 #   PAYRUN_FROM_ADDRESS       from_address
 #   PAYRUN_RATE               rate
+#   PAYRUN_RATE_ABOVE_LIMIT   rate_above_limit
 #
 # Secrets never go in this file, only the path of a file holding them (api_key_file,
 # api_secret_file). A config file gets copied, committed to git, pasted into tickets and
@@ -69,8 +70,11 @@ pub const PROFILE_TEMPLATE: &str = r##"# payrun.toml: the payrun configuration p
 # from_address = "your-authorising-address"
 
 # Requests per second (default: the gateway's published limit, 10/s for 2328 and
-# 100/min per endpoint for BlockATM).
+# 100/min per endpoint for BlockATM). A rate above the limit is refused unless
+# rate_above_limit is true (or --rate-above-limit is given): the gateway answers 429 and
+# may ban (418).
 # rate = 5.0
+# rate_above_limit = false
 
 # Seconds allowed to connect, and for a whole request (defaults 10 and 30).
 # connect_timeout_secs = 10.0
@@ -154,6 +158,7 @@ mod tests {
             "payout_type",
             "project",
             "rate",
+            "rate_above_limit",
             "request_timeout_secs",
         ];
         expected.sort();
@@ -164,6 +169,7 @@ mod tests {
         assert_eq!(p.network.as_deref(), Some("TRX-TRC20"));
         assert_eq!(p.payout_type.as_deref(), Some("balance"));
         assert_eq!(p.rate, Some(5.0));
+        assert_eq!(p.rate_above_limit, Some(false));
         assert_eq!(p.connect_timeout_secs, Some(10.0));
         assert_eq!(p.request_timeout_secs, Some(30.0));
         assert!(p.base_url.is_some() && p.project.is_some() && p.contract_id.is_some());

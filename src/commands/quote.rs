@@ -99,6 +99,20 @@ pub fn request_of(o: &PlannedOrder, url_callback: Option<&str>) -> PayoutRequest
     }
 }
 
+/// A 429 to a request sent at `sent`: pause `pacer` and maybe slow it down
+/// (`pacing::slowed_rate`), saying so once per slow-down.
+fn rate_limited(
+    pacer: &Pacer,
+    sent: tokio::time::Instant,
+    retry_after: Option<std::time::Duration>,
+    policy: &RetryPolicy,
+) {
+    let wait = retry_after.unwrap_or(policy.default_rate_wait);
+    if let Some(rate) = pacer.rate_limited(sent, wait) {
+        eprintln!("{}", crate::submit::slowing_down(rate));
+    }
+}
+
 async fn calc_with_retry(
     gateway: &dyn Gateway,
     pacer: &Pacer,
@@ -108,12 +122,13 @@ async fn calc_with_retry(
     let mut attempt = 0;
     loop {
         pacer.ready().await;
+        let sent = tokio::time::Instant::now();
         match gateway.calc(req).await {
             Ok(q) => return Ok(q),
             Err(e) => {
                 attempt += 1;
                 if let GatewayError::RateLimited { retry_after } = &e {
-                    pacer.pause(retry_after.unwrap_or(policy.default_rate_wait));
+                    rate_limited(pacer, sent, *retry_after, &policy);
                 }
                 match decide(&policy, &e, attempt, rand::random::<f64>()) {
                     Decision::Retry(d) => tokio::time::sleep(d).await,
@@ -229,7 +244,12 @@ pub async fn check_balance(gateway: &dyn Gateway, pacer: &Pacer, report: &mut Qu
         return;
     }
     pacer.ready().await;
-    match gateway.balance().await {
+    let sent = tokio::time::Instant::now();
+    let answer = gateway.balance().await;
+    if let Err(GatewayError::RateLimited { retry_after }) = &answer {
+        rate_limited(pacer, sent, *retry_after, &RetryPolicy::default());
+    }
+    match answer {
         Ok(balances) => {
             for g in &report.grand_totals {
                 let have: Decimal = balances
@@ -404,7 +424,12 @@ pub fn execute(ctx: &Context, args: &QuoteArgs) -> anyhow::Result<ExitCode> {
     if loaded.sheet.report.invalid > 0 && !ctx.global.json {
         crate::commands::run::print_problems(&mut std::io::stderr(), &loaded.sheet.report)?;
     }
-    let rate = args.submit.rate.or(ctx.config.rate);
+    let rate = crate::commands::run::pacing_rate(
+        ctx,
+        ctx.config.gateway,
+        args.submit.rate,
+        args.submit.rate_above_limit,
+    )?;
     let conn = connect(&ctx.config, ctx.global.sandbox)?;
     let rt = runtime()?;
     let report = rt.block_on(async {

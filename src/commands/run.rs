@@ -407,19 +407,48 @@ pub fn settings(ctx: &Context, args: &crate::cli::SubmitArgs) -> Result<Settings
     if concurrency == 0 || concurrency > 64 {
         return Err(Exit::usage("--concurrency must be between 1 and 64"));
     }
-    if let Some(r) = args.rate {
-        if !(r.is_finite() && r > 0.0) {
-            return Err(Exit::usage(
-                "--rate must be a positive number of requests per second",
-            ));
-        }
-    }
     Ok(Settings {
         mode,
         chunk_size,
         concurrency,
         policy: RetryPolicy::default(),
     })
+}
+
+/// The rate (requests per second) to pace `gateway` at: `--rate`, else `PAYRUN_RATE` / `rate =`,
+/// else None (the published limit). Above the published limit it is refused (exit 2) unless
+/// allowed (`--rate-above-limit`, `rate_above_limit = true`), and then a warning says so — or
+/// unless the gateway is a local one (`--sandbox`, or a loopback base URL), which is not the
+/// gateway whose limit is published.
+pub fn pacing_rate(
+    ctx: &Context,
+    gateway: crate::model::GatewayKind,
+    rate: Option<crate::cli::values::PerSecond>,
+    above_limit: bool,
+) -> Result<Option<f64>, Exit> {
+    let local = ctx.global.sandbox || is_loopback(&ctx.config.effective_base_url());
+    let choice = crate::cli::config::choose_rate(gateway, rate, above_limit, local, &ctx.config)
+        .map_err(|e| Exit::usage(e.to_string()))?;
+    if let Some(w) = &choice.warning {
+        eprintln!("{w}");
+    }
+    Ok(choice.rate)
+}
+
+/// Whether a base URL names this machine (`localhost`, `127.0.0.0/8`, `::1`).
+fn is_loopback(base_url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(base_url) else {
+        return false;
+    };
+    match url.host_str() {
+        Some(h) if h.eq_ignore_ascii_case("localhost") => true,
+        Some(h) => h
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => false,
+    }
 }
 
 /// A book problem ends the command with exit 2.
@@ -485,6 +514,12 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let settings = settings(ctx, &args.submit)?;
+    let rate = pacing_rate(
+        ctx,
+        ctx.config.gateway,
+        args.submit.rate,
+        args.submit.rate_above_limit,
+    )?;
     let wanted_run = ctx
         .global
         .run_id
@@ -630,7 +665,6 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("held: line {line}: {why}");
     }
     let rt = runtime()?;
-    let rate = args.submit.rate.or(ctx.config.rate);
     let pacers = Pacers::for_gateway(gateway, rate);
     let pending_work = triage.to_send.len() + triage.in_doubt.len();
     let quote = if triage.to_send.is_empty() {
@@ -760,7 +794,14 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
                     pending.len()
                 );
             } else if !pending.is_empty() {
-                engine.refresh(pending).await?;
+                for (id, what) in engine.refresh(pending).await? {
+                    if let crate::submit::Refreshed::Unknown(why) = what {
+                        engine.unresolved(
+                            &id,
+                            format!("the gateway accepted this order but its status lookup does not find it: {why}"),
+                        )?;
+                    }
+                }
             }
         }
         ctrl_c.abort();

@@ -3,9 +3,14 @@
 //! book, rewrite the results ledger beside the run's sheet; with
 //! `--wait`, poll until no order is pending (an order in doubt is refreshed too, but only `run`
 //! can be relied on to resolve it, so it never keeps the wait going).
+//!
+//! The wait always ends. An order the gateway does not know ([`UNKNOWN_POLLS`] lookups in a
+//! row find nothing) or that cannot be looked up is reported, recorded in the book as
+//! `unresolved` with the reason, and no longer polled; `--timeout` bounds the whole command
+//! (the orders still pending are listed, the ledger rewritten, exit 1).
 
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::book::RunBook;
 use crate::cli::StatusArgs;
@@ -17,21 +22,55 @@ use crate::model::{OrderId, Status};
 use crate::submit::progress::Progress;
 use crate::submit::retry::RetryPolicy;
 use crate::submit::stop::Stop;
-use crate::submit::{Engine, Mode, Pacers, Settings};
+use crate::submit::{Engine, Mode, Pacers, Refreshed, Settings};
+
+/// How many status lookups in a row may find an order unknown to the gateway before `status
+/// --wait` stops asking about it (a plain `status` stops after its one pass).
+pub const UNKNOWN_POLLS: u32 = 5;
+
+/// At most this many orders are named in a message; the ledger has them all.
+const NAMED: usize = 20;
 
 /// The statuses a refresh may still change: pending, and in doubt.
 fn open(s: Status) -> bool {
     matches!(s, Status::Pending | Status::InDoubt)
 }
 
+/// Why `status` stops asking about an order after what the last lookup learned, if it does:
+/// `misses` counts the lookups in a row that found the order unknown (this one included).
+fn give_up_after(what: &Refreshed, misses: u32, wait: bool) -> Option<String> {
+    match what {
+        Refreshed::Unknown(why) if misses >= UNKNOWN_POLLS || !wait => Some(format!(
+            "status: {why}; {misses} lookup(s) in a row found nothing"
+        )),
+        Refreshed::NoLookup(why) => Some(format!("status: cannot look this order up: {why}")),
+        _ => None,
+    }
+}
+
+/// "id (line N), id (line M), … and K more".
+fn name_orders(book: &RunBook, ids: &[OrderId]) -> String {
+    let mut named: Vec<String> = ids
+        .iter()
+        .take(NAMED)
+        .map(|id| match book.get(id) {
+            Ok(Some(r)) => format!("{id} (line {})", r.line),
+            _ => id.to_string(),
+        })
+        .collect();
+    if ids.len() > NAMED {
+        named.push(format!("and {} more", ids.len() - NAMED));
+    }
+    named.join(", ")
+}
+
 /// `payrun status`.
 pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
-    if !(args.interval.is_finite() && args.interval > 0.0) {
-        return Err(Exit::usage("--interval must be a positive number of seconds").into());
-    }
+    let started = std::time::Instant::now();
     let book_file = open_book(ctx)?;
     let run = select_run(ctx, &book_file, args.select.sheet.as_deref())?;
     let gateway = crate::commands::gateway_of(&book_file, &run)?;
+    let rate = crate::commands::run::pacing_rate(ctx, gateway, args.rate, args.rate_above_limit)?;
     let mut config = ctx.config.clone();
     config.gateway = gateway;
     let conn = connect(&config, ctx.global.sandbox)?;
@@ -60,7 +99,7 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         expect: conn.expect.clone(),
         gateway: conn.gateway.clone(),
         book: book.clone(),
-        pacers: Pacers::for_gateway(gateway, args.rate.or(ctx.config.rate)),
+        pacers: Pacers::for_gateway(gateway, rate),
         settings: Settings {
             mode: Mode::Single,
             chunk_size: 1,
@@ -86,25 +125,79 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
             }
         })
     };
+    let deadline = args
+        .timeout
+        .map(|t| tokio::time::Instant::from_std(started + t.duration()));
+    let past_deadline = || deadline.is_some_and(|d| tokio::time::Instant::now() >= d);
+    let interrupted = |bar: &Option<Progress>| {
+        if let Some(b) = bar {
+            b.finish();
+        }
+        eprintln!("interrupted");
+        ExitCode::Interrupted
+    };
+    // Lookups in a row that found an order unknown; orders no longer asked about.
+    let mut misses: HashMap<OrderId, u32> = HashMap::new();
+    let mut given_up: BTreeSet<OrderId> = BTreeSet::new();
     let mut ids = first;
     let mut last = None;
+    let mut timed_out = false;
     loop {
-        let result = rt.block_on(engine.refresh(ids.clone()));
-        result.map_err(|e| Exit::usage(e.to_string()))?;
+        // A refresh cut short by the deadline is dropped: its lookups only read, and each
+        // answer already taken is in the book.
+        let learned = rt.block_on(async {
+            match deadline {
+                Some(d) => tokio::time::timeout_at(d, engine.refresh(ids.clone()))
+                    .await
+                    .ok(),
+                None => Some(engine.refresh(ids.clone()).await),
+            }
+        });
+        match learned {
+            None => timed_out = true,
+            Some(learned) => {
+                for (id, what) in learned.map_err(|e| Exit::usage(e.to_string()))? {
+                    let n = match what {
+                        Refreshed::Unknown(_) => {
+                            let n = misses.entry(id.clone()).or_default();
+                            *n += 1;
+                            *n
+                        }
+                        Refreshed::Answered => {
+                            misses.remove(&id);
+                            0
+                        }
+                        _ => misses.get(&id).copied().unwrap_or(0),
+                    };
+                    if let Some(why) = give_up_after(&what, n, args.wait) {
+                        let line = book.get(&id).ok().flatten().map(|r| r.line);
+                        engine
+                            .unresolved(&id, why.clone())
+                            .map_err(|e| Exit::usage(e.to_string()))?;
+                        let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
+                        let msg = format!("order {id}{at}: {why}; no longer polled");
+                        match &bar {
+                            Some(b) => b.note(&msg),
+                            None => eprintln!("{msg}"),
+                        }
+                        given_up.insert(id);
+                    }
+                }
+            }
+        }
         if let Some(e) = stop.fatal_error() {
             return Err(Exit::refused(format!("the gateway refused: {e}")).into());
         }
         last = write_ledger()?.or(last);
         if stop.interrupted() {
-            if let Some(b) = &bar {
-                b.finish();
-            }
-            eprintln!("interrupted");
-            return Ok(ExitCode::Interrupted);
+            return Ok(interrupted(&bar));
         }
         let still: Vec<OrderId> = book
             .ids_where(open)
-            .map_err(|e| Exit::usage(e.to_string()))?;
+            .map_err(|e| Exit::usage(e.to_string()))?
+            .into_iter()
+            .filter(|id| !given_up.contains(id))
+            .collect();
         if let Some(b) = &bar {
             for _ in 0..ids.len().saturating_sub(still.len()) {
                 b.finished(false);
@@ -112,22 +205,32 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         }
         // Only pending orders are waited for: an order in doubt may never become final through
         // lookups (2328 looks up by uuid, which it lacks), so it is refreshed while others are
-        // pending but never keeps the wait alive; `run` resolves it.
-        let pending = !book
+        // pending but never keeps the wait alive; `run` resolves it. Nor does an order the
+        // gateway does not know.
+        let pending = book
             .ids_where(|s| s == Status::Pending)
             .map_err(|e| Exit::usage(e.to_string()))?
-            .is_empty();
+            .into_iter()
+            .any(|id| !given_up.contains(&id));
         if !args.wait || !pending {
             break;
         }
+        if timed_out || past_deadline() {
+            timed_out = true;
+            break;
+        }
         ids = still;
-        let slept = rt.block_on(stop.sleep(Duration::from_secs_f64(args.interval)));
+        let mut nap = args.interval.duration();
+        if let Some(d) = deadline {
+            nap = nap.min(d.saturating_duration_since(tokio::time::Instant::now()));
+        }
+        let slept = rt.block_on(stop.sleep(nap));
         if !slept && stop.interrupted() {
-            if let Some(b) = &bar {
-                b.finish();
-            }
-            eprintln!("interrupted");
-            return Ok(ExitCode::Interrupted);
+            return Ok(interrupted(&bar));
+        }
+        if past_deadline() {
+            timed_out = true;
+            break;
         }
     }
     ctrl_c.abort();
@@ -146,8 +249,39 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
              same order id or looks it up; nothing is paid twice)"
         );
     }
+    let unknown: Vec<OrderId> = given_up
+        .iter()
+        .filter(|id| orders.get(*id).is_some_and(|r| r.status == Status::Pending))
+        .cloned()
+        .collect();
+    if !unknown.is_empty() {
+        eprintln!(
+            "{} accepted order(s) the gateway does not know now: {}; check the gateway account \
+             (`payrun status` asks again)",
+            unknown.len(),
+            name_orders(&book, &unknown)
+        );
+    }
+    if timed_out {
+        let mut pending: Vec<&crate::book::OrderRecord> = orders
+            .values()
+            .filter(|r| r.status == Status::Pending)
+            .collect();
+        pending.sort_by_key(|r| r.line);
+        let ids: Vec<OrderId> = pending.iter().map(|r| r.order_id.clone()).collect();
+        let secs = args.timeout.map(|t| t.to_string()).unwrap_or_default();
+        if ids.is_empty() {
+            eprintln!("timed out after {secs} s");
+        } else {
+            eprintln!(
+                "timed out after {secs} s; {} order(s) still pending: {}",
+                ids.len(),
+                name_orders(&book, &ids)
+            );
+        }
+    }
     let all_completed =
-        !orders.is_empty() && orders.values().all(|r| r.status == Status::Completed);
+        !timed_out && !orders.is_empty() && orders.values().all(|r| r.status == Status::Completed);
     match &last {
         Some(s) if ctx.global.json => crate::outln!("{}", serde_json::to_string_pretty(s)?),
         Some(s) => crate::out!("{}", summary::to_text(s)),
@@ -168,4 +302,32 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::Incomplete
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_order_is_given_up_after_the_bound_or_at_once_without_wait() {
+        let unknown = Refreshed::Unknown("the gateway does not know this order (000202)".into());
+        for n in 1..UNKNOWN_POLLS {
+            assert_eq!(give_up_after(&unknown, n, true), None, "{n}");
+        }
+        let why = give_up_after(&unknown, UNKNOWN_POLLS, true).unwrap();
+        assert!(
+            why.contains("000202") && why.contains("5 lookup(s)"),
+            "{why}"
+        );
+        // A plain `status` makes one pass: it says so after it.
+        assert!(give_up_after(&unknown, 1, false).is_some());
+        // An order that cannot be looked up is given up at once; an answer or a failed lookup
+        // never is.
+        let none = Refreshed::NoLookup("2328 looks payouts up by uuid only".into());
+        assert!(give_up_after(&none, 0, true)
+            .unwrap()
+            .contains("cannot look this order up"));
+        assert_eq!(give_up_after(&Refreshed::Answered, 9, true), None);
+        assert_eq!(give_up_after(&Refreshed::NoAnswer, 9, true), None);
+    }
 }

@@ -1,7 +1,8 @@
 //! Submission: sends planned orders through a `Gateway` exactly once each.
 //!
 //! For every request: append+fsync an intent, pace (governor), send, append+fsync the answer.
-//! 429 → wait as asked and retry the same order id; 5xx, timeouts and unreadable answers →
+//! 429 → wait as asked, maybe slow the endpoint's pacer down (`pacing::slowed_rate`), and
+//! retry the same order id; 5xx, timeouts and unreadable answers →
 //! backoff, then the in-doubt path (2328: re-POST the same `order_id`, documented idempotent;
 //! BlockATM: look the `orderNo` up, and send again only when the gateway says it does not
 //! exist); validation refusals → the row failed; auth refusal or 418 → stop the run. In-doubt
@@ -18,12 +19,13 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 
 use crate::book::{self, BookError, Event, RunBook, Source};
 use crate::gateway::echo::Expect;
 use crate::gateway::{Gateway, GatewayError, PayoutRequest, PayoutState};
 use crate::model::{GatewayKind, OrderId, Status};
-use pacing::Pacer;
+use pacing::{Pacer, PublishedLimit};
 use progress::Progress;
 use retry::{decide, Decision, RetryPolicy};
 use stop::Stop;
@@ -56,35 +58,33 @@ impl Pacers {
     /// 2328: 10 req/s per project, shared by every endpoint. BlockATM: 100 req/min per
     /// endpoint. `rate` (requests per second) overrides the published figure; it is counted
     /// over the gateway's own window (2328: a second; BlockATM: a minute), with
-    /// [`pacing::WINDOW_GUARD`] of slack per window.
+    /// [`pacing::WINDOW_GUARD`] of slack per window. 429s may slow a pacer down for the rest
+    /// of the run ([`pacing::slowed_rate`], against the published limit).
     pub fn for_gateway(kind: GatewayKind, rate: Option<f64>) -> Pacers {
+        let limit = PublishedLimit::of(kind);
+        let published = limit.per_second();
+        let r = rate.unwrap_or(published);
+        let pacer = || Arc::new(Pacer::for_window(r, limit.window).with_published(published));
         match kind {
             GatewayKind::G2328 => {
-                let p = Arc::new(Pacer::for_window(
-                    rate.unwrap_or(10.0),
-                    Duration::from_secs(1),
-                ));
+                let p = pacer();
                 Pacers {
                     create: p.clone(),
                     batch: p.clone(),
                     lookup: p,
                 }
             }
-            GatewayKind::BlockAtm => {
-                let r = rate.unwrap_or(100.0 / 60.0);
-                let minute = Duration::from_secs(60);
-                Pacers {
-                    create: Arc::new(Pacer::for_window(r, minute)),
-                    batch: Arc::new(Pacer::for_window(r, minute)),
-                    lookup: Arc::new(Pacer::for_window(r, minute)),
-                }
-            }
+            GatewayKind::BlockAtm => Pacers {
+                create: pacer(),
+                batch: pacer(),
+                lookup: pacer(),
+            },
         }
     }
 }
 
 /// What a lookup learned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Resolution {
     /// The gateway has the order; its state is recorded in the book.
     Found,
@@ -92,6 +92,39 @@ enum Resolution {
     Absent,
     /// Still unknown; the order stays in doubt and is not sent.
     InDoubt,
+    /// With [`OnAbsent::Report`]: the gateway says it does not know the order (nothing
+    /// recorded; the reason).
+    Unknown(String),
+    /// With [`OnAbsent::Report`]: the order cannot be looked up (nothing recorded; the reason).
+    NoLookup(String),
+}
+
+/// What a lookup does with "the gateway does not know this order".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnAbsent {
+    /// Records it as not applied: the order may be sent again (a create that never arrived).
+    Resend,
+    /// Records it as unresolved and leaves the order in doubt (the gateway has just said the
+    /// order exists).
+    Doubt,
+    /// Records nothing and returns it (a status refresh: the caller decides when to give up).
+    Report,
+}
+
+/// What one status refresh learned about an order ([`Engine::refresh`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refreshed {
+    /// The gateway answered about the order; the answer is in the book.
+    Answered,
+    /// The gateway does not know the order (2328: status by uuid not found; BlockATM detail:
+    /// 000202 "does not exist"). Nothing was recorded; the reason.
+    Unknown(String),
+    /// The order cannot be looked up (2328 without the gateway's uuid, an order left in
+    /// doubt). Nothing was recorded; the reason.
+    NoLookup(String),
+    /// No answer this time (the lookup failed after its retries and was recorded as
+    /// unresolved, or the command stopped).
+    NoAnswer,
 }
 
 /// Sends orders and resolves doubts; cheap to clone into tasks.
@@ -109,6 +142,14 @@ pub struct Engine {
 
 fn jitter() -> f64 {
     rand::random::<f64>()
+}
+
+/// What payrun says when a 429 slowed a pacer down to `rate` requests per second.
+pub fn slowing_down(rate: f64) -> String {
+    format!(
+        "the gateway answered 429: slowing to {}/s",
+        pacing::fmt_rate(rate)
+    )
 }
 
 impl Engine {
@@ -165,15 +206,26 @@ impl Engine {
         self.progress.finished(failed);
     }
 
-    /// Waits for `pacer`'s next slot; false when the run stops first (a stop does not wait
-    /// for the slot: leaving the wait early takes nothing from the pacer).
-    async fn slot(&self, pacer: &Pacer) -> bool {
+    /// Waits for `pacer`'s next slot and returns when it was granted; None when the run stops
+    /// first (a stop does not wait for the slot: leaving the wait early takes nothing from the
+    /// pacer).
+    async fn slot(&self, pacer: &Pacer) -> Option<Instant> {
         if self.stop.is_set() {
-            return false;
+            return None;
         }
         tokio::select! {
-            _ = pacer.ready() => !self.stop.is_set(),
-            _ = self.stopped() => false,
+            _ = pacer.ready() => (!self.stop.is_set()).then(Instant::now),
+            _ = self.stopped() => None,
+        }
+    }
+
+    /// The gateway answered 429 to a request sent at `sent` through `pacer`: every request on
+    /// it waits as asked (else the policy's default), and the pacer may slow down, which is
+    /// said once per slow-down on stderr.
+    fn rate_limited(&self, pacer: &Pacer, sent: Instant, retry_after: Option<Duration>) {
+        let wait = retry_after.unwrap_or(self.settings.policy.default_rate_wait);
+        if let Some(rate) = pacer.rate_limited(sent, wait) {
+            self.progress.note(&slowing_down(rate));
         }
     }
 
@@ -228,7 +280,10 @@ impl Engine {
                     GatewayKind::G2328 => me.send_one(rec.request).await.map(|_| None),
                     GatewayKind::BlockAtm => {
                         let gid = rec.state.as_ref().and_then(|s| s.gateway_id.clone());
-                        match me.lookup(&id, gid.as_ref(), true, Source::Lookup).await? {
+                        match me
+                            .lookup(&id, gid.as_ref(), OnAbsent::Resend, Source::Lookup)
+                            .await?
+                        {
                             Resolution::Absent => Ok(Some(rec.request)),
                             _ => Ok(None),
                         }
@@ -281,14 +336,13 @@ impl Engine {
         Ok(())
     }
 
-    /// Looks an order up (with retries) and records what the gateway says.
-    /// With `trust_absent` false, a "does not exist" answer leaves the order in doubt (used
-    /// when the gateway has just said the order exists).
+    /// Looks an order up (with retries) and records what the gateway says; a "does not
+    /// exist" answer is handled as `absent` says.
     async fn lookup(
         &self,
         id: &OrderId,
         gid: Option<&crate::model::GatewayId>,
-        trust_absent: bool,
+        absent: OnAbsent,
         source: Source,
     ) -> Result<Resolution, BookError> {
         let mut attempt = 0;
@@ -296,9 +350,9 @@ impl Engine {
             if self.stop.is_set() {
                 return Ok(Resolution::InDoubt);
             }
-            if !self.slot(&self.pacers.lookup).await {
+            let Some(sent) = self.slot(&self.pacers.lookup).await else {
                 return Ok(Resolution::InDoubt);
-            }
+            };
             match self.gateway.lookup(id, gid).await {
                 Ok(mut state) => {
                     if state.order_id != *id {
@@ -320,7 +374,12 @@ impl Engine {
                     self.record(vec![self.answer(state, source)?])?;
                     return Ok(Resolution::Found);
                 }
-                Err(GatewayError::NotFound { code, message }) if !trust_absent => {
+                Err(GatewayError::NotFound { code, message }) if absent == OnAbsent::Report => {
+                    return Ok(Resolution::Unknown(format!(
+                        "the gateway does not know this order ({code}: {message})"
+                    )));
+                }
+                Err(GatewayError::NotFound { code, message }) if absent == OnAbsent::Doubt => {
                     self.record(vec![Event::Unresolved {
                         order_id: id.clone(),
                         error: format!("the gateway said the order exists but its lookup does not find it ({code}: {message})"),
@@ -336,6 +395,9 @@ impl Engine {
                     }])?;
                     return Ok(Resolution::Absent);
                 }
+                Err(GatewayError::Unsupported(why)) if absent == OnAbsent::Report => {
+                    return Ok(Resolution::NoLookup(why.to_string()))
+                }
                 Err(GatewayError::Unsupported(_)) => return Ok(Resolution::InDoubt),
                 Err(e) => {
                     attempt += 1;
@@ -343,9 +405,7 @@ impl Engine {
                         self.stop.fatal(e.clone());
                     }
                     if let GatewayError::RateLimited { retry_after } = &e {
-                        self.pacers
-                            .lookup
-                            .pause(retry_after.unwrap_or(self.settings.policy.default_rate_wait));
+                        self.rate_limited(&self.pacers.lookup, sent, *retry_after);
                     }
                     match decide(&self.settings.policy, &e, attempt, jitter()) {
                         Decision::Retry(d) if self.stop.sleep(d).await => continue,
@@ -378,10 +438,10 @@ impl Engine {
             crate::failpoint::hit("before_intent");
             self.record(vec![self.intent(&req)?])?;
             crate::failpoint::hit("after_intent");
-            if !self.slot(&self.pacers.create).await {
+            let Some(sent) = self.slot(&self.pacers.create).await else {
                 self.unsent_after_intent(&[(&id, before)])?;
                 return Ok(());
-            }
+            };
             let now = book::now;
             let answer = self.gateway.create(&req).await;
             crate::failpoint::hit("after_send");
@@ -431,7 +491,7 @@ impl Engine {
                     tracing::info!(order_id = %id, "gateway reports a duplicate order ({e}); looking it up");
                     let gid = self.gateway_id(&id)?;
                     // "Exists" then "does not exist" is never taken as safe: it stays in doubt.
-                    self.lookup(&id, gid.as_ref(), false, Source::Lookup)
+                    self.lookup(&id, gid.as_ref(), OnAbsent::Doubt, Source::Lookup)
                         .await?;
                     self.done(&id);
                     return Ok(());
@@ -442,9 +502,7 @@ impl Engine {
                         reason: "rate limited (HTTP 429)".into(),
                         at: now(),
                     }])?;
-                    self.pacers
-                        .create
-                        .pause(retry_after.unwrap_or(self.settings.policy.default_rate_wait));
+                    self.rate_limited(&self.pacers.create, sent, retry_after);
                     rate_tries += 1;
                     let e = GatewayError::RateLimited { retry_after };
                     match decide(&self.settings.policy, &e, rate_tries, jitter()) {
@@ -477,13 +535,18 @@ impl Engine {
                     match self.gateway.kind() {
                         GatewayKind::G2328 => continue, // re-POST with the same order_id
                         GatewayKind::BlockAtm => {
-                            match self.lookup(&id, None, true, Source::Lookup).await? {
+                            match self
+                                .lookup(&id, None, OnAbsent::Resend, Source::Lookup)
+                                .await?
+                            {
                                 Resolution::Absent => continue,
                                 Resolution::Found => {
                                     self.done(&id);
                                     return Ok(());
                                 }
-                                Resolution::InDoubt => return Ok(()),
+                                Resolution::InDoubt
+                                | Resolution::Unknown(_)
+                                | Resolution::NoLookup(_) => return Ok(()),
                             }
                         }
                     }
@@ -510,11 +573,11 @@ impl Engine {
                     .collect::<Result<_, _>>()?,
             )?;
             crate::failpoint::hit("after_intent");
-            if !self.slot(&self.pacers.batch).await {
+            let Some(sent) = self.slot(&self.pacers.batch).await else {
                 let orders: Vec<_> = reqs.iter().map(|r| &r.order_id).zip(before).collect();
                 self.unsent_after_intent(&orders)?;
                 return Ok(());
-            }
+            };
             let answer = self.gateway.create_batch(&reqs).await;
             crate::failpoint::hit("after_send");
             match answer {
@@ -571,10 +634,15 @@ impl Engine {
                             self.done(&r.order_id);
                             continue;
                         }
-                        match self.lookup(&r.order_id, None, true, Source::Lookup).await? {
+                        match self
+                            .lookup(&r.order_id, None, OnAbsent::Resend, Source::Lookup)
+                            .await?
+                        {
                             Resolution::Absent => self.send_one(r).await?,
                             Resolution::Found => self.done(&r.order_id),
-                            Resolution::InDoubt => {}
+                            Resolution::InDoubt
+                            | Resolution::Unknown(_)
+                            | Resolution::NoLookup(_) => {}
                         }
                     }
                     return Ok(());
@@ -589,9 +657,7 @@ impl Engine {
                             })
                             .collect(),
                     )?;
-                    self.pacers
-                        .batch
-                        .pause(retry_after.unwrap_or(self.settings.policy.default_rate_wait));
+                    self.rate_limited(&self.pacers.batch, sent, retry_after);
                     rate_tries += 1;
                     match decide(
                         &self.settings.policy,
@@ -667,10 +733,15 @@ impl Engine {
                     }
                     let mut absent = Vec::new();
                     for r in reqs {
-                        match self.lookup(&r.order_id, None, true, Source::Lookup).await? {
+                        match self
+                            .lookup(&r.order_id, None, OnAbsent::Resend, Source::Lookup)
+                            .await?
+                        {
                             Resolution::Absent => absent.push(r),
                             Resolution::Found => self.done(&r.order_id),
-                            Resolution::InDoubt => {}
+                            Resolution::InDoubt
+                            | Resolution::Unknown(_)
+                            | Resolution::NoLookup(_) => {}
                         }
                     }
                     reqs = absent;
@@ -680,9 +751,22 @@ impl Engine {
         Ok(())
     }
 
+    /// Records that payrun stops asking the gateway about an order for now, and why (an
+    /// `unresolved` event: the order keeps its status).
+    pub fn unresolved(&self, id: &OrderId, why: String) -> Result<(), BookError> {
+        self.record(vec![Event::Unresolved {
+            order_id: id.clone(),
+            error: why,
+            at: book::now(),
+        }])
+    }
+
     /// Refreshes orders the gateway has but that are not final (status by uuid / detail by
     /// orderNo), recording each answer. Statuses never move backwards (the book's status rule).
-    pub async fn refresh(&self, ids: Vec<OrderId>) -> Result<(), BookError> {
+    /// Returns what was learned about each order; an order the gateway does not know, or that
+    /// cannot be looked up, is returned as such and not recorded (the caller decides when to
+    /// stop asking, and records why).
+    pub async fn refresh(&self, ids: Vec<OrderId>) -> Result<Vec<(OrderId, Refreshed)>, BookError> {
         let sem = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
         let mut set = JoinSet::new();
         for id in ids {
@@ -691,15 +775,23 @@ impl Engine {
             set.spawn(async move {
                 let _permit = sem.acquire_owned().await;
                 let gid = me.gateway_id(&id)?;
-                me.lookup(&id, gid.as_ref(), false, Source::Status)
-                    .await
-                    .map(|_| ())
+                let what = match me
+                    .lookup(&id, gid.as_ref(), OnAbsent::Report, Source::Status)
+                    .await?
+                {
+                    Resolution::Found => Refreshed::Answered,
+                    Resolution::Unknown(why) => Refreshed::Unknown(why),
+                    Resolution::NoLookup(why) => Refreshed::NoLookup(why),
+                    Resolution::Absent | Resolution::InDoubt => Refreshed::NoAnswer,
+                };
+                Ok((id, what))
             });
         }
+        let mut learned = Vec::new();
         while let Some(res) = set.join_next().await {
-            join_result(res)?;
+            learned.push(join_result(res)?);
         }
-        Ok(())
+        Ok(learned)
     }
 }
 

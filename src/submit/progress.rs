@@ -68,6 +68,15 @@ impl Progress {
         }
     }
 
+    /// A line on stderr that does not garble the bar (printed even when `quiet`: JSON goes to
+    /// stdout).
+    pub fn note(&self, line: &str) {
+        match &self.bar {
+            Some(b) => b.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+
     pub fn finish(&self) {
         if let Some(b) = &self.bar {
             b.finish_and_clear();

@@ -84,6 +84,9 @@ pub fn env_for(sb: &Sandbox, gw: Gw) -> HashMap<String, String> {
     let c = sb.config();
     let mut env = HashMap::new();
     env.insert("PAYRUN_GATEWAY".into(), gw.name().into());
+    // The tests pace themselves with --rate far above the published limits, against a sandbox
+    // whose limits are off (`sandbox_config`): allowed here once. `tests/rate_and_wait.rs`
+    // removes it to test the refusal.
     match gw {
         Gw::G2328 => {
             env.insert("PAYRUN_BASE_URL".into(), sb.base_url_2328());

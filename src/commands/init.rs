@@ -28,7 +28,7 @@ pub const PROFILE_TEMPLATE: &str = r##"# payrun.toml: the payrun configuration p
 #   PAYRUN_PAYOUT_TYPE        payout_type
 #   PAYRUN_FROM_ADDRESS       from_address
 #   PAYRUN_RATE               rate
-#   PAYRUN_RATE_ABOVE_LIMIT   rate_above_limit
+#   --rate-above-limit        rate_above_limit
 #
 # Secrets never go in this file, only the path of a file holding them (api_key_file,
 # api_secret_file). A config file gets copied, committed to git, pasted into tickets and

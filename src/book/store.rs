@@ -670,10 +670,10 @@ impl Book {
             );
             last = Some((seq, hash));
             count += 1;
-            if chunk.items.len() == EventChunk::LEN {
-                if tx.send(std::mem::take(&mut chunk)).is_err() {
-                    return Ok(count);
-                }
+            if chunk.items.len() == EventChunk::LEN && tx.send(std::mem::take(&mut chunk)).is_err()
+            {
+                // The hasher stopped: it found a bad event.
+                return Ok(count);
             }
         }
         if !chunk.items.is_empty() {

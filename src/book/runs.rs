@@ -405,80 +405,38 @@ impl Book {
         })
     }
 
-    /// The sheet rows a run last read, with the held reasons. The cells are decoded on every
-    /// core while the next rows are read.
+    /// The sheet rows a run last read, with the held reasons.
     pub fn snapshot(&self, run: &Run) -> Result<(SheetSnapshot, BTreeMap<u64, String>), BookError> {
-        /// A row as stored.
-        struct Raw {
-            line: i64,
-            order_id: Option<String>,
-            invalid: Option<String>,
-            held: Option<String>,
-            currency: Option<String>,
-            network: Option<String>,
-            amount: Option<String>,
-            quoted_fee: Option<String>,
-            cells: String,
-        }
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
                 "SELECT line, order_id, invalid, held, currency, network, amount, quoted_fee, cells FROM rows WHERE run = ?1 ORDER BY line",
             )
             .map_err(|e| self.sql_err(e))?;
-        let raw = |r: &rusqlite::Row<'_>| -> rusqlite::Result<Raw> {
-            Ok(Raw {
-                line: r.get(0)?,
-                order_id: r.get(1)?,
-                invalid: r.get(2)?,
-                held: r.get(3)?,
-                currency: r.get(4)?,
-                network: r.get(5)?,
-                amount: r.get(6)?,
-                quoted_fee: r.get(7)?,
-                cells: r.get(8)?,
-            })
-        };
-        let dec = |s: Option<String>| s.and_then(|s| s.parse().ok());
-        let decoded = super::store::read_decode(
-            0,
-            |push| {
-                let mut q = stmt.query([run.pk]).map_err(|e| self.sql_err(e))?;
-                while let Some(r) = q.next().map_err(|e| self.sql_err(e))? {
-                    if !push(raw(r).map_err(|e| self.sql_err(e))?) {
-                        break;
-                    }
-                }
-                Ok(())
-            },
-            |r: Raw| {
-                Ok((
-                    r.held,
-                    SnapshotRow {
-                        line: r.line as u64,
-                        cells: serde_json::from_str(&r.cells).unwrap_or_default(),
-                        order_id: r.order_id.map(OrderId),
-                        invalid: r.invalid,
-                        currency: r.currency,
-                        network: r.network,
-                        amount: dec(r.amount),
-                        quoted_fee: dec(r.quoted_fee),
-                    },
-                ))
-            },
-        )?;
-        drop(stmt);
-        drop(conn);
         let mut held = BTreeMap::new();
-        let rows = decoded
-            .into_iter()
-            .map(|(h, row)| {
-                if let Some(h) = h {
-                    held.insert(row.line, h);
-                }
-                row
-            })
-            .collect();
+        let mut rows = Vec::new();
+        let mut q = stmt.query([run.pk]).map_err(|e| self.sql_err(e))?;
+        let dec = |s: Option<String>| s.and_then(|s| s.parse().ok());
+        while let Some(r) = q.next().map_err(|e| self.sql_err(e))? {
+            let line: i64 = r.get(0).map_err(|e| self.sql_err(e))?;
+            let get_s = |i: usize| -> Result<Option<String>, BookError> {
+                r.get(i).map_err(|e| self.sql_err(e))
+            };
+            if let Some(h) = get_s(3)? {
+                held.insert(line as u64, h);
+            }
+            let cells: String = r.get(8).map_err(|e| self.sql_err(e))?;
+            rows.push(SnapshotRow {
+                line: line as u64,
+                cells: serde_json::from_str(&cells).unwrap_or_default(),
+                order_id: get_s(1)?.map(OrderId),
+                invalid: get_s(2)?,
+                currency: get_s(4)?,
+                network: get_s(5)?,
+                amount: dec(get_s(6)?),
+                quoted_fee: dec(get_s(7)?),
+            });
+        }
         Ok((
             SheetSnapshot {
                 columns: run.columns.clone(),

@@ -384,55 +384,6 @@ impl EventChunk {
     }
 }
 
-/// Reads rows with `read` on this thread and turns each into a value with `decode` on every
-/// core, a chunk at a time while the next chunk is read; keeps the order of the rows.
-/// `expected`: how many rows there should be (the result's capacity; a hint). `read`
-/// hands each row to `push`, and stops when `push` says so (a row could not be decoded: the
-/// first such error, in row order, is returned).
-pub(crate) fn read_decode<R: Send, T: Send>(
-    expected: usize,
-    read: impl FnOnce(&mut dyn FnMut(R) -> bool) -> Result<(), BookError>,
-    decode: impl Fn(R) -> Result<T, BookError> + Sync,
-) -> Result<Vec<T>, BookError> {
-    use rayon::prelude::*;
-    const CHUNK: usize = 4096;
-    std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<R>>(2);
-        let decode = &decode;
-        let decoder = scope.spawn(move || -> Result<Vec<T>, BookError> {
-            let mut out = Vec::with_capacity(expected);
-            for chunk in rx {
-                let done: Vec<Result<T, BookError>> = chunk.into_par_iter().map(decode).collect();
-                for d in done {
-                    out.push(d?);
-                }
-            }
-            Ok(out)
-        });
-        let mut chunk = Vec::with_capacity(CHUNK);
-        let mut open = true;
-        let read = read(&mut |row| {
-            chunk.push(row);
-            if chunk.len() == CHUNK {
-                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
-                open = tx.send(full).is_ok();
-            }
-            open
-        });
-        if open && !chunk.is_empty() {
-            let _ = tx.send(chunk);
-        }
-        drop(tx);
-        let decoded = decoder
-            .join()
-            .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        // A decoding error stops the reader: it is the one to report.
-        let out = decoded?;
-        read?;
-        Ok(out)
-    })
-}
-
 /// Where an order sits in the book.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OrderPlace {
@@ -724,6 +675,7 @@ impl Book {
             count += 1;
             if chunk.items.len() == EventChunk::LEN && tx.send(std::mem::take(&mut chunk)).is_err()
             {
+                // The hasher stopped: it found a bad event.
                 return Ok(count);
             }
         }
@@ -836,9 +788,10 @@ impl Book {
     /// Every order of a run (seals checked), in row order.
     ///
     /// The rows are read in the order of the `orders_by_run` index, `(status, id)`, so SQLite
-    /// streams them instead of sorting a run's every row with its JSON first (which took
-    /// longer than reading them); they are put back in row order here. Seals are checked and
-    /// the JSON decoded on every core while the next rows are read.
+    /// streams them instead of sorting a run's every row with its JSON first (on a run of a
+    /// million orders that sort spilled to temporary files and took longer than the read); they
+    /// are put back in row order here, when they are not in it already (a run whose orders all
+    /// have one status).
     pub fn run_orders(&self, account: i64, run: i64) -> Result<Vec<OrderRecord>, BookError> {
         let conn = self.conn();
         let count: i64 = conn
@@ -853,28 +806,22 @@ impl Book {
                 "SELECT {ORDER_COLUMNS} FROM orders WHERE run = ?1 ORDER BY status, id"
             ))
             .map_err(|e| self.sql_err(e))?;
-        let mut ids: Vec<i64> = Vec::with_capacity(count.max(0) as usize);
-        let records = read_decode(
-            count.max(0) as usize,
-            |push| {
-                let mut rows = stmt.query([run]).map_err(|e| self.sql_err(e))?;
-                while let Some(r) = rows.next().map_err(|e| self.sql_err(e))? {
-                    let row = order_row(r).map_err(|e| self.sql_err(e))?;
-                    ids.push(row.id);
-                    if !push(row) {
-                        break;
-                    }
-                }
-                Ok(())
-            },
-            |r| self.decode_order(account, r).map(|(_, rec)| rec),
-        )?;
+        let mut rows = stmt.query([run]).map_err(|e| self.sql_err(e))?;
+        let capacity = count.clamp(0, 1 << 24) as usize;
+        let mut ids: Vec<i64> = Vec::with_capacity(capacity);
+        let mut out = Vec::with_capacity(capacity);
+        while let Some(r) = rows.next().map_err(|e| self.sql_err(e))? {
+            let r = order_row(r).map_err(|e| self.sql_err(e))?;
+            ids.push(r.id);
+            out.push(self.decode_order(account, r)?.1);
+        }
+        drop(rows);
         drop(stmt);
         drop(conn);
         if ids.is_sorted() {
-            return Ok(records);
+            return Ok(out);
         }
-        let mut by_id: Vec<(i64, OrderRecord)> = ids.into_iter().zip(records).collect();
+        let mut by_id: Vec<(i64, OrderRecord)> = ids.into_iter().zip(out).collect();
         by_id.sort_unstable_by_key(|(id, _)| *id);
         Ok(by_id.into_iter().map(|(_, rec)| rec).collect())
     }

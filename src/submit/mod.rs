@@ -157,6 +157,20 @@ impl Engine {
         self.book.record(events)
     }
 
+    /// Records that none of `reqs` was applied (the order may be sent again), for `reason`.
+    fn not_applied(&self, reqs: &[PayoutRequest], reason: impl ToString) -> Result<(), BookError> {
+        let reason = reason.to_string();
+        self.record(
+            reqs.iter()
+                .map(|r| Event::NotApplied {
+                    order_id: r.order_id.clone(),
+                    reason: reason.clone(),
+                    at: book::now(),
+                })
+                .collect(),
+        )
+    }
+
     /// The event a gateway answer makes for its order: a result, or a conflict when it does
     /// not agree with what was sent (`reconcile::judge`).
     fn answer(&self, state: PayoutState, source: Source) -> Result<Event, BookError> {
@@ -648,15 +662,7 @@ impl Engine {
                     return Ok(());
                 }
                 Err(GatewayError::RateLimited { retry_after }) => {
-                    self.record(
-                        reqs.iter()
-                            .map(|r| Event::NotApplied {
-                                order_id: r.order_id.clone(),
-                                reason: "rate limited (HTTP 429)".into(),
-                                at: now(),
-                            })
-                            .collect(),
-                    )?;
+                    self.not_applied(&reqs, "rate limited (HTTP 429)")?;
                     self.rate_limited(&self.pacers.batch, sent, retry_after);
                     rate_tries += 1;
                     match decide(
@@ -670,29 +676,13 @@ impl Engine {
                     }
                 }
                 Err(e @ (GatewayError::Auth { .. } | GatewayError::Banned { .. })) => {
-                    self.record(
-                        reqs.iter()
-                            .map(|r| Event::NotApplied {
-                                order_id: r.order_id.clone(),
-                                reason: e.to_string(),
-                                at: now(),
-                            })
-                            .collect(),
-                    )?;
+                    self.not_applied(&reqs, &e)?;
                     self.stop.fatal(e);
                     return Ok(());
                 }
                 Err(e @ GatewayError::NotApplied { .. }) => {
                     eprintln!("a batch of {} was not applied: {e}", reqs.len());
-                    self.record(
-                        reqs.iter()
-                            .map(|r| Event::NotApplied {
-                                order_id: r.order_id.clone(),
-                                reason: e.to_string(),
-                                at: now(),
-                            })
-                            .collect(),
-                    )?;
+                    self.not_applied(&reqs, &e)?;
                     for r in &reqs {
                         self.done(&r.order_id);
                     }
@@ -702,15 +692,7 @@ impl Engine {
                     // The batch as a whole was refused (nothing applied): send each order singly
                     // so every refusal lands on its own row.
                     tracing::warn!("batch refused as a whole ({e}); sending its orders one by one");
-                    self.record(
-                        reqs.iter()
-                            .map(|r| Event::NotApplied {
-                                order_id: r.order_id.clone(),
-                                reason: format!("batch refused: {e}"),
-                                at: now(),
-                            })
-                            .collect(),
-                    )?;
+                    self.not_applied(&reqs, format!("batch refused: {e}"))?;
                     for r in reqs {
                         self.send_one(r).await?;
                     }

@@ -269,7 +269,7 @@ fn sql(book: &Path, statement: &str) {
 
 #[test]
 fn a_tampered_book_is_refused_with_the_place_named_and_nothing_is_sent() {
-    let cases: [(&str, &str, &str); 3] = [
+    let cases: [(&str, &str, &str); 4] = [
         (
             "deleted intent",
             "DELETE FROM events WHERE seq = (SELECT min(seq) FROM events WHERE kind = 'intent');",
@@ -278,6 +278,11 @@ fn a_tampered_book_is_refused_with_the_place_named_and_nothing_is_sent() {
         (
             "edited status",
             "UPDATE orders SET status = 'not_sent' WHERE id = (SELECT min(id) FROM orders);",
+            "does not match its seal",
+        ),
+        (
+            "edited answer",
+            "UPDATE orders SET state = replace(state, '\"gateway_status\":\"', '\"txid\":\"0xfeed\",\"gateway_status\":\"') WHERE id = (SELECT min(id) FROM orders);",
             "does not match its seal",
         ),
         (

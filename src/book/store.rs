@@ -5,7 +5,7 @@
 //! Integrity: every event row carries `hash = SHA-256(prev_hash ‖ event bytes)` where the
 //! event bytes are `seq ␟ account ␟ run ␟ kind ␟ body` and the first event's `prev_hash` is
 //! derived from the book's id. Every `orders` row carries a seal (a SHA-256 over its status,
-//! request and last event) checked whenever it is read, so a status edited by hand is refused
+//! request, last event, last answer and error) checked whenever it is read, so a status edited by hand is refused
 //! with the order named, never believed. `meta.head_seq`/`head_hash` name the last event, so a
 //! cut-off tail is noticed at open.
 
@@ -195,6 +195,7 @@ pub fn order_seal(
     last_seq: i64,
     digest: &str,
     request: &str,
+    answer: OrderAnswer<'_>,
 ) -> Vec<u8> {
     // `␟{account}␟{order_id}␟{status}␟{sent}␟{last_seq}␟{digest}␟`, the numbers written on the
     // stack (this runs for every order read: a million on a large run).
@@ -218,8 +219,26 @@ pub fn order_seal(
     h.update(digest.as_bytes());
     h.update(b"\x1f");
     h.update(request.as_bytes());
+    // The last answer taken and the error shown, so a txid or an error edited by hand is
+    // refused too (absent: nothing more is hashed, as for an order never answered).
+    if let Some(state) = answer.state {
+        h.update(b"\x1fstate\x1f");
+        h.update(state.as_bytes());
+    }
+    if let Some(error) = answer.error {
+        h.update(b"\x1ferror\x1f");
+        h.update(error.as_bytes());
+    }
     let d = h.finalize();
     d[..16].to_vec()
+}
+
+/// What an order row holds of the gateway's answers, for its seal (JSON of the state taken,
+/// and the error shown).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OrderAnswer<'a> {
+    pub state: Option<&'a str>,
+    pub error: Option<&'a str>,
 }
 
 /// Creates the book file with mode 0600 (and its directory with 0700) when it does not exist.
@@ -700,6 +719,10 @@ impl Book {
             r.last_seq,
             &r.digest,
             &r.request,
+            OrderAnswer {
+                state: r.state.as_deref(),
+                error: r.error.as_deref(),
+            },
         );
         if seal != r.seal {
             return Err(self.tampered(format!(
@@ -856,6 +879,10 @@ impl Book {
             last_seq,
             &rec.digest,
             &request,
+            OrderAnswer {
+                state: state.as_deref(),
+                error: rec.error.as_deref(),
+            },
         );
         match row {
             Some(id) => {
@@ -1121,6 +1148,31 @@ mod tests {
     }
 
     #[test]
+    fn a_seal_covers_the_answer_and_the_error() {
+        let seal = |state: Option<&str>, error: Option<&str>| {
+            order_seal(
+                "b",
+                1,
+                "o",
+                "completed",
+                true,
+                9,
+                "d",
+                "{}",
+                OrderAnswer { state, error },
+            )
+        };
+        let plain = seal(None, None);
+        assert_ne!(plain, seal(Some("{\"txid\":\"a\"}"), None));
+        assert_ne!(
+            seal(Some("{\"txid\":\"a\"}"), None),
+            seal(Some("{\"txid\":\"b\"}"), None)
+        );
+        assert_ne!(plain, seal(None, Some("aml_risk")));
+        assert_ne!(seal(Some("x"), None), seal(None, Some("x")));
+    }
+
+    #[test]
     fn hashes_and_seals_are_the_bytes_they_always_were() {
         for (seq, account, run) in [
             (1, 1, Some(1)),
@@ -1137,7 +1189,17 @@ mod tests {
             }
             for sent in [true, false] {
                 assert_eq!(
-                    order_seal("book", account, "o-1", "completed", sent, seq, "d", "{}"),
+                    order_seal(
+                        "book",
+                        account,
+                        "o-1",
+                        "completed",
+                        sent,
+                        seq,
+                        "d",
+                        "{}",
+                        OrderAnswer::default()
+                    ),
                     seal_as_written("book", account, "o-1", "completed", sent, seq, "d", "{}")
                 );
             }

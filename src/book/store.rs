@@ -5,8 +5,8 @@
 //! Integrity: every event row carries `hash = SHA-256(prev_hash ‖ event bytes)` where the
 //! event bytes are `seq ␟ account ␟ run ␟ kind ␟ body` and the first event's `prev_hash` is
 //! derived from the book's id. Every `orders` row carries a seal (a SHA-256 over its status,
-//! request, last event, last answer and error) checked whenever it is read, so a status edited by hand is refused
-//! with the order named, never believed. `meta.head_seq`/`head_hash` name the last event, so a
+//! request, last event, last answer and error) checked whenever it is read, so a status edited
+//! by hand is refused with the order named, never believed. `meta.head_seq`/`head_hash` name the last event, so a
 //! cut-off tail is noticed at open.
 
 use std::path::{Path, PathBuf};

@@ -386,29 +386,7 @@ fn batch(st: &mut State, body: &Map<String, Value>) -> Reply {
         Ok(o) => o,
         Err((code, msg)) => return failure(code, &msg),
     };
-    let mut results = Vec::with_capacity(orders.len());
-    let (mut ok, mut failed) = (0u64, 0u64);
-    for order in &orders {
-        let outcome = match order.as_object() {
-            Some(o) => place(st, o, 1),
-            None => Err(("000102", "each order must be an object".into())),
-        };
-        match outcome {
-            Ok(data) => {
-                ok += 1;
-                results.push(data);
-            }
-            Err((code, msg)) => {
-                failed += 1;
-                let order_no = order.get("orderNo").cloned().unwrap_or(Value::Null);
-                results.push(json!({
-                    "orderNo": order_no, "orderId": null, "status": "REFUSE",
-                    "code": code, "msg": msg,
-                }));
-            }
-        }
-    }
-    success(json!({"successCount": ok, "failCount": failed, "orders": results}))
+    batch_answer(&orders, |o| place(st, o, 1))
 }
 
 /// The payout held before `order_no` (the `foreign` fault): the one already held, or a new one
@@ -520,11 +498,20 @@ fn batch_foreign(st: &mut State, body: &Map<String, Value>) -> Reply {
         Ok(o) => o,
         Err((code, msg)) => return failure(code, &msg),
     };
+    batch_answer(&orders, |o| foreign_order(st, o))
+}
+
+/// The batch answer: each order through `one` (an order that is not an object is refused with
+/// 000102), counted, and refused orders reported with their code and message.
+fn batch_answer(
+    orders: &[Value],
+    mut one: impl FnMut(&Map<String, Value>) -> Result<Value, (&'static str, String)>,
+) -> Reply {
     let mut results = Vec::with_capacity(orders.len());
     let (mut ok, mut failed) = (0u64, 0u64);
-    for order in &orders {
+    for order in orders {
         let outcome = match order.as_object() {
-            Some(o) => foreign_order(st, o),
+            Some(o) => one(o),
             None => Err(("000102", "each order must be an object".into())),
         };
         match outcome {

@@ -13,7 +13,8 @@
 //! table and index (`dbstat`) and the bytes per column. `--only-build`: build and stop.
 //! `--skip-csv`: do not time writing the results CSV. `--record-latency=M`: after the steps,
 //! add a run of M orders and time each fsync'd commit of its intents and answers, one a commit
-//! and 50 a commit (changes the book); `--no-steps` skips the timed steps. `--already-paid`: time only what
+//! and 50 a commit (changes the book); `--no-steps` skips the timed steps. `--sheet-dir=DIR`:
+//! write the run's sheet as a CSV into DIR and point the run at it, to time the real binary. `--already-paid`: time only what
 //! `payrun run` does when the run is already paid (a fresh process: run it under
 //! `/usr/bin/time -v` for that path's peak RSS), `--repeat=K` times with the minimum and median
 //! of each step (`--ledger-parts`: `results::ledger_of` timed in its parts); by default every
@@ -500,6 +501,30 @@ fn record_latency(path: &Path, m: u64) -> Res<()> {
     Ok(())
 }
 
+/// Writes the run's sheet as the CSV a user would hand `payrun run` (every snapshot row, the
+/// snapshot's columns) into `dir`, and points the book's run at it (path and SHA-256), so the
+/// real binary can be timed on the already-paid path.
+fn write_sheet(book: &Path, dir: &Path, plan: &[payrun::plan::PlannedOrder]) -> Res<PathBuf> {
+    use sha2::Digest;
+    std::fs::create_dir_all(dir)?;
+    let sheet = std::fs::canonicalize(dir)?.join("pay-20261129.csv");
+    let snapshot = bookgen::snapshot(plan);
+    let mut w = csv::Writer::from_path(&sheet)?;
+    w.write_record(&snapshot.columns)?;
+    for r in &snapshot.rows {
+        w.write_record(&r.cells)?;
+    }
+    w.flush()?;
+    drop(w);
+    let sha = hex::encode(sha2::Sha256::digest(std::fs::read(&sheet)?));
+    let c = rusqlite::Connection::open(book)?;
+    c.execute(
+        "UPDATE runs SET sheet_path = ?1, sheet_sha256 = ?2 WHERE run_id = ?3",
+        rusqlite::params![sheet.to_string_lossy(), sha, bookgen::RUN_ID],
+    )?;
+    Ok(sheet)
+}
+
 fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let flags: Vec<&str> = args
@@ -510,7 +535,7 @@ fn main() -> Res<()> {
     let pos: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
     if pos.len() != 2 {
         eprintln!(
-            "usage: book_probe PATH N [--reuse] [--already-paid [--repeat=K] [--ledger-parts]] [--step-peaks] [--breakdown] [--only-build] [--skip-csv] [--record-latency=M] [--no-steps]"
+            "usage: book_probe PATH N [--reuse] [--already-paid [--repeat=K] [--ledger-parts]] [--step-peaks] [--breakdown] [--only-build] [--skip-csv] [--record-latency=M] [--no-steps] [--sheet-dir=DIR]"
         );
         std::process::exit(2);
     }
@@ -574,6 +599,19 @@ fn main() -> Res<()> {
         db + wal,
         (db + wal) as f64 / n as f64
     );
+    if let Some(dir) = flags.iter().find_map(|f| f.strip_prefix("--sheet-dir=")) {
+        if plan.is_empty() {
+            plan = make_plan();
+        }
+        let sheet = write_sheet(&path, Path::new(dir), &plan)?;
+        println!(
+            "the run's sheet: {} — time the real binary on it (the first call writes and records the results ledger, later ones find it current):\n  PAYRUN_BOOK={} PAYRUN_GATEWAY=2328 PAYRUN_PROJECT={} PAYRUN_API_KEY=unused /usr/bin/time -v target/release/payrun run {} --yes",
+            sheet.display(),
+            path.display(),
+            bookgen::PROJECT,
+            sheet.display()
+        );
+    }
     if flags.contains(&"--only-build") {
         return Ok(());
     }

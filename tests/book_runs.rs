@@ -540,3 +540,56 @@ fn an_explicit_order_id_another_run_used_is_a_row_error_naming_it() {
     assert!(out.contains("INV-0001 was already used by run a-"), "{out}");
     assert_eq!(sb.payouts().len(), 1, "nothing sent");
 }
+
+#[test]
+fn a_paid_sheet_is_answered_from_a_current_ledger_and_rebuilt_when_the_ledger_or_run_changed() {
+    let sb = start(sandbox_config());
+    let root = tempfile::tempdir().unwrap();
+    let env = env_with_book(&sb, Gw::G2328, &root.path().join("book.sqlite"));
+    let sheet = write_sheet(root.path(), "payroll.csv", 3);
+    assert_eq!(run(root.path(), &env, &sheet, &[]).status.code(), Some(0));
+    let results = root.path().join("payroll.results.csv");
+    let fast = "the sheet was not read";
+    let rebuilt = "results ledger rebuilt from the book";
+    // The same sheet again: the results written by the run are current, the book answers.
+    let o = run(root.path(), &env, &sheet, &["-v"]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("already paid as run payroll-"), "{out}");
+    assert!(out.contains("3 rows:"), "{out}");
+    assert!(out.contains(fast) && !out.contains(rebuilt), "{out}");
+    // The results file edited by hand: rebuilt from the book, then current again.
+    let before = std::fs::read_to_string(&results).unwrap();
+    std::fs::write(&results, "edited\n").unwrap();
+    let o = run(root.path(), &env, &sheet, &["-v"]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains(rebuilt) && !out.contains(fast), "{out}");
+    let after = std::fs::read_to_string(&results).unwrap();
+    assert_eq!(after.lines().count(), before.lines().count(), "{after}");
+    assert!(run(root.path(), &env, &sheet, &["-v"])
+        .stderr
+        .windows(fast.len())
+        .any(|w| w == fast.as_bytes()));
+    // `status` refreshes the run and rewrites its ledger: that ledger is current too.
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let mut cmd = payrun(root.path(), &env, &["status", sheet.to_str().unwrap()]);
+    cmd.env("HOME", root.path().join("home"));
+    let st = cmd.output().unwrap();
+    assert_eq!(st.status.code(), Some(0), "{}", text(&st));
+    let o = run(root.path(), &env, &sheet, &["-v"]);
+    assert!(text(&o).contains(fast), "{}", text(&o));
+    // A copy elsewhere has no ledger yet: rebuilt there, and never paid again.
+    let copy = folder(root.path(), "copy").join("payroll.csv");
+    std::fs::copy(&sheet, &copy).unwrap();
+    let o = run(root.path(), &env, &copy, &["-v"]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("this copy is not paid again") && out.contains(rebuilt),
+        "{out}"
+    );
+    let o = run(root.path(), &env, &copy, &["-v"]);
+    assert!(text(&o).contains(fast), "{}", text(&o));
+    assert_paid_exactly_once(&sb, 3);
+}

@@ -47,8 +47,11 @@ pub const COLUMNS: [&str; 8] = [
 
 /// The account every generated run belongs to (a 2328 live project).
 pub fn account_key() -> AccountKey {
-    AccountKey::g2328(Mode::Live, "6f1c2a4e-8b3d-4c5e-9f70-1a2b3c4d5e6f")
+    AccountKey::g2328(Mode::Live, PROJECT)
 }
+
+/// The 2328 project of that account (`PAYRUN_PROJECT` for the real binary).
+pub const PROJECT: &str = "6f1c2a4e-8b3d-4c5e-9f70-1a2b3c4d5e6f";
 
 /// The sheet the run read (`n` only changes its hash).
 pub fn sheet_info(n: u64) -> SheetInfo {

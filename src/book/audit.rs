@@ -167,6 +167,13 @@ impl Book {
                 }
             }
         }
+        if problem.is_none() {
+            // Whole again (an edit undone, or one that changed nothing the chain covers): the
+            // quick answers that rely on the triggers' count may be given again.
+            self.conn()
+                .execute("DELETE FROM meta WHERE key = 'edits_outside'", [])
+                .map_err(|e| self.sql_err(e))?;
+        }
         Ok(VerifyReport {
             events,
             orders,

@@ -7,10 +7,12 @@
 //! - [`runs`]: accounts, runs, the sheet and plan of a run, and the one-sender lease;
 //! - [`audit`]: `book verify` (the whole chain, every order against its events) and export;
 //! - [`queries`]: the run listing and a recipient's history;
+//! - [`ledgers`]: which results ledgers were written from which state of a run;
 //! - [`location`]: where the book lives.
 
 pub mod audit;
 pub mod events;
+pub mod ledgers;
 pub mod location;
 pub mod queries;
 pub mod runs;

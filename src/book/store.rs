@@ -24,7 +24,7 @@ use crate::model::{OrderId, Status};
 pub const APPLICATION_ID: i64 = 0x5041_5952;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Migrations from version N-1 to N, index N-1. Never edit a shipped one; append.
 const MIGRATIONS: &[&str] = &[
@@ -111,6 +111,45 @@ const MIGRATIONS: &[&str] = &[
     // 3: when an order's first intent was committed, so an answer describing a payout created
     // well before it is recognised as one the gateway already held.
     "ALTER TABLE orders ADD COLUMN first_sent_at TEXT;",
+    // 4: the results ledgers written for a run, and from which state of it, so a ledger still
+    // current is not rebuilt (`book::ledgers`); and triggers that count every change payrun
+    // itself never makes (an event updated or deleted, an order's status, request, answer or
+    // error changed without its seal, a sent order deleted) in `meta.edits_outside`, so a
+    // command that answers without walking the chain knows the book was touched.
+    r#"
+    CREATE TABLE ledgers(
+        run INTEGER NOT NULL REFERENCES runs(id),
+        path TEXT NOT NULL,
+        events INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        modified_ns INTEGER NOT NULL,
+        finished INTEGER NOT NULL,
+        accepted INTEGER NOT NULL,
+        count_line TEXT NOT NULL,
+        PRIMARY KEY (run, path)
+    ) WITHOUT ROWID;
+    CREATE TRIGGER events_edited AFTER UPDATE ON events BEGIN
+        INSERT INTO meta(key, value) VALUES ('edits_outside', '1')
+            ON CONFLICT(key) DO UPDATE SET value = value + 1;
+    END;
+    CREATE TRIGGER events_deleted AFTER DELETE ON events BEGIN
+        INSERT INTO meta(key, value) VALUES ('edits_outside', '1')
+            ON CONFLICT(key) DO UPDATE SET value = value + 1;
+    END;
+    CREATE TRIGGER orders_edited AFTER UPDATE ON orders
+    WHEN NEW.seal IS OLD.seal AND (NEW.status IS NOT OLD.status OR NEW.request IS NOT OLD.request
+        OR NEW.state IS NOT OLD.state OR NEW.error IS NOT OLD.error OR NEW.sent IS NOT OLD.sent
+        OR NEW.order_id IS NOT OLD.order_id OR NEW.run IS NOT OLD.run
+        OR NEW.account IS NOT OLD.account) BEGIN
+        INSERT INTO meta(key, value) VALUES ('edits_outside', '1')
+            ON CONFLICT(key) DO UPDATE SET value = value + 1;
+    END;
+    CREATE TRIGGER orders_deleted AFTER DELETE ON orders WHEN OLD.sent = 1 BEGIN
+        INSERT INTO meta(key, value) VALUES ('edits_outside', '1')
+            ON CONFLICT(key) DO UPDATE SET value = value + 1;
+    END;
+    "#,
 ];
 
 /// The open book. One connection behind a mutex: every write is one short transaction.
@@ -1423,6 +1462,37 @@ mod tests {
     }
 
     #[test]
+    fn edits_payrun_never_makes_are_counted_and_its_own_writes_are_not() {
+        for (statement, counted) in [
+            ("UPDATE events SET body = body || ' ' WHERE seq = 2", true),
+            ("DELETE FROM events WHERE seq = 1", true),
+            ("UPDATE orders SET status = 'failed' WHERE id = 1", true),
+            ("UPDATE orders SET error = 'x' WHERE id = 1", true),
+            ("DELETE FROM orders WHERE id = 1", true),
+            // An unsent order dropped from a plan is payrun's own write.
+            ("DELETE FROM orders WHERE sent = 0", false),
+            ("UPDATE runs SET worksheet = 'x'", false),
+        ] {
+            let (_dir, book, account) = open();
+            let (run, ids) = plan_run(&book, account, "t", 4);
+            book.record(account, &ids[..2].iter().map(intent).collect::<Vec<_>>())
+                .unwrap();
+            book.record(account, &[answer(&ids[0], Status::Completed)])
+                .unwrap();
+            book.record(account, &[intent(&ids[2])]).unwrap();
+            assert!(!book.edited_outside().unwrap(), "payrun's own writes");
+            sql(&book, statement);
+            assert_eq!(book.edited_outside().unwrap(), counted, "{statement}");
+            if counted {
+                assert!(!book.verify().unwrap().ok(), "{statement}");
+                assert!(book.edited_outside().unwrap(), "still counted: {statement}");
+            } else {
+                let _ = book.run_counts(&run);
+            }
+        }
+    }
+
+    #[test]
     fn run_orders_come_back_in_row_order_with_every_seal_checked() {
         let (_dir, book, account) = open();
         let n = 5000;
@@ -1524,7 +1594,7 @@ mod tests {
             // Back to the first schema, as a book written by the first release is.
             sql(
                 &book,
-                "CREATE INDEX events_by_order ON events(account, order_id) WHERE order_id IS NOT NULL; ALTER TABLE orders DROP COLUMN first_sent_at; PRAGMA user_version = 1;",
+                "CREATE INDEX events_by_order ON events(account, order_id) WHERE order_id IS NOT NULL; ALTER TABLE orders DROP COLUMN first_sent_at; DROP TABLE ledgers; DROP TRIGGER events_edited; DROP TRIGGER events_deleted; DROP TRIGGER orders_edited; DROP TRIGGER orders_deleted; PRAGMA user_version = 1;",
             );
         }
         let book = Book::open(&path).unwrap();

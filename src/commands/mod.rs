@@ -2,6 +2,7 @@
 //! `Context`; every command returns the `ExitCode` it ended with, or an error for the edge to
 //! print and map (an `exit::Exit` inside carries its own code; anything else is a usage error).
 
+pub mod already_paid;
 pub mod book;
 pub mod connect;
 pub mod init;

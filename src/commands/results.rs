@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use crate::book::ledgers::LedgerNote;
 use crate::book::{now, Book, BookError, OrderRecord, Run, SheetSnapshot};
 use crate::exit::ExitCode;
 use crate::ledger::{Ledger, LedgerRow, RunInfo};
@@ -134,8 +135,28 @@ pub fn write_beside_sheet(
     run: &Run,
     also: Option<&Path>,
 ) -> anyhow::Result<(Ledger, Vec<PathBuf>)> {
+    // The run's state before the build: the record never calls a newer state current.
+    let state = book.run_state(run)?;
     let ledger = ledger_of(book, gateway, run)?;
+    let statuses: Vec<Status> = ledger.rows.iter().map(|r| r.status).collect();
+    let note = LedgerNote {
+        finished: !book.run_counts(run)?.unfinished(),
+        accepted: exit_code_of(&statuses) == ExitCode::Success,
+        count_line: count_line(&statuses),
+    };
     let mut written = Vec::new();
+    for t in ledger_targets(run, also) {
+        crate::commands::outputs::check_output(&t, Some(book.path()), None)?;
+        crate::ledger::write(&t, &ledger)?;
+        book.note_ledger(run, &t, state, &note)?;
+        written.push(t);
+    }
+    Ok((ledger, written))
+}
+
+/// Where a run's results ledger goes: beside the sheet the run read, and beside `also` (the
+/// copy a command was given) — each only where its folder still exists.
+pub fn ledger_targets(run: &Run, also: Option<&Path>) -> Vec<PathBuf> {
     let mut targets = vec![results_path(Path::new(&run.sheet_path))];
     if let Some(p) = also {
         let t = results_path(Path::new(&crate::book::runs::sheet_key(p)));
@@ -143,16 +164,35 @@ pub fn write_beside_sheet(
             targets.push(t);
         }
     }
-    for t in targets {
-        if t.parent()
+    targets.retain(|t| {
+        t.parent()
             .is_some_and(|d| d.as_os_str().is_empty() || d.is_dir())
-        {
-            crate::commands::outputs::check_output(&t, Some(book.path()), None)?;
-            crate::ledger::write(&t, &ledger)?;
-            written.push(t);
+    });
+    targets
+}
+
+/// What the results ledgers beside the sheet say, when every one of them is current (the run
+/// unchanged since they were written, the files untouched, the book not edited outside
+/// payrun): the answer to a sheet the book already paid, without reading the sheet or the
+/// run's orders. None when any is not.
+pub fn current_ledgers(
+    book: &Book,
+    run: &Run,
+    also: Option<&Path>,
+) -> Result<Option<(LedgerNote, Vec<PathBuf>)>, BookError> {
+    if book.edited_outside()? {
+        return Ok(None);
+    }
+    let state = book.run_state(run)?;
+    let targets = ledger_targets(run, also);
+    let mut note = None;
+    for t in &targets {
+        match book.current_ledger(run, t, state)? {
+            Some(n) => note = Some(n),
+            None => return Ok(None),
         }
     }
-    Ok((ledger, written))
+    Ok(note.map(|n| (n, targets)))
 }
 
 /// `12 rows: 10 paid, 2 in progress` (the statuses present, in the summary's words).

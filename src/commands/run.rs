@@ -16,7 +16,7 @@ use crate::book::{self, Book, OrderRecord, Run, RunBook, SheetInfo, SheetSnapsho
 use crate::cli::{RunArgs, SheetArgs};
 use crate::commands::connect::{connect, runtime};
 use crate::commands::quote::{self, request_of, QuoteReport};
-use crate::commands::{open_book, results, Context};
+use crate::commands::{already_paid, open_book, results, Context};
 use crate::exit::{Exit, ExitCode};
 use crate::model::{OrderId, Status};
 use crate::plan::{self, PlannedOrder};
@@ -491,12 +491,16 @@ fn sides_of_plan(plan: &[PlannedOrder]) -> Vec<Side> {
         .collect()
 }
 
-fn date_of(rfc3339: &str) -> &str {
+/// The date part (`YYYY-MM-DD`) of an RFC 3339 time.
+pub(crate) fn date_of(rfc3339: &str) -> &str {
     rfc3339.get(..10).unwrap_or(rfc3339)
 }
 
 /// `payrun run SHEET`.
 pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
+    if let Some(code) = already_paid::answer_early(ctx, args)? {
+        return Ok(code);
+    }
     let sheet = load_sheet(ctx, &args.sheet)?;
     let report = &sheet.report;
     print_problems(&mut std::io::stderr(), report)?;
@@ -545,43 +549,7 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         .map_err(book_error)?
     {
         Choice::AlreadyPaid(run) => {
-            book.verify_run_events(run.pk, &run.run_id)
-                .map_err(book_error)?;
-            let moved = if run.sheet_path != info.path {
-                format!(" (from {}; this copy is not paid again)", run.sheet_path)
-            } else {
-                String::new()
-            };
-            let (ledger, written) =
-                results::write_beside_sheet(&book, gateway, &run, Some(&args.sheet.sheet))?;
-            let statuses: Vec<Status> = ledger.rows.iter().map(|r| r.status).collect();
-            let code = results::exit_code_of(&statuses);
-            if code == ExitCode::Success {
-                eprintln!(
-                    "already paid as run {} on {}{moved}: nothing sent. For a new payout period run again with --new-run.",
-                    run.run_id,
-                    date_of(&run.started_at)
-                );
-            } else {
-                eprintln!(
-                    "already run as {} on {}{moved}, not every row paid ({}): nothing sent. \
-                     --retry-failed sends refused rows again in that run; conflicts need a person \
-                     to look at the gateway; --new-run starts a new payout period.",
-                    run.run_id,
-                    date_of(&run.started_at),
-                    results::count_line(&statuses)
-                );
-            }
-            if ctx.global.json {
-                let summary = crate::ledger::summary::Summary::from_ledger(&ledger)?;
-                crate::outln!("{}", serde_json::to_string_pretty(&summary)?);
-            } else {
-                crate::outln!("{}", results::count_line(&statuses));
-                for w in &written {
-                    crate::outln!("results: {}", w.display());
-                }
-            }
-            return Ok(code);
+            return already_paid::answer(ctx, &book, gateway, &run, &args.sheet.sheet);
         }
         Choice::Differs(run) => {
             let previous = book.run_orders(account, run.pk).map_err(book_error)?;

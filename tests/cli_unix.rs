@@ -230,3 +230,86 @@ fn every_commands_help_ends_with_exit_codes_and_environment_and_groups_its_optio
         );
     }
 }
+
+#[test]
+fn a_subcommands_help_lists_only_the_global_options_it_uses_and_still_accepts_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let listed = |args: &[&str]| -> Vec<String> {
+        let mut a = args.to_vec();
+        a.push("--help");
+        let o = run_ok(dir.path(), &Default::default(), &a);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", text(&o));
+        let help = String::from_utf8_lossy(&o.stdout).into_owned();
+        [
+            "--gateway",
+            "--config",
+            "--book",
+            "--run-id",
+            "--sandbox",
+            "--json",
+        ]
+        .iter()
+        .filter(|f| help.contains(&format!("  {f} ")) || help.contains(&format!("  {f}\n")))
+        .map(|f| f.to_string())
+        .collect()
+    };
+    let all = [
+        "--gateway",
+        "--config",
+        "--book",
+        "--run-id",
+        "--sandbox",
+        "--json",
+    ];
+    assert_eq!(listed(&["run"]), all);
+    assert_eq!(listed(&["status"]), all);
+    assert_eq!(listed(&["validate"]), ["--gateway", "--config", "--json"]);
+    assert_eq!(
+        listed(&["book", "verify"]),
+        ["--config", "--book", "--json"]
+    );
+    assert_eq!(listed(&["template"]), ["--config"]);
+    assert!(listed(&["init"]).is_empty());
+    assert!(listed(&["completions"]).is_empty());
+    // Not listed, still accepted (and ignored) where given: scripts that pass them everywhere
+    // keep working.
+    let sheet = dir.path().join("pay.csv");
+    std::fs::write(
+        &sheet,
+        "to_address,amount,currency,network\nTQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE,1.00,USDT,TRX-TRC20\n",
+    )
+    .unwrap();
+    let book = dir.path().join("b.sqlite");
+    let o = run_ok(
+        dir.path(),
+        &Default::default(),
+        &[
+            "validate",
+            sheet.to_str().unwrap(),
+            "--book",
+            book.to_str().unwrap(),
+            "--run-id",
+            "x",
+            "--sandbox",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run_ok(
+        dir.path(),
+        &Default::default(),
+        &[
+            "book",
+            "verify",
+            "--book",
+            book.to_str().unwrap(),
+            "--gateway",
+            "blockatm",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("intact"),
+        "{}",
+        text(&o)
+    );
+}

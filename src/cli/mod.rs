@@ -76,10 +76,54 @@ Environment:
 /// every command's help.
 pub fn command() -> clap::Command {
     use clap::CommandFactory;
-    Cli::command().after_help(FOOTER).mut_subcommands(|s| {
+    let mut cmd = Cli::command().after_help(FOOTER).mut_subcommands(|s| {
         s.after_help(FOOTER)
             .mut_subcommands(|s| s.after_help(FOOTER))
-    })
+    });
+    // A subcommand that does not use a global option gets its own hidden copy of it: clap
+    // propagates a global option only where no option of that name exists, so the copy keeps
+    // it out of that subcommand's help while the flag is still accepted (and ignored) there.
+    let globals: Vec<clap::Arg> = cmd.get_arguments().cloned().collect();
+    for (path, unused) in UNUSED_GLOBALS {
+        let copies: Vec<clap::Arg> = globals
+            .iter()
+            .filter(|a| unused.contains(&a.get_id().as_str()))
+            .map(|a| a.clone().global(false).hide(true))
+            .collect();
+        cmd = add_in(cmd, path, copies);
+    }
+    cmd
+}
+
+/// The global options a subcommand does not use, by its path (`book verify` is `["book", "verify"]`).
+const UNUSED_GLOBALS: &[(&[&str], &[&str])] = &[
+    (&["validate"], &["book", "run_id", "sandbox"]),
+    (&["runs"], &["run_id"]),
+    (&["history"], &["run_id"]),
+    (&["book"], &["gateway", "run_id", "sandbox"]),
+    (&["book", "verify"], &["gateway", "run_id", "sandbox"]),
+    (&["book", "export"], &["gateway", "run_id", "sandbox"]),
+    (&["webhook", "serve"], &["run_id", "json"]),
+    (&["sandbox"], &["run_id", "sandbox", "json"]),
+    (
+        &["template"],
+        &["gateway", "book", "run_id", "sandbox", "json"],
+    ),
+    (
+        &["init"],
+        &["gateway", "config", "book", "run_id", "sandbox", "json"],
+    ),
+    (
+        &["completions"],
+        &["gateway", "config", "book", "run_id", "sandbox", "json"],
+    ),
+];
+
+fn add_in(cmd: clap::Command, path: &[&str], args: Vec<clap::Arg>) -> clap::Command {
+    match path {
+        [] => cmd.args(args),
+        [first, rest @ ..] => cmd.mut_subcommand(*first, |s| add_in(s, rest, args)),
+    }
 }
 
 /// Parses the process's arguments (exits with clap's usage error, code 2, on bad ones).

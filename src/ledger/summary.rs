@@ -11,7 +11,7 @@
 //! quote endpoint). Quotes of rows not (yet) charged are in `fees_quoted_unsettled`. Amounts
 //! add up per currency only: different currencies are never summed together.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use rust_decimal::Decimal;
@@ -408,22 +408,38 @@ pub fn count_words(c: &Counts) -> String {
     }
 }
 
-/// Amounts of one group shown with one number of decimals: the most any of them has.
-fn same_scale(amounts: &[Decimal]) -> impl Fn(Decimal) -> String {
-    let scale = amounts
+/// Every amount of one currency shown with one number of decimals across the whole output:
+/// the most any of that currency's amounts has (never more than the amounts themselves carry,
+/// so `1500` stays `1500` when no amount of it has decimals).
+fn scales(s: &Summary) -> HashMap<Option<String>, u32> {
+    let mut scales: HashMap<Option<String>, u32> = HashMap::new();
+    for g in &s.groups {
+        let m = &g.money;
+        let most = [
+            m.paid_amount,
+            m.outstanding_amount,
+            m.fees_quoted,
+            m.fees_charged,
+            m.fee_drift,
+        ]
         .iter()
         .map(|a| a.normalize().scale())
         .max()
         .unwrap_or(0);
-    move |d: Decimal| {
-        let mut d = d.normalize();
-        d.rescale(scale);
-        d.to_string()
+        let e = scales.entry(g.currency.clone()).or_default();
+        *e = (*e).max(most);
     }
+    scales
+}
+
+fn with_scale(d: Decimal, scale: u32) -> String {
+    let mut d = d.normalize();
+    d.rescale(scale);
+    d.to_string()
 }
 
 /// The summary as a few lines for the terminal: the counts in words, then one line per
-/// currency and network that has payable rows (amounts with one scale per line), then the
+/// currency and network that has payable rows (each currency's amounts with one scale), then the
 /// failures by reason.
 pub fn to_text(s: &Summary) -> String {
     let t = &s.totals;
@@ -437,19 +453,15 @@ pub fn to_text(s: &Summary) -> String {
         rows(t.rows),
         count_words(t)
     );
+    let scales = scales(s);
     for g in &s.groups {
         if g.currency.is_none() && g.network.is_none() {
             // Rows with neither (invalid ones) are counted above.
             continue;
         }
         let (c, m) = (&g.counts, &g.money);
-        let f = same_scale(&[
-            m.paid_amount,
-            m.outstanding_amount,
-            m.fees_quoted,
-            m.fees_charged,
-            m.fee_drift,
-        ]);
+        let scale = scales.get(&g.currency).copied().unwrap_or(0);
+        let f = |d: Decimal| with_scale(d, scale);
         let mut line = format!(
             "  {} {}: {}/{} paid, {} paid out",
             label(&g.currency),
@@ -470,7 +482,9 @@ pub fn to_text(s: &Summary) -> String {
             if m.fee_drift.is_zero() {
                 line.push_str(", no drift");
             } else {
-                line.push_str(&format!(", drift {}", signed(m.fee_drift)));
+                let mut drift = m.fee_drift.normalize();
+                drift.rescale(scale);
+                line.push_str(&format!(", drift {}", signed(drift)));
             }
         }
         let _ = writeln!(out, "{line}");
@@ -490,6 +504,52 @@ mod tests {
         assert_eq!(md("a|b\nc"), "a\\|b c");
         assert_eq!(md("<script>"), "\\<script\\>");
         assert_eq!(md("aml_risk"), "aml\\_risk");
+    }
+
+    #[test]
+    fn one_currency_shows_one_number_of_decimals_on_every_line() {
+        let group = |network: &str, paid: Decimal, fee: Decimal| GroupSummary {
+            currency: Some("USDT".into()),
+            network: Some(network.into()),
+            counts: Counts {
+                rows: 1,
+                completed: 1,
+                ..Default::default()
+            },
+            money: Money {
+                paid_amount: paid,
+                fees_quoted: fee,
+                fees_charged: fee,
+                ..Default::default()
+            },
+        };
+        let summary = Summary {
+            run: RunInfo {
+                run_id: "r".into(),
+                gateway: crate::model::GatewayKind::G2328,
+                sheet: "s.csv".into(),
+                generated_at: String::new(),
+            },
+            totals: Counts {
+                rows: 2,
+                completed: 2,
+                ..Default::default()
+            },
+            groups: vec![
+                group("TRX-TRC20", Decimal::new(1500, 0), Decimal::new(1, 0)),
+                group("BSC-BEP20", Decimal::new(12345, 3), Decimal::new(5, 1)),
+            ],
+            currencies: Vec::new(),
+        };
+        let text = to_text(&summary);
+        assert!(
+            text.contains("1500.000 paid out; fees quoted 1.000"),
+            "{text}"
+        );
+        assert!(
+            text.contains("12.345 paid out; fees quoted 0.500"),
+            "{text}"
+        );
     }
 
     #[test]

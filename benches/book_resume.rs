@@ -2,7 +2,8 @@
 //! nothing to send, on a book of 100,000 finished orders (override with `PAYRUN_BENCH_ORDERS`)
 //! built once in a temp dir through the public API (see `examples/support/bookgen.rs`; the
 //! 1,000,000-order figures come from `examples/book_probe.rs`). Small samples: a few minutes
-//! on two cores.
+//! on two cores. `already_paid_current_ledgers` is what `run` reads to answer a paid sheet
+//! whose results ledger is current (the rest of that path is hashing the sheet).
 
 #[path = "../examples/support/addrgen.rs"]
 mod addrgen;
@@ -69,6 +70,32 @@ fn book_resume(c: &mut Criterion) {
     });
     drop(orders);
     g.bench_function("ledger_of", |b| b.iter(|| bookgen::ledger(&book, &run)));
+    // The quick answer to a sheet already paid: its results ledger written once beside the
+    // sheet (the run pointed at a sheet in the temp dir), then found current.
+    let sheet = dir.path().join("pay-20261129.csv");
+    rusqlite::Connection::open(&path)
+        .and_then(|c| {
+            c.execute(
+                "UPDATE runs SET sheet_path = ?1 WHERE id = ?2",
+                rusqlite::params![sheet.to_string_lossy(), run.pk],
+            )
+        })
+        .expect("point the run at the temp dir");
+    let (_, run) = bookgen::find_run(&book).expect("book").expect("run");
+    payrun::commands::results::write_beside_sheet(
+        &book,
+        payrun::model::GatewayKind::G2328,
+        &run,
+        None,
+    )
+    .expect("write the results ledger");
+    g.bench_function("already_paid_current_ledgers", |b| {
+        b.iter(|| {
+            let found = payrun::commands::results::current_ledgers(&book, &run, None)
+                .expect("current_ledgers");
+            assert!(found.is_some_and(|(note, _)| note.finished));
+        })
+    });
     g.finish();
 }
 

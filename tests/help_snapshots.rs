@@ -40,7 +40,11 @@ fn every_commands_help_matches_its_snapshot() {
         let o = payrun(dir.path(), &Default::default(), &args)
             .output()
             .expect("payrun runs");
-        let name = if c.is_empty() { "payrun".to_string() } else { c.join("-") };
+        let name = if c.is_empty() {
+            "payrun".to_string()
+        } else {
+            c.join("-")
+        };
         if o.status.code() != Some(0) {
             // A command this build does not have (no snapshot may exist for it either).
             assert!(

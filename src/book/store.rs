@@ -855,37 +855,60 @@ impl Book {
     /// are put back in row order here, when they are not in it already (a run whose orders all
     /// have one status).
     pub fn run_orders(&self, account: i64, run: i64) -> Result<Vec<OrderRecord>, BookError> {
-        let conn = self.conn();
-        let count: i64 = conn
+        let count: i64 = self
+            .conn()
             .query_row("SELECT order_count FROM runs WHERE id = ?1", [run], |r| {
                 r.get(0)
             })
             .optional()
             .map_err(|e| self.sql_err(e))?
             .unwrap_or(0);
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {ORDER_COLUMNS} FROM orders WHERE run = ?1 ORDER BY status, id"
-            ))
-            .map_err(|e| self.sql_err(e))?;
-        let mut rows = stmt.query([run]).map_err(|e| self.sql_err(e))?;
         let capacity = count.clamp(0, 1 << 24) as usize;
         let mut ids: Vec<i64> = Vec::with_capacity(capacity);
         let mut out = Vec::with_capacity(capacity);
-        while let Some(r) = rows.next().map_err(|e| self.sql_err(e))? {
-            let r = order_row(r).map_err(|e| self.sql_err(e))?;
-            ids.push(r.id);
-            out.push(self.decode_order(account, r)?.1);
-        }
-        drop(rows);
-        drop(stmt);
-        drop(conn);
+        self.each_run_order(account, run, |id, rec| {
+            ids.push(id);
+            out.push(rec);
+        })?;
         if ids.is_sorted() {
             return Ok(out);
         }
         let mut by_id: Vec<(i64, OrderRecord)> = ids.into_iter().zip(out).collect();
         by_id.sort_unstable_by_key(|(id, _)| *id);
         Ok(by_id.into_iter().map(|(_, rec)| rec).collect())
+    }
+
+    /// Every order of a run, one at a time and each seal checked, in the index's order
+    /// (status, then row id): for a reader that needs no order, only each order once, such as
+    /// the results ledger. `f` must not use the book (its connection is held meanwhile).
+    pub fn for_each_run_order(
+        &self,
+        account: i64,
+        run: i64,
+        mut f: impl FnMut(OrderRecord),
+    ) -> Result<(), BookError> {
+        self.each_run_order(account, run, |_, rec| f(rec))
+    }
+
+    fn each_run_order(
+        &self,
+        account: i64,
+        run: i64,
+        mut f: impl FnMut(i64, OrderRecord),
+    ) -> Result<(), BookError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {ORDER_COLUMNS} FROM orders WHERE run = ?1 ORDER BY status, id"
+            ))
+            .map_err(|e| self.sql_err(e))?;
+        let mut rows = stmt.query([run]).map_err(|e| self.sql_err(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.sql_err(e))? {
+            let r = order_row(r).map_err(|e| self.sql_err(e))?;
+            let id = r.id;
+            f(id, self.decode_order(account, r)?.1);
+        }
+        Ok(())
     }
 
     /// Writes an order row (insert or update) with a fresh seal.

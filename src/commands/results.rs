@@ -4,7 +4,7 @@
 //! payment that happened is never hidden. Used by `run`, `status`, `report` and `webhook serve`,
 //! so they always agree.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::book::ledgers::LedgerNote;
@@ -39,7 +39,111 @@ fn fill_from_order(row: &mut LedgerRow, rec: &OrderRecord) {
     }
 }
 
-/// The ledger view of a run.
+/// The ledger of a run, built in one pass over its orders: a line per sheet row (the sheet as
+/// the run last read it), each filled from its order as the order comes, then a line per sent
+/// order no row shows. Holds the lines and an index from order id to line, never the orders.
+pub struct LedgerBuilder<'a> {
+    ledger: Ledger,
+    /// The line showing each order id (valid sheet rows only).
+    line_of: HashMap<OrderId, usize>,
+    held: &'a BTreeMap<u64, String>,
+    /// Sent orders no sheet row shows any more: earlier payments of edited rows.
+    extra: Vec<OrderRecord>,
+}
+
+impl<'a> LedgerBuilder<'a> {
+    /// The lines of the sheet rows, before any order is known (`invalid`, `held` or `not_sent`).
+    pub fn new(
+        run: &Run,
+        gateway: GatewayKind,
+        snapshot: SheetSnapshot,
+        held: &'a BTreeMap<u64, String>,
+    ) -> Self {
+        let mut line_of = HashMap::new();
+        let rows: Vec<LedgerRow> = snapshot
+            .rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let mut row = LedgerRow::new(r.line, r.cells, Status::Invalid);
+                row.currency = r.currency;
+                row.network = r.network;
+                row.amount = r.amount;
+                row.quoted_fee = r.quoted_fee;
+                if let Some(why) = r.invalid {
+                    row.error = Some(why);
+                    return row;
+                }
+                row.status = Status::NotSent;
+                if let Some(why) = held.get(&r.line) {
+                    row.status = Status::Held;
+                    row.error = Some(why.clone());
+                }
+                if let Some(id) = r.order_id {
+                    line_of.insert(id.clone(), i);
+                    row.order_id = Some(id);
+                }
+                row
+            })
+            .collect();
+        LedgerBuilder {
+            ledger: Ledger {
+                columns: snapshot.columns,
+                rows,
+                run: RunInfo {
+                    run_id: run.run_id.clone(),
+                    gateway,
+                    sheet: run.sheet_name.clone(),
+                    generated_at: now(),
+                },
+            },
+            line_of,
+            held,
+            extra: Vec::new(),
+        }
+    }
+
+    /// Lays one order of the run over its line (a held row shows its order only once sent).
+    pub fn add(&mut self, rec: OrderRecord) {
+        match self.line_of.get(&rec.order_id) {
+            Some(&i) => {
+                let row = &mut self.ledger.rows[i];
+                if rec.sent || !self.held.contains_key(&row.line) {
+                    fill_from_order(row, &rec);
+                }
+            }
+            None if rec.sent => self.extra.push(rec),
+            None => {}
+        }
+    }
+
+    /// The ledger: the sheet's lines, then the extra orders in row order.
+    pub fn finish(mut self) -> Ledger {
+        let width = self.ledger.columns.len();
+        self.extra
+            .sort_by(|a, b| (a.line, &a.order_id).cmp(&(b.line, &b.order_id)));
+        for rec in self.extra {
+            let mut row = LedgerRow::new(rec.line, vec![String::new(); width], Status::NotSent);
+            row.order_id = Some(rec.order_id.clone());
+            row.currency = Some(rec.request.currency.clone());
+            row.network = Some(rec.request.network.clone());
+            row.amount = Some(rec.request.amount);
+            fill_from_order(&mut row, &rec);
+            let note = format!(
+                "earlier order of row {} ({} {} to {}), no longer in the sheet",
+                rec.line, rec.request.amount, rec.request.currency, rec.request.to_address
+            );
+            row.error = Some(match row.error.take() {
+                Some(e) => format!("{note}; {e}"),
+                None => note,
+            });
+            self.ledger.rows.push(row);
+        }
+        self.ledger
+    }
+}
+
+/// The ledger view of a run, from its orders already read (see [`LedgerBuilder`]).
 pub fn build(
     run: &Run,
     gateway: GatewayKind,
@@ -47,84 +151,19 @@ pub fn build(
     held: &BTreeMap<u64, String>,
     orders: &HashMap<OrderId, OrderRecord>,
 ) -> Ledger {
-    let mut shown: HashSet<&OrderId> = HashSet::new();
-    let mut rows: Vec<LedgerRow> = snapshot
-        .rows
-        .iter()
-        .map(|r| {
-            let mut row = LedgerRow::new(r.line, r.cells.clone(), Status::Invalid);
-            row.currency.clone_from(&r.currency);
-            row.network.clone_from(&r.network);
-            row.amount = r.amount;
-            row.quoted_fee = r.quoted_fee;
-            if let Some(why) = &r.invalid {
-                row.error = Some(why.clone());
-                return row;
-            }
-            row.order_id.clone_from(&r.order_id);
-            row.status = Status::NotSent;
-            if let Some(why) = held.get(&r.line) {
-                row.status = Status::Held;
-                row.error = Some(why.clone());
-            }
-            let Some(id) = &r.order_id else { return row };
-            if let Some(rec) = orders.get(id) {
-                shown.insert(id);
-                if rec.sent || !held.contains_key(&r.line) {
-                    fill_from_order(&mut row, rec);
-                }
-            }
-            row
-        })
-        .collect();
-    // Orders of the run no sheet row shows any more: earlier payments of edited rows.
-    let mut extra: Vec<&OrderRecord> = orders
-        .values()
-        .filter(|r| r.sent && !shown.contains(&r.order_id))
-        .collect();
-    extra.sort_by(|a, b| (a.line, &a.order_id).cmp(&(b.line, &b.order_id)));
-    for rec in extra {
-        let mut row = LedgerRow::new(
-            rec.line,
-            vec![String::new(); snapshot.columns.len()],
-            Status::NotSent,
-        );
-        row.order_id = Some(rec.order_id.clone());
-        row.currency = Some(rec.request.currency.clone());
-        row.network = Some(rec.request.network.clone());
-        row.amount = Some(rec.request.amount);
-        fill_from_order(&mut row, rec);
-        let note = format!(
-            "earlier order of row {} ({} {} to {}), no longer in the sheet",
-            rec.line, rec.request.amount, rec.request.currency, rec.request.to_address
-        );
-        row.error = Some(match row.error.take() {
-            Some(e) => format!("{note}; {e}"),
-            None => note,
-        });
-        rows.push(row);
+    let mut b = LedgerBuilder::new(run, gateway, snapshot.clone(), held);
+    for rec in orders.values() {
+        b.add(rec.clone());
     }
-    Ledger {
-        columns: snapshot.columns.clone(),
-        rows,
-        run: RunInfo {
-            run_id: run.run_id.clone(),
-            gateway,
-            sheet: run.sheet_name.clone(),
-            generated_at: now(),
-        },
-    }
+    b.finish()
 }
 
-/// The results ledger of a run, from the book.
+/// The results ledger of a run, from the book: its orders streamed over the sheet's lines.
 pub fn ledger_of(book: &Book, gateway: GatewayKind, run: &Run) -> Result<Ledger, BookError> {
     let (snapshot, held) = book.snapshot(run)?;
-    let orders: HashMap<OrderId, OrderRecord> = book
-        .run_orders(run.account, run.pk)?
-        .into_iter()
-        .map(|r| (r.order_id.clone(), r))
-        .collect();
-    Ok(build(run, gateway, &snapshot, &held, &orders))
+    let mut b = LedgerBuilder::new(run, gateway, snapshot, &held);
+    book.for_each_run_order(run.account, run.pk, |rec| b.add(rec))?;
+    Ok(b.finish())
 }
 
 /// Writes a run's results ledger beside its sheet (and beside `also`, another copy of the

@@ -549,6 +549,8 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         .map_err(book_error)?
     {
         Choice::AlreadyPaid(run) => {
+            // The ledger is built from the book; the sheet read is not needed any more.
+            drop(sheet);
             return already_paid::answer(ctx, &book, gateway, &run, &args.sheet.sheet);
         }
         Choice::Differs(run) => {

@@ -457,3 +457,26 @@ pub fn dec(s: &str) -> rust_decimal::Decimal {
     s.parse()
         .unwrap_or_else(|e| panic!("not a decimal: {s:?}: {e}"))
 }
+
+/// Every command path, the top level first (for the help tests).
+#[allow(dead_code)]
+pub const HELP_COMMANDS: &[&[&str]] = &[
+    &[],
+    &["validate"],
+    &["quote"],
+    &["run"],
+    &["status"],
+    &["report"],
+    &["runs"],
+    &["history"],
+    &["book"],
+    &["book", "verify"],
+    &["book", "export"],
+    &["webhook"],
+    &["webhook", "serve"],
+    &["webhook", "verify"],
+    &["sandbox"],
+    &["template"],
+    &["init"],
+    &["completions"],
+];

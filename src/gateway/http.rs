@@ -401,18 +401,17 @@ fn until_epoch_millis(target_ms: i64, now: SystemTime) -> Duration {
     }
 }
 
-/// Percent-encodes everything outside RFC 3986's unreserved set (a URL path segment; the
-/// BlockATM signer's URL-encoding switch).
+/// Everything but RFC 3986's unreserved characters (`A-Z a-z 0-9 - _ . ~`).
+const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Percent-encodes everything outside RFC 3986's unreserved set, as `%XX` with upper-case hex
+/// (a URL path segment; the BlockATM signer's URL-encoding switch).
 pub(crate) fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, NOT_UNRESERVED).to_string()
 }
 
 #[cfg(test)]
@@ -443,6 +442,7 @@ mod tests {
     fn path_segments_are_encoded() {
         assert_eq!(percent_encode("019dea62-1727"), "019dea62-1727");
         assert_eq!(percent_encode("a/../b c"), "a%2F..%2Fb%20c");
+        assert_eq!(percent_encode("é~*"), "%C3%A9~%2A");
     }
     use reqwest::header::HeaderValue;
 

@@ -36,24 +36,7 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// BlockATM `payoutType`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum PayoutType {
-    /// 1: paid from the contract balance.
-    #[default]
-    Balance,
-    /// 2: paid from an authorising address's allowance (`fromAddress`).
-    Allowance,
-}
-
-impl PayoutType {
-    pub fn code(self) -> u8 {
-        match self {
-            PayoutType::Balance => 1,
-            PayoutType::Allowance => 2,
-        }
-    }
-}
+pub use crate::gateway::blockatm::PayoutType;
 
 /// The `payrun.toml` profile. Every key is optional. Secrets may only be given as key files.
 #[derive(Debug, Default, Deserialize)]
@@ -350,16 +333,10 @@ impl Config {
         };
         let payout_type = match pick(None, env("PAYRUN_PAYOUT_TYPE"), p.payout_type.as_deref()) {
             None => PayoutType::Balance,
-            Some(t) => match t.to_ascii_lowercase().as_str() {
-                "balance" | "1" => PayoutType::Balance,
-                "allowance" | "2" => PayoutType::Allowance,
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        field: "PAYRUN_PAYOUT_TYPE".into(),
-                        message: format!("'{t}': expected balance or allowance"),
-                    })
-                }
-            },
+            Some(t) => PayoutType::parse(t).ok_or_else(|| ConfigError::Invalid {
+                field: "PAYRUN_PAYOUT_TYPE".into(),
+                message: format!("'{t}': expected balance or allowance"),
+            })?,
         };
         let from_address =
             pick(None, env("PAYRUN_FROM_ADDRESS"), p.from_address.as_deref()).map(String::from);

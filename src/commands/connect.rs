@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use crate::book::{AccountKey, Mode};
-use crate::cli::config::{Config, PayoutType};
+use crate::cli::config::Config;
 use crate::exit::Exit;
-use crate::gateway::blockatm::{self, BlockAtmClient};
+use crate::gateway::blockatm::BlockAtmClient;
 use crate::gateway::g2328::Client2328;
 use crate::gateway::{Gateway, HttpSettings};
 use crate::model::GatewayKind;
@@ -123,10 +123,7 @@ pub fn connect(config: &Config, sandbox: bool) -> anyhow::Result<Connection> {
                 secret(&config.api_key),
                 secret(&config.api_secret),
                 config.contract_id.clone().unwrap_or_default(),
-                match config.payout_type {
-                    PayoutType::Balance => blockatm::PayoutType::Balance,
-                    PayoutType::Allowance => blockatm::PayoutType::Allowance,
-                },
+                config.payout_type,
                 config.from_address.clone(),
             )
             .map_err(|e| Exit::usage(e.to_string()))?,

@@ -12,10 +12,11 @@ use super::json_fields::{DecodeError, Obj};
 use super::{AnswerKind, Echo, GatewayError, PayoutRequest, PayoutState};
 use crate::model::{GatewayId, OrderId, Status};
 
-/// BlockATM `payoutType`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// BlockATM `payoutType` (`PAYRUN_PAYOUT_TYPE`, profile `payout_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum PayoutType {
     /// 1: paid from the contract balance (default).
+    #[default]
     Balance = 1,
     /// 2: paid from an authorising address (`fromAddress`).
     Allowance = 2,

@@ -1,4 +1,4 @@
-//! Crash-safe file writes. `write_replace` puts the new content in a temporary file in the
+//! Crash-safe file writes. `write_replace` puts the new content in a temporary file (tempfile) in the
 //! target's directory, fsyncs it, renames it over the target and fsyncs the directory, so a
 //! reader (or a crash) sees the old file or the new one, never half of one. `write_new` creates
 //! a file that must not exist yet (templates, `payrun init` without `--force`).
@@ -6,11 +6,8 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::LedgerError;
-
-static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> LedgerError + '_ {
     move |source| LedgerError::Io {
@@ -27,44 +24,11 @@ fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
-/// Creates a fresh temporary file beside `path`: `.<name>.<pid>.<n>.tmp`.
-fn create_temp(path: &Path) -> Result<(PathBuf, File), LedgerError> {
-    let dir = parent_dir(path);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| LedgerError::Io {
-            path: path.to_path_buf(),
-            source: io::Error::new(io::ErrorKind::InvalidInput, "not a file path"),
-        })?;
-    let mut last_err = None;
-    for _ in 0..100 {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
-        let mut opts = OpenOptions::new();
-        opts.write(true).create_new(true);
-        // Private: results and reports carry names, addresses and amounts.
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        match opts.open(&tmp) {
-            Ok(f) => return Ok((tmp, f)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_err = Some(e),
-            Err(e) => return Err(io_err(path)(e)),
-        }
-    }
-    Err(io_err(path)(last_err.unwrap_or_else(|| {
-        io::Error::other("no free temporary file name")
-    })))
-}
-
 /// Flushes the directory entry of `path` to disk (Unix; elsewhere a no-op).
-fn sync_dir(path: &Path) -> Result<(), LedgerError> {
+pub fn sync_dir(path: &Path) -> io::Result<()> {
     #[cfg(unix)]
     {
-        let dir = parent_dir(path);
-        File::open(&dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io_err(&dir))?;
+        File::open(parent_dir(path))?.sync_all()?;
     }
     #[cfg(not(unix))]
     let _ = path;
@@ -74,23 +38,31 @@ fn sync_dir(path: &Path) -> Result<(), LedgerError> {
 /// Replaces `path` with `bytes` atomically. An existing file's permissions are kept (a ledger
 /// holding names and emails may have been made private).
 pub fn write_replace(path: &Path, bytes: &[u8]) -> Result<(), LedgerError> {
-    let (tmp, mut file) = create_temp(path)?;
-    let result = (|| {
-        file.write_all(bytes).map_err(io_err(&tmp))?;
-        if let Ok(meta) = fs::metadata(path) {
-            file.set_permissions(meta.permissions())
-                .map_err(io_err(&tmp))?;
-        }
-        file.sync_all().map_err(io_err(&tmp))?;
-        drop(file);
-        crate::failpoint::hit("in_results");
-        fs::rename(&tmp, path).map_err(io_err(path))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| LedgerError::Io {
+            path: path.to_path_buf(),
+            source: io::Error::new(io::ErrorKind::InvalidInput, "not a file path"),
+        })?;
+    // `.<name>.<pid>.<random>.tmp`, private (tempfile creates it 0600): a temp file a killed
+    // process left is recognised and removed by the next run (`outputs::remove_stale_temps`).
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}.{}.", std::process::id()))
+        .suffix(".tmp")
+        .tempfile_in(parent_dir(path))
+        .map_err(io_err(path))?;
+    tmp.write_all(bytes).map_err(io_err(tmp.path()))?;
+    if let Ok(meta) = fs::metadata(path) {
+        tmp.as_file()
+            .set_permissions(meta.permissions())
+            .map_err(io_err(path))?;
     }
-    result?;
-    sync_dir(path)
+    tmp.as_file().sync_all().map_err(io_err(path))?;
+    crate::failpoint::hit("in_results");
+    // A failed rename leaves the temp file to its drop, which removes it.
+    tmp.persist(path).map_err(|e| io_err(path)(e.error))?;
+    sync_dir(path).map_err(io_err(path))
 }
 
 /// Creates `path` with `bytes`; fails with `LedgerError::Exists` if it is already there. A
@@ -118,7 +90,7 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> Result<(), LedgerError> {
         let _ = fs::remove_file(path);
     }
     result?;
-    sync_dir(path)
+    sync_dir(path).map_err(io_err(path))
 }
 
 #[cfg(test)]

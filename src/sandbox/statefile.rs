@@ -447,16 +447,7 @@ fn ensure_dir(dir: &Path) -> io::Result<()> {
 
 /// Flushes the directory entry of `path` to disk (Unix; elsewhere a no-op).
 fn sync_dir(path: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        let dir = parent_dir(path);
-        File::open(&dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| with_path(&dir, e))?;
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
+    crate::ledger::atomic::sync_dir(path).map_err(|e| with_path(&parent_dir(path), e))
 }
 
 /// What a file holds after replay.

@@ -7,12 +7,14 @@
 //! - [`runs`]: accounts, runs, the sheet and plan of a run, and the one-sender lease;
 //! - [`audit`]: `book verify` (the whole chain, every order against its events) and export;
 //! - [`queries`]: the run listing and a recipient's history;
+//! - [`recipients`]: addresses sent to and each recipient key's last address (controls);
 //! - [`location`]: where the book lives.
 
 pub mod audit;
 pub mod events;
 pub mod location;
 pub mod queries;
+pub mod recipients;
 pub mod runs;
 pub mod store;
 

@@ -142,6 +142,39 @@ pub struct SheetArgs {
     /// Fee option for rows without one
     #[arg(long, value_enum, default_value_t = FeeOptionArg::Deduct)]
     pub fee_option: FeeOptionArg,
+    /// The column saying who a row pays (default: employee_id, recipient_id, payee_id or email)
+    #[arg(long, value_name = "COLUMN")]
+    pub key: Option<String>,
+}
+
+/// A warning kind `run` stops on until acknowledged (`--accept`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AckCode {
+    /// A shared deposit address with a row lacking its memo
+    #[value(name = "memo_missing_shared_address")]
+    MemoMissingSharedAddress,
+    /// A Solana address off the ed25519 curve receiving an SPL token
+    #[value(name = "recipient_off_curve")]
+    RecipientOffCurve,
+    /// An address sharing its ends with another in the sheet or already paid
+    #[value(name = "recipient_lookalike")]
+    RecipientLookalike,
+    /// A recipient key paid before (or elsewhere in the sheet) to another address
+    #[value(name = "recipient_address_changed")]
+    RecipientAddressChanged,
+}
+
+impl AckCode {
+    /// The warning's stable code.
+    pub fn code(self) -> &'static str {
+        use crate::validate::problem::codes;
+        match self {
+            AckCode::MemoMissingSharedAddress => codes::MEMO_MISSING_SHARED_ADDRESS,
+            AckCode::RecipientOffCurve => codes::RECIPIENT_OFF_CURVE,
+            AckCode::RecipientLookalike => codes::RECIPIENT_LOOKALIKE,
+            AckCode::RecipientAddressChanged => codes::RECIPIENT_ADDRESS_CHANGED,
+        }
+    }
 }
 
 #[derive(Debug, Args, Clone)]
@@ -197,6 +230,15 @@ pub struct RunArgs {
     /// Do not ask for confirmation
     #[arg(long, help_heading = "Controls")]
     pub yes: bool,
+    /// Acknowledge these warning kinds (comma-separated codes); --yes alone acknowledges none
+    #[arg(
+        long,
+        value_name = "CODE[,CODE]",
+        value_enum,
+        value_delimiter = ',',
+        help_heading = "Controls"
+    )]
+    pub accept: Vec<AckCode>,
     /// Pay the valid rows and list the invalid ones instead of refusing the run
     #[arg(long, help_heading = "Controls")]
     pub skip_invalid: bool,

@@ -4,6 +4,7 @@
 
 pub mod book;
 pub mod connect;
+pub mod controls;
 pub mod init;
 pub mod outputs;
 pub mod quote;

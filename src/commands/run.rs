@@ -16,7 +16,7 @@ use crate::book::{self, Book, OrderRecord, Run, RunBook, SheetInfo, SheetSnapsho
 use crate::cli::{RunArgs, SheetArgs};
 use crate::commands::connect::{connect, runtime};
 use crate::commands::quote::{self, request_of, QuoteReport};
-use crate::commands::{open_book, results, Context};
+use crate::commands::{controls, open_book, results, Context};
 use crate::exit::{Exit, ExitCode};
 use crate::model::{OrderId, Status};
 use crate::plan::{self, PlannedOrder};
@@ -314,10 +314,12 @@ fn confirm(
     place: &str,
     sending: usize,
     resolving: usize,
+    to_ack: &BTreeMap<&'static str, usize>,
 ) -> anyhow::Result<()> {
     eprintln!("{place}");
     eprint!("{}", quote::to_text(report));
     eprintln!("{sending} payout(s) to send, {resolving} to resolve from an earlier try.");
+    controls::acknowledge(to_ack, &args.accept, args.yes)?;
     if args.yes {
         return Ok(());
     }
@@ -513,6 +515,7 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
             report.invalid
         );
     }
+    let key_column = controls::key_column(&sheet.columns, args.sheet.key.as_deref())?;
     let settings = settings(ctx, &args.submit)?;
     let rate = pacing_rate(
         ctx,
@@ -645,6 +648,19 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::Incomplete);
     }
     check_controls(args, &plan)?;
+    // Recipient controls against the book (docs/book.md, "Recipients").
+    let recipient_keys = controls::recipient_keys(&sheet, key_column.as_ref().map(|k| k.0));
+    let key_label = key_column.as_ref().map(|k| k.1.as_str()).unwrap_or("");
+    let recipient_warnings =
+        controls::recipient_warnings(&sheet, &recipient_keys, key_label, Some((&book, account)))
+            .map_err(book_error)?;
+    for p in &recipient_warnings {
+        eprintln!(
+            "warning: line {}, {}: {} [{}]",
+            p.line, p.column, p.message, p.code
+        );
+    }
+    let to_ack = controls::to_acknowledge(report.warnings.iter().chain(&recipient_warnings));
     book.run_counts(&run).map_err(book_error)?;
     book.verify_run_events(run.pk, &run.run_id)
         .map_err(book_error)?;
@@ -654,7 +670,7 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         .into_iter()
         .map(|r| (r.order_id.clone(), r))
         .collect();
-    let triage = triage(
+    let mut triage = triage(
         &run.run_id,
         &mut plan,
         &orders,
@@ -666,7 +682,6 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     let rt = runtime()?;
     let pacers = Pacers::for_gateway(gateway, rate);
-    let pending_work = triage.to_send.len() + triage.in_doubt.len();
     let quote = if triage.to_send.is_empty() {
         // Nothing new to send: no fee preview; keep the fees the earlier read quoted.
         let (snap, _) = book.snapshot(&run).map_err(book_error)?;
@@ -686,14 +701,26 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
             quote::check_balance(conn.gateway.as_ref(), &pacers.lookup, &mut q).await;
             Ok::<_, crate::gateway::GatewayError>(q)
         })
-        .map_err(|e| {
-            if e.is_fatal() {
-                Exit::refused(e.to_string())
-            } else {
-                Exit::usage(e.to_string())
-            }
-        })?
+        // Auth, ban or an unreachable gateway: nothing is sent (exit 3).
+        .map_err(|e| Exit::refused(format!("{}: {e}", conn.base_url)))?
     };
+    if !quote.unpriced.is_empty() {
+        eprint!("{}", quote::to_text(&quote));
+        if !args.skip_invalid {
+            eprintln!(
+                "{} row(s) could not be priced; nothing was sent. Fix them, or pass --skip-invalid to pay only the priced rows.",
+                quote.unpriced.len()
+            );
+            return Ok(ExitCode::Incomplete);
+        }
+        eprintln!(
+            "--skip-invalid: {} row(s) the fee calculator refused will not be paid",
+            quote.unpriced.len()
+        );
+        let refused: HashSet<&OrderId> = quote.unpriced.iter().map(|u| &u.order_id).collect();
+        triage.to_send.retain(|o| !refused.contains(&o.order_id));
+    }
+    let pending_work = triage.to_send.len() + triage.in_doubt.len();
     let callback = ctx.config.callback_url.clone();
     let snap = snapshot(&sheet, &plan, &quote);
     let sheet_changed = {
@@ -711,7 +738,7 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
                     request_of(o, callback.as_deref()),
                     book::now(),
                 ),
-                None,
+                recipient_keys.get(&o.payout.line).cloned(),
             )
         })
         .collect();
@@ -737,6 +764,7 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
             &place,
             triage.to_send.len(),
             triage.in_doubt.len(),
+            &to_ack,
         )?;
     } else {
         eprintln!(

@@ -5,11 +5,13 @@
 //!   hash chain and the one write path, `record`;
 //! - [`events`]: the events and the status rule that folds them into an order's state;
 //! - [`runs`]: accounts, runs, the sheet and plan of a run, and the one-sender lease;
+//! - [`approvals`]: four-eyes approvals of a plan, and which run used one;
 //! - [`audit`]: `book verify` (the whole chain, every order against its events) and export;
 //! - [`queries`]: the run listing and a recipient's history;
 //! - [`recipients`]: addresses sent to and each recipient key's last address (controls);
 //! - [`location`]: where the book lives.
 
+pub mod approvals;
 pub mod audit;
 pub mod events;
 pub mod location;

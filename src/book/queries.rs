@@ -27,6 +27,8 @@ pub struct RunLine {
     pub other: u64,
     /// Amount per currency of the run's orders (as planned or sent).
     pub totals: BTreeMap<String, String>,
+    /// Who approved the plan the run paid (docs/book.md, "Approvals"), if approval was used.
+    pub approved_by: Option<String>,
 }
 
 /// One payout in a recipient's history.
@@ -93,6 +95,7 @@ impl Book {
                     .into_iter()
                     .map(|(k, v)| (k, v.to_string()))
                     .collect(),
+                approved_by: self.run_approver(run.pk)?,
             });
         }
         Ok(out)

@@ -95,6 +95,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Validate, plan and preview fees; sends nothing that moves money
     Quote(QuoteArgs),
+    /// Record an approval of exactly this plan (sheet hash, rows, totals, account) in the book
+    Approve(ApproveArgs),
     /// The whole pipeline: validate, quote, confirm, submit, write the results ledger
     Run(RunArgs),
     /// Refresh non-final orders from the gateway and rewrite the results ledger
@@ -222,6 +224,15 @@ pub struct QuoteArgs {
 }
 
 #[derive(Debug, Args, Clone)]
+pub struct ApproveArgs {
+    #[command(flatten)]
+    pub sheet: SheetArgs,
+    /// Who approves (must differ from whoever runs it)
+    #[arg(long, value_name = "NAME")]
+    pub approver: String,
+}
+
+#[derive(Debug, Args, Clone)]
 pub struct RunArgs {
     #[command(flatten)]
     pub sheet: SheetArgs,
@@ -251,6 +262,12 @@ pub struct RunArgs {
     /// Refuse the run unless the currency's total is exactly AMOUNT (repeatable)
     #[arg(long, value_name = "AMOUNT:CURRENCY", value_parser = values::amount_currency, help_heading = "Controls")]
     pub expect_total: Vec<AmountCurrency>,
+    /// Refuse the run unless `payrun approve` recorded exactly this plan, by someone else (also `require_approval = true` in the profile)
+    #[arg(long, help_heading = "Controls")]
+    pub require_approval: bool,
+    /// Who runs it, for the approval check (default: the OS user)
+    #[arg(long, value_name = "NAME", help_heading = "Controls")]
+    pub runner: Option<String>,
     /// Start a new run (a new payout period) even if the book already paid this sheet
     #[arg(long, conflicts_with_all = ["retry_failed", "accept_edits"], help_heading = "Which run")]
     pub new_run: bool,

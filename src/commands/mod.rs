@@ -2,6 +2,7 @@
 //! `Context`; every command returns the `ExitCode` it ended with, or an error for the edge to
 //! print and map (an `exit::Exit` inside carries its own code; anything else is a usage error).
 
+pub mod approve;
 pub mod book;
 pub mod connect;
 pub mod controls;
@@ -59,6 +60,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate(args) => validate::execute(&ctx, &args),
         Command::Quote(args) => quote::execute(&ctx, &args),
+        Command::Approve(args) => approve::execute(&ctx, &args),
         Command::Run(args) => run::execute(&ctx, &args),
         Command::Status(args) => status::execute(&ctx, &args),
         Command::Report(args) => report::execute(&ctx, &args),

@@ -16,7 +16,7 @@ use crate::book::{self, Book, OrderRecord, Run, RunBook, SheetInfo, SheetSnapsho
 use crate::cli::{RunArgs, SheetArgs};
 use crate::commands::connect::{connect, runtime};
 use crate::commands::quote::{self, request_of, QuoteReport};
-use crate::commands::{controls, open_book, results, Context};
+use crate::commands::{approve, controls, open_book, results, Context};
 use crate::exit::{Exit, ExitCode};
 use crate::model::{OrderId, Status};
 use crate::plan::{self, PlannedOrder};
@@ -746,7 +746,24 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         book.save_plan(account, &run, &info, &snap, &triage.held, &to_plan)
             .map_err(book_error)?;
     }
+    let mut approved_by = book.run_approver(run.pk).map_err(book_error)?;
     if pending_work > 0 {
+        // Four eyes (docs/book.md, "Approvals"): checked before anything is sent.
+        if args.require_approval || ctx.config.require_approval {
+            let runner = approve::runner_name(args.runner.as_deref()).ok_or_else(|| {
+                Exit::usage("approval required: name who runs it with --runner NAME")
+            })?;
+            let approval = approve::check(&book, account, &run, &info, &plan, &runner)?;
+            if approval.used_by.is_none() {
+                book.use_approval(account, &run, &approval, &runner)
+                    .map_err(book_error)?;
+            }
+            eprintln!(
+                "approved by {} at {} (approval #{}); run by {runner}",
+                approval.plan.approver, approval.plan.at, approval.seq
+            );
+            approved_by = Some(approval.plan.approver);
+        }
         let place = format!(
             "{} payout: {}, {} via {}, run {}",
             match conn.account.mode {
@@ -845,6 +862,9 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         crate::outln!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         crate::out!("{}", crate::ledger::summary::to_text(&summary));
+        if let Some(a) = &approved_by {
+            crate::outln!("approved by {a}");
+        }
         crate::outln!("book: {} (run {})", book.path().display(), run.run_id);
         for w in &written {
             crate::outln!("results: {}", w.display());

@@ -482,3 +482,117 @@ fn an_unreachable_gateway_fails_the_quote_quickly_with_exit_3() {
     );
     assert!(o.stdout.is_empty(), "no totals are claimed: {out}");
 }
+
+#[test]
+fn quote_and_the_confirmation_show_the_variance_against_the_previous_run() {
+    use calamine::{open_workbook, Data, Reader, Xlsx};
+    let sb = start(sandbox_config());
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_with_book(&sb, dir.path());
+    let (a1, a2, a3, a4, new3) = (
+        tron_address(1),
+        tron_address(2),
+        tron_address(3),
+        tron_address(4),
+        tron_address(33),
+    );
+    let s = sheet(
+        dir.path(),
+        "pay.csv",
+        &[
+            ["E1", &a1, "100", "USDT", "TRX-TRC20", ""],
+            ["E2", &a2, "200", "USDT", "TRX-TRC20", ""],
+            ["E3", &a3, "300", "USDT", "TRX-TRC20", ""],
+        ],
+    );
+    let o = cmd(dir.path(), &env, &["run", s.to_str().unwrap(), "--yes"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // Next period: E2 raised, E3 moved wallets, E4 joined.
+    let s = sheet(
+        dir.path(),
+        "pay.csv",
+        &[
+            ["E1", &a1, "100", "USDT", "TRX-TRC20", ""],
+            ["E2", &a2, "250", "USDT", "TRX-TRC20", ""],
+            ["E3", &new3, "300", "USDT", "TRX-TRC20", ""],
+            ["E4", &a4, "400", "USDT", "TRX-TRC20", ""],
+        ],
+    );
+    let o = cmd(dir.path(), &env, &["--json", "quote", s.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let q: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v = &q["variance"];
+    assert!(
+        v["previous_run"].as_str().unwrap().starts_with("pay-"),
+        "{v}"
+    );
+    assert_eq!(v["unchanged"], 1, "{v}");
+    assert_eq!(v["changed"].as_array().unwrap().len(), 2, "{v}");
+    assert_eq!(v["added"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["changed"][0]["delta"], "50", "{v}");
+    assert_eq!(v["changed"][1]["new_address"], new3.as_str(), "{v}");
+    assert_eq!(v["totals"][0]["then"], "600", "{v}");
+    assert_eq!(v["totals"][0]["now"], "1050", "{v}");
+    let o = cmd(dir.path(), &env, &["quote", s.to_str().unwrap()]);
+    let out = text(&o);
+    assert!(out.contains("row 3: amount 200 → 250 USDT (+50)"), "{out}");
+    assert!(
+        out.contains(&format!("row 4: address changed from {a3} to {new3}")),
+        "{out}"
+    );
+    assert!(out.contains("recipient E3 was paid to"), "{out}");
+    // The workbook lists every planned row with its fee, and the variance.
+    let xlsx = dir.path().join("cost.xlsx");
+    let o = cmd(
+        dir.path(),
+        &env,
+        &[
+            "quote",
+            s.to_str().unwrap(),
+            "--out",
+            xlsx.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let mut wb: Xlsx<_> = open_workbook(&xlsx).unwrap();
+    let rows = wb.worksheet_range("rows").unwrap();
+    let cells: Vec<Vec<String>> = rows
+        .rows()
+        .map(|r| r.iter().map(|c: &Data| c.to_string()).collect())
+        .collect();
+    assert_eq!(cells.len(), 5, "header and four rows: {cells:?}");
+    assert_eq!(cells[0][7], "fee");
+    for r in &cells[1..] {
+        let fee: rust_decimal::Decimal = r[7].parse().expect("a fee on every row");
+        assert!(fee > rust_decimal::Decimal::ZERO, "{r:?}");
+    }
+    assert_eq!(cells[2][3], "250");
+    let variance = wb.worksheet_range("variance").unwrap();
+    let changes: Vec<String> = variance.rows().skip(1).map(|r| r[1].to_string()).collect();
+    assert!(
+        changes.contains(&"address changed".to_string()),
+        "{changes:?}"
+    );
+    assert!(changes.contains(&"added".to_string()), "{changes:?}");
+    // The confirmation of the new period shows the same comparison.
+    let o = cmd(
+        dir.path(),
+        &env,
+        &[
+            "run",
+            s.to_str().unwrap(),
+            "--yes",
+            "--new-run",
+            "--accept",
+            "recipient_address_changed",
+        ],
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("compared with run pay-"), "{out}");
+    assert!(
+        out.contains("1 unchanged, 2 changed, 1 added, 0 removed"),
+        "{out}"
+    );
+    assert_eq!(sb.payouts().len(), 7);
+}

@@ -215,7 +215,7 @@ pub struct QuoteArgs {
     pub sheet: SheetArgs,
     #[command(flatten)]
     pub submit: SubmitArgs,
-    /// Write the cost report to FILE (.csv, .json or .md)
+    /// Write the cost report to FILE (.csv, .json, .md, or .xlsx with every planned row and its fee)
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Skip the balance check (2328)

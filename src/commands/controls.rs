@@ -165,6 +165,34 @@ pub fn recipient_warnings(
     Ok(out)
 }
 
+/// The variance of `sheet` against the previous run of the same sheet in the book (the latest
+/// run of its path, else of its content, started before `current`): that run's sent orders against
+/// the sheet planned under that run's id, so an unchanged row has the same order id on both
+/// sides (docs/design.md, "Controls before money moves"). `None` when there is no such run.
+pub fn previous_variance(
+    book: &Book,
+    account: i64,
+    sheet_path: &str,
+    sheet: &LoadedSheet,
+    current: Option<i64>,
+) -> Result<Option<crate::variance::Variance>, BookError> {
+    let Some(previous) = book.previous_run_of_sheet(account, sheet_path, &sheet.sha256, current)?
+    else {
+        return Ok(None);
+    };
+    let then: Vec<_> = book
+        .run_orders(account, previous.pk)?
+        .into_iter()
+        .filter(|r| r.sent)
+        .collect();
+    let plan = crate::commands::run::plan_of(sheet, &previous.run_id);
+    Ok(Some(crate::variance::compare(
+        &previous.run_id,
+        &crate::variance::sides_of_orders(&then),
+        &crate::variance::sides_of_plan(&plan),
+    )))
+}
+
 /// The warnings among `warnings` that need acknowledging, counted per code.
 pub fn to_acknowledge<'a>(
     warnings: impl IntoIterator<Item = &'a Problem>,

@@ -9,6 +9,7 @@ pub mod controls;
 pub mod init;
 pub mod outputs;
 pub mod quote;
+pub mod quote_xlsx;
 pub mod report;
 pub mod results;
 pub mod run;

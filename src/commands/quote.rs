@@ -62,9 +62,38 @@ pub struct QuoteReport {
     /// Rows the fee calculator refused: left out of every total; `quote` exits 1 and `run`
     /// refuses them unless `--skip-invalid`.
     pub unpriced: Vec<Unpriced>,
+    /// Rows per fee option (`deduct`, `add`).
+    pub fee_options: BTreeMap<String, u64>,
+    /// The gateway's balance per currency of the totals, where it has one (2328).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub balances: BTreeMap<String, Decimal>,
+    /// The variance against the previous run of the sheet in the book, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variance: Option<crate::variance::Variance>,
+    /// Every planned row with its quoted fee (for `--out FILE.xlsx`; not printed).
+    #[serde(skip)]
+    pub rows: Vec<QuotedRow>,
     /// Per-order fee, for the results ledger (not printed).
     #[serde(skip)]
     pub fee_by_order: HashMap<OrderId, Decimal>,
+}
+
+/// One planned row as the cost report lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotedRow {
+    pub line: u64,
+    pub order_id: OrderId,
+    pub address: String,
+    pub amount: Decimal,
+    pub currency: String,
+    pub network: String,
+    pub fee_option: &'static str,
+    /// The quoted fee; `None` when the calculator refused the row.
+    pub fee: Option<Decimal>,
+    pub merchant_debit: Option<Decimal>,
+    pub recipient_gets: Option<Decimal>,
+    /// Why the row is not priced.
+    pub refused: Option<String>,
 }
 
 /// A row the fee calculator refused, with its reason.
@@ -299,6 +328,23 @@ pub async fn compute(
                 estimate: true,
             }),
         };
+        *report
+            .fee_options
+            .entry(o.payout.fee_option.as_str().to_string())
+            .or_default() += 1;
+        report.rows.push(QuotedRow {
+            line: o.payout.line,
+            order_id: o.order_id.clone(),
+            address: o.payout.address.clone(),
+            amount: o.payout.amount,
+            currency: o.payout.currency.clone(),
+            network: o.payout.network.code.to_string(),
+            fee_option: o.payout.fee_option.as_str(),
+            fee: q.as_ref().ok().map(|q| q.total_fee),
+            merchant_debit: q.as_ref().ok().map(|q| q.merchant_amount),
+            recipient_gets: q.as_ref().ok().map(|q| q.network_amount),
+            refused: q.as_ref().err().cloned(),
+        });
         match q {
             Ok(q) => {
                 line.rows += 1;
@@ -360,6 +406,7 @@ pub async fn check_balance(gateway: &dyn Gateway, pacer: &Pacer, report: &mut Qu
                     .filter(|b| b.currency.eq_ignore_ascii_case(&g.currency) && b.active)
                     .map(|b| b.balance)
                     .sum();
+                report.balances.insert(g.currency.clone(), have);
                 if g.merchant_debit > have {
                     report.warnings.push(format!(
                         "the merchant debit of {} {} exceeds the {} balance of {}",
@@ -404,6 +451,17 @@ pub fn to_text(r: &QuoteReport) -> String {
             g.currency, "TOTAL", g.rows, g.amount, g.fees, g.merchant_debit, g.recipients_receive
         ));
     }
+    if !r.fee_options.is_empty() {
+        let f: Vec<String> = r
+            .fee_options
+            .iter()
+            .map(|(k, n)| format!("{k} ({n} rows)"))
+            .collect();
+        s.push_str(&format!("fee option: {}\n", f.join(", ")));
+    }
+    for (c, b) in &r.balances {
+        s.push_str(&format!("balance: {b} {c}\n"));
+    }
     for n in &r.notes {
         s.push_str(&format!("note: {n}\n"));
     }
@@ -421,6 +479,9 @@ pub fn to_text(r: &QuoteReport) -> String {
                 u.line, u.amount, u.currency, u.network, u.reason
             ));
         }
+    }
+    if let Some(v) = &r.variance {
+        s.push_str(&crate::variance::to_text(v));
     }
     s
 }
@@ -469,6 +530,12 @@ pub fn to_markdown(r: &QuoteReport, sheet: &str) -> String {
                 u.reason.replace('|', "\\|")
             ));
         }
+    }
+    if let Some(v) = &r.variance {
+        s.push_str(&format!(
+            "\n## Variance\n\n```\n{}```\n",
+            crate::variance::to_text(v)
+        ));
     }
     s
 }
@@ -526,9 +593,10 @@ pub fn write_out(path: &Path, r: &QuoteReport, sheet: &str) -> anyhow::Result<()
         "csv" => to_csv(r)?,
         "json" => serde_json::to_vec_pretty(r)?,
         "md" => to_markdown(r, sheet).into_bytes(),
+        "xlsx" => crate::commands::quote_xlsx::render(r)?,
         _ => {
             return Err(Exit::usage(format!(
-                "{}: the cost report is written as .csv, .json or .md",
+                "{}: the cost report is written as .csv, .json, .md or .xlsx",
                 path.display()
             ))
             .into())
@@ -607,6 +675,17 @@ pub fn execute(ctx: &Context, args: &QuoteArgs) -> anyhow::Result<ExitCode> {
     });
     // Auth, ban or an unreachable gateway: the quote is refused (exit 3), nothing guessed.
     let report = report.map_err(|e| Exit::refused(format!("{}: {e}", conn.base_url)))?;
+    let mut report = report;
+    if let Some((book, account)) = &history {
+        report.variance = controls::previous_variance(
+            book,
+            *account,
+            &crate::book::runs::sheet_key(&args.sheet.sheet),
+            &loaded.sheet,
+            None,
+        )
+        .map_err(|e| Exit::usage(e.to_string()))?;
+    }
     let sheet_name = args.sheet.sheet.display().to_string();
     if let Some(path) = &args.out {
         write_out(path, &report, &sheet_name)?;

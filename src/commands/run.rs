@@ -25,7 +25,7 @@ use crate::submit::retry::RetryPolicy;
 use crate::submit::stop::Stop;
 use crate::submit::{Engine, Mode, Pacers, Settings};
 use crate::validate::{self, LoadedSheet, Report, ValidateOptions};
-use crate::variance::{self, Side};
+use crate::variance;
 
 /// A sheet read, validated and planned.
 pub struct Loaded {
@@ -467,32 +467,6 @@ fn reconcile_budget(period: Duration) -> usize {
     (RECONCILE_SECS as f64 / per) as usize
 }
 
-/// The sides of a variance: a run's orders, and a plan.
-fn sides_of_orders(orders: &[OrderRecord]) -> Vec<Side> {
-    orders
-        .iter()
-        .map(|r| Side {
-            order_id: r.order_id.clone(),
-            line: r.line,
-            address: r.request.to_address.clone(),
-            amount: r.request.amount,
-            currency: r.request.currency.clone(),
-        })
-        .collect()
-}
-
-fn sides_of_plan(plan: &[PlannedOrder]) -> Vec<Side> {
-    plan.iter()
-        .map(|o| Side {
-            order_id: o.order_id.clone(),
-            line: o.payout.line,
-            address: o.payout.address.clone(),
-            amount: o.payout.amount,
-            currency: o.payout.currency.clone(),
-        })
-        .collect()
-}
-
 fn date_of(rfc3339: &str) -> &str {
     rfc3339.get(..10).unwrap_or(rfc3339)
 }
@@ -590,7 +564,11 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
             let previous = book.run_orders(account, run.pk).map_err(book_error)?;
             let then: Vec<OrderRecord> = previous.into_iter().filter(|r| r.sent).collect();
             let plan = plan_of(&sheet, &run.run_id);
-            let v = variance::compare(&run.run_id, &sides_of_orders(&then), &sides_of_plan(&plan));
+            let v = variance::compare(
+                &run.run_id,
+                &variance::sides_of_orders(&then),
+                &variance::sides_of_plan(&plan),
+            );
             eprint!("{}", variance::to_text(&v));
             return Err(Exit::usage(format!(
                 "{} was paid as run {} on {}, and has changed since: nothing was sent. \
@@ -721,6 +699,13 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         triage.to_send.retain(|o| !refused.contains(&o.order_id));
     }
     let pending_work = triage.to_send.len() + triage.in_doubt.len();
+    // The confirmation shows what changed since the previous run of this sheet.
+    let mut quote = quote;
+    if pending_work > 0 {
+        quote.variance =
+            controls::previous_variance(&book, account, &info.path, &sheet, Some(run.pk))
+                .map_err(book_error)?;
+    }
     let callback = ctx.config.callback_url.clone();
     let snap = snapshot(&sheet, &plan, &quote);
     let sheet_changed = {

@@ -596,3 +596,88 @@ fn quote_and_the_confirmation_show_the_variance_against_the_previous_run() {
     );
     assert_eq!(sb.payouts().len(), 7);
 }
+
+/// Runs `payrun ARGS` on a pseudo-terminal (util-linux `script`), typing `typed` at it.
+fn on_terminal(
+    dir: &Path,
+    env: &HashMap<String, String>,
+    args: &[&str],
+    typed: &str,
+) -> std::process::Output {
+    use std::io::Write;
+    let script = Path::new("/usr/bin/script");
+    assert!(script.exists(), "the prompt tests need util-linux `script`");
+    let line = std::iter::once(BIN)
+        .chain(args.iter().copied())
+        .map(|a| format!("'{a}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let c = payrun(dir, env, &[]);
+    let mut cmd = std::process::Command::new(script);
+    cmd.current_dir(dir)
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .envs(c.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in c.get_envs() {
+        if v.is_none() {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = cmd.spawn().expect("script runs");
+    let mut stdin = child.stdin.take().unwrap();
+    // Answer each question once it has been asked (the terminal echoes what is typed).
+    std::thread::sleep(Duration::from_millis(1500));
+    for answer in typed.lines() {
+        // The command may have ended already (a refused answer): the pipe is then closed.
+        let _ = stdin.write_all(format!("{answer}\n").as_bytes());
+        let _ = stdin.flush();
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn the_prompt_shows_where_the_money_goes_lists_the_warnings_and_takes_yes_in_any_case() {
+    let (a, b) = tron_lookalikes();
+    let sb = start(sandbox_config());
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_with_book(&sb, dir.path());
+    let s = sheet(
+        dir.path(),
+        "pay.csv",
+        &[
+            ["", &a, "10", "USDT", "TRX-TRC20", ""],
+            ["", &b, "11", "USDT", "TRX-TRC20", ""],
+        ],
+    );
+    // The wrong code typed: not acknowledged, nothing sent.
+    let o = on_terminal(dir.path(), &env, &["run", s.to_str().unwrap()], "memo\nYES");
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(out.contains("warnings not acknowledged"), "{out}");
+    assert!(sb.payouts().is_empty(), "{out}");
+    let o = on_terminal(
+        dir.path(),
+        &env,
+        &["run", s.to_str().unwrap()],
+        "recipient_lookalike\nYES",
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    for shown in [
+        "LIVE payout: 2328",
+        "project 11111111-2222-4333-8444-555555555555",
+        &sb.base_url_2328(),
+        "run pay-",
+        "fee option: deduct (2 rows)",
+        "balance: ",
+        "recipient_lookalike (1 row(s))",
+        "Type yes to pay",
+    ] {
+        assert!(out.contains(shown), "the prompt lacks {shown:?}: {out}");
+    }
+    assert_eq!(sb.payouts().len(), 2, "{out}");
+}

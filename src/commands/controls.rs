@@ -261,3 +261,67 @@ pub fn acknowledge(
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn warning(code: &'static str) -> Problem {
+        Problem::new(2, "address", code, "m")
+    }
+
+    #[test]
+    fn only_the_listed_kinds_need_acknowledging() {
+        let ws = [
+            warning(codes::RECIPIENT_LOOKALIKE),
+            warning(codes::RECIPIENT_LOOKALIKE),
+            warning(codes::FEE_OPTION_IGNORED),
+            warning(codes::MEMO_MISSING_SHARED_ADDRESS),
+        ];
+        let pending = to_acknowledge(&ws);
+        assert_eq!(
+            pending.into_iter().collect::<Vec<_>>(),
+            vec![
+                (codes::MEMO_MISSING_SHARED_ADDRESS, 1),
+                (codes::RECIPIENT_LOOKALIKE, 2)
+            ]
+        );
+    }
+
+    #[test]
+    fn yes_acknowledges_nothing_and_accept_must_name_every_kind() {
+        let pending = to_acknowledge(&[
+            warning(codes::RECIPIENT_LOOKALIKE),
+            warning(codes::RECIPIENT_ADDRESS_CHANGED),
+        ]);
+        let refused = acknowledge(&pending, &[], true).unwrap_err();
+        assert_eq!(refused.code, crate::exit::ExitCode::Usage);
+        assert!(acknowledge(&pending, &[AckCode::RecipientLookalike], true).is_err());
+        let all = [
+            AckCode::RecipientLookalike,
+            AckCode::RecipientAddressChanged,
+        ];
+        assert_eq!(
+            acknowledge(&pending, &all, true).unwrap(),
+            vec![codes::RECIPIENT_ADDRESS_CHANGED, codes::RECIPIENT_LOOKALIKE]
+        );
+        assert!(acknowledge(&BTreeMap::new(), &[], true).unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_key_column_is_the_flag_or_the_first_alias() {
+        let cols: Vec<String> = ["Name", " Email ", "employee_id", "address"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            key_column(&cols, None).unwrap(),
+            Some((2, "employee_id".to_string()))
+        );
+        assert_eq!(
+            key_column(&cols, Some("EMAIL")).unwrap(),
+            Some((1, "Email".to_string()))
+        );
+        assert!(key_column(&cols, Some("staff")).is_err());
+        assert_eq!(key_column(&cols[..1], None).unwrap(), None);
+    }
+}

@@ -95,6 +95,20 @@ fn a_matching_approval_by_another_person_pays_and_is_recorded() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let o = cmd(dir.path(), &env, &["runs"]);
     assert!(text(&o).contains("approved by Alice"), "{}", text(&o));
+    let md = dir.path().join("summary.md");
+    let o = cmd(
+        dir.path(),
+        &env,
+        &[
+            "report",
+            sheet.to_str().unwrap(),
+            "--out",
+            md.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let summary = std::fs::read_to_string(&md).unwrap();
+    assert!(summary.contains("| Approved by | Alice |"), "{summary}");
     // The approval paid this run: a new period of the same sheet needs a new one.
     let o = run_as(dir.path(), &env, &sheet, "bob", &["--new-run"]);
     let out = text(&o);

@@ -111,6 +111,7 @@ pub fn build(
             gateway,
             sheet: run.sheet_name.clone(),
             generated_at: now(),
+            approved_by: None,
         },
     }
 }
@@ -123,7 +124,9 @@ pub fn ledger_of(book: &Book, gateway: GatewayKind, run: &Run) -> Result<Ledger,
         .into_iter()
         .map(|r| (r.order_id.clone(), r))
         .collect();
-    Ok(build(run, gateway, &snapshot, &held, &orders))
+    let mut ledger = build(run, gateway, &snapshot, &held, &orders);
+    ledger.run.approved_by = book.run_approver(run.pk)?;
+    Ok(ledger)
 }
 
 /// Writes a run's results ledger beside its sheet (and beside `also`, another copy of the

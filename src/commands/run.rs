@@ -731,7 +731,6 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         book.save_plan(account, &run, &info, &snap, &triage.held, &to_plan)
             .map_err(book_error)?;
     }
-    let mut approved_by = book.run_approver(run.pk).map_err(book_error)?;
     if pending_work > 0 {
         // Four eyes (docs/book.md, "Approvals"): checked before anything is sent.
         if args.require_approval || ctx.config.require_approval {
@@ -747,7 +746,6 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
                 "approved by {} at {} (approval #{}); run by {runner}",
                 approval.plan.approver, approval.plan.at, approval.seq
             );
-            approved_by = Some(approval.plan.approver);
         }
         let place = format!(
             "{} payout: {}, {} via {}, run {}",
@@ -847,9 +845,6 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         crate::outln!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         crate::out!("{}", crate::ledger::summary::to_text(&summary));
-        if let Some(a) = &approved_by {
-            crate::outln!("approved by {a}");
-        }
         crate::outln!("book: {} (run {})", book.path().display(), run.run_id);
         for w in &written {
             crate::outln!("results: {}", w.display());

@@ -297,6 +297,9 @@ pub fn to_markdown(s: &Summary) -> String {
     let _ = writeln!(out, "| Gateway | {} |", s.run.gateway);
     let _ = writeln!(out, "| Sheet | {} |", md(&s.run.sheet));
     let _ = writeln!(out, "| Generated | {} |", md(&s.run.generated_at));
+    if let Some(a) = &s.run.approved_by {
+        let _ = writeln!(out, "| Approved by | {} |", md(a));
+    }
 
     out.push_str("\n## All rows\n\n| Status | Rows |\n|---|---:|\n");
     for (name, n) in status_rows(&s.totals) {
@@ -437,6 +440,9 @@ pub fn to_text(s: &Summary) -> String {
         rows(t.rows),
         count_words(t)
     );
+    if let Some(a) = &s.run.approved_by {
+        let _ = writeln!(out, "  approved by {a}");
+    }
     for g in &s.groups {
         if g.currency.is_none() && g.network.is_none() {
             // Rows with neither (invalid ones) are counted above.

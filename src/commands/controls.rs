@@ -152,8 +152,8 @@ pub fn recipient_warnings(
                     codes::RECIPIENT_LOOKALIKE,
                     format!(
                         "{} differs from {addr}, paid in run {run}, but shares its first and \
-                         last {} characters: check it with the recipient (the shape of an \
-                         address-poisoning attack)",
+                         last {} characters after the common prefix: check it with the \
+                         recipient (the shape of an address-poisoning attack)",
                         p.address,
                         lookalike::ENDS
                     ),

@@ -25,7 +25,7 @@ struct Merger<'a> {
     duplicates: FirstSeen,
     order_ids: FirstSeen,
     memos: SharedAddressMemos,
-    lookalikes: Lookalikes<u64>,
+    lookalikes: Lookalikes<u32>,
     allow_duplicates: bool,
     order_label: String,
     columns: &'a crate::sheet::Columns,
@@ -93,15 +93,16 @@ impl Merger<'_> {
                     self.memos.record(address, memo, line);
                 }
                 if let Some((shape, identity)) = v.lookalike {
-                    if let Some(first) = self.lookalikes.record(shape, identity, line) {
+                    let at = u32::try_from(line).unwrap_or(u32::MAX);
+                    if let Some(first) = self.lookalikes.record(shape, identity, at) {
                         o.warnings.push(Problem::new(
                             line,
                             self.columns.label(Field::Address),
                             codes::RECIPIENT_LOOKALIKE,
                             format!(
                                 "this address and line {first}'s differ but share their first \
-                                 and last {} characters: check both with the recipients \
-                                 (the shape of an address-poisoning attack)",
+                                 and last {} characters (after the common prefix): check both \
+                                 with the recipients (the shape of an address-poisoning attack)",
                                 super::lookalike::ENDS
                             ),
                         ));

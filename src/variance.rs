@@ -82,6 +82,33 @@ impl Variance {
     }
 }
 
+/// The sides of a run's orders (as sent).
+pub fn sides_of_orders(orders: &[crate::book::OrderRecord]) -> Vec<Side> {
+    orders
+        .iter()
+        .map(|r| Side {
+            order_id: r.order_id.clone(),
+            line: r.line,
+            address: r.request.to_address.clone(),
+            amount: r.request.amount,
+            currency: r.request.currency.clone(),
+        })
+        .collect()
+}
+
+/// The sides of a plan.
+pub fn sides_of_plan(plan: &[crate::plan::PlannedOrder]) -> Vec<Side> {
+    plan.iter()
+        .map(|o| Side {
+            order_id: o.order_id.clone(),
+            line: o.payout.line,
+            address: o.payout.address.clone(),
+            amount: o.payout.amount,
+            currency: o.payout.currency.clone(),
+        })
+        .collect()
+}
+
 fn only(s: &Side) -> Only {
     Only {
         line: s.line,

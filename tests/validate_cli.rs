@@ -26,7 +26,8 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     p
 }
 
-const TRON: &str = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t";
+/// A TRON wallet address (not a token contract: those are refused as recipients).
+const TRON: &str = "T9yD14UmQyKLWP5Jb1VvxodobHseGvKQZi";
 
 #[test]
 fn exit_0_and_json_shape_for_a_valid_sheet() {

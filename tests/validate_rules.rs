@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use payrun::model::{FeeOption, GatewayKind};
 use payrun::validate::{load, networks, validate_file, LoadedSheet, ValidateOptions};
 
-const TRON: &str = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t";
+/// A TRON wallet address (not a token contract: those are refused as recipients).
+const TRON: &str = "T9yD14UmQyKLWP5Jb1VvxodobHseGvKQZi";
 // EIP-55 test vector.
 const EVM: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
 

@@ -96,9 +96,22 @@ pub fn dash(seed: &str) -> String {
     base58check(0x4c, seed)
 }
 
-/// Solana: base58 of 32 bytes.
+/// Solana: base58 of a 32-byte key on the ed25519 curve (a wallet's public key, as a real
+/// wallet address is; an off-curve key is a program-derived address). The seed is extended
+/// with a counter until the key decompresses (about every other try).
 pub fn sol(seed: &str) -> String {
-    bs58::encode(bytes32(seed)).into_string()
+    (0u32..)
+        .map(|i| match i {
+            0 => bytes32(seed),
+            _ => bytes32(&format!("{seed}#{i}")),
+        })
+        .find(|b| {
+            curve25519_dalek::edwards::CompressedEdwardsY(*b)
+                .decompress()
+                .is_some()
+        })
+        .map(|b| bs58::encode(b).into_string())
+        .unwrap_or_default()
 }
 
 /// TON user-friendly, bounceable, workchain 0, base64url.

@@ -137,6 +137,17 @@ pub enum Event {
         path: String,
         at: String,
     },
+    /// `payrun approve`: a person approved exactly this plan (docs/book.md, "Approvals").
+    Approval(Box<super::approvals::ApprovedPlan>),
+    /// A run was checked against an approval and is paid under it (event of that run).
+    ApprovalUsed {
+        /// The `seq` of the approval event.
+        approval: i64,
+        approver: String,
+        /// Who ran it (`--runner`, else the OS user).
+        runner: String,
+        at: String,
+    },
 }
 
 impl Event {
@@ -149,7 +160,7 @@ impl Event {
             | Event::NotApplied { order_id, .. }
             | Event::Unresolved { order_id, .. }
             | Event::Conflict { order_id, .. } => Some(order_id),
-            Event::Sheet { .. } => None,
+            Event::Sheet { .. } | Event::Approval(_) | Event::ApprovalUsed { .. } => None,
         }
     }
 
@@ -163,6 +174,8 @@ impl Event {
             Event::Unresolved { .. } => "unresolved",
             Event::Conflict { .. } => "conflict",
             Event::Sheet { .. } => "sheet",
+            Event::Approval(_) => "approval",
+            Event::ApprovalUsed { .. } => "approval_used",
         }
     }
 }
@@ -260,7 +273,7 @@ impl OrderRecord {
         }
     }
 
-    /// Applies one event (see [`next_status`]). A sheet event changes no order.
+    /// Applies one event (see [`next_status`]). Sheet and approval events change no order.
     pub fn apply(&mut self, event: &Event) {
         match event {
             Event::Intent {
@@ -330,7 +343,7 @@ impl OrderRecord {
                 }
                 self.status = next_status(self.status, Step::Conflict);
             }
-            Event::Sheet { .. } => {}
+            Event::Sheet { .. } | Event::Approval(_) | Event::ApprovalUsed { .. } => {}
         }
     }
 }

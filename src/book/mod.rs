@@ -5,16 +5,20 @@
 //!   hash chain and the one write path, `record`;
 //! - [`events`]: the events and the status rule that folds them into an order's state;
 //! - [`runs`]: accounts, runs, the sheet and plan of a run, and the one-sender lease;
+//! - [`approvals`]: four-eyes approvals of a plan, and which run used one;
 //! - [`audit`]: `book verify` (the whole chain, every order against its events) and export;
 //! - [`queries`]: the run listing and a recipient's history;
 //! - [`ledgers`]: which results ledgers were written from which state of a run;
+//! - [`recipients`]: addresses sent to and each recipient key's last address (controls);
 //! - [`location`]: where the book lives.
 
+pub mod approvals;
 pub mod audit;
 pub mod events;
 pub mod ledgers;
 pub mod location;
 pub mod queries;
+pub mod recipients;
 pub mod runs;
 pub mod store;
 

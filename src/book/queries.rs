@@ -27,6 +27,8 @@ pub struct RunLine {
     pub other: u64,
     /// Amount per currency of the run's orders (as planned or sent).
     pub totals: BTreeMap<String, String>,
+    /// Who approved the plan the run paid (docs/book.md, "Approvals"), if approval was used.
+    pub approved_by: Option<String>,
 }
 
 /// One payout in a recipient's history.
@@ -93,9 +95,48 @@ impl Book {
                     .into_iter()
                     .map(|(k, v)| (k, v.to_string()))
                     .collect(),
+                approved_by: self.run_approver(run.pk)?,
             });
         }
         Ok(out)
+    }
+
+    /// The latest run of `account` for this sheet path, else with this content, started
+    /// before the run `before` (a row id; `None`: any), for the variance against the previous
+    /// run of a sheet.
+    pub fn previous_run_of_sheet(
+        &self,
+        account: i64,
+        sheet_path: &str,
+        sheet_sha256: &str,
+        before: Option<i64>,
+    ) -> Result<Option<super::Run>, BookError> {
+        let run_id: Option<String> = {
+            let conn = self.conn();
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT run_id FROM runs WHERE account = ?1 AND id < ?4
+                       AND (sheet_path = ?2 OR sheet_sha256 = ?3)
+                     ORDER BY (sheet_path = ?2) DESC, id DESC LIMIT 1",
+                )
+                .map_err(|e| self.sql_err(e))?;
+            let mut rows = stmt
+                .query(params![
+                    account,
+                    sheet_path,
+                    sheet_sha256,
+                    before.unwrap_or(i64::MAX)
+                ])
+                .map_err(|e| self.sql_err(e))?;
+            match rows.next().map_err(|e| self.sql_err(e))? {
+                Some(r) => Some(r.get(0).map_err(|e| self.sql_err(e))?),
+                None => None,
+            }
+        };
+        match run_id {
+            Some(id) => self.run_by_id(account, &id),
+            None => Ok(None),
+        }
     }
 
     /// Every order ever sent to `address` (compared case-insensitively), or planned for the

@@ -24,7 +24,7 @@ use crate::model::{OrderId, Status};
 pub const APPLICATION_ID: i64 = 0x5041_5952;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Migrations from version N-1 to N, index N-1. Never edit a shipped one; append.
 const MIGRATIONS: &[&str] = &[
@@ -150,6 +150,8 @@ const MIGRATIONS: &[&str] = &[
             ON CONFLICT(key) DO UPDATE SET value = value + 1;
     END;
     "#,
+    // 5: approvals (docs/book.md, "Approvals") are found by kind without walking every event.
+    "CREATE INDEX IF NOT EXISTS events_by_kind ON events(account, kind) WHERE kind IN ('approval', 'approval_used');",
 ];
 
 /// The open book. One connection behind a mutex: every write is one short transaction.
@@ -1617,7 +1619,7 @@ mod tests {
             // Back to the first schema, as a book written by the first release is.
             sql(
                 &book,
-                "CREATE INDEX events_by_order ON events(account, order_id) WHERE order_id IS NOT NULL; ALTER TABLE orders DROP COLUMN first_sent_at; DROP TABLE ledgers; DROP TRIGGER events_edited; DROP TRIGGER events_deleted; DROP TRIGGER orders_edited; DROP TRIGGER orders_deleted; PRAGMA user_version = 1;",
+                "CREATE INDEX events_by_order ON events(account, order_id) WHERE order_id IS NOT NULL; ALTER TABLE orders DROP COLUMN first_sent_at; DROP TABLE ledgers; DROP TRIGGER events_edited; DROP TRIGGER events_deleted; DROP TRIGGER orders_edited; DROP TRIGGER orders_deleted; DROP INDEX events_by_kind; PRAGMA user_version = 1;",
             );
         }
         let book = Book::open(&path).unwrap();

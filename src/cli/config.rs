@@ -62,6 +62,8 @@ pub struct Profile {
     pub request_timeout_secs: Option<f64>,
     /// The book file (relative to the profile's directory).
     pub book: Option<PathBuf>,
+    /// `run` refuses a plan no `payrun approve` by another person recorded.
+    pub require_approval: Option<bool>,
 }
 
 /// What was read from the outside world: the profile (if any), its path, and the environment.
@@ -183,6 +185,8 @@ pub struct Config {
     /// The book file: `--book`, `PAYRUN_BOOK`, `book =` in the profile, else the platform data
     /// directory. An error text when none can be named (no data directory).
     pub book: Result<PathBuf, String>,
+    /// `require_approval =` in the profile (docs/design.md, "Controls before money moves").
+    pub require_approval: bool,
 }
 
 /// A configured rate and where it was given (for messages).
@@ -388,6 +392,7 @@ impl Config {
             rate_above_limit,
             connect_timeout: positive_secs("connect_timeout_secs", p.connect_timeout_secs, 10.0)?,
             request_timeout: positive_secs("request_timeout_secs", p.request_timeout_secs, 30.0)?,
+            require_approval: p.require_approval.unwrap_or(false),
             book: crate::book::location::resolve(
                 flags.book.as_deref(),
                 env("PAYRUN_BOOK"),

@@ -139,6 +139,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Validate, plan and preview fees; sends nothing that moves money
     Quote(QuoteArgs),
+    /// Record an approval of exactly this plan (sheet hash, rows, totals, account) in the book
+    Approve(ApproveArgs),
     /// The whole pipeline: validate, quote, confirm, submit, write the results ledger
     Run(RunArgs),
     /// Refresh non-final orders from the gateway and rewrite the results ledger
@@ -186,6 +188,39 @@ pub struct SheetArgs {
     /// Fee option for rows without one
     #[arg(long, value_enum, default_value_t = FeeOptionArg::Deduct)]
     pub fee_option: FeeOptionArg,
+    /// The column saying who a row pays (default: employee_id, recipient_id, payee_id or email)
+    #[arg(long, value_name = "COLUMN")]
+    pub key: Option<String>,
+}
+
+/// A warning kind `run` stops on until acknowledged (`--accept`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AckCode {
+    /// A shared deposit address with a row lacking its memo
+    #[value(name = "memo_missing_shared_address")]
+    MemoMissingSharedAddress,
+    /// A Solana address off the ed25519 curve receiving an SPL token
+    #[value(name = "recipient_off_curve")]
+    RecipientOffCurve,
+    /// An address sharing its ends with another in the sheet or already paid
+    #[value(name = "recipient_lookalike")]
+    RecipientLookalike,
+    /// A recipient key paid before (or elsewhere in the sheet) to another address
+    #[value(name = "recipient_address_changed")]
+    RecipientAddressChanged,
+}
+
+impl AckCode {
+    /// The warning's stable code.
+    pub fn code(self) -> &'static str {
+        use crate::validate::problem::codes;
+        match self {
+            AckCode::MemoMissingSharedAddress => codes::MEMO_MISSING_SHARED_ADDRESS,
+            AckCode::RecipientOffCurve => codes::RECIPIENT_OFF_CURVE,
+            AckCode::RecipientLookalike => codes::RECIPIENT_LOOKALIKE,
+            AckCode::RecipientAddressChanged => codes::RECIPIENT_ADDRESS_CHANGED,
+        }
+    }
 }
 
 #[derive(Debug, Args, Clone)]
@@ -224,12 +259,21 @@ pub struct QuoteArgs {
     pub sheet: SheetArgs,
     #[command(flatten)]
     pub submit: SubmitArgs,
-    /// Write the cost report to FILE (.csv, .json or .md)
+    /// Write the cost report to FILE (.csv, .json, .md, or .xlsx with every planned row and its fee)
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Skip the balance check (2328)
     #[arg(long)]
     pub no_balance: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ApproveArgs {
+    #[command(flatten)]
+    pub sheet: SheetArgs,
+    /// Who approves (must differ from whoever runs it)
+    #[arg(long, value_name = "NAME")]
+    pub approver: String,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -241,6 +285,15 @@ pub struct RunArgs {
     /// Do not ask for confirmation
     #[arg(long, help_heading = "Controls")]
     pub yes: bool,
+    /// Acknowledge these warning kinds (comma-separated codes); --yes alone acknowledges none
+    #[arg(
+        long,
+        value_name = "CODE[,CODE]",
+        value_enum,
+        value_delimiter = ',',
+        help_heading = "Controls"
+    )]
+    pub accept: Vec<AckCode>,
     /// Pay the valid rows and list the invalid ones instead of refusing the run
     #[arg(long, help_heading = "Controls")]
     pub skip_invalid: bool,
@@ -253,6 +306,12 @@ pub struct RunArgs {
     /// Refuse the run unless the currency's total is exactly AMOUNT (repeatable)
     #[arg(long, value_name = "AMOUNT:CURRENCY", value_parser = values::amount_currency, help_heading = "Controls")]
     pub expect_total: Vec<AmountCurrency>,
+    /// Refuse the run unless `payrun approve` recorded exactly this plan, by someone else (also `require_approval = true` in the profile)
+    #[arg(long, help_heading = "Controls")]
+    pub require_approval: bool,
+    /// Who runs it, for the approval check (default: the OS user)
+    #[arg(long, value_name = "NAME", help_heading = "Controls")]
+    pub runner: Option<String>,
     /// Start a new run (a new payout period) even if the book already paid this sheet
     #[arg(long, conflicts_with_all = ["retry_failed", "accept_edits"], help_heading = "Which run")]
     pub new_run: bool,

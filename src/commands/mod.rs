@@ -3,11 +3,14 @@
 //! print and map (an `exit::Exit` inside carries its own code; anything else is a usage error).
 
 pub mod already_paid;
+pub mod approve;
 pub mod book;
 pub mod connect;
+pub mod controls;
 pub mod init;
 pub mod outputs;
 pub mod quote;
+pub mod quote_xlsx;
 pub mod report;
 pub mod results;
 pub mod run;
@@ -59,6 +62,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate(args) => validate::execute(&ctx, &args),
         Command::Quote(args) => quote::execute(&ctx, &args),
+        Command::Approve(args) => approve::execute(&ctx, &args),
         Command::Run(args) => run::execute(&ctx, &args),
         Command::Status(args) => status::execute(&ctx, &args),
         Command::Report(args) => report::execute(&ctx, &args),

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::cli::QuoteArgs;
 use crate::commands::connect::{connect, runtime};
-use crate::commands::Context;
+use crate::commands::{controls, Context};
 use crate::exit::{Exit, ExitCode};
 use crate::gateway::{Gateway, GatewayError, PayoutRequest, Quote};
 use crate::model::{GatewayKind, OrderId};
@@ -59,9 +59,107 @@ pub struct QuoteReport {
     pub calc_calls: u64,
     pub notes: Vec<String>,
     pub warnings: Vec<String>,
+    /// Rows the fee calculator refused: left out of every total; `quote` exits 1 and `run`
+    /// refuses them unless `--skip-invalid`.
+    pub unpriced: Vec<Unpriced>,
+    /// Rows per fee option (`deduct`, `add`).
+    pub fee_options: BTreeMap<String, u64>,
+    /// The gateway's balance per currency of the totals, where it has one (2328).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub balances: BTreeMap<String, Decimal>,
+    /// The variance against the previous run of the sheet in the book, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variance: Option<crate::variance::Variance>,
+    /// Every planned row with its quoted fee (for `--out FILE.xlsx`; not printed).
+    #[serde(skip)]
+    pub rows: Vec<QuotedRow>,
     /// Per-order fee, for the results ledger (not printed).
     #[serde(skip)]
     pub fee_by_order: HashMap<OrderId, Decimal>,
+}
+
+/// One planned row as the cost report lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotedRow {
+    pub line: u64,
+    pub order_id: OrderId,
+    pub address: String,
+    pub amount: Decimal,
+    pub currency: String,
+    pub network: String,
+    pub fee_option: &'static str,
+    /// The quoted fee; `None` when the calculator refused the row.
+    pub fee: Option<Decimal>,
+    pub merchant_debit: Option<Decimal>,
+    pub recipient_gets: Option<Decimal>,
+    /// Why the row is not priced.
+    pub refused: Option<String>,
+}
+
+/// A row the fee calculator refused, with its reason.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Unpriced {
+    /// The sheet line.
+    pub line: u64,
+    pub order_id: OrderId,
+    pub currency: String,
+    pub network: String,
+    pub amount: Decimal,
+    /// The calculator's answer (or why it could not be asked).
+    pub reason: String,
+}
+
+/// How long the first fee request may take, retries included, before the gateway is called
+/// unreachable (docs/design.md, "Controls before money moves").
+pub const FIRST_ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// A progress bar on a terminal's stderr, shown only once a wait passed a second.
+struct SlowProgress {
+    total: u64,
+    started: std::time::Instant,
+    bar: Option<indicatif::ProgressBar>,
+    terminal: bool,
+}
+
+impl SlowProgress {
+    fn new(total: u64) -> Self {
+        use std::io::IsTerminal;
+        SlowProgress {
+            total,
+            started: std::time::Instant::now(),
+            bar: None,
+            terminal: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn at(&mut self, done: u64) {
+        if self.bar.is_none()
+            && self.terminal
+            && self.started.elapsed() > std::time::Duration::from_secs(1)
+        {
+            let b = indicatif::ProgressBar::with_draw_target(
+                Some(self.total),
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            b.set_style(
+                indicatif::ProgressStyle::with_template("pricing [{bar:30}] {pos}/{len} ETA {eta}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            self.bar = Some(b);
+        }
+        if let Some(b) = &self.bar {
+            b.set_position(done);
+        }
+    }
+}
+
+impl Drop for SlowProgress {
+    fn drop(&mut self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -139,8 +237,9 @@ async fn calc_with_retry(
     }
 }
 
-/// Prices every order. A fatal gateway answer (auth, ban) is returned as an error; other calc
-/// failures leave those rows unpriced with a warning.
+/// Prices every order. A fatal gateway answer (auth, ban), or no answer at all to the first
+/// request within `FIRST_ANSWER_WITHIN`, is returned as an error; other calc failures leave
+/// those rows unpriced (`QuoteReport::unpriced`, out of every total).
 pub async fn compute(
     gateway: &dyn Gateway,
     pacer: &Pacer,
@@ -152,26 +251,51 @@ pub async fn compute(
         ..Default::default()
     };
     // Fee (and merchant debit, recipient amount) per distinct calc key.
-    let mut priced: BTreeMap<CalcKey, Option<Quote>> = BTreeMap::new();
+    let mut priced: BTreeMap<CalcKey, Result<Quote, String>> = BTreeMap::new();
     match kind {
         GatewayKind::G2328 => {
-            for o in orders {
+            let mut progress = SlowProgress::new(orders.len() as u64);
+            let mut answered = false;
+            for (i, o) in orders.iter().enumerate() {
+                progress.at(i as u64);
                 let key = calc_key(o);
                 if priced.contains_key(&key) {
                     continue;
                 }
                 report.calc_calls += 1;
-                let q = match calc_with_retry(gateway, pacer, &request_of(o, None)).await {
-                    Ok(q) => Some(q),
-                    Err(e) if e.is_fatal() => return Err(e),
-                    Err(e) => {
-                        report.warnings.push(format!(
-                            "could not price {} {} on {} ({}): {e}",
-                            key.amount, key.currency, key.network, key.fee_option
-                        ));
-                        None
+                let req = request_of(o, None);
+                let answer = if answered {
+                    calc_with_retry(gateway, pacer, &req).await
+                } else {
+                    match tokio::time::timeout(
+                        FIRST_ANSWER_WITHIN,
+                        calc_with_retry(gateway, pacer, &req),
+                    )
+                    .await
+                    {
+                        Ok(a) => a,
+                        Err(_) => Err(GatewayError::Unavailable {
+                            message: format!(
+                                "no answer within {} s",
+                                FIRST_ANSWER_WITHIN.as_secs()
+                            ),
+                        }),
                     }
                 };
+                let q = match answer {
+                    Ok(q) => Ok(q),
+                    Err(e) if e.is_fatal() => return Err(e),
+                    // Not one answer yet, and the retries are spent: the gateway is unreachable.
+                    Err(
+                        e @ (GatewayError::Unavailable { .. } | GatewayError::Ambiguous { .. }),
+                    ) if !answered => {
+                        return Err(GatewayError::Unavailable {
+                            message: format!("the fee calculator is unreachable ({e})"),
+                        })
+                    }
+                    Err(e) => Err(e.to_string()),
+                };
+                answered = true;
                 priced.insert(key, q);
             }
         }
@@ -192,30 +316,55 @@ pub async fn compute(
                 estimate: kind == GatewayKind::BlockAtm,
                 ..Default::default()
             });
-        line.rows += 1;
-        line.amount += o.payout.amount;
         let q = match kind {
-            GatewayKind::G2328 => priced.get(&calc_key(o)).cloned().flatten(),
-            GatewayKind::BlockAtm => Some(Quote {
+            GatewayKind::G2328 => priced
+                .get(&calc_key(o))
+                .cloned()
+                .unwrap_or_else(|| Err("not priced".into())),
+            GatewayKind::BlockAtm => Ok(Quote {
                 merchant_amount: o.payout.amount + BLOCKATM_FEE_PER_ORDER,
                 network_amount: o.payout.amount,
                 total_fee: BLOCKATM_FEE_PER_ORDER,
                 estimate: true,
             }),
         };
+        *report
+            .fee_options
+            .entry(o.payout.fee_option.as_str().to_string())
+            .or_default() += 1;
+        report.rows.push(QuotedRow {
+            line: o.payout.line,
+            order_id: o.order_id.clone(),
+            address: o.payout.address.clone(),
+            amount: o.payout.amount,
+            currency: o.payout.currency.clone(),
+            network: o.payout.network.code.to_string(),
+            fee_option: o.payout.fee_option.as_str(),
+            fee: q.as_ref().ok().map(|q| q.total_fee),
+            merchant_debit: q.as_ref().ok().map(|q| q.merchant_amount),
+            recipient_gets: q.as_ref().ok().map(|q| q.network_amount),
+            refused: q.as_ref().err().cloned(),
+        });
         match q {
-            Some(q) => {
+            Ok(q) => {
+                line.rows += 1;
+                line.amount += o.payout.amount;
                 line.fees += q.total_fee;
                 line.merchant_debit += q.merchant_amount;
                 line.recipients_receive += q.network_amount;
                 report.fee_by_order.insert(o.order_id.clone(), q.total_fee);
             }
-            None => {
+            Err(reason) => {
+                // Out of every total: nothing is claimed for a row the gateway would not price.
                 line.unpriced_rows += 1;
-                // Unpriced: the amount alone, so the debit shown is a lower bound (the row is
-                // counted in `unpriced_rows` and a warning says why).
-                line.merchant_debit += o.payout.amount;
-                line.recipients_receive += o.payout.amount;
+                report.unpriced.push(Unpriced {
+                    line: o.payout.line,
+                    order_id: o.order_id.clone(),
+                    currency: o.payout.currency.clone(),
+                    network: o.payout.network.code.to_string(),
+                    amount: o.payout.amount,
+                    reason,
+                });
             }
         }
     }
@@ -257,6 +406,7 @@ pub async fn check_balance(gateway: &dyn Gateway, pacer: &Pacer, report: &mut Qu
                     .filter(|b| b.currency.eq_ignore_ascii_case(&g.currency) && b.active)
                     .map(|b| b.balance)
                     .sum();
+                report.balances.insert(g.currency.clone(), have);
                 if g.merchant_debit > have {
                     report.warnings.push(format!(
                         "the merchant debit of {} {} exceeds the {} balance of {}",
@@ -301,11 +451,37 @@ pub fn to_text(r: &QuoteReport) -> String {
             g.currency, "TOTAL", g.rows, g.amount, g.fees, g.merchant_debit, g.recipients_receive
         ));
     }
+    if !r.fee_options.is_empty() {
+        let f: Vec<String> = r
+            .fee_options
+            .iter()
+            .map(|(k, n)| format!("{k} ({n} rows)"))
+            .collect();
+        s.push_str(&format!("fee option: {}\n", f.join(", ")));
+    }
+    for (c, b) in &r.balances {
+        s.push_str(&format!("balance: {b} {c}\n"));
+    }
     for n in &r.notes {
         s.push_str(&format!("note: {n}\n"));
     }
     for w in &r.warnings {
         s.push_str(&format!("warning: {w}\n"));
+    }
+    if !r.unpriced.is_empty() {
+        s.push_str(&format!(
+            "{} row(s) the fee calculator refused, left out of every total above:\n",
+            r.unpriced.len()
+        ));
+        for u in &r.unpriced {
+            s.push_str(&format!(
+                "  line {}: {} {} on {}: {}\n",
+                u.line, u.amount, u.currency, u.network, u.reason
+            ));
+        }
+    }
+    if let Some(v) = &r.variance {
+        s.push_str(&crate::variance::to_text(v));
     }
     s
 }
@@ -341,6 +517,25 @@ pub fn to_markdown(r: &QuoteReport, sheet: &str) -> String {
     }
     for w in &r.warnings {
         s.push_str(&format!("\n**Warning:** {w}\n"));
+    }
+    if !r.unpriced.is_empty() {
+        s.push_str("\n## Rows the fee calculator refused (not in the totals)\n\n| line | amount | currency | network | reason |\n|---:|---:|---|---|---|\n");
+        for u in &r.unpriced {
+            s.push_str(&format!(
+                "| {} | {} | {} | {} | {} |\n",
+                u.line,
+                u.amount,
+                u.currency,
+                u.network,
+                u.reason.replace('|', "\\|")
+            ));
+        }
+    }
+    if let Some(v) = &r.variance {
+        s.push_str(&format!(
+            "\n## Variance\n\n```\n{}```\n",
+            crate::variance::to_text(v)
+        ));
     }
     s
 }
@@ -398,9 +593,10 @@ pub fn write_out(path: &Path, r: &QuoteReport, sheet: &str) -> anyhow::Result<()
         "csv" => to_csv(r)?,
         "json" => serde_json::to_vec_pretty(r)?,
         "md" => to_markdown(r, sheet).into_bytes(),
+        "xlsx" => crate::commands::quote_xlsx::render(r)?,
         _ => {
             return Err(Exit::usage(format!(
-                "{}: the cost report is written as .csv, .json or .md",
+                "{}: the cost report is written as .csv, .json, .md or .xlsx",
                 path.display()
             ))
             .into())
@@ -408,6 +604,25 @@ pub fn write_out(path: &Path, r: &QuoteReport, sheet: &str) -> anyhow::Result<()
     };
     crate::ledger::atomic::write_replace(path, &bytes)?;
     Ok(())
+}
+
+/// The book and this configuration's account in it, when both exist already (a quote never
+/// creates a book or an account).
+fn history_book(ctx: &Context) -> anyhow::Result<Option<(std::sync::Arc<crate::book::Book>, i64)>> {
+    let Ok(path) = ctx.config.book.as_ref() else {
+        return Ok(None);
+    };
+    if !path.exists() {
+        return Ok(None);
+    }
+    let Some(key) = crate::commands::connect::account_key(&ctx.config, ctx.global.sandbox) else {
+        return Ok(None);
+    };
+    let book = crate::commands::open_book(ctx)?;
+    let account = book
+        .find_account(&key)
+        .map_err(|e| Exit::usage(e.to_string()))?;
+    Ok(account.map(|a| (book, a)))
 }
 
 /// `payrun quote SHEET`.
@@ -421,8 +636,26 @@ pub fn execute(ctx: &Context, args: &QuoteArgs) -> anyhow::Result<ExitCode> {
     }
     let loaded = crate::commands::run::load_and_plan(ctx, &args.sheet)?;
     let mut out = std::io::stdout().lock();
-    if loaded.sheet.report.invalid > 0 && !ctx.global.json {
+    if !ctx.global.json {
         crate::commands::run::print_problems(&mut std::io::stderr(), &loaded.sheet.report)?;
+    }
+    let key_column = controls::key_column(&loaded.sheet.columns, args.sheet.key.as_deref())?;
+    let keys = controls::recipient_keys(&loaded.sheet, key_column.as_ref().map(|k| k.0));
+    let history = history_book(ctx)?;
+    let recipient_warnings = controls::recipient_warnings(
+        &loaded.sheet,
+        &keys,
+        key_column.as_ref().map(|k| k.1.as_str()).unwrap_or(""),
+        history.as_ref().map(|(b, a)| (b.as_ref(), *a)),
+    )
+    .map_err(|e| Exit::usage(e.to_string()))?;
+    if !ctx.global.json {
+        for p in &recipient_warnings {
+            eprintln!(
+                "warning: line {}, {}: {} [{}]",
+                p.line, p.column, p.message, p.code
+            );
+        }
     }
     let rate = crate::commands::run::pacing_rate(
         ctx,
@@ -440,13 +673,19 @@ pub fn execute(ctx: &Context, args: &QuoteArgs) -> anyhow::Result<ExitCode> {
         }
         Ok::<_, GatewayError>(report)
     });
-    let report = report.map_err(|e| {
-        if e.is_fatal() {
-            anyhow::Error::from(Exit::refused(e.to_string()))
-        } else {
-            anyhow::Error::from(Exit::usage(e.to_string()))
-        }
-    })?;
+    // Auth, ban or an unreachable gateway: the quote is refused (exit 3), nothing guessed.
+    let report = report.map_err(|e| Exit::refused(format!("{}: {e}", conn.base_url)))?;
+    let mut report = report;
+    if let Some((book, account)) = &history {
+        report.variance = controls::previous_variance(
+            book,
+            *account,
+            &crate::book::runs::sheet_key(&args.sheet.sheet),
+            &loaded.sheet,
+            None,
+        )
+        .map_err(|e| Exit::usage(e.to_string()))?;
+    }
     let sheet_name = args.sheet.sheet.display().to_string();
     if let Some(path) = &args.out {
         write_out(path, &report, &sheet_name)?;
@@ -464,9 +703,11 @@ pub fn execute(ctx: &Context, args: &QuoteArgs) -> anyhow::Result<ExitCode> {
             )?;
         }
     }
-    Ok(if loaded.sheet.report.invalid > 0 {
-        ExitCode::Incomplete
-    } else {
-        ExitCode::Success
-    })
+    Ok(
+        if loaded.sheet.report.invalid > 0 || !report.unpriced.is_empty() {
+            ExitCode::Incomplete
+        } else {
+            ExitCode::Success
+        },
+    )
 }

@@ -95,6 +95,7 @@ impl<'a> LedgerBuilder<'a> {
                     gateway,
                     sheet: run.sheet_name.clone(),
                     generated_at: now(),
+                    approved_by: None,
                 },
             },
             line_of,
@@ -163,7 +164,9 @@ pub fn ledger_of(book: &Book, gateway: GatewayKind, run: &Run) -> Result<Ledger,
     let (snapshot, held) = book.snapshot(run)?;
     let mut b = LedgerBuilder::new(run, gateway, snapshot, &held);
     book.for_each_run_order(run.account, run.pk, |rec| b.add(rec))?;
-    Ok(b.finish())
+    let mut ledger = b.finish();
+    ledger.run.approved_by = book.run_approver(run.pk)?;
+    Ok(ledger)
 }
 
 /// Writes a run's results ledger beside its sheet (and beside `also`, another copy of the

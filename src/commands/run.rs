@@ -16,7 +16,7 @@ use crate::book::{self, Book, OrderRecord, Run, RunBook, SheetInfo, SheetSnapsho
 use crate::cli::{RunArgs, SheetArgs};
 use crate::commands::connect::{connect, runtime};
 use crate::commands::quote::{self, request_of, QuoteReport};
-use crate::commands::{already_paid, open_book, results, Context};
+use crate::commands::{already_paid, approve, controls, open_book, results, Context};
 use crate::exit::{Exit, ExitCode};
 use crate::model::{OrderId, Status};
 use crate::plan::{self, PlannedOrder};
@@ -25,7 +25,7 @@ use crate::submit::retry::RetryPolicy;
 use crate::submit::stop::Stop;
 use crate::submit::{Engine, Mode, Pacers, Settings};
 use crate::validate::{self, LoadedSheet, Report, ValidateOptions};
-use crate::variance::{self, Side};
+use crate::variance;
 
 /// A sheet read, validated and planned.
 pub struct Loaded {
@@ -314,10 +314,12 @@ fn confirm(
     place: &str,
     sending: usize,
     resolving: usize,
+    to_ack: &BTreeMap<&'static str, usize>,
 ) -> anyhow::Result<()> {
     eprintln!("{place}");
     eprint!("{}", quote::to_text(report));
     eprintln!("{sending} payout(s) to send, {resolving} to resolve from an earlier try.");
+    controls::acknowledge(to_ack, &args.accept, args.yes)?;
     if args.yes {
         return Ok(());
     }
@@ -465,32 +467,6 @@ fn reconcile_budget(period: Duration) -> usize {
     (RECONCILE_SECS as f64 / per) as usize
 }
 
-/// The sides of a variance: a run's orders, and a plan.
-fn sides_of_orders(orders: &[OrderRecord]) -> Vec<Side> {
-    orders
-        .iter()
-        .map(|r| Side {
-            order_id: r.order_id.clone(),
-            line: r.line,
-            address: r.request.to_address.clone(),
-            amount: r.request.amount,
-            currency: r.request.currency.clone(),
-        })
-        .collect()
-}
-
-fn sides_of_plan(plan: &[PlannedOrder]) -> Vec<Side> {
-    plan.iter()
-        .map(|o| Side {
-            order_id: o.order_id.clone(),
-            line: o.payout.line,
-            address: o.payout.address.clone(),
-            amount: o.payout.amount,
-            currency: o.payout.currency.clone(),
-        })
-        .collect()
-}
-
 /// The date part (`YYYY-MM-DD`) of an RFC 3339 time.
 pub(crate) fn date_of(rfc3339: &str) -> &str {
     rfc3339.get(..10).unwrap_or(rfc3339)
@@ -517,6 +493,7 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
             report.invalid
         );
     }
+    let key_column = controls::key_column(&sheet.columns, args.sheet.key.as_deref())?;
     let settings = settings(ctx, &args.submit)?;
     let rate = pacing_rate(
         ctx,
@@ -545,49 +522,52 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         sha256: sheet.sha256.clone(),
     };
     let gateway = ctx.config.gateway;
-    let run = match choose(&book, account, args, wanted_run.as_deref(), &info)
-        .map_err(book_error)?
-    {
-        Choice::AlreadyPaid(run) => {
-            // The ledger is built from the book; the sheet read is not needed any more.
-            drop(sheet);
-            return already_paid::answer(ctx, &book, gateway, &run, &args.sheet.sheet);
-        }
-        Choice::Differs(run) => {
-            let previous = book.run_orders(account, run.pk).map_err(book_error)?;
-            let then: Vec<OrderRecord> = previous.into_iter().filter(|r| r.sent).collect();
-            let plan = plan_of(&sheet, &run.run_id);
-            let v = variance::compare(&run.run_id, &sides_of_orders(&then), &sides_of_plan(&plan));
-            eprint!("{}", variance::to_text(&v));
-            return Err(Exit::usage(format!(
-                "{} was paid as run {} on {}, and has changed since: nothing was sent. \
+    let run =
+        match choose(&book, account, args, wanted_run.as_deref(), &info).map_err(book_error)? {
+            Choice::AlreadyPaid(run) => {
+                // The ledger is built from the book; the sheet read is not needed any more.
+                drop(sheet);
+                return already_paid::answer(ctx, &book, gateway, &run, &args.sheet.sheet);
+            }
+            Choice::Differs(run) => {
+                let previous = book.run_orders(account, run.pk).map_err(book_error)?;
+                let then: Vec<OrderRecord> = previous.into_iter().filter(|r| r.sent).collect();
+                let plan = plan_of(&sheet, &run.run_id);
+                let v = variance::compare(
+                    &run.run_id,
+                    &variance::sides_of_orders(&then),
+                    &variance::sides_of_plan(&plan),
+                );
+                eprint!("{}", variance::to_text(&v));
+                return Err(Exit::usage(format!(
+                    "{} was paid as run {} on {}, and has changed since: nothing was sent. \
                  Run again with --new-run to pay it as a new payout period, or with \
                  --retry-failed / --accept-edits to correct run {}",
-                args.sheet.sheet.display(),
-                run.run_id,
-                date_of(&run.started_at),
-                run.run_id
-            ))
-            .into());
-        }
-        Choice::Resume(run) => {
-            eprintln!("resuming run {} (started {})", run.run_id, run.started_at);
-            run
-        }
-        Choice::New => {
-            let run = book
-                .create_run(
-                    account,
-                    wanted_run.as_deref(),
-                    &stem(&args.sheet.sheet),
-                    &info,
-                    &sheet.columns,
-                )
-                .map_err(book_error)?;
-            eprintln!("new run {}", run.run_id);
-            run
-        }
-    };
+                    args.sheet.sheet.display(),
+                    run.run_id,
+                    date_of(&run.started_at),
+                    run.run_id
+                ))
+                .into());
+            }
+            Choice::Resume(run) => {
+                eprintln!("resuming run {} (started {})", run.run_id, run.started_at);
+                run
+            }
+            Choice::New => {
+                let run = book
+                    .create_run(
+                        account,
+                        wanted_run.as_deref(),
+                        &stem(&args.sheet.sheet),
+                        &info,
+                        &sheet.columns,
+                    )
+                    .map_err(book_error)?;
+                eprintln!("new run {}", run.run_id);
+                run
+            }
+        };
     let _lease = book.lease(&run).map_err(book_error)?;
     let mut plan = plan_of(&sheet, &run.run_id);
     // Explicit order ids: never one another run of the account used.
@@ -615,6 +595,19 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::Incomplete);
     }
     check_controls(args, &plan)?;
+    // Recipient controls against the book (docs/book.md, "Recipients").
+    let recipient_keys = controls::recipient_keys(&sheet, key_column.as_ref().map(|k| k.0));
+    let key_label = key_column.as_ref().map(|k| k.1.as_str()).unwrap_or("");
+    let recipient_warnings =
+        controls::recipient_warnings(&sheet, &recipient_keys, key_label, Some((&book, account)))
+            .map_err(book_error)?;
+    for p in &recipient_warnings {
+        eprintln!(
+            "warning: line {}, {}: {} [{}]",
+            p.line, p.column, p.message, p.code
+        );
+    }
+    let to_ack = controls::to_acknowledge(report.warnings.iter().chain(&recipient_warnings));
     book.run_counts(&run).map_err(book_error)?;
     book.verify_run_events(run.pk, &run.run_id)
         .map_err(book_error)?;
@@ -624,7 +617,7 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         .into_iter()
         .map(|r| (r.order_id.clone(), r))
         .collect();
-    let triage = triage(
+    let mut triage = triage(
         &run.run_id,
         &mut plan,
         &orders,
@@ -636,7 +629,6 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     let rt = runtime()?;
     let pacers = Pacers::for_gateway(gateway, rate);
-    let pending_work = triage.to_send.len() + triage.in_doubt.len();
     let quote = if triage.to_send.is_empty() {
         // Nothing new to send: no fee preview; keep the fees the earlier read quoted.
         let (snap, _) = book.snapshot(&run).map_err(book_error)?;
@@ -656,14 +648,33 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
             quote::check_balance(conn.gateway.as_ref(), &pacers.lookup, &mut q).await;
             Ok::<_, crate::gateway::GatewayError>(q)
         })
-        .map_err(|e| {
-            if e.is_fatal() {
-                Exit::refused(e.to_string())
-            } else {
-                Exit::usage(e.to_string())
-            }
-        })?
+        // Auth, ban or an unreachable gateway: nothing is sent (exit 3).
+        .map_err(|e| Exit::refused(format!("{}: {e}", conn.base_url)))?
     };
+    if !quote.unpriced.is_empty() {
+        eprint!("{}", quote::to_text(&quote));
+        if !args.skip_invalid {
+            eprintln!(
+                "{} row(s) could not be priced; nothing was sent. Fix them, or pass --skip-invalid to pay only the priced rows.",
+                quote.unpriced.len()
+            );
+            return Ok(ExitCode::Incomplete);
+        }
+        eprintln!(
+            "--skip-invalid: {} row(s) the fee calculator refused will not be paid",
+            quote.unpriced.len()
+        );
+        let refused: HashSet<&OrderId> = quote.unpriced.iter().map(|u| &u.order_id).collect();
+        triage.to_send.retain(|o| !refused.contains(&o.order_id));
+    }
+    let pending_work = triage.to_send.len() + triage.in_doubt.len();
+    // The confirmation shows what changed since the previous run of this sheet.
+    let mut quote = quote;
+    if pending_work > 0 {
+        quote.variance =
+            controls::previous_variance(&book, account, &info.path, &sheet, Some(run.pk))
+                .map_err(book_error)?;
+    }
     let callback = ctx.config.callback_url.clone();
     let snap = snapshot(&sheet, &plan, &quote);
     let sheet_changed = {
@@ -681,7 +692,7 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
                     request_of(o, callback.as_deref()),
                     book::now(),
                 ),
-                None,
+                recipient_keys.get(&o.payout.line).cloned(),
             )
         })
         .collect();
@@ -690,6 +701,21 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
             .map_err(book_error)?;
     }
     if pending_work > 0 {
+        // Four eyes (docs/book.md, "Approvals"): checked before anything is sent.
+        if args.require_approval || ctx.config.require_approval {
+            let runner = approve::runner_name(args.runner.as_deref()).ok_or_else(|| {
+                Exit::usage("approval required: name who runs it with --runner NAME")
+            })?;
+            let approval = approve::check(&book, account, &run, &info, &plan, &runner)?;
+            if approval.used_by.is_none() {
+                book.use_approval(account, &run, &approval, &runner)
+                    .map_err(book_error)?;
+            }
+            eprintln!(
+                "approved by {} at {} (approval #{}); run by {runner}",
+                approval.plan.approver, approval.plan.at, approval.seq
+            );
+        }
         let place = format!(
             "{} payout: {}, {} via {}, run {}",
             match conn.account.mode {
@@ -707,6 +733,7 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
             &place,
             triage.to_send.len(),
             triage.in_doubt.len(),
+            &to_ack,
         )?;
     } else {
         eprintln!(

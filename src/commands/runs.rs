@@ -35,7 +35,7 @@ pub fn runs(ctx: &Context) -> anyhow::Result<ExitCode> {
     for l in &lines {
         let totals: Vec<String> = l.totals.iter().map(|(c, a)| format!("{a} {c}")).collect();
         crate::outln!(
-            "{}  {}  {}  {} rows: {} paid, {} pending, {} failed, {} other  {}  [{}]",
+            "{}  {}  {}  {} rows: {} paid, {} pending, {} failed, {} other  {}  [{}]{}",
             l.run_id,
             l.started_at.get(..19).unwrap_or(&l.started_at),
             l.sheet,
@@ -45,7 +45,11 @@ pub fn runs(ctx: &Context) -> anyhow::Result<ExitCode> {
             l.failed,
             l.other,
             totals.join(", "),
-            l.account
+            l.account,
+            l.approved_by
+                .as_ref()
+                .map(|a| format!("  approved by {a}"))
+                .unwrap_or_default()
         );
     }
     Ok(ExitCode::Success)

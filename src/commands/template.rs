@@ -29,7 +29,7 @@ pub const HEADERS: [&str; 10] = [
 /// order ids are derived unless the sheet gives its own). Marked as an example so nobody pays
 /// it by accident.
 pub const EXAMPLE_ROW: [&str; 10] = [
-    "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",
+    "T9yD14UmQyKLWP5Jb1VvxodobHseGvKQZi",
     "10.50",
     "USDT",
     "TRX-TRC20",

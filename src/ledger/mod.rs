@@ -39,6 +39,9 @@ pub struct RunInfo {
     pub sheet: String,
     /// When this view was produced (RFC 3339).
     pub generated_at: String,
+    /// Who approved the plan the run paid (docs/book.md, "Approvals"), when one was required.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
 }
 
 /// One sheet row and what became of it.
@@ -338,6 +341,7 @@ mod tests {
                 gateway: GatewayKind::G2328,
                 sheet: "s.csv".into(),
                 generated_at: "t".into(),
+                approved_by: None,
             },
         };
         assert_eq!(

@@ -297,6 +297,9 @@ pub fn to_markdown(s: &Summary) -> String {
     let _ = writeln!(out, "| Gateway | {} |", s.run.gateway);
     let _ = writeln!(out, "| Sheet | {} |", md(&s.run.sheet));
     let _ = writeln!(out, "| Generated | {} |", md(&s.run.generated_at));
+    if let Some(a) = &s.run.approved_by {
+        let _ = writeln!(out, "| Approved by | {} |", md(a));
+    }
 
     out.push_str("\n## All rows\n\n| Status | Rows |\n|---|---:|\n");
     for (name, n) in status_rows(&s.totals) {
@@ -453,6 +456,9 @@ pub fn to_text(s: &Summary) -> String {
         rows(t.rows),
         count_words(t)
     );
+    if let Some(a) = &s.run.approved_by {
+        let _ = writeln!(out, "  approved by {a}");
+    }
     let scales = scales(s);
     for g in &s.groups {
         if g.currency.is_none() && g.network.is_none() {
@@ -529,6 +535,7 @@ mod tests {
                 gateway: crate::model::GatewayKind::G2328,
                 sheet: "s.csv".into(),
                 generated_at: String::new(),
+                approved_by: None,
             },
             totals: Counts {
                 rows: 2,

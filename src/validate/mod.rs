@@ -7,10 +7,12 @@
 pub mod address;
 pub mod amount;
 pub mod duplicates;
+pub mod lookalike;
 pub mod memo;
 pub mod networks;
 pub mod pipeline;
 pub mod problem;
+pub mod recipients;
 pub mod report;
 pub mod row;
 

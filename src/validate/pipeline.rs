@@ -7,6 +7,7 @@
 use rayon::prelude::*;
 
 use super::duplicates::{FirstSeen, SharedAddressMemos};
+use super::lookalike::Lookalikes;
 use super::problem::{codes, quote, Problem};
 use super::report::{Report, Totals};
 use super::row::{RowChecker, RowOutcome, RowRules};
@@ -24,6 +25,7 @@ struct Merger<'a> {
     duplicates: FirstSeen,
     order_ids: FirstSeen,
     memos: SharedAddressMemos,
+    lookalikes: Lookalikes<u32>,
     allow_duplicates: bool,
     order_label: String,
     columns: &'a crate::sheet::Columns,
@@ -90,6 +92,22 @@ impl Merger<'_> {
                 if let Some((address, memo)) = v.memo_use {
                     self.memos.record(address, memo, line);
                 }
+                if let Some((shape, identity)) = v.lookalike {
+                    let at = u32::try_from(line).unwrap_or(u32::MAX);
+                    if let Some(first) = self.lookalikes.record(shape, identity, at) {
+                        o.warnings.push(Problem::new(
+                            line,
+                            self.columns.label(Field::Address),
+                            codes::RECIPIENT_LOOKALIKE,
+                            format!(
+                                "this address and line {first}'s differ but share their first \
+                                 and last {} characters (after the common prefix): check both \
+                                 with the recipients (the shape of an address-poisoning attack)",
+                                super::lookalike::ENDS
+                            ),
+                        ));
+                    }
+                }
                 payout = v.payout.take().map(|p| *p);
             }
         }
@@ -127,6 +145,7 @@ pub fn run(
         duplicates: FirstSeen::default(),
         order_ids: FirstSeen::default(),
         memos: SharedAddressMemos::default(),
+        lookalikes: Lookalikes::default(),
         allow_duplicates,
         order_label: columns.label(Field::OrderId).to_string(),
         columns: &columns,

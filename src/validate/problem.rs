@@ -75,10 +75,14 @@ pub mod codes {
     pub const FROM_CURRENCY_NOT_SUPPORTED: &str = "from_currency_not_supported";
     pub const DUPLICATE_ROW: &str = "duplicate_row";
     pub const EXAMPLE_ROW: &str = "example_row";
+    pub const RECIPIENT_NOT_WALLET: &str = "recipient_not_wallet";
     // Warnings.
     pub const MEMO_MISSING_SHARED_ADDRESS: &str = "memo_missing_shared_address";
     pub const PASSTHROUGH_CELL_ERROR: &str = "passthrough_cell_error";
     pub const FEE_OPTION_IGNORED: &str = "fee_option_ignored";
+    pub const RECIPIENT_OFF_CURVE: &str = "recipient_off_curve";
+    pub const RECIPIENT_LOOKALIKE: &str = "recipient_lookalike";
+    pub const RECIPIENT_ADDRESS_CHANGED: &str = "recipient_address_changed";
 }
 
 #[cfg(test)]

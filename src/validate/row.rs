@@ -10,9 +10,11 @@ use rust_decimal::Decimal;
 use super::address;
 use super::amount;
 use super::duplicates::{hash128, hash64};
+use super::lookalike;
 use super::memo;
 use super::networks::{self, NetworkSpec, NETWORKS};
 use super::problem::{codes, quote, Problem};
+use super::recipients;
 use crate::model::{FeeOption, GatewayKind, Payout};
 use crate::sheet::{CellKind, Columns, Field, Oversize, RowView};
 
@@ -56,6 +58,8 @@ pub struct ValidRow {
     pub duplicate_key: u128,
     /// Memo networks: (network+address hash, memo hash).
     pub memo_use: Option<(u128, Option<u64>)>,
+    /// The address's look-alike shape and identity (`lookalike.rs`).
+    pub lookalike: Option<(u64, u64)>,
     pub network: &'static str,
     pub currency: &'static str,
     pub amount: Decimal,
@@ -261,7 +265,18 @@ impl<'a> RowChecker<'a> {
         if !has_error_cell(Field::Address) {
             match network {
                 Some(net) => match address::check_key(net.family, address_text) {
-                    Ok(k) => address_key = Some(k),
+                    Ok(k) => match recipients::not_wallet(net.code, k.as_str()) {
+                        Some(what) => push(
+                            Field::Address,
+                            codes::RECIPIENT_NOT_WALLET,
+                            format!(
+                                "{} is {what} on {}, not a wallet: money sent there is lost",
+                                quote(address_text),
+                                net.code
+                            ),
+                        ),
+                        None => address_key = Some(k),
+                    },
                     Err(e) => push(Field::Address, e.code(), e.to_string()),
                 },
                 None if address_text.is_empty() => push(
@@ -380,6 +395,23 @@ impl<'a> RowChecker<'a> {
                 memo.map(|m| hash64(m.as_bytes())),
             )
         });
+        if recipients::is_spl_token(net.code, asset.currency)
+            && recipients::solana_on_curve(address_text) == Some(false)
+        {
+            out.warnings.push(Problem::new(
+                line,
+                label(Field::Address),
+                codes::RECIPIENT_OFF_CURVE,
+                format!(
+                    "{} is off the ed25519 curve: a program-derived address (a token account or \
+                     vault), not a wallet; {} sent there may not reach the person meant",
+                    quote(address_text),
+                    asset.currency
+                ),
+            ));
+        }
+        let lookalike = lookalike::shape(net.code, net.family, address_text)
+            .map(|shape| (shape, lookalike::identity(net.code, address_key.as_str())));
         let payout = self.rules.keep_rows.then(|| {
             Box::new(Payout {
                 line,
@@ -398,6 +430,7 @@ impl<'a> RowChecker<'a> {
         out.valid = Some(ValidRow {
             duplicate_key,
             memo_use,
+            lookalike,
             network: net.code,
             currency: asset.currency,
             amount,

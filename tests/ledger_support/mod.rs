@@ -32,6 +32,7 @@ pub fn run_info() -> RunInfo {
         gateway: GatewayKind::G2328,
         sheet: "payroll.csv".into(),
         generated_at: "2024-03-31T12:00:00Z".into(),
+        approved_by: None,
     }
 }
 

@@ -1,0 +1,189 @@
+//! Look-alike recipients (docs/design.md, "Validation"): two different addresses that share
+//! their first and last characters — what a person checks by eye, and the shape of an
+//! address-poisoning attack (a fake address minted to match a real one's ends and planted in
+//! the victim's history). Within a sheet and against every address the book already paid for
+//! the account, such a pair is a warning (`recipient_lookalike`) naming the other line or run.
+//!
+//! The shape is the network plus the first and last `ENDS` characters of the address as
+//! written, after the prefix every address of its kind shares (`0x`, `bc1q`, TRON's `T`…),
+//! case-insensitively where case means nothing (EVM, segwit, TON raw). Indexes are keyed by the
+//! shape's 64-bit hash, so memory grows with the number of distinct addresses, not rows.
+
+use rustc_hash::FxHashMap;
+
+use super::address::AddressFamily;
+use super::duplicates::hash128;
+
+/// Characters compared at each end.
+pub const ENDS: usize = 4;
+
+/// The part of an address a person reads, and whether its case carries meaning: without the
+/// prefix every address of its kind shares (EVM `0x`; segwit `bc1q`/`ltc1q`…, through the
+/// separator and witness version; TON user-friendly flags `EQ`/`UQ`, raw `wc:`; the version
+/// character of base58check families).
+fn readable(family: AddressFamily, address: &str) -> (&str, bool) {
+    let after = |n: usize| address.get(n..).unwrap_or(address);
+    match family {
+        AddressFamily::Evm => (after(2), false),
+        AddressFamily::Bitcoin | AddressFamily::Litecoin => {
+            let head = address.get(..4).unwrap_or("").to_ascii_lowercase();
+            let segwit = head.starts_with("bc1") || head.starts_with("ltc1");
+            match address.find('1').filter(|_| segwit) {
+                Some(sep) => (after(sep + 2), false),
+                None => (after(1), true),
+            }
+        }
+        AddressFamily::Ton => match address.find(':') {
+            Some(colon) => (after(colon + 1), false),
+            None => (after(2), true),
+        },
+        AddressFamily::Tron | AddressFamily::Dogecoin | AddressFamily::Dash => (after(1), true),
+        AddressFamily::Solana => (address, true),
+    }
+}
+
+/// The shape hash of an address as written on `network`: the network and the first and last
+/// `ENDS` readable characters (`readable`). `None` when too short to have two distinct ends
+/// (never for a valid address).
+pub fn shape(network: &str, family: AddressFamily, address: &str) -> Option<u64> {
+    let (body, case_matters) = readable(family, address);
+    if !body.is_ascii() || body.len() < 2 * ENDS {
+        return None;
+    }
+    let (mut h, mut t) = ([0u8; ENDS], [0u8; ENDS]);
+    h.copy_from_slice(&body.as_bytes()[..ENDS]);
+    t.copy_from_slice(&body.as_bytes()[body.len() - ENDS..]);
+    if !case_matters {
+        h.make_ascii_lowercase();
+        t.make_ascii_lowercase();
+    }
+    Some(hash128(&[network.as_bytes(), &h, &t]) as u64)
+}
+
+/// The identity of an address (its canonical key's hash) for "same or different".
+pub fn identity(network: &str, key: &str) -> u64 {
+    hash128(&[network.as_bytes(), key.as_bytes()]) as u64
+}
+
+/// Shapes seen so far, each with the first address of that shape and where it was seen.
+#[derive(Debug)]
+pub struct Lookalikes<W> {
+    /// Shape → (identity's low 32 bits, where). 32 bits of identity keep the sheet index at
+    /// 16 bytes a slot; two different addresses of one shape whose identities agree in those
+    /// bits (odds 2^-32) would go unreported.
+    seen: FxHashMap<u64, (u32, W)>,
+}
+
+impl<W> Default for Lookalikes<W> {
+    fn default() -> Self {
+        Lookalikes {
+            seen: FxHashMap::default(),
+        }
+    }
+}
+
+impl<W: Clone> Lookalikes<W> {
+    /// Records an address (by shape and identity) seen `at`; returns where a *different*
+    /// address of the same shape was seen first.
+    pub fn record(&mut self, shape: u64, identity: u64, at: W) -> Option<W> {
+        let identity = identity as u32;
+        match self.seen.get(&shape) {
+            Some((id, first)) if *id != identity => Some(first.clone()),
+            Some(_) => None,
+            None => {
+                self.seen.insert(shape, (identity, at));
+                None
+            }
+        }
+    }
+
+    /// Where a different address of this shape was seen, without recording.
+    pub fn find(&self, shape: u64, identity: u64) -> Option<&W> {
+        let identity = identity as u32;
+        self.seen
+            .get(&shape)
+            .filter(|(id, _)| *id != identity)
+            .map(|(_, w)| w)
+    }
+
+    /// Distinct shapes held.
+    pub fn len(&self) -> usize {
+        self.seen.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.seen.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_ends_different_address_is_found_and_the_same_address_is_not() {
+        let a = "TJRabPrwbZy45sbavfcjinPJC18kjpRTv8";
+        let b = "TJRabXXXXXXXXXXXXXXXXXXXXXXXXXpRTv8";
+        let c = "TJRacXXXXXXXXXXXXXXXXXXXXXXXXXpRTv8";
+        let sh = |s| shape("TRX-TRC20", AddressFamily::Tron, s).unwrap();
+        let id = |s| identity("TRX-TRC20", s);
+        let mut l = Lookalikes::default();
+        assert_eq!(l.record(sh(a), id(a), 2u64), None);
+        assert_eq!(l.record(sh(a), id(a), 3), None, "the same address again");
+        assert_eq!(l.record(sh(b), id(b), 4), Some(2));
+        assert_eq!(l.record(sh(c), id(c), 5), None, "another first four");
+        assert_eq!(l.len(), 2);
+    }
+
+    #[test]
+    fn the_prefix_every_address_shares_is_not_compared() {
+        let sh = |f, a| shape("BTC", f, a);
+        // Same readable ends after `bc1q`: a look-alike; same `bc1q` and last four only: not.
+        assert_eq!(
+            sh(
+                AddressFamily::Bitcoin,
+                "bc1qabcdxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxwxyz"
+            ),
+            sh(
+                AddressFamily::Bitcoin,
+                "bc1qabcdyyyyyyyyyyyyyyyyyyyyyyyyyyyyyywxyz"
+            )
+        );
+        assert_ne!(
+            sh(
+                AddressFamily::Bitcoin,
+                "bc1qabcdxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxwxyz"
+            ),
+            sh(
+                AddressFamily::Bitcoin,
+                "bc1qzzzzxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxwxyz"
+            )
+        );
+        let t = |a| shape("TRX-TRC20", AddressFamily::Tron, a);
+        assert_ne!(
+            t("TJRabPrwbZy45sbavfcjinPJC18kjpRTv8"),
+            t("TJRaXPrwbZy45sbavfcjinPJC18kjpRTv8"),
+            "TRON's constant T is not one of the four"
+        );
+        let ton = |a| shape("TON", AddressFamily::Ton, a);
+        assert_ne!(
+            ton("EQCxE6mUtQJKFnGfaROTKOt1lZbDiiX1kCixRv7Nw2Id_sDs"),
+            ton("EQCxE7mUtQJKFnGfaROTKOt1lZbDiiX1kCixRv7Nw2Id_sDs")
+        );
+    }
+
+    #[test]
+    fn evm_shapes_ignore_case_and_the_prefix() {
+        let a = "0xAbCd000000000000000000000000000000001234";
+        let b = "0xabcd111111111111111111111111111111111234";
+        assert_eq!(
+            shape("ETH-ERC20", AddressFamily::Evm, a),
+            shape("ETH-ERC20", AddressFamily::Evm, b)
+        );
+        assert_ne!(
+            shape("ETH-ERC20", AddressFamily::Evm, a),
+            shape("BSC-BEP20", AddressFamily::Evm, b),
+            "another network is another shape"
+        );
+    }
+}

@@ -464,6 +464,7 @@ pub const HELP_COMMANDS: &[&[&str]] = &[
     &[],
     &["validate"],
     &["quote"],
+    &["approve"],
     &["run"],
     &["status"],
     &["report"],

@@ -133,9 +133,12 @@ pub struct SheetArgs {
     /// Network for every row when the sheet has no network column
     #[arg(long, value_name = "CODE")]
     pub network: Option<String>,
-    /// XLSX: the worksheet to read (default: the first)
+    /// XLSX: the worksheet to read (default: the first visible one)
     #[arg(long = "sheet", value_name = "NAME")]
     pub sheet_name: Option<String>,
+    /// XLSX: read hidden rows and hidden payout columns (by default they are errors)
+    #[arg(long)]
+    pub include_hidden: bool,
     /// Allow identical rows (same network, address, amount, memo)
     #[arg(long)]
     pub allow_duplicates: bool,

@@ -54,6 +54,9 @@ pub struct GrandTotal {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct QuoteReport {
     pub gateway: String,
+    /// XLSX: the worksheet read (absent for CSV).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worksheet: Option<String>,
     pub lines: Vec<QuoteLine>,
     pub grand_totals: Vec<GrandTotal>,
     pub calc_calls: u64,
@@ -440,13 +443,14 @@ pub fn execute(ctx: &Context, args: &QuoteArgs) -> anyhow::Result<ExitCode> {
         }
         Ok::<_, GatewayError>(report)
     });
-    let report = report.map_err(|e| {
+    let mut report = report.map_err(|e| {
         if e.is_fatal() {
             anyhow::Error::from(Exit::refused(e.to_string()))
         } else {
             anyhow::Error::from(Exit::usage(e.to_string()))
         }
     })?;
+    report.worksheet = loaded.sheet.worksheet.clone();
     let sheet_name = args.sheet.sheet.display().to_string();
     if let Some(path) = &args.out {
         write_out(path, &report, &sheet_name)?;

@@ -36,8 +36,10 @@ pub struct ValidateOptions {
     pub network: Option<String>,
     /// BlockATM: the contract's chain (`config.network`); every row pays on it.
     pub contract_network: Option<&'static NetworkSpec>,
-    /// XLSX: the worksheet (default: the first).
+    /// XLSX: the worksheet (default: the first visible one).
     pub sheet_name: Option<String>,
+    /// XLSX: read hidden rows and hidden payout columns instead of refusing them.
+    pub include_hidden: bool,
     pub allow_duplicates: bool,
     /// Fee option of rows without one.
     pub default_fee_option: FeeOption,
@@ -52,6 +54,7 @@ impl ValidateOptions {
             network: None,
             contract_network: None,
             sheet_name: None,
+            include_hidden: false,
             allow_duplicates: false,
             default_fee_option: FeeOption::Deduct,
         }
@@ -69,6 +72,7 @@ impl ValidateOptions {
             network: args.network.clone(),
             contract_network: config.network,
             sheet_name: args.sheet_name.clone(),
+            include_hidden: args.include_hidden,
             allow_duplicates: args.allow_duplicates,
             default_fee_option,
         };
@@ -134,6 +138,16 @@ impl ValidateOptions {
         })
     }
 
+    /// Opens the sheet these options name.
+    fn open(&self, path: &Path) -> Result<Box<dyn sheet::BatchSource>, SheetError> {
+        sheet::open(
+            path,
+            self.sheet_name.as_deref(),
+            self.include_hidden,
+            pipeline::BATCH_ROWS,
+        )
+    }
+
     /// Checks that the header has every column these options need.
     fn require_columns(&self, columns: &Columns, rules: &RowRules) -> Result<(), SheetError> {
         columns.require(Field::Address, "")?;
@@ -173,6 +187,8 @@ pub struct LoadedSheet {
     pub columns: Vec<String>,
     pub rows: Vec<SheetRow>,
     pub report: Report,
+    /// XLSX: the worksheet read.
+    pub worksheet: Option<String>,
     /// Hex SHA-256 of the file's bytes.
     pub sha256: String,
 }
@@ -180,7 +196,7 @@ pub struct LoadedSheet {
 /// Validates a sheet streaming: memory does not grow with the file beyond the duplicate index.
 pub fn validate_file(path: &Path, opts: &ValidateOptions) -> Result<Report, SheetError> {
     let rules = opts.rules(false)?;
-    let source = sheet::open(path, opts.sheet_name.as_deref(), pipeline::BATCH_ROWS)?;
+    let source = opts.open(path)?;
     opts.require_columns(source.columns(), &rules)?;
     let bytes = std::fs::metadata(path).ok().map(|m| m.len());
     let bytes = bytes.filter(|_| sheet::SheetKind::of(path).ok() == Some(sheet::SheetKind::Csv));
@@ -190,10 +206,12 @@ pub fn validate_file(path: &Path, opts: &ValidateOptions) -> Result<Report, Shee
 /// Reads and validates the whole sheet, keeping every row.
 pub fn load(path: &Path, opts: &ValidateOptions) -> Result<LoadedSheet, SheetError> {
     let rules = opts.rules(true)?;
+    sheet::check_regular_file(path)?;
     let sha256 = file_sha256(path)?;
-    let source = sheet::open(path, opts.sheet_name.as_deref(), pipeline::BATCH_ROWS)?;
+    let source = opts.open(path)?;
     opts.require_columns(source.columns(), &rules)?;
     let columns = source.columns().names.clone();
+    let worksheet = source.worksheet().map(str::to_string);
     let mut rows = Vec::new();
     let bytes = std::fs::metadata(path).ok().map(|m| m.len());
     let bytes = bytes.filter(|_| sheet::SheetKind::of(path).ok() == Some(sheet::SheetKind::Csv));
@@ -204,6 +222,7 @@ pub fn load(path: &Path, opts: &ValidateOptions) -> Result<LoadedSheet, SheetErr
         columns,
         rows,
         report,
+        worksheet,
         sha256,
     })
 }

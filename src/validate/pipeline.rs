@@ -11,7 +11,7 @@ use super::problem::{codes, quote, Problem};
 use super::report::{Report, Totals};
 use super::row::{RowChecker, RowOutcome, RowRules};
 use super::SheetRow;
-use crate::sheet::{Batch, BatchSource, Field, SheetError};
+use crate::sheet::{Batch, BatchSource, Columns, Field, RowNote, RowView, SheetError};
 
 /// Rows per batch.
 pub const BATCH_ROWS: usize = 32 * 1024;
@@ -109,6 +109,36 @@ impl Merger<'_> {
     }
 }
 
+/// Turns the row's layout notes (hidden, merged over a payout column) into errors: the row
+/// is then not paid, whatever its cells say.
+fn layout_problems(o: &mut RowOutcome, row: RowView<'_>, columns: &Columns) {
+    for note in row.notes() {
+        let p = match note {
+            RowNote::Hidden => Problem::new(
+                o.line,
+                "",
+                codes::ROW_HIDDEN,
+                "the row is hidden (by hand or by a filter); delete it, or unhide it and check \
+                 it, or pass --include-hidden",
+            ),
+            RowNote::Merged { column, range } => {
+                let name = columns.names.get(*column).map_or("", |n| n.trim());
+                Problem::new(
+                    o.line,
+                    name,
+                    codes::MERGED_CELLS,
+                    format!(
+                        "the cell is part of the merged range {range}, which only its first cell \
+                         holds a value for; unmerge {range} and fill in every row"
+                    ),
+                )
+            }
+        };
+        o.errors.push(p);
+        o.valid = None;
+    }
+}
+
 /// Reads every batch from `source`, checks and merges every row, hands each row to `sink` in
 /// sheet order, and returns the report. Three stages run at once: the reader thread, the
 /// parallel row checks (rayon), and the in-order merge thread.
@@ -120,6 +150,7 @@ pub fn run(
     mut sink: impl FnMut(SheetRow) + Send,
 ) -> Result<Report, SheetError> {
     let columns = source.columns().clone();
+    let worksheet = source.worksheet().map(str::to_string);
     let checker = RowChecker::new(rules, &columns);
     let mut merger = Merger {
         report: Report::default(),
@@ -199,7 +230,11 @@ pub fn run(
                     .row_views()
                     .into_par_iter()
                     .with_min_len(512)
-                    .map(|r| checker.check(r)),
+                    .map(|r| {
+                        let mut o = checker.check(r);
+                        layout_problems(&mut o, r, &columns);
+                        o
+                    }),
             );
             let _ = spare_batch_tx.send(batch);
             if checked_tx.send(outcomes).is_err() {
@@ -217,6 +252,7 @@ pub fn run(
     }
     let mut warnings = merger.memos.warnings(columns.label(Field::Memo));
     let mut report = merger.report;
+    report.worksheet = worksheet;
     if !warnings.is_empty() {
         report.warnings.append(&mut warnings);
         report.warnings.sort_by_key(|p| p.line);

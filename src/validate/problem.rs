@@ -75,6 +75,8 @@ pub mod codes {
     pub const FROM_CURRENCY_NOT_SUPPORTED: &str = "from_currency_not_supported";
     pub const DUPLICATE_ROW: &str = "duplicate_row";
     pub const EXAMPLE_ROW: &str = "example_row";
+    pub const ROW_HIDDEN: &str = "row_hidden";
+    pub const MERGED_CELLS: &str = "merged_cells";
     // Warnings.
     pub const MEMO_MISSING_SHARED_ADDRESS: &str = "memo_missing_shared_address";
     pub const PASSTHROUGH_CELL_ERROR: &str = "passthrough_cell_error";

@@ -24,6 +24,9 @@ pub struct Total {
 /// The result of validating a sheet.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
+    /// XLSX: the worksheet read (absent for CSV).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worksheet: Option<String>,
     /// Data rows read (blank rows are not rows).
     pub rows: u64,
     pub valid: u64,
@@ -96,9 +99,13 @@ impl Report {
     pub fn render_text(&self, sheet: &str) -> String {
         use std::fmt::Write as _;
         let mut s = String::new();
+        let worksheet = match &self.worksheet {
+            Some(w) => format!(" (worksheet '{w}')"),
+            None => String::new(),
+        };
         let _ = writeln!(
             s,
-            "{sheet}: {} rows, {} valid, {} invalid",
+            "{sheet}{worksheet}: {} rows, {} valid, {} invalid",
             self.rows, self.valid, self.invalid
         );
         if !self.totals.is_empty() {
@@ -185,6 +192,7 @@ mod tests {
         assert!(t.add("TRX-TRC20", "USDT", Decimal::new(2, 0)));
         assert!(t.add("BTC", "BTC", Decimal::new(1, 3)));
         Report {
+            worksheet: None,
             rows: 4,
             valid: 3,
             invalid: 1,

@@ -1,0 +1,263 @@
+//! The sheet as its owner sees it (docs/design.md, "The sheet"): hidden worksheets, hidden rows
+//! and columns, merged cells over payout columns, and sheets that are not files, each through
+//! the real binary. Every workbook is built here with rust_xlsxwriter.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use rust_xlsxwriter::{FilterCondition, Format, Workbook, Worksheet};
+
+const HEADER: [&str; 5] = ["address", "amount", "currency", "network", "pay"];
+
+/// Writes the header and `rows` TRX-TRC20 USDT rows (amount 10 + i, pay = yes).
+fn fill(ws: &mut Worksheet, rows: u32, first_address: u32) {
+    for (c, h) in HEADER.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for i in 0..rows {
+        let r = i + 1;
+        ws.write_string(r, 0, tron_address(first_address + i))
+            .unwrap();
+        ws.write_number(r, 1, f64::from(10 + i)).unwrap();
+        ws.write_string(r, 2, "USDT").unwrap();
+        ws.write_string(r, 3, "TRX-TRC20").unwrap();
+        ws.write_string(r, 4, "yes").unwrap();
+    }
+}
+
+fn save(dir: &Path, name: &str, wb: &mut Workbook) -> PathBuf {
+    let p = dir.join(name);
+    wb.save(&p).unwrap();
+    p
+}
+
+fn validate(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let o = run_ok(dir, &Default::default(), args);
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn json(stdout: &str) -> serde_json::Value {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+/// Last month's sheet, hidden, comes first; "June" is the visible one.
+fn hidden_first_sheet(dir: &Path) -> PathBuf {
+    let mut wb = Workbook::new();
+    let may = wb.add_worksheet();
+    may.set_name("May").unwrap();
+    fill(may, 1, 900);
+    may.write_number(1, 1, 9999.0).unwrap();
+    may.set_hidden(true);
+    let june = wb.add_worksheet();
+    june.set_name("June").unwrap();
+    fill(june, 2, 1);
+    june.set_active(true);
+    save(dir, "pay.xlsx", &mut wb)
+}
+
+#[test]
+fn the_first_visible_worksheet_is_read_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    hidden_first_sheet(dir.path());
+    let (code, out, err) = validate(dir.path(), &["--json", "validate", "pay.xlsx"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let v = json(&out);
+    assert_eq!(v["worksheet"], "June", "{v}");
+    assert_eq!(v["rows"], 2);
+    assert_eq!(v["totals"][0]["amount"], "21", "{v}");
+    let (code, out, _) = validate(dir.path(), &["validate", "pay.xlsx"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.starts_with("pay.xlsx (worksheet 'June'): 2 rows"),
+        "{out}"
+    );
+    // Naming the hidden sheet reads it, and says so.
+    let (code, out, err) = validate(
+        dir.path(),
+        &["--json", "validate", "--sheet", "May", "pay.xlsx"],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(json(&out)["worksheet"], "May");
+    assert_eq!(json(&out)["totals"][0]["amount"], "9999");
+}
+
+#[test]
+fn run_pays_the_visible_worksheet_and_records_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = hidden_first_sheet(dir.path());
+    let env = Default::default();
+    let o = run_ok(
+        dir.path(),
+        &env,
+        &["--sandbox", "run", sheet.to_str().unwrap(), "--yes"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("pay.xlsx: worksheet 'June'"),
+        "{}",
+        text(&o)
+    );
+    let rows = read_csv_rows(&dir.path().join("pay.results.csv"));
+    let amounts: Vec<&str> = rows.iter().map(|r| r["amount"].as_str()).collect();
+    assert_eq!(amounts, vec!["10", "11"], "{rows:?}");
+    let book = book_path(dir.path(), &env);
+    let conn = rusqlite::Connection::open(&book).unwrap();
+    let ws: Option<String> = conn
+        .query_row("SELECT worksheet FROM runs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ws.as_deref(), Some("June"));
+}
+
+/// Four rows; an autofilter on `pay` = yes hides row 4 ("no").
+fn filtered(dir: &Path) -> PathBuf {
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    fill(ws, 4, 1);
+    ws.write_string(3, 4, "no").unwrap();
+    ws.autofilter(0, 0, 4, 4).unwrap();
+    ws.filter_column(4, &FilterCondition::new().add_list_filter("yes"))
+        .unwrap();
+    save(dir, "filtered.xlsx", &mut wb)
+}
+
+#[test]
+fn a_row_hidden_by_a_filter_is_an_error_unless_included() {
+    let dir = tempfile::tempdir().unwrap();
+    filtered(dir.path());
+    let (code, out, err) = validate(dir.path(), &["--json", "validate", "filtered.xlsx"]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    let v = json(&out);
+    assert_eq!(
+        (v["valid"].as_u64(), v["invalid"].as_u64()),
+        (Some(3), Some(1))
+    );
+    assert_eq!(v["errors"][0]["line"], 4, "{v}");
+    assert_eq!(v["errors"][0]["code"], "row_hidden", "{v}");
+    let (code, out, err) = validate(
+        dir.path(),
+        &["--json", "validate", "--include-hidden", "filtered.xlsx"],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(json(&out)["valid"], 4);
+    // run refuses the sheet as it is: nothing is sent.
+    let o = run_ok(
+        dir.path(),
+        &Default::default(),
+        &["--sandbox", "run", "filtered.xlsx", "--yes"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("row_hidden"), "{}", text(&o));
+    assert!(!dir.path().join("filtered.results.csv").exists());
+}
+
+#[test]
+fn a_hidden_payout_column_is_an_error_but_a_hidden_passthrough_column_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    fill(ws, 2, 1);
+    ws.set_column_hidden(1).unwrap();
+    save(dir.path(), "hidcol.xlsx", &mut wb);
+    let (code, _, err) = validate(dir.path(), &["validate", "hidcol.xlsx"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("payout column B 'amount' is hidden") && err.contains("--include-hidden"),
+        "{err}"
+    );
+    let (code, _, err) = validate(dir.path(), &["validate", "--include-hidden", "hidcol.xlsx"]);
+    assert_eq!(code, Some(0), "{err}");
+
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    fill(ws, 2, 1);
+    ws.set_column_hidden(4).unwrap();
+    save(dir.path(), "hidpass.xlsx", &mut wb);
+    let (code, out, err) = validate(dir.path(), &["validate", "hidpass.xlsx"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+}
+
+#[test]
+fn merged_network_cells_are_errors_naming_the_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    fill(ws, 5, 1);
+    // D2:D4 = BSC-BEP20 (rows 2-4), D5:D6 = ETH-ERC20: only the first cell of each holds it.
+    let evm = |i: u32| format!("0x{:040x}", 0x1234_5678u64 + u64::from(i));
+    for r in 1..=5u32 {
+        ws.write_string(r, 0, evm(r)).unwrap();
+    }
+    ws.merge_range(1, 3, 3, 3, "BSC-BEP20", &Format::new())
+        .unwrap();
+    ws.merge_range(4, 3, 5, 3, "ETH-ERC20", &Format::new())
+        .unwrap();
+    save(dir.path(), "merged.xlsx", &mut wb);
+    for extra in [&[][..], &["--network", "ETH-ERC20"][..]] {
+        let mut args = vec!["--json", "validate", "merged.xlsx"];
+        args.extend_from_slice(extra);
+        let (code, out, err) = validate(dir.path(), &args);
+        assert_eq!(code, Some(1), "{out}{err}");
+        let v = json(&out);
+        assert_eq!(v["valid"], 0, "{v}");
+        let merged: Vec<(u64, String)> = v["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["code"] == "merged_cells")
+            .map(|p| {
+                (
+                    p["line"].as_u64().unwrap(),
+                    p["message"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let lines: Vec<u64> = merged.iter().map(|m| m.0).collect();
+        assert_eq!(lines, vec![2, 3, 4, 5, 6], "{v}");
+        assert!(merged[1].1.contains("D2:D4"), "{merged:?}");
+        assert!(merged[4].1.contains("D5:D6"), "{merged:?}");
+        assert!(v["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["code"] != "merged_cells" || p["column"] == "network"));
+    }
+}
+
+#[test]
+fn a_directory_or_a_fifo_as_the_sheet_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("folder.csv")).unwrap();
+    let (code, _, err) = validate(dir.path(), &["validate", "folder.csv"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("folder.csv is a directory"), "{err}");
+    #[cfg(unix)]
+    {
+        let fifo = dir.path().join("pipe.csv");
+        let ok = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+        let (code, _, err) = validate(dir.path(), &["validate", "pipe.csv"]);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(err.contains("pipe.csv is not a regular file"), "{err}");
+        let o = run_ok(
+            dir.path(),
+            &Default::default(),
+            &["--sandbox", "run", "pipe.csv", "--yes"],
+        );
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(
+            text(&o).contains("pipe.csv is not a regular file"),
+            "{}",
+            text(&o)
+        );
+    }
+}

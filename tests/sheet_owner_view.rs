@@ -261,3 +261,35 @@ fn a_directory_or_a_fifo_as_the_sheet_is_a_clear_error() {
         );
     }
 }
+
+#[test]
+fn csv_rows_are_numbered_as_a_spreadsheet_shows_them() {
+    let dir = tempfile::tempdir().unwrap();
+    // Row 2 has a note over three file lines; row 3 is bad; row 4 is blank; row 5 is bad.
+    let text = format!(
+        "address,amount,currency,network,note\r\n\
+         {a},1,USDT,TRX-TRC20,\"first\r\nsecond\r\nthird\"\r\n\
+         {b},0,USDT,TRX-TRC20,x\r\n\
+         \r\n\
+         {c},-1,USDT,TRX-TRC20,y\r\n",
+        a = tron_address(1),
+        b = tron_address(2),
+        c = tron_address(3)
+    );
+    std::fs::write(dir.path().join("notes.csv"), text).unwrap();
+    let (code, out, err) = validate(dir.path(), &["--json", "validate", "notes.csv"]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    let v = json(&out);
+    let lines: Vec<u64> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, vec![3, 5], "{v}");
+    let (_, out, _) = validate(dir.path(), &["validate", "notes.csv"]);
+    assert!(
+        out.contains("line 3, amount:") && out.contains("line 5, amount:"),
+        "{out}"
+    );
+}

@@ -293,3 +293,43 @@ fn csv_rows_are_numbered_as_a_spreadsheet_shows_them() {
         "{out}"
     );
 }
+
+#[test]
+fn memos_excel_mangled_or_with_invisible_characters_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ton = "EQCD39VS5jcptHL8vMjEXrzGaRcCVYto7HUn4bpAOg8xqB2N";
+    let memos = [
+        ("482134000001", None),
+        ("4.82134E+11", Some("memo_exponent")),
+        ("4821\u{200b}34", Some("memo_invisible_character")),
+        ("\u{feff}482134", Some("memo_invisible_character")),
+        (" 482134", Some("memo_whitespace")),
+        ("pay for June", None),
+    ];
+    let mut text = String::from("address,amount,currency,network,memo\n");
+    for (i, (m, _)) in memos.iter().enumerate() {
+        text.push_str(&format!("{ton},{}.5,USDT,TON,{m}\n", i + 1));
+    }
+    std::fs::write(dir.path().join("memos.csv"), text).unwrap();
+    let (code, out, err) = validate(dir.path(), &["--json", "validate", "memos.csv"]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    let v = json(&out);
+    let got: Vec<(u64, String)> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["line"].as_u64().unwrap(),
+                p["code"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let want: Vec<(u64, String)> = memos
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (_, c))| c.map(|c| (i as u64 + 2, c.to_string())))
+        .collect();
+    assert_eq!(got, want, "{v}");
+    assert_eq!(v["valid"], 2);
+}

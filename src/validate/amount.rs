@@ -6,6 +6,7 @@
 use rust_decimal::Decimal;
 use std::str::FromStr;
 
+use super::chars;
 use super::problem::{codes, quote};
 
 /// Why an amount was refused.
@@ -72,6 +73,18 @@ pub fn parse(text: &str) -> Result<Decimal, AmountError> {
 /// Names the mistake in a non-plain amount.
 fn classify(t: &str) -> AmountError {
     let q = quote(t);
+    // A thousands separator that happens to be a no-break space gets the separator hint below.
+    let separator = |c: char| matches!(c, '\u{a0}' | '\u{202f}');
+    if let Some((at, ch)) = chars::first_invisible(t).filter(|(_, c)| !separator(*c)) {
+        return err(
+            codes::AMOUNT_INVISIBLE_CHARACTER,
+            format!(
+                "{q} has the invisible character {} at position {}; type the amount again",
+                chars::describe(ch),
+                at + 1
+            ),
+        );
+    }
     if let Some(rest) = t.strip_prefix('-') {
         if is_plain(rest.trim_start()) {
             return err(

@@ -6,6 +6,7 @@
 
 pub mod address;
 pub mod amount;
+pub mod chars;
 pub mod duplicates;
 pub mod memo;
 pub mod networks;

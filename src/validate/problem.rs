@@ -55,6 +55,7 @@ pub mod codes {
     pub const CURRENCY_NOT_ON_NETWORK: &str = "currency_not_on_network";
     pub const AMOUNT_MISSING: &str = "amount_missing";
     pub const AMOUNT_FORMAT: &str = "amount_format";
+    pub const AMOUNT_INVISIBLE_CHARACTER: &str = "amount_invisible_character";
     pub const AMOUNT_NOT_POSITIVE: &str = "amount_not_positive";
     pub const AMOUNT_PRECISION: &str = "amount_precision";
     pub const AMOUNT_EXPONENT: &str = "amount_exponent";
@@ -68,6 +69,8 @@ pub mod codes {
     pub const MEMO_TOO_LONG: &str = "memo_too_long";
     pub const MEMO_WHITESPACE: &str = "memo_whitespace";
     pub const MEMO_NUMBER_PRECISION: &str = "memo_number_precision";
+    pub const MEMO_EXPONENT: &str = "memo_exponent";
+    pub const MEMO_INVISIBLE_CHARACTER: &str = "memo_invisible_character";
     pub const ORDER_ID_FORMAT: &str = "order_id_format";
     pub const ORDER_ID_DUPLICATE: &str = "order_id_duplicate";
     pub const FEE_OPTION_INVALID: &str = "fee_option_invalid";

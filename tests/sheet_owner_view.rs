@@ -333,3 +333,45 @@ fn memos_excel_mangled_or_with_invisible_characters_are_refused() {
     assert_eq!(got, want, "{v}");
     assert_eq!(v["valid"], 2);
 }
+
+#[test]
+fn problems_stream_and_only_the_first_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut body = String::from("address,amount,currency,network\n");
+    for i in 0..2500 {
+        body.push_str(&format!("nope{i},-1,USDT,TRX-TRC20\n"));
+    }
+    std::fs::write(dir.path().join("bad.csv"), body).unwrap();
+    let (code, out, err) = validate(dir.path(), &["--json", "validate", "bad.csv"]);
+    assert_eq!(code, Some(1), "{err}");
+    let v = json(&out);
+    assert_eq!(v["error_count"], 5000, "two problems per row");
+    assert_eq!(v["errors"].as_array().unwrap().len(), 1000);
+    assert_eq!(v["invalid"], 2500);
+    let (code, out, _) = validate(
+        dir.path(),
+        &["validate", "--errors-out", "errors.csv", "bad.csv"],
+    );
+    assert_eq!(code, Some(1));
+    let listed = out.lines().filter(|l| l.starts_with("line ")).count();
+    assert_eq!(listed, 5000, "every problem is printed");
+    assert!(out.contains("5000 errors, 0 warnings"), "{out}");
+    let csv = std::fs::read_to_string(dir.path().join("errors.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 5001, "header and every problem");
+    assert!(
+        csv.lines().last().unwrap().starts_with("2501,"),
+        "in sheet order"
+    );
+    // run lists the kept problems and says how many more there are.
+    let o = run_ok(
+        dir.path(),
+        &Default::default(),
+        &["--sandbox", "run", "bad.csv", "--yes"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("and 4000 more problems (5000 errors"),
+        "{}",
+        text(&o)
+    );
+}

@@ -103,6 +103,16 @@ pub fn print_problems(w: &mut dyn Write, report: &Report) -> std::io::Result<()>
             p.line, p.column, p.message, p.code
         )?;
     }
+    let unlisted = (report.error_count + report.warning_count)
+        .saturating_sub((report.errors.len() + report.warnings.len()) as u64);
+    if unlisted > 0 {
+        writeln!(
+            w,
+            "… and {unlisted} more problems ({} errors, {} warnings in all); payrun validate \
+             --errors-out FILE lists every one",
+            report.error_count, report.warning_count
+        )?;
+    }
     Ok(())
 }
 

@@ -93,6 +93,72 @@ pub fn write_replace(path: &Path, bytes: &[u8]) -> Result<(), LedgerError> {
     sync_dir(path)
 }
 
+/// A replacement of `path` written piece by piece (a stream of problems too large to hold),
+/// then put in place as `write_replace` does. Dropped without `commit`, it leaves `path` as it
+/// was and removes its temporary file.
+pub struct Replacement {
+    tmp: PathBuf,
+    path: PathBuf,
+    file: Option<io::BufWriter<File>>,
+}
+
+impl Replacement {
+    pub fn create(path: &Path) -> Result<Replacement, LedgerError> {
+        let (tmp, file) = create_temp(path)?;
+        Ok(Replacement {
+            tmp,
+            path: path.to_path_buf(),
+            file: Some(io::BufWriter::new(file)),
+        })
+    }
+
+    /// Flushes, syncs and renames the file over `path`.
+    pub fn commit(mut self) -> Result<(), LedgerError> {
+        let file = self.file.take().expect("committed once");
+        let result = (|| {
+            let file = file
+                .into_inner()
+                .map_err(|e| io_err(&self.tmp)(e.into_error()))?;
+            if let Ok(meta) = fs::metadata(&self.path) {
+                file.set_permissions(meta.permissions())
+                    .map_err(io_err(&self.tmp))?;
+            }
+            file.sync_all().map_err(io_err(&self.tmp))?;
+            drop(file);
+            fs::rename(&self.tmp, &self.path).map_err(io_err(&self.path))
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+        result?;
+        sync_dir(&self.path)
+    }
+}
+
+impl Write for Replacement {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("already committed"))?
+            .write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self.file.as_mut() {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Replacement {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
 /// Creates `path` with `bytes`; fails with `LedgerError::Exists` if it is already there. A
 /// failed write removes the partial file.
 pub fn write_new(path: &Path, bytes: &[u8]) -> Result<(), LedgerError> {

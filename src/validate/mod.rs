@@ -24,7 +24,7 @@ use crate::model::{FeeOption, GatewayKind, Payout};
 use crate::sheet::{self, Columns, Field, SheetError};
 use networks::NetworkSpec;
 pub use problem::Problem;
-pub use report::{Report, Total};
+pub use report::{Report, Severity, Total};
 use row::RowRules;
 
 /// How a sheet is validated.
@@ -195,13 +195,25 @@ pub struct LoadedSheet {
 }
 
 /// Validates a sheet streaming: memory does not grow with the file beyond the duplicate index.
-pub fn validate_file(path: &Path, opts: &ValidateOptions) -> Result<Report, SheetError> {
+/// Every problem goes to `on_problem` as it is found; the report keeps the first ones.
+pub fn validate_file(
+    path: &Path,
+    opts: &ValidateOptions,
+    on_problem: impl FnMut(Severity, &Problem) + Send,
+) -> Result<Report, SheetError> {
     let rules = opts.rules(false)?;
     let source = opts.open(path)?;
     opts.require_columns(source.columns(), &rules)?;
     let bytes = std::fs::metadata(path).ok().map(|m| m.len());
     let bytes = bytes.filter(|_| sheet::SheetKind::of(path).ok() == Some(sheet::SheetKind::Csv));
-    pipeline::run(source, &rules, opts.allow_duplicates, bytes, |_| {})
+    pipeline::run(
+        source,
+        &rules,
+        opts.allow_duplicates,
+        bytes,
+        |_| {},
+        on_problem,
+    )
 }
 
 /// Reads and validates the whole sheet, keeping every row.
@@ -216,9 +228,14 @@ pub fn load(path: &Path, opts: &ValidateOptions) -> Result<LoadedSheet, SheetErr
     let mut rows = Vec::new();
     let bytes = std::fs::metadata(path).ok().map(|m| m.len());
     let bytes = bytes.filter(|_| sheet::SheetKind::of(path).ok() == Some(sheet::SheetKind::Csv));
-    let report = pipeline::run(source, &rules, opts.allow_duplicates, bytes, |r| {
-        rows.push(r)
-    })?;
+    let report = pipeline::run(
+        source,
+        &rules,
+        opts.allow_duplicates,
+        bytes,
+        |r| rows.push(r),
+        |_, _| {},
+    )?;
     Ok(LoadedSheet {
         columns,
         rows,

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use super::duplicates::{FirstSeen, SharedAddressMemos};
 use super::problem::{codes, quote, Problem};
-use super::report::{Report, Totals};
+use super::report::{Report, Severity, Totals};
 use super::row::{RowChecker, RowOutcome, RowRules};
 use super::SheetRow;
 use crate::sheet::{Batch, BatchSource, Columns, Field, RowNote, RowView, SheetError};
@@ -18,8 +18,10 @@ pub const BATCH_ROWS: usize = 32 * 1024;
 /// The merge reads the duplicate-index slots of this many rows ahead at once.
 const TOUCH_AHEAD: usize = 16;
 
-struct Merger<'a> {
+struct Merger<'a, P> {
     report: Report,
+    /// Sees every problem as it is found, in sheet order (before the count caps the list).
+    on_problem: P,
     totals: Totals,
     duplicates: FirstSeen,
     order_ids: FirstSeen,
@@ -29,7 +31,7 @@ struct Merger<'a> {
     columns: &'a crate::sheet::Columns,
 }
 
-impl Merger<'_> {
+impl<P: FnMut(Severity, &Problem)> Merger<'_, P> {
     /// Inlined into the merge loop so that, with a sink that drops the row (`validate`), the
     /// `SheetRow` is never built and copied.
     #[inline(always)]
@@ -99,8 +101,14 @@ impl Merger<'_> {
             self.report.invalid += 1;
             payout = None;
         }
-        self.report.errors.append(&mut o.errors);
-        self.report.warnings.append(&mut o.warnings);
+        for p in o.errors.drain(..) {
+            (self.on_problem)(Severity::Error, &p);
+            self.report.add(Severity::Error, p);
+        }
+        for p in o.warnings.drain(..) {
+            (self.on_problem)(Severity::Warning, &p);
+            self.report.add(Severity::Warning, p);
+        }
         Ok(SheetRow {
             line,
             cells: std::mem::take(&mut o.cells),
@@ -139,8 +147,9 @@ fn layout_problems(o: &mut RowOutcome, row: RowView<'_>, columns: &Columns) {
     }
 }
 
-/// Reads every batch from `source`, checks and merges every row, hands each row to `sink` in
-/// sheet order, and returns the report. Three stages run at once: the reader thread, the
+/// Reads every batch from `source`, checks and merges every row, hands each row to `sink` and
+/// each problem to `on_problem` in sheet order, and returns the report (which keeps only the
+/// first problems: memory does not grow with their number). Three stages run at once: the reader thread, the
 /// parallel row checks (rayon), and the in-order merge thread.
 pub fn run(
     mut source: Box<dyn BatchSource>,
@@ -148,12 +157,14 @@ pub fn run(
     allow_duplicates: bool,
     file_bytes: Option<u64>,
     mut sink: impl FnMut(SheetRow) + Send,
+    on_problem: impl FnMut(Severity, &Problem) + Send,
 ) -> Result<Report, SheetError> {
     let columns = source.columns().clone();
     let worksheet = source.worksheet().map(str::to_string);
     let checker = RowChecker::new(rules, &columns);
     let mut merger = Merger {
         report: Report::default(),
+        on_problem,
         totals: Totals::default(),
         duplicates: FirstSeen::default(),
         order_ids: FirstSeen::default(),
@@ -250,11 +261,15 @@ pub fn run(
     if merger.report.rows == 0 {
         return Err(SheetError::NoDataRows);
     }
-    let mut warnings = merger.memos.warnings(columns.label(Field::Memo));
+    let warnings = merger.memos.warnings(columns.label(Field::Memo));
+    let mut on_problem = merger.on_problem;
     let mut report = merger.report;
     report.worksheet = worksheet;
     if !warnings.is_empty() {
-        report.warnings.append(&mut warnings);
+        for p in warnings {
+            on_problem(Severity::Warning, &p);
+            report.add(Severity::Warning, p);
+        }
         report.warnings.sort_by_key(|p| p.line);
     }
     report.totals = merger.totals.into_vec();

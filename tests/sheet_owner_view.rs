@@ -375,3 +375,62 @@ fn problems_stream_and_only_the_first_are_kept() {
         text(&o)
     );
 }
+
+#[test]
+fn values_filled_from_flags_are_recorded_and_shown_as_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = format!(
+        "address,amount,currency,network,fee_option\n\
+         {a},11,,,\n\
+         {b},12,USDT,TRX-TRC20,deduct\n",
+        a = tron_address(1),
+        b = tron_address(2)
+    );
+    std::fs::write(dir.path().join("flags.csv"), body).unwrap();
+    let o = run_ok(
+        dir.path(),
+        &Default::default(),
+        &[
+            "--sandbox",
+            "run",
+            "flags.csv",
+            "--yes",
+            "--network",
+            "TRX-TRC20",
+            "--currency",
+            "USDT",
+            "--fee-option",
+            "add",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let rows = read_csv_rows(&dir.path().join("flags.results.csv"));
+    let shown: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["network"].as_str(),
+                r["currency"].as_str(),
+                r["fee_option"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            ("TRX-TRC20", "USDT", "add"),
+            ("TRX-TRC20", "USDT", "deduct")
+        ],
+        "{rows:?}"
+    );
+    // The book's own view (a report rebuilt from it) says the same.
+    let o = run_ok(
+        dir.path(),
+        &Default::default(),
+        &["report", "flags.csv", "--out", "again.csv"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let again = read_csv_rows(&dir.path().join("again.csv"));
+    assert_eq!(again[0]["network"], "TRX-TRC20", "{again:?}");
+    assert_eq!(again[0]["fee_option"], "add", "{again:?}");
+}

@@ -380,6 +380,21 @@ impl<'a> RowChecker<'a> {
                 memo.map(|m| hash64(m.as_bytes())),
             )
         });
+        if self.rules.keep_rows {
+            // A value filled in from a flag (or the BlockATM contract's chain) is shown in its
+            // column as sent: the book's snapshot and the results ledger record it.
+            for (field, value) in [
+                (Field::Network, net.code),
+                (Field::Currency, asset.currency),
+                (Field::FeeOption, fee_option.as_str()),
+            ] {
+                if let Some(cell) = self.columns.get(field).and_then(|i| out.cells.get_mut(i)) {
+                    if cell.trim().is_empty() {
+                        *cell = value.to_string();
+                    }
+                }
+            }
+        }
         let payout = self.rules.keep_rows.then(|| {
             Box::new(Payout {
                 line,

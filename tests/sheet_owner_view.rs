@@ -434,3 +434,165 @@ fn values_filled_from_flags_are_recorded_and_shown_as_sent() {
     assert_eq!(again[0]["network"], "TRX-TRC20", "{again:?}");
     assert_eq!(again[0]["fee_option"], "add", "{again:?}");
 }
+
+/// A German Excel export: BOM, `;`, CRLF.
+fn german(dir: &Path) -> PathBuf {
+    let text = format!(
+        "\u{feff}address;amount;currency;network\r\n\
+         {a};1.500;USDT;TRX-TRC20\r\n\
+         {b};1.234,50;USDT;TRX-TRC20\r\n\
+         {c};7;USDT;TRX-TRC20\r\n",
+        a = tron_address(1),
+        b = tron_address(2),
+        c = tron_address(3)
+    );
+    let p = dir.join("de.csv");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn codes_by_line(v: &serde_json::Value) -> Vec<(u64, String)> {
+    v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["line"].as_u64().unwrap(),
+                p["code"].as_str().unwrap().into(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn dot_grouped_amounts_are_ambiguous_in_a_semicolon_file_until_the_convention_is_stated() {
+    let dir = tempfile::tempdir().unwrap();
+    german(dir.path());
+    let (code, out, err) = validate(dir.path(), &["--json", "validate", "de.csv"]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    let v = json(&out);
+    assert_eq!(
+        codes_by_line(&v),
+        vec![
+            (2, "amount_ambiguous_separator".into()),
+            (3, "amount_thousands_separator".into())
+        ],
+        "{v}"
+    );
+    assert!(v["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("--decimal-separator ,"));
+    let (code, out, err) = validate(
+        dir.path(),
+        &["--json", "validate", "--decimal-separator", ",", "de.csv"],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(json(&out)["totals"][0]["amount"], "2741.50");
+    let (code, out, _) = validate(
+        dir.path(),
+        &["--json", "validate", "--decimal-separator", ".", "de.csv"],
+    );
+    assert_eq!(code, Some(1));
+    let v = json(&out);
+    assert_eq!(
+        codes_by_line(&v),
+        vec![(3, "amount_thousands_separator".into())]
+    );
+    assert_eq!(v["totals"][0]["amount"], "8.500");
+    // run under the stated convention sends 1500, not 1.5.
+    let o = run_ok(
+        dir.path(),
+        &Default::default(),
+        &[
+            "--sandbox",
+            "run",
+            "de.csv",
+            "--yes",
+            "--decimal-separator",
+            ",",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run_ok(
+        dir.path(),
+        &Default::default(),
+        &["report", "de.csv", "--out", "de.json"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let ledger = std::fs::read_to_string(dir.path().join("de.json")).unwrap();
+    let ledger: serde_json::Value = serde_json::from_str(&ledger).unwrap();
+    let debited: Vec<rust_decimal::Decimal> = ledger["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| dec(r["merchant_amount"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        debited,
+        vec![dec("1500"), dec("1234.50"), dec("7")],
+        "{ledger}"
+    );
+}
+
+#[test]
+fn a_later_decimal_comma_makes_earlier_dot_grouped_amounts_ambiguous() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = format!(
+        "address,amount,currency,network\n{a},1.500,USDT,TRX-TRC20\n{b},2.5,USDT,TRX-TRC20\n\
+         {c},\"12,5\",USDT,TRX-TRC20\n{d},3.000,USDT,TRX-TRC20\n",
+        a = tron_address(1),
+        b = tron_address(2),
+        c = tron_address(3),
+        d = tron_address(4)
+    );
+    std::fs::write(dir.path().join("mixed.csv"), body).unwrap();
+    let (code, out, err) = validate(dir.path(), &["--json", "validate", "mixed.csv"]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    let v = json(&out);
+    assert_eq!(
+        codes_by_line(&v),
+        vec![
+            (2, "amount_ambiguous_separator".into()),
+            (4, "amount_decimal_comma".into()),
+            (5, "amount_ambiguous_separator".into())
+        ],
+        "{v}"
+    );
+    assert_eq!(
+        (v["valid"].as_u64(), v["invalid"].as_u64()),
+        (Some(1), Some(3))
+    );
+    assert_eq!(
+        dec(v["totals"][0]["amount"].as_str().unwrap()),
+        dec("2.5"),
+        "{v}"
+    );
+    // Without the decimal comma, 1.500 is one and a half, as before.
+    let body = format!(
+        "address,amount,currency,network\n{a},1.500,USDT,TRX-TRC20\n",
+        a = tron_address(1)
+    );
+    std::fs::write(dir.path().join("plain.csv"), body).unwrap();
+    let (code, out, _) = validate(dir.path(), &["--json", "validate", "plain.csv"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(json(&out)["totals"][0]["amount"], "1.500");
+    // run does not pay the retracted row either.
+    let o = run_ok(
+        dir.path(),
+        &Default::default(),
+        &["--sandbox", "run", "mixed.csv", "--yes", "--skip-invalid"],
+    );
+    let o_text = text(&o);
+    assert!(
+        o_text.contains("3 invalid row(s) will not be paid"),
+        "{o_text}"
+    );
+    let rows = read_csv_rows(&dir.path().join("mixed.results.csv"));
+    let statuses: Vec<&str> = rows.iter().map(|r| r["status"].as_str()).collect();
+    assert_eq!(statuses[0], "invalid", "{rows:?}");
+    assert_eq!(statuses[2], "invalid", "{rows:?}");
+    assert_eq!(statuses[3], "invalid", "{rows:?}");
+    assert_ne!(statuses[1], "invalid", "{rows:?}");
+}

@@ -500,6 +500,10 @@ impl BatchSource for CsvSource {
         &self.columns
     }
 
+    fn delimiter(&self) -> Option<u8> {
+        Some(self.delimiter)
+    }
+
     fn next_batch(&mut self) -> Result<Option<Batch>, SheetError> {
         let (rows, cells, bytes) = self.last_batch;
         let mut batch = match self.spare.take() {

@@ -190,6 +190,12 @@ pub enum SheetError {
     Workbook(String),
     #[error("{0}")]
     Options(String),
+    #[error(
+        "line {line} has an amount with a decimal comma, and more than {pending} earlier rows \
+         have dot-grouped amounts (like 1.500) that this makes ambiguous; pass \
+         --decimal-separator , or --decimal-separator ."
+    )]
+    AmbiguousSeparators { line: u64, pending: usize },
 }
 
 /// Where rows come from: a reader that hands out batches of rows after the header.
@@ -198,6 +204,10 @@ pub trait BatchSource: Send {
     fn columns(&self) -> &Columns;
     /// XLSX: the worksheet read.
     fn worksheet(&self) -> Option<&str> {
+        None
+    }
+    /// CSV: the delimiter detected from the header.
+    fn delimiter(&self) -> Option<u8> {
         None
     }
     /// The next batch, or `None` at the end of the sheet. An empty batch never comes back.

@@ -41,6 +41,8 @@ pub struct ValidateOptions {
     pub sheet_name: Option<String>,
     /// XLSX: read hidden rows and hidden payout columns instead of refusing them.
     pub include_hidden: bool,
+    /// `--decimal-separator`: the decimal mark of text amounts, when stated.
+    pub decimal_separator: Option<amount::DecimalSeparator>,
     pub allow_duplicates: bool,
     /// Fee option of rows without one.
     pub default_fee_option: FeeOption,
@@ -56,6 +58,7 @@ impl ValidateOptions {
             contract_network: None,
             sheet_name: None,
             include_hidden: false,
+            decimal_separator: None,
             allow_duplicates: false,
             default_fee_option: FeeOption::Deduct,
         }
@@ -74,6 +77,7 @@ impl ValidateOptions {
             contract_network: config.network,
             sheet_name: args.sheet_name.clone(),
             include_hidden: args.include_hidden,
+            decimal_separator: args.decimal_separator.map(Into::into),
             allow_duplicates: args.allow_duplicates,
             default_fee_option,
         };
@@ -136,6 +140,7 @@ impl ValidateOptions {
             chain,
             default_fee_option: self.default_fee_option,
             keep_rows,
+            decimal_separator: self.decimal_separator,
         })
     }
 
@@ -236,6 +241,12 @@ pub fn load(path: &Path, opts: &ValidateOptions) -> Result<LoadedSheet, SheetErr
         |r| rows.push(r),
         |_, _| {},
     )?;
+    // Rows found ambiguous only once a later row showed the file's decimal comma.
+    for line in &report.retracted {
+        if let Ok(i) = rows.binary_search_by_key(line, |r| r.line) {
+            rows[i].payout = None;
+        }
+    }
     Ok(LoadedSheet {
         columns,
         rows,

@@ -6,6 +6,7 @@
 
 use rayon::prelude::*;
 
+use super::amount;
 use super::duplicates::{FirstSeen, SharedAddressMemos};
 use super::problem::{codes, quote, Problem};
 use super::report::{Report, Severity, Totals};
@@ -18,8 +19,33 @@ pub const BATCH_ROWS: usize = 32 * 1024;
 /// The merge reads the duplicate-index slots of this many rows ahead at once.
 const TOUCH_AHEAD: usize = 16;
 
+/// At most this many rows with a dot-grouped amount are remembered while the file's decimal
+/// mark is not known yet (32 bytes each); past it, a later decimal comma is a whole-file error.
+const MAX_PENDING_DOT_GROUPED: usize = 1_000_000;
+
+/// A valid row whose dot-grouped amount (`1.500`) becomes ambiguous if a later row shows that
+/// the file uses decimal commas.
+struct PendingDotGrouped {
+    line: u64,
+    network: &'static str,
+    currency: &'static str,
+    amount: rust_decimal::Decimal,
+}
+
+/// The file-wide verdict on dot-grouped amounts when `--decimal-separator` is not given: one
+/// place decides (docs/design.md, "The sheet").
+struct Separators {
+    /// Why dot-grouped amounts are ambiguous in this file, once known.
+    ambiguous: Option<&'static str>,
+    /// Off when the user stated the convention.
+    unstated: bool,
+    pending: Vec<PendingDotGrouped>,
+    overflow: bool,
+}
+
 struct Merger<'a, P> {
     report: Report,
+    separators: Separators,
     /// Sees every problem as it is found, in sheet order (before the count caps the list).
     on_problem: P,
     totals: Totals,
@@ -60,6 +86,31 @@ impl<P: FnMut(Severity, &Problem)> Merger<'_, P> {
                 o.valid = None;
             }
         }
+        let mut dot_grouped = false;
+        if self.separators.unstated {
+            match o.separators {
+                Some(amount::Separators::DecimalComma) if self.separators.ambiguous.is_none() => {
+                    self.separators.ambiguous = Some("it has amounts with a decimal comma");
+                    self.retract_pending(line)?;
+                }
+                Some(amount::Separators::DotGrouped) => match (self.separators.ambiguous, &o.valid)
+                {
+                    (Some(why), Some(v)) => {
+                        let e = amount::ambiguous(&v.amount.to_string(), why);
+                        o.errors.push(Problem::new(
+                            line,
+                            self.columns.label(Field::Amount),
+                            e.code,
+                            e.message,
+                        ));
+                        o.valid = None;
+                    }
+                    (None, Some(_)) => dot_grouped = true,
+                    _ => {}
+                },
+                _ => {}
+            }
+        }
         let mut payout = None;
         // borrowed, not moved out: the outcome is cleared after the batch anyway
         if let Some(v) = o.valid.as_mut() {
@@ -97,6 +148,9 @@ impl<P: FnMut(Severity, &Problem)> Merger<'_, P> {
         }
         if o.errors.is_empty() {
             self.report.valid += 1;
+            if let (true, Some(v)) = (dot_grouped, &o.valid) {
+                self.remember_dot_grouped(line, v.network, v.currency, v.amount);
+            }
         } else {
             self.report.invalid += 1;
             payout = None;
@@ -114,6 +168,54 @@ impl<P: FnMut(Severity, &Problem)> Merger<'_, P> {
             cells: std::mem::take(&mut o.cells),
             payout,
         })
+    }
+
+    fn remember_dot_grouped(
+        &mut self,
+        line: u64,
+        network: &'static str,
+        currency: &'static str,
+        amount: rust_decimal::Decimal,
+    ) {
+        let s = &mut self.separators;
+        if s.overflow {
+            return;
+        }
+        if s.pending.len() >= MAX_PENDING_DOT_GROUPED {
+            s.overflow = true;
+            s.pending = Vec::new();
+            return;
+        }
+        s.pending.push(PendingDotGrouped {
+            line,
+            network,
+            currency,
+            amount,
+        });
+    }
+
+    /// The first decimal comma (on `line`) makes every earlier valid dot-grouped row
+    /// ambiguous: each becomes invalid, leaves the totals, and gets its error.
+    fn retract_pending(&mut self, line: u64) -> Result<(), SheetError> {
+        if self.separators.overflow {
+            return Err(SheetError::AmbiguousSeparators {
+                line,
+                pending: MAX_PENDING_DOT_GROUPED,
+            });
+        }
+        let why = self.separators.ambiguous.unwrap_or("");
+        let label = self.columns.label(Field::Amount).to_string();
+        for p in std::mem::take(&mut self.separators.pending) {
+            self.report.valid -= 1;
+            self.report.invalid += 1;
+            self.totals.remove(p.network, p.currency, p.amount);
+            let e = amount::ambiguous(&p.amount.to_string(), why);
+            let problem = Problem::new(p.line, &label, e.code, e.message);
+            (self.on_problem)(Severity::Error, &problem);
+            self.report.add(Severity::Error, problem);
+            self.report.retracted.push(p.line);
+        }
+        Ok(())
     }
 }
 
@@ -161,9 +263,16 @@ pub fn run(
 ) -> Result<Report, SheetError> {
     let columns = source.columns().clone();
     let worksheet = source.worksheet().map(str::to_string);
+    let semicolon = source.delimiter() == Some(b';');
     let checker = RowChecker::new(rules, &columns);
     let mut merger = Merger {
         report: Report::default(),
+        separators: Separators {
+            ambiguous: semicolon.then_some("it is ';'-delimited, as decimal-comma exports are"),
+            unstated: rules.decimal_separator.is_none(),
+            pending: Vec::new(),
+            overflow: false,
+        },
         on_problem,
         totals: Totals::default(),
         duplicates: FirstSeen::default(),
@@ -265,6 +374,9 @@ pub fn run(
     let mut on_problem = merger.on_problem;
     let mut report = merger.report;
     report.worksheet = worksheet;
+    if !report.retracted.is_empty() {
+        report.errors.sort_by_key(|p| p.line);
+    }
     if !warnings.is_empty() {
         for p in warnings {
             on_problem(Severity::Warning, &p);

@@ -61,6 +61,7 @@ pub mod codes {
     pub const AMOUNT_EXPONENT: &str = "amount_exponent";
     pub const AMOUNT_THOUSANDS_SEPARATOR: &str = "amount_thousands_separator";
     pub const AMOUNT_DECIMAL_COMMA: &str = "amount_decimal_comma";
+    pub const AMOUNT_AMBIGUOUS_SEPARATOR: &str = "amount_ambiguous_separator";
     pub const AMOUNT_CURRENCY_SIGN: &str = "amount_currency_sign";
     pub const AMOUNT_TOO_LARGE: &str = "amount_too_large";
     pub const AMOUNT_DATE_CELL: &str = "amount_date_cell";

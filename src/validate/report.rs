@@ -61,6 +61,10 @@ pub struct Report {
     pub errors: Vec<Problem>,
     /// The first warnings, in line order.
     pub warnings: Vec<Problem>,
+    /// Lines first counted valid, then found ambiguous once a later row showed the file's
+    /// decimal comma (`load` takes their payouts back).
+    #[serde(skip)]
+    pub retracted: Vec<u64>,
 }
 
 /// Accumulates totals per (network, currency). The names are registry statics, so a short
@@ -93,6 +97,18 @@ impl Totals {
         }
     }
 
+    /// Takes back one row added with `add`.
+    pub fn remove(&mut self, network: &'static str, currency: &'static str, amount: Decimal) {
+        if let Some(e) = self
+            .0
+            .iter_mut()
+            .find(|(n, c, _, _)| std::ptr::eq(*n, network) && std::ptr::eq(*c, currency))
+        {
+            e.2 -= 1;
+            e.3 -= amount;
+        }
+    }
+
     /// Sorted by network, then currency (the same pair may come from two equal statics).
     pub fn into_vec(self) -> Vec<Total> {
         let mut merged: BTreeMap<(&str, &str), (u64, Decimal)> = BTreeMap::new();
@@ -103,6 +119,7 @@ impl Totals {
         }
         merged
             .into_iter()
+            .filter(|(_, (count, _))| *count > 0)
             .map(|((network, currency), (count, amount))| Total {
                 currency: currency.to_string(),
                 network: network.to_string(),
@@ -286,6 +303,7 @@ mod tests {
             invalid: 1,
             error_count: 1,
             warning_count: 0,
+            retracted: vec![],
             totals: t.into_vec(),
             errors: vec![Problem::new(
                 5,

@@ -32,6 +32,8 @@ pub struct RowRules {
     pub default_fee_option: FeeOption,
     /// Build `Payout`s and keep every cell's text (load), or only count (validate).
     pub keep_rows: bool,
+    /// `--decimal-separator`: how text amounts read (None: unstated).
+    pub decimal_separator: Option<amount::DecimalSeparator>,
 }
 
 /// The result of checking one row alone.
@@ -48,6 +50,9 @@ pub struct RowOutcome {
     pub valid: Option<ValidRow>,
     /// Every cell as text (only with `keep_rows`).
     pub cells: Vec<String>,
+    /// The separators of a text amount when no convention is stated (for the file-wide
+    /// ambiguity verdict the pipeline gives).
+    pub separators: Option<amount::Separators>,
 }
 
 /// What the cross-row checks and the totals need from a valid row.
@@ -234,7 +239,14 @@ impl<'a> RowChecker<'a> {
                     codes::AMOUNT_BOOLEAN_CELL,
                     format!("the cell is a TRUE/FALSE value ({amount_text}), not an amount"),
                 ),
-                _ => match amount::parse(amount_text) {
+                _ => match if amount_kind == CellKind::Text {
+                    if self.rules.decimal_separator.is_none() {
+                        out.separators = Some(amount::separators(amount_text));
+                    }
+                    amount::parse_with(amount_text, self.rules.decimal_separator)
+                } else {
+                    amount::parse(amount_text)
+                } {
                     Err(e) => push(Field::Amount, e.code, e.message),
                     Ok(d) => {
                         if let (Some(a), Some(net)) = (asset, network) {

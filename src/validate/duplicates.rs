@@ -72,18 +72,18 @@ type HashIndex<V> = HashMap<u128, V, BuildHasherDefault<PassThroughHasher>>;
 /// `touch` the slots of the next rows before it needs them, so their cache misses overlap.
 #[derive(Default)]
 pub struct FirstSeen {
-    /// `[hi, lo, tag]` per slot: the key's halves, and the first line plus one (wrapping); a
-    /// zero tag marks an empty slot (a sheet cannot have 2^64 lines, so no real line collides
-    /// with it). Plain zeroed words, so a new table is allocated zeroed by the system and its
-    /// pages only count towards memory once a key lands in them: a large table reserved for a
-    /// sheet whose rows turn out invalid costs next to nothing.
-    slots: Vec<[u64; 3]>,
+    slots: Vec<Slot>,
     len: usize,
 }
 
-const HI: usize = 0;
-const LO: usize = 1;
-const TAG: usize = 2;
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    hi: u64,
+    lo: u64,
+    /// The first line plus one (wrapping); 0 marks an empty slot. A sheet cannot have 2^64
+    /// lines, so no real line collides with the marker.
+    tag: u64,
+}
 
 /// The table is grown before it is fuller than this (numerator, denominator).
 const MAX_LOAD: (usize, usize) = (3, 4);
@@ -100,13 +100,17 @@ impl FirstSeen {
         let mut i = lo as usize & mask;
         loop {
             let slot = &mut self.slots[i];
-            if slot[TAG] == 0 {
-                *slot = [hi, lo, line.wrapping_add(1)];
+            if slot.tag == 0 {
+                *slot = Slot {
+                    hi,
+                    lo,
+                    tag: line.wrapping_add(1),
+                };
                 self.len += 1;
                 return None;
             }
-            if slot[HI] == hi && slot[LO] == lo {
-                return Some(slot[TAG].wrapping_sub(1));
+            if slot.hi == hi && slot.lo == lo {
+                return Some(slot.tag.wrapping_sub(1));
             }
             i = (i + 1) & mask;
         }
@@ -121,7 +125,7 @@ impl FirstSeen {
         let mask = self.slots.len() - 1;
         let mut acc = 0u64;
         for key in keys {
-            acc ^= self.slots[key as u64 as usize & mask][TAG];
+            acc ^= self.slots[key as u64 as usize & mask].tag;
         }
         std::hint::black_box(acc);
     }
@@ -150,11 +154,11 @@ impl FirstSeen {
         if want <= self.slots.len() {
             return;
         }
-        let old = std::mem::replace(&mut self.slots, vec![[0u64; 3]; want]);
+        let old = std::mem::replace(&mut self.slots, vec![Slot::default(); want]);
         let mask = want - 1;
-        for s in old.into_iter().filter(|s| s[TAG] != 0) {
-            let mut i = s[LO] as usize & mask;
-            while self.slots[i][TAG] != 0 {
+        for s in old.into_iter().filter(|s| s.tag != 0) {
+            let mut i = s.lo as usize & mask;
+            while self.slots[i].tag != 0 {
                 i = (i + 1) & mask;
             }
             self.slots[i] = s;

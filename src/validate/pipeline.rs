@@ -16,6 +16,10 @@ use crate::sheet::{Batch, BatchSource, Columns, Field, RowNote, RowView, SheetEr
 
 /// Rows per batch.
 pub const BATCH_ROWS: usize = 32 * 1024;
+/// The duplicate index is sized up front for at most this many rows (about 96 MB of slots);
+/// a larger sheet grows it as its valid rows come, so a huge sheet of invalid rows does not
+/// reserve (and write) an index it never fills.
+const MAX_RESERVED_KEYS: u64 = 2_000_000;
 /// The merge reads the duplicate-index slots of this many rows ahead at once.
 const TOUCH_AHEAD: usize = 16;
 
@@ -310,7 +314,7 @@ pub fn run(
             let estimate = total / per_row.max(16);
             merger
                 .duplicates
-                .reserve(estimate.min(20_000_000) as usize + 1024);
+                .reserve(estimate.min(MAX_RESERVED_KEYS) as usize + 1024);
         }
         let merger = &mut merger;
         let merged = scope.spawn(move || -> Result<(), SheetError> {

@@ -55,7 +55,8 @@ fn calamine_read(path: &Path) -> usize {
 }
 
 fn validate(path: &Path) -> u64 {
-    let r = validate_file(path, &ValidateOptions::new(GatewayKind::G2328)).expect("validate");
+    let r = validate_file(path, &ValidateOptions::new(GatewayKind::G2328), |_, _| {})
+        .expect("validate");
     r.rows
 }
 

@@ -44,6 +44,7 @@ fn exit_0_and_json_shape_for_a_valid_sheet() {
         serde_json::json!({
             "rows": 2, "valid": 2, "invalid": 0,
             "totals": [{"currency": "USDT", "network": "TRX-TRC20", "count": 2, "amount": "3.50"}],
+            "error_count": 0, "warning_count": 0,
             "errors": [], "warnings": []
         })
     );

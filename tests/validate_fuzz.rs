@@ -60,6 +60,7 @@ proptest! {
             chain: None,
             default_fee_option: FeeOption::Deduct,
             keep_rows: true,
+            decimal_separator: None,
         };
         let mut batch = Batch::new();
         batch.push_row(2, cells.iter().map(|(t, k)| (t.as_str(), kind(*k))));

@@ -134,7 +134,7 @@ fn flags_fill_missing_currency_and_network() {
     let mut opts = ValidateOptions::new(GatewayKind::G2328);
     opts.currency = Some("usdt".into());
     opts.network = Some("trc20".into());
-    let r = validate_file(&p, &opts).unwrap();
+    let r = validate_file(&p, &opts, |_, _| {}).unwrap();
     assert_eq!((r.valid, r.totals[0].currency.as_str()), (1, "USDT"));
 }
 

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-pub use values::{AmountCurrency, FeeOptionArg, GatewayArg, ModeArg, PerSecond, Seconds};
+pub use values::{
+    AmountCurrency, DecimalSeparatorArg, FeeOptionArg, GatewayArg, ModeArg, PerSecond, Seconds,
+};
 
 /// Pay out crypto from a spreadsheet through a payout gateway, exactly once per row.
 #[derive(Debug, Parser)]
@@ -179,9 +181,17 @@ pub struct SheetArgs {
     /// Network for every row when the sheet has no network column
     #[arg(long, value_name = "CODE")]
     pub network: Option<String>,
-    /// XLSX: the worksheet to read (default: the first)
+    /// XLSX: the worksheet to read (default: the first visible one)
     #[arg(long = "sheet", value_name = "NAME")]
     pub sheet_name: Option<String>,
+    /// XLSX: read hidden rows and hidden payout columns (by default they are errors)
+    #[arg(long)]
+    pub include_hidden: bool,
+    /// The sheet's decimal mark for text amounts: `.` (1.500 = 1.5) or `,` (1.234,50 =
+    /// 1234.50). Unstated, a `;`-delimited or decimal-comma file makes dot-grouped amounts
+    /// (1.500) ambiguous errors
+    #[arg(long, value_enum, value_name = "SEP")]
+    pub decimal_separator: Option<DecimalSeparatorArg>,
     /// Allow identical rows (same network, address, amount, memo)
     #[arg(long)]
     pub allow_duplicates: bool,

@@ -144,6 +144,26 @@ pub enum ModeArg {
     Batch,
 }
 
+/// `--decimal-separator`: the sheet's decimal mark, stated by the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DecimalSeparatorArg {
+    /// A point: 1234.50 (1.500 is one and a half)
+    #[value(name = ".", alias = "point")]
+    Point,
+    /// A comma, points grouping thousands: 1.234,50 (1.500 is fifteen hundred)
+    #[value(name = ",", alias = "comma")]
+    Comma,
+}
+
+impl From<DecimalSeparatorArg> for crate::validate::amount::DecimalSeparator {
+    fn from(a: DecimalSeparatorArg) -> Self {
+        match a {
+            DecimalSeparatorArg::Point => Self::Point,
+            DecimalSeparatorArg::Comma => Self::Comma,
+        }
+    }
+}
+
 /// `--fee-option`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum FeeOptionArg {

@@ -54,6 +54,9 @@ pub struct GrandTotal {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct QuoteReport {
     pub gateway: String,
+    /// XLSX: the worksheet read (absent for CSV).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worksheet: Option<String>,
     pub lines: Vec<QuoteLine>,
     pub grand_totals: Vec<GrandTotal>,
     pub calc_calls: u64,
@@ -686,6 +689,7 @@ pub fn execute(ctx: &Context, args: &QuoteArgs) -> anyhow::Result<ExitCode> {
         )
         .map_err(|e| Exit::usage(e.to_string()))?;
     }
+    report.worksheet = loaded.sheet.worksheet.clone();
     let sheet_name = args.sheet.sheet.display().to_string();
     if let Some(path) = &args.out {
         write_out(path, &report, &sheet_name)?;

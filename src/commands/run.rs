@@ -37,7 +37,12 @@ pub struct Loaded {
 /// Reads and validates a sheet. Whole-file problems are usage errors (exit 2).
 pub fn load_sheet(ctx: &Context, args: &SheetArgs) -> anyhow::Result<LoadedSheet> {
     let opts = ValidateOptions::from_args(args, &ctx.config)?;
-    Ok(validate::load(&args.sheet, &opts).map_err(|e| Exit::usage(e.to_string()))?)
+    let sheet = validate::load(&args.sheet, &opts)
+        .map_err(|e| Exit::usage(format!("{}: {e}", args.sheet.display())))?;
+    if let Some(w) = &sheet.worksheet {
+        eprintln!("{}: worksheet '{w}'", args.sheet.display());
+    }
+    Ok(sheet)
 }
 
 /// The valid rows of a sheet planned under a run id.
@@ -96,6 +101,16 @@ pub fn print_problems(w: &mut dyn Write, report: &Report) -> std::io::Result<()>
             w,
             "warning: line {}, {}: {} [{}]",
             p.line, p.column, p.message, p.code
+        )?;
+    }
+    let unlisted = (report.error_count + report.warning_count)
+        .saturating_sub((report.errors.len() + report.warnings.len()) as u64);
+    if unlisted > 0 {
+        writeln!(
+            w,
+            "… and {unlisted} more problems ({} errors, {} warnings in all); payrun validate \
+             --errors-out FILE lists every one",
+            report.error_count, report.warning_count
         )?;
     }
     Ok(())
@@ -518,7 +533,7 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
             .file_name()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default(),
-        worksheet: args.sheet.sheet_name.clone(),
+        worksheet: sheet.worksheet.clone(),
         sha256: sheet.sha256.clone(),
     };
     let gateway = ctx.config.gateway;

@@ -38,31 +38,71 @@ pub fn sync_dir(path: &Path) -> io::Result<()> {
 /// Replaces `path` with `bytes` atomically. An existing file's permissions are kept (a ledger
 /// holding names and emails may have been made private).
 pub fn write_replace(path: &Path, bytes: &[u8]) -> Result<(), LedgerError> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| LedgerError::Io {
-            path: path.to_path_buf(),
-            source: io::Error::new(io::ErrorKind::InvalidInput, "not a file path"),
-        })?;
-    // `.<name>.<pid>.<random>.tmp`, private (tempfile creates it 0600): a temp file a killed
-    // process left is recognised and removed by the next run (`outputs::remove_stale_temps`).
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}.{}.", std::process::id()))
-        .suffix(".tmp")
-        .tempfile_in(parent_dir(path))
-        .map_err(io_err(path))?;
-    tmp.write_all(bytes).map_err(io_err(tmp.path()))?;
-    if let Ok(meta) = fs::metadata(path) {
-        tmp.as_file()
-            .set_permissions(meta.permissions())
+    let mut r = Replacement::create(path)?;
+    r.write_all(bytes).map_err(io_err(path))?;
+    r.commit()
+}
+
+/// A replacement of `path` written piece by piece (a stream of problems too large to hold),
+/// then put in place: fsync'd, renamed over `path` (keeping an existing file's permissions),
+/// and the directory fsync'd. Dropped without `commit`, it leaves `path` as it was and removes
+/// its temporary file.
+pub struct Replacement {
+    path: PathBuf,
+    file: io::BufWriter<tempfile::NamedTempFile>,
+}
+
+impl Replacement {
+    /// Creates the temporary file beside `path`: `.<name>.<pid>.<random>.tmp`, private
+    /// (tempfile creates it 0600), so one a killed process left is recognised and removed by
+    /// the next run (`outputs::remove_stale_temps`).
+    pub fn create(path: &Path) -> Result<Replacement, LedgerError> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| LedgerError::Io {
+                path: path.to_path_buf(),
+                source: io::Error::new(io::ErrorKind::InvalidInput, "not a file path"),
+            })?;
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}.{}.", std::process::id()))
+            .suffix(".tmp")
+            .tempfile_in(parent_dir(path))
             .map_err(io_err(path))?;
+        Ok(Replacement {
+            path: path.to_path_buf(),
+            file: io::BufWriter::new(tmp),
+        })
     }
-    tmp.as_file().sync_all().map_err(io_err(path))?;
-    crate::failpoint::hit("in_results");
-    // A failed rename leaves the temp file to its drop, which removes it.
-    tmp.persist(path).map_err(|e| io_err(path)(e.error))?;
-    sync_dir(path).map_err(io_err(path))
+
+    /// Flushes, syncs and renames the file over `path`.
+    pub fn commit(self) -> Result<(), LedgerError> {
+        let path = self.path;
+        let tmp = self
+            .file
+            .into_inner()
+            .map_err(|e| io_err(&path)(e.into_error()))?;
+        if let Ok(meta) = fs::metadata(&path) {
+            tmp.as_file()
+                .set_permissions(meta.permissions())
+                .map_err(io_err(&path))?;
+        }
+        tmp.as_file().sync_all().map_err(io_err(&path))?;
+        crate::failpoint::hit("in_results");
+        // A failed rename leaves the temp file to its drop, which removes it.
+        tmp.persist(&path).map_err(|e| io_err(&path)(e.error))?;
+        sync_dir(&path).map_err(io_err(&path))
+    }
+}
+
+impl Write for Replacement {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
 }
 
 /// Creates `path` with `bytes`; fails with `LedgerError::Exists` if it is already there. A

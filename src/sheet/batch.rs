@@ -16,6 +16,16 @@ pub enum CellKind {
     Error,
 }
 
+/// Something the worksheet's layout says about a row (XLSX), reported as a row error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowNote {
+    /// The row is hidden (by hand or by an autofilter).
+    Hidden,
+    /// Column `column` (0-based, in the header) of this row lies in the merged range `range`
+    /// (`E2:E4`).
+    Merged { column: usize, range: String },
+}
+
 /// Why a row's cells were not kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Oversize {
@@ -44,6 +54,8 @@ pub struct Batch {
     ends: Vec<usize>,
     kinds: Vec<CellKind>,
     records: Vec<RecordMeta>,
+    /// Layout notes by record index, in record order (XLSX only; usually empty).
+    notes: Vec<(usize, RowNote)>,
 }
 
 /// One row of a batch.
@@ -51,6 +63,7 @@ pub struct Batch {
 pub struct RowView<'a> {
     batch: &'a Batch,
     rec: &'a RecordMeta,
+    index: usize,
 }
 
 impl Batch {
@@ -67,6 +80,7 @@ impl Batch {
             ends: Vec::with_capacity(cells),
             kinds: Vec::new(),
             records: Vec::with_capacity(rows),
+            notes: Vec::new(),
         }
     }
 
@@ -76,6 +90,14 @@ impl Batch {
         self.ends.clear();
         self.kinds.clear();
         self.records.clear();
+        self.notes.clear();
+    }
+
+    /// Attaches a layout note to the last row pushed.
+    pub fn push_note(&mut self, note: RowNote) {
+        if let Some(i) = self.records.len().checked_sub(1) {
+            self.notes.push((i, note));
+        }
     }
 
     /// Cells held (all rows).
@@ -112,13 +134,22 @@ impl Batch {
     }
 
     pub fn row(&self, i: usize) -> Option<RowView<'_>> {
-        self.records.get(i).map(|rec| RowView { batch: self, rec })
+        self.records.get(i).map(|rec| RowView {
+            batch: self,
+            rec,
+            index: i,
+        })
     }
 
     pub fn rows(&self) -> impl Iterator<Item = RowView<'_>> {
         self.records
             .iter()
-            .map(move |rec| RowView { batch: self, rec })
+            .enumerate()
+            .map(move |(index, rec)| RowView {
+                batch: self,
+                rec,
+                index,
+            })
     }
 
     /// Appends a row from rendered cells (the XLSX reader and tests).
@@ -206,6 +237,17 @@ impl Batch {
 }
 
 impl<'a> RowView<'a> {
+    /// The layout notes of this row (hidden, merged cells).
+    pub fn notes(&self) -> impl Iterator<Item = &'a RowNote> + 'a {
+        let notes = &self.batch.notes;
+        let start = notes.partition_point(|(i, _)| *i < self.index);
+        let index = self.index;
+        notes[start..]
+            .iter()
+            .take_while(move |(i, _)| *i == index)
+            .map(|(_, n)| n)
+    }
+
     /// The sheet line of the row's first line.
     pub fn line(&self) -> u64 {
         self.rec.line

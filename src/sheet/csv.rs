@@ -2,9 +2,11 @@
 //! line numbers are exact: UTF-8 with or without BOM (UTF-16 is refused with a hint), delimiter
 //! `,` `;` or tab detected from the header line, RFC 4180 quoting, blank lines and blank rows
 //! skipped, each row numbered by the file line it starts on (the header is line 1; a quoted field
-//! spanning lines keeps the row's first line). A cell over `MAX_CELL_BYTES` or a row over
+//! spanning lines is one row). A cell over `MAX_CELL_BYTES` or a row over
 //! `MAX_RECORD_BYTES` is kept as an oversized row (a row error later), its bytes discarded as
 //! they stream past. UTF-8 is checked per cell by the validator, which names the line.
+//! "Line" is the spreadsheet's row number, not the file's: a line break inside a quoted cell
+//! does not start a row (docs/design.md, "The sheet").
 //! A plain line (no quote, no `\r`, wholly buffered) is split at the delimiter directly, eight
 //! bytes at a time, which is what csv-core would make of it; everything else goes through
 //! csv-core.
@@ -33,6 +35,8 @@ pub struct CsvSource {
     eof: bool,
     /// Line ends consumed before `buf[pos]`.
     newlines: u64,
+    /// Of those, the line ends inside quoted cells: they do not start a spreadsheet row.
+    embedded: u64,
     /// The last consumed byte was `\r`.
     prev_cr: bool,
     columns: Columns,
@@ -62,6 +66,7 @@ impl CsvSource {
             len: 0,
             eof: false,
             newlines: 0,
+            embedded: 0,
             prev_cr: false,
             columns: Columns::from_header(Vec::new())?,
             batch_rows: batch_rows.max(1),
@@ -217,10 +222,14 @@ impl CsvSource {
                 _ => break,
             }
         }
-        let line = self.newlines + 1;
+        // The spreadsheet's row number: every line end outside a quoted cell starts a row (a
+        // blank line is a blank row), one inside a quoted cell does not.
+        let line = self.newlines - self.embedded + 1;
         if self.simple_records && self.read_simple(batch, line) {
             return Ok(true);
         }
+        let newlines_before = self.newlines;
+        let mut last_byte = 0u8;
         let first_end = batch.ends_mut().len();
         let data_start = batch.data_len();
         let mut out = 0usize;
@@ -251,6 +260,9 @@ impl CsvSource {
             };
             let consumed = self.pos..self.pos + nin;
             self.pos += nin;
+            if nin > 0 {
+                last_byte = self.buf[self.pos - 1];
+            }
             self.count_lines(consumed);
             if oversize.is_none() {
                 out += nout;
@@ -287,6 +299,11 @@ impl CsvSource {
                         batch.ends_mut().truncate(first_end);
                         out = 0;
                     }
+                    // The line ends read with the record, less its own terminator (csv-core
+                    // consumes it with the record; the `\n` of a `\r\n` is not counted).
+                    let within = self.newlines - newlines_before;
+                    let terminated = matches!(last_byte, b'\n' | b'\r');
+                    self.embedded += within.saturating_sub(u64::from(terminated));
                     batch.commit_record(line, out, first_end, oversize);
                     return Ok(true);
                 }
@@ -481,6 +498,10 @@ fn delimiter_of_first_line(bytes: &[u8], at_eof: bool) -> Option<u8> {
 impl BatchSource for CsvSource {
     fn columns(&self) -> &Columns {
         &self.columns
+    }
+
+    fn delimiter(&self) -> Option<u8> {
+        Some(self.delimiter)
     }
 
     fn next_batch(&mut self) -> Result<Option<Batch>, SheetError> {
@@ -698,8 +719,21 @@ mod tests {
         let (_, rows) =
             read_all(b"address,note\nA,\"two\nlines\"\nB,\"say \"\"hi\"\"\"\nC,x\n").unwrap();
         assert_eq!(rows[0], (2, vec!["A".into(), "two\nlines".into()]));
-        assert_eq!(rows[1], (4, vec!["B".into(), "say \"hi\"".into()]));
-        assert_eq!(rows[2].0, 5);
+        assert_eq!(rows[1], (3, vec!["B".into(), "say \"hi\"".into()]));
+        assert_eq!(rows[2].0, 4);
+    }
+
+    #[test]
+    fn rows_are_the_spreadsheets_whatever_the_line_ends_inside_cells() {
+        // CRLF, a CRLF and a lone CR inside quoted cells, a blank line (a blank row), a row
+        // with several broken cells, and a last row without a line end.
+        let text = b"a,b\r\n\"x\r\ny\",1\r\n\"p\rq\",2\r\n\r\n\"m\nn\",\"o\n\np\"\r\nlast,3";
+        for simple in [true, false] {
+            let rows = read_all_with(text, simple).unwrap().1;
+            let lines: Vec<u64> = rows.iter().map(|r| r.0).collect();
+            assert_eq!(lines, vec![2, 3, 5, 6], "simple: {simple}");
+            assert_eq!(rows[3].1, vec!["last", "3"]);
+        }
     }
 
     #[test]

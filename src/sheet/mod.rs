@@ -7,11 +7,12 @@
 pub mod batch;
 pub mod cellnum;
 pub mod csv;
+pub mod layout;
 pub mod xlsx;
 
 use std::path::Path;
 
-pub use batch::{Batch, CellKind, Oversize, RowView};
+pub use batch::{Batch, CellKind, Oversize, RowNote, RowView};
 
 /// A cell larger than this is a row error (`cell_too_large`), never an out-of-memory.
 pub const MAX_CELL_BYTES: usize = 1024 * 1024;
@@ -146,6 +147,8 @@ impl Columns {
 pub enum SheetError {
     #[error("cannot read the file: {0}")]
     Io(#[from] std::io::Error),
+    #[error("{path} is {what}; the sheet must be a .csv or .xlsx file")]
+    NotAFile { path: String, what: &'static str },
     #[error("unsupported file type '{0}': payrun reads .csv and .xlsx sheets")]
     UnsupportedType(String),
     #[error("line {line}: the text is not UTF-8{detail}; save the sheet as \"CSV UTF-8\"")]
@@ -172,16 +175,41 @@ pub enum SheetError {
     UnknownWorksheet { name: String, available: String },
     #[error("the workbook has no worksheet")]
     NoWorksheet,
+    #[error("every worksheet is hidden ({available}); name the one to read with --sheet NAME")]
+    NoVisibleWorksheet { available: String },
+    #[error(
+        "worksheet '{worksheet}': payout column {column} '{name}' is hidden; unhide it and check \
+         its values, or pass --include-hidden"
+    )]
+    HiddenColumn {
+        worksheet: String,
+        column: String,
+        name: String,
+    },
     #[error("cannot read the workbook: {0}")]
     Workbook(String),
     #[error("{0}")]
     Options(String),
+    #[error(
+        "line {line} has an amount with a decimal comma, and more than {pending} earlier rows \
+         have dot-grouped amounts (like 1.500) that this makes ambiguous; pass \
+         --decimal-separator , or --decimal-separator ."
+    )]
+    AmbiguousSeparators { line: u64, pending: usize },
 }
 
 /// Where rows come from: a reader that hands out batches of rows after the header.
 pub trait BatchSource: Send {
     /// The header.
     fn columns(&self) -> &Columns;
+    /// XLSX: the worksheet read.
+    fn worksheet(&self) -> Option<&str> {
+        None
+    }
+    /// CSV: the delimiter detected from the header.
+    fn delimiter(&self) -> Option<u8> {
+        None
+    }
     /// The next batch, or `None` at the end of the sheet. An empty batch never comes back.
     fn next_batch(&mut self) -> Result<Option<Batch>, SheetError>;
     /// Hands back a batch that was read and checked, so a later `next_batch` may refill its
@@ -214,12 +242,15 @@ impl SheetKind {
 }
 
 /// Opens a sheet (CSV or XLSX by extension) and reads its header. `sheet_name` picks an XLSX
-/// worksheet (the first by default); it is refused for CSV files.
+/// worksheet (the first visible one by default); it is refused for CSV files. `include_hidden`
+/// reads hidden XLSX rows and payout columns as if they were shown.
 pub fn open(
     path: &Path,
     sheet_name: Option<&str>,
+    include_hidden: bool,
     batch_rows: usize,
 ) -> Result<Box<dyn BatchSource>, SheetError> {
+    check_regular_file(path)?;
     match SheetKind::of(path)? {
         SheetKind::Csv => {
             if sheet_name.is_some() {
@@ -231,9 +262,30 @@ pub fn open(
             Ok(Box::new(csv::CsvSource::new(file, batch_rows)?))
         }
         SheetKind::Xlsx => Ok(Box::new(xlsx::XlsxSource::open(
-            path, sheet_name, batch_rows,
+            path,
+            sheet_name,
+            include_hidden,
+            batch_rows,
         )?)),
     }
+}
+
+/// A sheet must be a regular file: a directory, FIFO or device is refused by name before
+/// anything reads from it (a FIFO would block, and could not be read twice).
+pub fn check_regular_file(path: &Path) -> Result<(), SheetError> {
+    let meta = std::fs::metadata(path)?;
+    if meta.is_file() {
+        return Ok(());
+    }
+    let what = if meta.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file (a FIFO, socket or device)"
+    };
+    Err(SheetError::NotAFile {
+        path: path.display().to_string(),
+        what,
+    })
 }
 
 #[cfg(test)]

@@ -1,4 +1,7 @@
-//! The XLSX reader, on calamine: the first worksheet or the one named by `--sheet`; formulas
+//! The XLSX reader, on calamine: the first *visible* worksheet or the one named by `--sheet`
+//! (docs/design.md, "The sheet"), its name kept so every command can say which it read; hidden
+//! rows and merged ranges over payout columns become row notes (errors) and a hidden payout
+//! column a whole-file error, unless `--include-hidden` (`layout.rs` reads them); formulas
 //! give their cached values; every cell is rendered as text with its kind kept (numbers as the
 //! shortest round-tripping decimal, dates as ISO text, booleans as TRUE/FALSE, error values as
 //! written) so the validator can refuse a date or a boolean where an amount belongs. The header
@@ -8,13 +11,23 @@ use std::path::Path;
 
 use calamine::{open_workbook, Data, Range, Reader, Xlsx};
 
-use super::batch::{Batch, CellKind};
+use super::batch::{Batch, CellKind, RowNote};
 use super::cellnum;
-use super::{BatchSource, Columns, SheetError};
+use super::layout::{self, column_letters, Layout};
+use super::{BatchSource, Columns, Field, SheetError};
 
 /// Batches of rows from one worksheet (calamine reads the worksheet whole).
 pub struct XlsxSource {
     range: Range<Data>,
+    /// The worksheet's name (empty when built from a bare range).
+    worksheet: String,
+    /// Hidden rows and merged ranges over payout columns, by absolute position.
+    layout: Layout,
+    /// Absolute column index of each payout column (for the merged-range check).
+    payout_columns: Vec<(usize, u32)>,
+    include_hidden: bool,
+    /// Absolute row of the range's first row.
+    start_row: u32,
     columns: Columns,
     /// Index (within the range) of the next row to hand out.
     next: usize,
@@ -64,9 +77,12 @@ pub fn render(cell: &Data) -> (std::borrow::Cow<'_, str>, CellKind) {
 
 impl XlsxSource {
     /// Opens the workbook and reads the chosen worksheet and its header.
+    /// The first visible worksheet is the default (a hidden first sheet is last month's, not
+    /// the one approved); `--sheet` may name any, hidden ones included.
     pub fn open(
         path: &Path,
         sheet_name: Option<&str>,
+        include_hidden: bool,
         batch_rows: usize,
     ) -> Result<XlsxSource, SheetError> {
         let mut wb: Xlsx<_> = open_workbook(path).map_err(|e| match e {
@@ -75,7 +91,21 @@ impl XlsxSource {
         })?;
         let names = wb.sheet_names();
         let name = match sheet_name {
-            None => names.first().cloned().ok_or(SheetError::NoWorksheet)?,
+            None => {
+                let meta = wb.sheets_metadata();
+                if meta.is_empty() {
+                    return Err(SheetError::NoWorksheet);
+                }
+                meta.iter()
+                    .find(|s| {
+                        s.visible == calamine::SheetVisible::Visible
+                            && s.typ == calamine::SheetType::WorkSheet
+                    })
+                    .map(|s| s.name.clone())
+                    .ok_or_else(|| SheetError::NoVisibleWorksheet {
+                        available: names.join(", "),
+                    })?
+            }
             Some(want) => names
                 .iter()
                 .find(|n| n.as_str() == want)
@@ -93,7 +123,58 @@ impl XlsxSource {
         let range = wb
             .worksheet_range(&name)
             .map_err(|e| SheetError::Workbook(e.to_string()))?;
-        Self::from_range(range, batch_rows)
+        drop(wb);
+        let layout = layout::read(path, &name)?;
+        let mut src = Self::from_range(range, batch_rows)?;
+        src.worksheet = name;
+        src.include_hidden = include_hidden;
+        src.apply_layout(layout)?;
+        Ok(src)
+    }
+
+    /// Keeps what the layout says about the payout columns: a hidden payout column is an
+    /// error (unless `--include-hidden`); merged ranges are kept when they touch one.
+    fn apply_layout(&mut self, mut layout: Layout) -> Result<(), SheetError> {
+        let start_col = self.range.start().map_or(0, |s| s.1);
+        self.payout_columns = Field::ALL
+            .iter()
+            .filter_map(|f| self.columns.get(*f))
+            .map(|i| (i, start_col + i as u32))
+            .collect();
+        if !self.include_hidden {
+            for &(i, abs) in &self.payout_columns {
+                if layout.column_hidden(abs) {
+                    return Err(SheetError::HiddenColumn {
+                        worksheet: self.worksheet.clone(),
+                        column: column_letters(abs),
+                        name: self.columns.names[i].trim().to_string(),
+                    });
+                }
+            }
+        } else {
+            layout.hidden_rows.clear();
+        }
+        let payout = &self.payout_columns;
+        layout
+            .merged
+            .retain(|m| payout.iter().any(|&(_, abs)| m.covers_column(abs)));
+        self.layout = layout;
+        Ok(())
+    }
+
+    /// The notes of the row at absolute index `row`.
+    fn notes(&self, row: u32) -> impl Iterator<Item = RowNote> + '_ {
+        let hidden = self.layout.row_hidden(row).then_some(RowNote::Hidden);
+        let merged = self.layout.merged.iter().flat_map(move |m| {
+            self.payout_columns
+                .iter()
+                .filter(move |&&(_, abs)| m.contains(row, abs))
+                .map(move |&(column, _)| RowNote::Merged {
+                    column,
+                    range: m.a1(),
+                })
+        });
+        hidden.into_iter().chain(merged)
     }
 
     /// Reads the header of an already loaded worksheet.
@@ -108,6 +189,11 @@ impl XlsxSource {
         let columns = Columns::from_header(names)?;
         Ok(XlsxSource {
             range,
+            worksheet: String::new(),
+            layout: Layout::default(),
+            payout_columns: Vec::new(),
+            include_hidden: false,
+            start_row,
             columns,
             next: 1,
             first_line: u64::from(start_row) + 1,
@@ -119,6 +205,10 @@ impl XlsxSource {
 impl BatchSource for XlsxSource {
     fn columns(&self) -> &Columns {
         &self.columns
+    }
+
+    fn worksheet(&self) -> Option<&str> {
+        Some(self.worksheet.as_str()).filter(|w| !w.is_empty())
     }
 
     fn next_batch(&mut self) -> Result<Option<Batch>, SheetError> {
@@ -135,6 +225,11 @@ impl BatchSource for XlsxSource {
                     self.first_line + i as u64,
                     cells.iter().map(|(t, k)| (t.as_ref(), *k)),
                 );
+                if !self.layout.hidden_rows.is_empty() || !self.layout.merged.is_empty() {
+                    for note in self.notes(self.start_row + i as u32) {
+                        batch.push_note(note);
+                    }
+                }
                 if batch.len() >= self.batch_rows {
                     break;
                 }

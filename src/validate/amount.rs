@@ -6,6 +6,7 @@
 use rust_decimal::Decimal;
 use std::str::FromStr;
 
+use super::chars;
 use super::problem::{codes, quote};
 
 /// Why an amount was refused.
@@ -17,6 +18,110 @@ pub struct AmountError {
 
 fn err(code: &'static str, message: String) -> AmountError {
     AmountError { code, message }
+}
+
+/// The decimal mark the user stated with `--decimal-separator`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecimalSeparator {
+    Point,
+    Comma,
+}
+
+/// How a text amount's separators read, for the file-wide verdict (docs/design.md, "The
+/// sheet": a `;`-delimited or decimal-comma file makes dot-grouped amounts ambiguous).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Separators {
+    /// Nothing that depends on the convention.
+    Plain,
+    /// `1.500`, `12.345.678`: thousands grouped by points, or three decimals.
+    DotGrouped,
+    /// `12,5`, `1.234,50`: a decimal comma.
+    DecimalComma,
+}
+
+/// `[1-9]ddd?` then one or more `.ddd` groups.
+fn dot_grouped(t: &str) -> bool {
+    let mut groups = t.split('.');
+    let first = groups.next().unwrap_or("");
+    let mut n = 0;
+    let rest_ok = groups.all(|g| {
+        n += 1;
+        g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit())
+    });
+    n > 0
+        && rest_ok
+        && (1..=3).contains(&first.len())
+        && first.bytes().all(|b| b.is_ascii_digit())
+        && !first.starts_with('0')
+}
+
+/// The separators of a text amount (surrounding whitespace ignored).
+pub fn separators(text: &str) -> Separators {
+    let t = text.trim();
+    if let Some((int, frac)) = t.split_once(',') {
+        let int_ok =
+            (!int.is_empty() && int.bytes().all(|b| b.is_ascii_digit())) || dot_grouped(int);
+        let frac_ok = !frac.is_empty() && frac.bytes().all(|b| b.is_ascii_digit());
+        // `1,500` alone is a thousands comma as much as a decimal one: not counted.
+        if int_ok && frac_ok && (frac.len() != 3 || int.contains('.')) {
+            return Separators::DecimalComma;
+        }
+        return Separators::Plain;
+    }
+    if dot_grouped(t) {
+        Separators::DotGrouped
+    } else {
+        Separators::Plain
+    }
+}
+
+/// Parses a text amount under the stated convention; the one place a separator is read. With
+/// no convention it is `parse` (the pipeline then decides whether a dot-grouped amount is
+/// ambiguous in this file). Under `,`, `1.234,50` is 1234.50 and `1.500` is 1500.
+pub fn parse_with(text: &str, separator: Option<DecimalSeparator>) -> Result<Decimal, AmountError> {
+    if separator != Some(DecimalSeparator::Comma) {
+        return parse(text);
+    }
+    let t = text.trim();
+    let (int, frac) = t.split_once(',').unwrap_or((t, ""));
+    let int_ok = (!int.is_empty() && int.bytes().all(|b| b.is_ascii_digit())) || dot_grouped(int);
+    let frac_ok = frac.bytes().all(|b| b.is_ascii_digit()) && (t.contains(',') != frac.is_empty());
+    if int_ok && frac_ok {
+        let mut plain: String = int.chars().filter(|c| *c != '.').collect();
+        if !frac.is_empty() {
+            plain.push('.');
+            plain.push_str(frac);
+        }
+        return parse(&plain);
+    }
+    if is_plain(t) && t.contains('.') {
+        return Err(err(
+            codes::AMOUNT_FORMAT,
+            format!(
+                "{} has a point, but --decimal-separator , makes the comma the decimal mark \
+                 and the point a thousands separator; write {}",
+                quote(t),
+                t.replace('.', ",")
+            ),
+        ));
+    }
+    parse(t)
+}
+
+/// The error of a dot-grouped amount in a file whose convention is not stated but uses decimal
+/// commas or `;` as delimiter.
+pub fn ambiguous(text: &str, why: &str) -> AmountError {
+    let t = text.trim();
+    let thousands: String = t.chars().filter(|c| *c != '.').collect();
+    err(
+        codes::AMOUNT_AMBIGUOUS_SEPARATOR,
+        format!(
+            "{} is ambiguous in this file ({why}): it reads as {thousands} with points grouping \
+             thousands, or as {t} with a decimal point; pass --decimal-separator , \
+             (for {thousands}) or --decimal-separator . (for {t})",
+            quote(t)
+        ),
+    )
 }
 
 /// Integer digits allowed (no payout needs more; keeps sums far from `Decimal`'s limit).
@@ -72,6 +177,18 @@ pub fn parse(text: &str) -> Result<Decimal, AmountError> {
 /// Names the mistake in a non-plain amount.
 fn classify(t: &str) -> AmountError {
     let q = quote(t);
+    // A thousands separator that happens to be a no-break space gets the separator hint below.
+    let separator = |c: char| matches!(c, '\u{a0}' | '\u{202f}');
+    if let Some((at, ch)) = chars::first_invisible(t).filter(|(_, c)| !separator(*c)) {
+        return err(
+            codes::AMOUNT_INVISIBLE_CHARACTER,
+            format!(
+                "{q} has the invisible character {} at position {}; type the amount again",
+                chars::describe(ch),
+                at + 1
+            ),
+        );
+    }
     if let Some(rest) = t.strip_prefix('-') {
         if is_plain(rest.trim_start()) {
             return err(
@@ -212,6 +329,46 @@ pub fn check_precision(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn separators_are_classified() {
+        assert_eq!(separators("1.500"), Separators::DotGrouped);
+        assert_eq!(separators("12.345.678"), Separators::DotGrouped);
+        assert_eq!(separators("0.125"), Separators::Plain);
+        assert_eq!(separators("1.5"), Separators::Plain);
+        assert_eq!(separators("1234.500"), Separators::Plain);
+        assert_eq!(separators("12,5"), Separators::DecimalComma);
+        assert_eq!(separators("1.234,50"), Separators::DecimalComma);
+        assert_eq!(separators("1,500"), Separators::Plain);
+        assert_eq!(separators("1,234.5"), Separators::Plain);
+    }
+
+    #[test]
+    fn the_comma_convention_reads_grouped_amounts() {
+        let c = Some(DecimalSeparator::Comma);
+        let d = |s: &str| Decimal::from_str(s).unwrap();
+        assert_eq!(parse_with("1.234,50", c).unwrap(), d("1234.50"));
+        assert_eq!(parse_with("1.500", c).unwrap(), d("1500"));
+        assert_eq!(parse_with("12.345.678", c).unwrap(), d("12345678"));
+        assert_eq!(parse_with("12,5", c).unwrap(), d("12.5"));
+        assert_eq!(parse_with("7", c).unwrap(), d("7"));
+        assert_eq!(parse_with("1.5", c).unwrap_err().code, codes::AMOUNT_FORMAT);
+        assert_eq!(
+            parse_with("1,", c).unwrap_err().code,
+            codes::AMOUNT_DECIMAL_COMMA
+        );
+        assert_eq!(
+            parse_with("0,0", c).unwrap_err().code,
+            codes::AMOUNT_NOT_POSITIVE
+        );
+        let p = Some(DecimalSeparator::Point);
+        assert_eq!(parse_with("1.500", p).unwrap(), d("1.500"));
+        assert_eq!(parse_with("1.500", None).unwrap(), d("1.500"));
+        assert_eq!(
+            parse_with("12,5", p).unwrap_err().code,
+            codes::AMOUNT_DECIMAL_COMMA
+        );
+    }
 
     fn code(t: &str) -> &'static str {
         parse(t).unwrap_err().code

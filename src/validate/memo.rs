@@ -1,8 +1,11 @@
-//! Memo rules: a memo (destination tag) only where the network takes one (2328: TON and SOL),
-//! at most 255 characters, no surrounding spaces, and not a long number a spreadsheet has
-//! already rounded. The cross-row "shared address without memo" warning lives in
+//! Memo rules (docs/design.md, "Validation"): a memo (destination tag) only where the network
+//! takes one (2328: TON and SOL), at most 255 characters, no surrounding spaces, no invisible
+//! character (zero-width, byte order mark, tab, line break: the shared check in `chars.rs`),
+//! and not a long number a spreadsheet has already rounded (a rounded number cell, or the
+//! exponent form `4.82134E+11` a CSV export leaves). The cross-row "shared address without memo" warning lives in
 //! `duplicates.rs` with the other checks that need several rows.
 
+use super::chars;
 use super::problem::{codes, quote};
 use crate::sheet::CellKind;
 use crate::validate::networks::{NetworkSpec, NETWORKS};
@@ -53,6 +56,28 @@ pub fn check_text<'a>(
             ),
         ));
     }
+    if is_exponent_form(text.trim()) {
+        return Err((
+            codes::MEMO_EXPONENT,
+            format!(
+                "the memo {} is a number in exponent form: the spreadsheet has rounded it and the \
+                 digits are lost; format the column as Text and type the memo again",
+                quote(text)
+            ),
+        ));
+    }
+    if let Some((at, ch)) = chars::first_invisible(text) {
+        return Err((
+            codes::MEMO_INVISIBLE_CHARACTER,
+            format!(
+                "the memo {} has the invisible character {} at position {}; type the memo \
+                 again (the recipient's exchange matches the memo exactly)",
+                quote(text),
+                chars::describe(ch),
+                at + 1
+            ),
+        ));
+    }
     let chars = text.chars().count();
     if chars > MAX_MEMO_CHARS {
         return Err((
@@ -71,6 +96,22 @@ pub fn check_text<'a>(
         ));
     }
     Ok(Some(text))
+}
+
+/// `4.82134E+11`, `1e5`, `-2.5E-3`: digits, an optional point, `e`/`E`, an exponent.
+fn is_exponent_form(t: &str) -> bool {
+    let Some(i) = t.find(['e', 'E']) else {
+        return false;
+    };
+    let (mant, exp) = (&t[..i], &t[i + 1..]);
+    let mant = mant.strip_prefix(['-', '+']).unwrap_or(mant);
+    let exp = exp.strip_prefix(['-', '+']).unwrap_or(exp);
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+        && !exp.is_empty()
+        && exp.bytes().all(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -111,5 +152,33 @@ mod tests {
                 .0,
             codes::MEMO_NUMBER_PRECISION
         );
+    }
+
+    #[test]
+    fn exponent_forms_and_invisible_characters_are_refused() {
+        let ton = lookup("TON");
+        for m in ["4.82134E+11", "1e5", "-2.5E-3", "7E10"] {
+            assert_eq!(
+                check(m, CellKind::Text, ton).unwrap_err().0,
+                codes::MEMO_EXPONENT,
+                "{m}"
+            );
+        }
+        for m in ["E10", "1e", "abc1e5", "12345"] {
+            assert!(check(m, CellKind::Text, ton).is_ok(), "{m}");
+        }
+        for (m, at) in [
+            ("123\u{200b}45", "position 4"),
+            ("\u{feff}12345", "position 1"),
+            ("12\t345", "position 3"),
+            ("12\n345", "position 3"),
+            ("12\u{a0}345", "position 3"),
+        ] {
+            let e = check(m, CellKind::Text, ton).unwrap_err();
+            assert_eq!(e.0, codes::MEMO_INVISIBLE_CHARACTER, "{m:?}");
+            assert!(e.1.contains(at), "{}", e.1);
+        }
+        // spaces inside a memo (a TON comment) are kept
+        assert!(check("for June", CellKind::Text, ton).is_ok());
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod address;
 pub mod amount;
+pub mod chars;
 pub mod duplicates;
 pub mod lookalike;
 pub mod memo;
@@ -25,7 +26,7 @@ use crate::model::{FeeOption, GatewayKind, Payout};
 use crate::sheet::{self, Columns, Field, SheetError};
 use networks::NetworkSpec;
 pub use problem::Problem;
-pub use report::{Report, Total};
+pub use report::{Report, Severity, Total};
 use row::RowRules;
 
 /// How a sheet is validated.
@@ -38,8 +39,12 @@ pub struct ValidateOptions {
     pub network: Option<String>,
     /// BlockATM: the contract's chain (`config.network`); every row pays on it.
     pub contract_network: Option<&'static NetworkSpec>,
-    /// XLSX: the worksheet (default: the first).
+    /// XLSX: the worksheet (default: the first visible one).
     pub sheet_name: Option<String>,
+    /// XLSX: read hidden rows and hidden payout columns instead of refusing them.
+    pub include_hidden: bool,
+    /// `--decimal-separator`: the decimal mark of text amounts, when stated.
+    pub decimal_separator: Option<amount::DecimalSeparator>,
     pub allow_duplicates: bool,
     /// Fee option of rows without one.
     pub default_fee_option: FeeOption,
@@ -54,6 +59,8 @@ impl ValidateOptions {
             network: None,
             contract_network: None,
             sheet_name: None,
+            include_hidden: false,
+            decimal_separator: None,
             allow_duplicates: false,
             default_fee_option: FeeOption::Deduct,
         }
@@ -71,6 +78,8 @@ impl ValidateOptions {
             network: args.network.clone(),
             contract_network: config.network,
             sheet_name: args.sheet_name.clone(),
+            include_hidden: args.include_hidden,
+            decimal_separator: args.decimal_separator.map(Into::into),
             allow_duplicates: args.allow_duplicates,
             default_fee_option,
         };
@@ -133,7 +142,18 @@ impl ValidateOptions {
             chain,
             default_fee_option: self.default_fee_option,
             keep_rows,
+            decimal_separator: self.decimal_separator,
         })
+    }
+
+    /// Opens the sheet these options name.
+    fn open(&self, path: &Path) -> Result<Box<dyn sheet::BatchSource>, SheetError> {
+        sheet::open(
+            path,
+            self.sheet_name.as_deref(),
+            self.include_hidden,
+            pipeline::BATCH_ROWS,
+        )
     }
 
     /// Checks that the header has every column these options need.
@@ -175,37 +195,65 @@ pub struct LoadedSheet {
     pub columns: Vec<String>,
     pub rows: Vec<SheetRow>,
     pub report: Report,
+    /// XLSX: the worksheet read.
+    pub worksheet: Option<String>,
     /// Hex SHA-256 of the file's bytes.
     pub sha256: String,
 }
 
 /// Validates a sheet streaming: memory does not grow with the file beyond the duplicate index.
-pub fn validate_file(path: &Path, opts: &ValidateOptions) -> Result<Report, SheetError> {
+/// Every problem goes to `on_problem` as it is found; the report keeps the first ones.
+pub fn validate_file(
+    path: &Path,
+    opts: &ValidateOptions,
+    on_problem: impl FnMut(Severity, &Problem) + Send,
+) -> Result<Report, SheetError> {
     let rules = opts.rules(false)?;
-    let source = sheet::open(path, opts.sheet_name.as_deref(), pipeline::BATCH_ROWS)?;
+    let source = opts.open(path)?;
     opts.require_columns(source.columns(), &rules)?;
     let bytes = std::fs::metadata(path).ok().map(|m| m.len());
     let bytes = bytes.filter(|_| sheet::SheetKind::of(path).ok() == Some(sheet::SheetKind::Csv));
-    pipeline::run(source, &rules, opts.allow_duplicates, bytes, |_| {})
+    pipeline::run(
+        source,
+        &rules,
+        opts.allow_duplicates,
+        bytes,
+        |_| {},
+        on_problem,
+    )
 }
 
 /// Reads and validates the whole sheet, keeping every row.
 pub fn load(path: &Path, opts: &ValidateOptions) -> Result<LoadedSheet, SheetError> {
     let rules = opts.rules(true)?;
+    sheet::check_regular_file(path)?;
     let sha256 = file_sha256(path)?;
-    let source = sheet::open(path, opts.sheet_name.as_deref(), pipeline::BATCH_ROWS)?;
+    let source = opts.open(path)?;
     opts.require_columns(source.columns(), &rules)?;
     let columns = source.columns().names.clone();
+    let worksheet = source.worksheet().map(str::to_string);
     let mut rows = Vec::new();
     let bytes = std::fs::metadata(path).ok().map(|m| m.len());
     let bytes = bytes.filter(|_| sheet::SheetKind::of(path).ok() == Some(sheet::SheetKind::Csv));
-    let report = pipeline::run(source, &rules, opts.allow_duplicates, bytes, |r| {
-        rows.push(r)
-    })?;
+    let report = pipeline::run(
+        source,
+        &rules,
+        opts.allow_duplicates,
+        bytes,
+        |r| rows.push(r),
+        |_, _| {},
+    )?;
+    // Rows found ambiguous only once a later row showed the file's decimal comma.
+    for line in &report.retracted {
+        if let Ok(i) = rows.binary_search_by_key(line, |r| r.line) {
+            rows[i].payout = None;
+        }
+    }
     Ok(LoadedSheet {
         columns,
         rows,
         report,
+        worksheet,
         sha256,
     })
 }

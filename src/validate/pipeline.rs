@@ -6,21 +6,53 @@
 
 use rayon::prelude::*;
 
+use super::amount;
 use super::duplicates::{FirstSeen, SharedAddressMemos};
 use super::lookalike::Lookalikes;
 use super::problem::{codes, quote, Problem};
-use super::report::{Report, Totals};
+use super::report::{Report, Severity, Totals};
 use super::row::{RowChecker, RowOutcome, RowRules};
 use super::SheetRow;
-use crate::sheet::{Batch, BatchSource, Field, SheetError};
+use crate::sheet::{Batch, BatchSource, Columns, Field, RowNote, RowView, SheetError};
 
 /// Rows per batch.
 pub const BATCH_ROWS: usize = 32 * 1024;
+/// The duplicate index is sized up front for at most this many rows (about 96 MB of slots);
+/// a larger sheet grows it as its valid rows come, so a huge sheet of invalid rows does not
+/// reserve (and write) an index it never fills.
+const MAX_RESERVED_KEYS: u64 = 2_000_000;
 /// The merge reads the duplicate-index slots of this many rows ahead at once.
 const TOUCH_AHEAD: usize = 16;
 
-struct Merger<'a> {
+/// At most this many rows with a dot-grouped amount are remembered while the file's decimal
+/// mark is not known yet (32 bytes each); past it, a later decimal comma is a whole-file error.
+const MAX_PENDING_DOT_GROUPED: usize = 1_000_000;
+
+/// A valid row whose dot-grouped amount (`1.500`) becomes ambiguous if a later row shows that
+/// the file uses decimal commas.
+struct PendingDotGrouped {
+    line: u64,
+    network: &'static str,
+    currency: &'static str,
+    amount: rust_decimal::Decimal,
+}
+
+/// The file-wide verdict on dot-grouped amounts when `--decimal-separator` is not given: one
+/// place decides (docs/design.md, "The sheet").
+struct Separators {
+    /// Why dot-grouped amounts are ambiguous in this file, once known.
+    ambiguous: Option<&'static str>,
+    /// Off when the user stated the convention.
+    unstated: bool,
+    pending: Vec<PendingDotGrouped>,
+    overflow: bool,
+}
+
+struct Merger<'a, P> {
     report: Report,
+    separators: Separators,
+    /// Sees every problem as it is found, in sheet order (before the count caps the list).
+    on_problem: P,
     totals: Totals,
     duplicates: FirstSeen,
     order_ids: FirstSeen,
@@ -31,7 +63,7 @@ struct Merger<'a> {
     columns: &'a crate::sheet::Columns,
 }
 
-impl Merger<'_> {
+impl<P: FnMut(Severity, &Problem)> Merger<'_, P> {
     /// Inlined into the merge loop so that, with a sink that drops the row (`validate`), the
     /// `SheetRow` is never built and copied.
     #[inline(always)]
@@ -58,6 +90,31 @@ impl Merger<'_> {
                     ),
                 ));
                 o.valid = None;
+            }
+        }
+        let mut dot_grouped = false;
+        if self.separators.unstated {
+            match o.separators {
+                Some(amount::Separators::DecimalComma) if self.separators.ambiguous.is_none() => {
+                    self.separators.ambiguous = Some("it has amounts with a decimal comma");
+                    self.retract_pending(line)?;
+                }
+                Some(amount::Separators::DotGrouped) => match (self.separators.ambiguous, &o.valid)
+                {
+                    (Some(why), Some(v)) => {
+                        let e = amount::ambiguous(&v.amount.to_string(), why);
+                        o.errors.push(Problem::new(
+                            line,
+                            self.columns.label(Field::Amount),
+                            e.code,
+                            e.message,
+                        ));
+                        o.valid = None;
+                    }
+                    (None, Some(_)) => dot_grouped = true,
+                    _ => {}
+                },
+                _ => {}
             }
         }
         let mut payout = None;
@@ -113,22 +170,110 @@ impl Merger<'_> {
         }
         if o.errors.is_empty() {
             self.report.valid += 1;
+            if let (true, Some(v)) = (dot_grouped, &o.valid) {
+                self.remember_dot_grouped(line, v.network, v.currency, v.amount);
+            }
         } else {
             self.report.invalid += 1;
             payout = None;
         }
-        self.report.errors.append(&mut o.errors);
-        self.report.warnings.append(&mut o.warnings);
+        for p in o.errors.drain(..) {
+            (self.on_problem)(Severity::Error, &p);
+            self.report.add(Severity::Error, p);
+        }
+        for p in o.warnings.drain(..) {
+            (self.on_problem)(Severity::Warning, &p);
+            self.report.add(Severity::Warning, p);
+        }
         Ok(SheetRow {
             line,
             cells: std::mem::take(&mut o.cells),
             payout,
         })
     }
+
+    fn remember_dot_grouped(
+        &mut self,
+        line: u64,
+        network: &'static str,
+        currency: &'static str,
+        amount: rust_decimal::Decimal,
+    ) {
+        let s = &mut self.separators;
+        if s.overflow {
+            return;
+        }
+        if s.pending.len() >= MAX_PENDING_DOT_GROUPED {
+            s.overflow = true;
+            s.pending = Vec::new();
+            return;
+        }
+        s.pending.push(PendingDotGrouped {
+            line,
+            network,
+            currency,
+            amount,
+        });
+    }
+
+    /// The first decimal comma (on `line`) makes every earlier valid dot-grouped row
+    /// ambiguous: each becomes invalid, leaves the totals, and gets its error.
+    fn retract_pending(&mut self, line: u64) -> Result<(), SheetError> {
+        if self.separators.overflow {
+            return Err(SheetError::AmbiguousSeparators {
+                line,
+                pending: MAX_PENDING_DOT_GROUPED,
+            });
+        }
+        let why = self.separators.ambiguous.unwrap_or("");
+        let label = self.columns.label(Field::Amount).to_string();
+        for p in std::mem::take(&mut self.separators.pending) {
+            self.report.valid -= 1;
+            self.report.invalid += 1;
+            self.totals.remove(p.network, p.currency, p.amount);
+            let e = amount::ambiguous(&p.amount.to_string(), why);
+            let problem = Problem::new(p.line, &label, e.code, e.message);
+            (self.on_problem)(Severity::Error, &problem);
+            self.report.add(Severity::Error, problem);
+            self.report.retracted.push(p.line);
+        }
+        Ok(())
+    }
 }
 
-/// Reads every batch from `source`, checks and merges every row, hands each row to `sink` in
-/// sheet order, and returns the report. Three stages run at once: the reader thread, the
+/// Turns the row's layout notes (hidden, merged over a payout column) into errors: the row
+/// is then not paid, whatever its cells say.
+fn layout_problems(o: &mut RowOutcome, row: RowView<'_>, columns: &Columns) {
+    for note in row.notes() {
+        let p = match note {
+            RowNote::Hidden => Problem::new(
+                o.line,
+                "",
+                codes::ROW_HIDDEN,
+                "the row is hidden (by hand or by a filter); delete it, or unhide it and check \
+                 it, or pass --include-hidden",
+            ),
+            RowNote::Merged { column, range } => {
+                let name = columns.names.get(*column).map_or("", |n| n.trim());
+                Problem::new(
+                    o.line,
+                    name,
+                    codes::MERGED_CELLS,
+                    format!(
+                        "the cell is part of the merged range {range}, which only its first cell \
+                         holds a value for; unmerge {range} and fill in every row"
+                    ),
+                )
+            }
+        };
+        o.errors.push(p);
+        o.valid = None;
+    }
+}
+
+/// Reads every batch from `source`, checks and merges every row, hands each row to `sink` and
+/// each problem to `on_problem` in sheet order, and returns the report (which keeps only the
+/// first problems: memory does not grow with their number). Three stages run at once: the reader thread, the
 /// parallel row checks (rayon), and the in-order merge thread.
 pub fn run(
     mut source: Box<dyn BatchSource>,
@@ -136,11 +281,21 @@ pub fn run(
     allow_duplicates: bool,
     file_bytes: Option<u64>,
     mut sink: impl FnMut(SheetRow) + Send,
+    on_problem: impl FnMut(Severity, &Problem) + Send,
 ) -> Result<Report, SheetError> {
     let columns = source.columns().clone();
+    let worksheet = source.worksheet().map(str::to_string);
+    let semicolon = source.delimiter() == Some(b';');
     let checker = RowChecker::new(rules, &columns);
     let mut merger = Merger {
         report: Report::default(),
+        separators: Separators {
+            ambiguous: semicolon.then_some("it is ';'-delimited, as decimal-comma exports are"),
+            unstated: rules.decimal_separator.is_none(),
+            pending: Vec::new(),
+            overflow: false,
+        },
+        on_problem,
         totals: Totals::default(),
         duplicates: FirstSeen::default(),
         order_ids: FirstSeen::default(),
@@ -178,7 +333,7 @@ pub fn run(
             let estimate = total / per_row.max(16);
             merger
                 .duplicates
-                .reserve(estimate.min(20_000_000) as usize + 1024);
+                .reserve(estimate.min(MAX_RESERVED_KEYS) as usize + 1024);
         }
         let merger = &mut merger;
         let merged = scope.spawn(move || -> Result<(), SheetError> {
@@ -218,7 +373,11 @@ pub fn run(
                     .row_views()
                     .into_par_iter()
                     .with_min_len(512)
-                    .map(|r| checker.check(r)),
+                    .map(|r| {
+                        let mut o = checker.check(r);
+                        layout_problems(&mut o, r, &columns);
+                        o
+                    }),
             );
             let _ = spare_batch_tx.send(batch);
             if checked_tx.send(outcomes).is_err() {
@@ -234,10 +393,18 @@ pub fn run(
     if merger.report.rows == 0 {
         return Err(SheetError::NoDataRows);
     }
-    let mut warnings = merger.memos.warnings(columns.label(Field::Memo));
+    let warnings = merger.memos.warnings(columns.label(Field::Memo));
+    let mut on_problem = merger.on_problem;
     let mut report = merger.report;
+    report.worksheet = worksheet;
+    if !report.retracted.is_empty() {
+        report.errors.sort_by_key(|p| p.line);
+    }
     if !warnings.is_empty() {
-        report.warnings.append(&mut warnings);
+        for p in warnings {
+            on_problem(Severity::Warning, &p);
+            report.add(Severity::Warning, p);
+        }
         report.warnings.sort_by_key(|p| p.line);
     }
     report.totals = merger.totals.into_vec();

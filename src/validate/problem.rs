@@ -55,11 +55,13 @@ pub mod codes {
     pub const CURRENCY_NOT_ON_NETWORK: &str = "currency_not_on_network";
     pub const AMOUNT_MISSING: &str = "amount_missing";
     pub const AMOUNT_FORMAT: &str = "amount_format";
+    pub const AMOUNT_INVISIBLE_CHARACTER: &str = "amount_invisible_character";
     pub const AMOUNT_NOT_POSITIVE: &str = "amount_not_positive";
     pub const AMOUNT_PRECISION: &str = "amount_precision";
     pub const AMOUNT_EXPONENT: &str = "amount_exponent";
     pub const AMOUNT_THOUSANDS_SEPARATOR: &str = "amount_thousands_separator";
     pub const AMOUNT_DECIMAL_COMMA: &str = "amount_decimal_comma";
+    pub const AMOUNT_AMBIGUOUS_SEPARATOR: &str = "amount_ambiguous_separator";
     pub const AMOUNT_CURRENCY_SIGN: &str = "amount_currency_sign";
     pub const AMOUNT_TOO_LARGE: &str = "amount_too_large";
     pub const AMOUNT_DATE_CELL: &str = "amount_date_cell";
@@ -68,6 +70,8 @@ pub mod codes {
     pub const MEMO_TOO_LONG: &str = "memo_too_long";
     pub const MEMO_WHITESPACE: &str = "memo_whitespace";
     pub const MEMO_NUMBER_PRECISION: &str = "memo_number_precision";
+    pub const MEMO_EXPONENT: &str = "memo_exponent";
+    pub const MEMO_INVISIBLE_CHARACTER: &str = "memo_invisible_character";
     pub const ORDER_ID_FORMAT: &str = "order_id_format";
     pub const ORDER_ID_DUPLICATE: &str = "order_id_duplicate";
     pub const FEE_OPTION_INVALID: &str = "fee_option_invalid";
@@ -76,6 +80,8 @@ pub mod codes {
     pub const DUPLICATE_ROW: &str = "duplicate_row";
     pub const EXAMPLE_ROW: &str = "example_row";
     pub const RECIPIENT_NOT_WALLET: &str = "recipient_not_wallet";
+    pub const ROW_HIDDEN: &str = "row_hidden";
+    pub const MERGED_CELLS: &str = "merged_cells";
     // Warnings.
     pub const MEMO_MISSING_SHARED_ADDRESS: &str = "memo_missing_shared_address";
     pub const PASSTHROUGH_CELL_ERROR: &str = "passthrough_cell_error";

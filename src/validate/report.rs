@@ -10,6 +10,26 @@ use serde::Serialize;
 
 use super::problem::Problem;
 
+/// At most this many errors, and as many warnings, are kept for the summary and the JSON
+/// document; the counts stay exact and every problem is streamed as found (`Report::add`).
+pub const MAX_KEPT_PROBLEMS: usize = 1000;
+
+/// Whether a problem makes its row invalid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
 /// Count and total of the valid rows of one currency on one network.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Total {
@@ -24,16 +44,27 @@ pub struct Total {
 /// The result of validating a sheet.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
+    /// XLSX: the worksheet read (absent for CSV).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worksheet: Option<String>,
     /// Data rows read (blank rows are not rows).
     pub rows: u64,
     pub valid: u64,
     pub invalid: u64,
     /// Valid rows only, sorted by network then currency.
     pub totals: Vec<Total>,
-    /// In line order.
+    /// Every error found (`errors` keeps the first `MAX_KEPT_PROBLEMS`).
+    pub error_count: u64,
+    /// Every warning found (`warnings` keeps the first `MAX_KEPT_PROBLEMS`).
+    pub warning_count: u64,
+    /// The first errors, in line order.
     pub errors: Vec<Problem>,
-    /// In line order.
+    /// The first warnings, in line order.
     pub warnings: Vec<Problem>,
+    /// Lines first counted valid, then found ambiguous once a later row showed the file's
+    /// decimal comma (`load` takes their payouts back).
+    #[serde(skip)]
+    pub retracted: Vec<u64>,
 }
 
 /// Accumulates totals per (network, currency). The names are registry statics, so a short
@@ -66,6 +97,18 @@ impl Totals {
         }
     }
 
+    /// Takes back one row added with `add`.
+    pub fn remove(&mut self, network: &'static str, currency: &'static str, amount: Decimal) {
+        if let Some(e) = self
+            .0
+            .iter_mut()
+            .find(|(n, c, _, _)| std::ptr::eq(*n, network) && std::ptr::eq(*c, currency))
+        {
+            e.2 -= 1;
+            e.3 -= amount;
+        }
+    }
+
     /// Sorted by network, then currency (the same pair may come from two equal statics).
     pub fn into_vec(self) -> Vec<Total> {
         let mut merged: BTreeMap<(&str, &str), (u64, Decimal)> = BTreeMap::new();
@@ -76,6 +119,7 @@ impl Totals {
         }
         merged
             .into_iter()
+            .filter(|(_, (count, _))| *count > 0)
             .map(|((network, currency), (count, amount))| Total {
                 currency: currency.to_string(),
                 network: network.to_string(),
@@ -87,18 +131,52 @@ impl Totals {
 }
 
 impl Report {
+    /// Counts a problem, and keeps it while fewer than `MAX_KEPT_PROBLEMS` of its severity are.
+    pub fn add(&mut self, severity: Severity, p: Problem) {
+        let (count, list) = match severity {
+            Severity::Error => (&mut self.error_count, &mut self.errors),
+            Severity::Warning => (&mut self.warning_count, &mut self.warnings),
+        };
+        *count += 1;
+        if list.len() < MAX_KEPT_PROBLEMS {
+            list.push(p);
+        }
+    }
+
     /// True when every row is valid.
     pub fn all_valid(&self) -> bool {
         self.invalid == 0
     }
 
-    /// The human summary and every problem, one per line (`line 12, amount: …`).
+    /// The human summary and the kept problems, one per line (`line 12, amount: …`).
     pub fn render_text(&self, sheet: &str) -> String {
+        let mut s = self.render_summary(sheet);
+        for (title, list, count) in [
+            ("errors", &self.errors, self.error_count),
+            ("warnings", &self.warnings, self.warning_count),
+        ] {
+            if list.is_empty() {
+                continue;
+            }
+            s.push_str(&problems_title(title, list.len(), count));
+            for p in list {
+                s.push_str(&format!("  {}\n", problem_line(p)));
+            }
+        }
+        s
+    }
+
+    /// The counts and totals, without the problems (`payrun validate` streams those first).
+    pub fn render_summary(&self, sheet: &str) -> String {
         use std::fmt::Write as _;
         let mut s = String::new();
+        let worksheet = match &self.worksheet {
+            Some(w) => format!(" (worksheet '{w}')"),
+            None => String::new(),
+        };
         let _ = writeln!(
             s,
-            "{sheet}: {} rows, {} valid, {} invalid",
+            "{sheet}{worksheet}: {} rows, {} valid, {} invalid",
             self.rows, self.valid, self.invalid
         );
         if !self.totals.is_empty() {
@@ -123,37 +201,71 @@ impl Report {
                 );
             }
         }
-        for (title, list) in [("errors", &self.errors), ("warnings", &self.warnings)] {
-            if list.is_empty() {
-                continue;
-            }
-            let _ = writeln!(s, "{title} ({}):", list.len());
-            for p in list {
-                let _ = writeln!(s, "  {}", problem_line(p));
-            }
-        }
         s
     }
 
-    /// Every problem as CSV: `line,column,code,message,severity`.
+    /// The kept problems as CSV: `line,column,code,message,severity`.
     pub fn write_problems_csv(&self, out: impl Write) -> std::io::Result<()> {
-        let mut w = csv::Writer::from_writer(out);
-        let io = |e: csv::Error| std::io::Error::other(e.to_string());
-        w.write_record(["line", "column", "code", "message", "severity"])
-            .map_err(io)?;
-        for (severity, list) in [("error", &self.errors), ("warning", &self.warnings)] {
+        let mut w = ProblemsCsv::new(out)?;
+        for (severity, list) in [
+            (Severity::Error, &self.errors),
+            (Severity::Warning, &self.warnings),
+        ] {
             for p in list {
-                w.write_record([
-                    p.line.to_string().as_str(),
-                    &neutralise(&p.column),
-                    p.code,
-                    &neutralise(&p.message),
-                    severity,
-                ])
-                .map_err(io)?;
+                w.write(severity, p)?;
             }
         }
-        w.flush()
+        w.finish()
+    }
+}
+
+/// `errors (3):`, or `errors (1200, the first 1000 listed):`.
+fn problems_title(title: &str, listed: usize, count: u64) -> String {
+    if listed as u64 == count {
+        format!("{title} ({count}):\n")
+    } else {
+        format!("{title} ({count}, the first {listed} listed):\n")
+    }
+}
+
+/// The `--errors-out` CSV written one problem at a time, as they are found (cells a
+/// spreadsheet would run as formulas neutralised).
+pub struct ProblemsCsv<W: Write> {
+    w: csv::Writer<W>,
+}
+
+fn csv_io(e: csv::Error) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+impl<W: Write> ProblemsCsv<W> {
+    /// Writes the header `line,column,code,message,severity`.
+    pub fn new(out: W) -> std::io::Result<Self> {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record(["line", "column", "code", "message", "severity"])
+            .map_err(csv_io)?;
+        Ok(ProblemsCsv { w })
+    }
+
+    pub fn write(&mut self, severity: Severity, p: &Problem) -> std::io::Result<()> {
+        self.w
+            .write_record([
+                p.line.to_string().as_str(),
+                &neutralise(&p.column),
+                p.code,
+                &neutralise(&p.message),
+                severity.as_str(),
+            ])
+            .map_err(csv_io)
+    }
+
+    pub fn finish(mut self) -> std::io::Result<()> {
+        self.w.flush()
+    }
+
+    /// Flushes and hands back the output.
+    pub fn into_inner(self) -> std::io::Result<W> {
+        self.w.into_inner().map_err(|e| e.into_error())
     }
 }
 
@@ -185,9 +297,13 @@ mod tests {
         assert!(t.add("TRX-TRC20", "USDT", Decimal::new(2, 0)));
         assert!(t.add("BTC", "BTC", Decimal::new(1, 3)));
         Report {
+            worksheet: None,
             rows: 4,
             valid: 3,
             invalid: 1,
+            error_count: 1,
+            warning_count: 0,
+            retracted: vec![],
             totals: t.into_vec(),
             errors: vec![Problem::new(
                 5,
@@ -210,6 +326,7 @@ mod tests {
                     {"currency": "BTC", "network": "BTC", "count": 1, "amount": "0.001"},
                     {"currency": "USDT", "network": "TRX-TRC20", "count": 2, "amount": "3.50"}
                 ],
+                "error_count": 1, "warning_count": 0,
                 "errors": [{"line": 5, "column": "amount", "code": "amount_not_positive", "message": "zero"}],
                 "warnings": []
             })

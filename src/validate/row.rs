@@ -34,6 +34,8 @@ pub struct RowRules {
     pub default_fee_option: FeeOption,
     /// Build `Payout`s and keep every cell's text (load), or only count (validate).
     pub keep_rows: bool,
+    /// `--decimal-separator`: how text amounts read (None: unstated).
+    pub decimal_separator: Option<amount::DecimalSeparator>,
 }
 
 /// The result of checking one row alone.
@@ -50,6 +52,9 @@ pub struct RowOutcome {
     pub valid: Option<ValidRow>,
     /// Every cell as text (only with `keep_rows`).
     pub cells: Vec<String>,
+    /// The separators of a text amount when no convention is stated (for the file-wide
+    /// ambiguity verdict the pipeline gives).
+    pub separators: Option<amount::Separators>,
 }
 
 /// What the cross-row checks and the totals need from a valid row.
@@ -238,7 +243,14 @@ impl<'a> RowChecker<'a> {
                     codes::AMOUNT_BOOLEAN_CELL,
                     format!("the cell is a TRUE/FALSE value ({amount_text}), not an amount"),
                 ),
-                _ => match amount::parse(amount_text) {
+                _ => match if amount_kind == CellKind::Text {
+                    if self.rules.decimal_separator.is_none() {
+                        out.separators = Some(amount::separators(amount_text));
+                    }
+                    amount::parse_with(amount_text, self.rules.decimal_separator)
+                } else {
+                    amount::parse(amount_text)
+                } {
                     Err(e) => push(Field::Amount, e.code, e.message),
                     Ok(d) => {
                         if let (Some(a), Some(net)) = (asset, network) {
@@ -395,6 +407,21 @@ impl<'a> RowChecker<'a> {
                 memo.map(|m| hash64(m.as_bytes())),
             )
         });
+        if self.rules.keep_rows {
+            // A value filled in from a flag (or the BlockATM contract's chain) is shown in its
+            // column as sent: the book's snapshot and the results ledger record it.
+            for (field, value) in [
+                (Field::Network, net.code),
+                (Field::Currency, asset.currency),
+                (Field::FeeOption, fee_option.as_str()),
+            ] {
+                if let Some(cell) = self.columns.get(field).and_then(|i| out.cells.get_mut(i)) {
+                    if cell.trim().is_empty() {
+                        *cell = value.to_string();
+                    }
+                }
+            }
+        }
         if recipients::is_spl_token(net.code, asset.currency)
             && recipients::solana_on_curve(address_text) == Some(false)
         {

@@ -1,8 +1,10 @@
 //! The character pre-scan run before every family check: empty cells, spaces and invisible
 //! characters, non-Latin look-alikes (Cyrillic `а`, Greek `ο`, full-width `０`) and any other
-//! non-ASCII character. Nothing is trimmed or repaired; positions are character indexes.
+//! non-ASCII character, classified by the check every field shares (`validate::chars`).
+//! Nothing is trimmed or repaired; positions are character indexes.
 
 use super::AddressError;
+use crate::validate::chars::{class, CharClass};
 
 /// Rejects what no address of any family may contain. On success the address is printable
 /// ASCII without spaces, so byte indexes equal character indexes in the family checks.
@@ -15,14 +17,11 @@ pub(super) fn prescan(address: &str) -> Result<(), AddressError> {
         return Ok(());
     }
     for (at, ch) in address.chars().enumerate() {
-        if ch.is_ascii_graphic() {
-            continue;
-        }
-        if ch.is_whitespace() || ch.is_control() || is_invisible(ch) {
-            return Err(AddressError::Whitespace { at });
-        }
-        if is_look_alike(ch) {
-            return Err(AddressError::LookAlike { at, found: ch });
+        match class(ch) {
+            CharClass::Graphic => continue,
+            CharClass::Space | CharClass::Invisible => return Err(AddressError::Whitespace { at }),
+            CharClass::LookAlike => return Err(AddressError::LookAlike { at, found: ch }),
+            CharClass::Other => {}
         }
         return Err(AddressError::Format(format!(
             "the address contains '{ch}' (U+{:04X}) at position {}; addresses use only plain \
@@ -32,61 +31,6 @@ pub(super) fn prescan(address: &str) -> Result<(), AddressError> {
         )));
     }
     Ok(())
-}
-
-/// Zero-width, joiner, soft-hyphen, bidi-control and other format characters that render as
-/// nothing (they survive copy and paste from web pages and PDFs).
-fn is_invisible(ch: char) -> bool {
-    matches!(ch,
-        '\u{00AD}'                  // soft hyphen
-        | '\u{034F}'                // combining grapheme joiner
-        | '\u{061C}'                // Arabic letter mark
-        | '\u{115F}' | '\u{1160}'   // Hangul fillers
-        | '\u{17B4}' | '\u{17B5}'   // Khmer inherent vowels
-        | '\u{180B}'..='\u{180F}'   // Mongolian variation selectors, vowel separator
-        | '\u{200B}'..='\u{200F}'   // zero width space/non-joiner/joiner, LRM, RLM
-        | '\u{202A}'..='\u{202E}'   // bidi embeddings and overrides
-        | '\u{2060}'..='\u{2064}'   // word joiner, invisible operators
-        | '\u{2066}'..='\u{206F}'   // bidi isolates, deprecated format characters
-        | '\u{3164}'                // Hangul filler
-        | '\u{FE00}'..='\u{FE0F}'   // variation selectors
-        | '\u{FEFF}'                // byte order mark / zero width no-break space
-        | '\u{FFA0}'                // half-width Hangul filler
-        | '\u{FFF9}'..='\u{FFFB}'   // interlinear annotation
-        | '\u{E0000}'..='\u{E007F}' // tag characters
-        | '\u{E0100}'..='\u{E01EF}' // variation selectors supplement
-    )
-}
-
-/// Characters that are easily mistaken for a Latin letter or digit.
-fn is_look_alike(ch: char) -> bool {
-    matches!(ch,
-        // Cyrillic lower case: а в е к м н о р с т у х і ј ѕ ԁ ԛ ԝ һ ӏ ү
-        'а' | 'в' | 'е' | 'к' | 'м' | 'н' | 'о' | 'р' | 'с' | 'т' | 'у' | 'х'
-        | 'і' | 'ј' | 'ѕ' | 'ԁ' | 'ԛ' | 'ԝ' | 'һ' | 'ӏ' | 'ү' | 'ь'
-        // Cyrillic upper case: А В Е К М Н О Р С Т Х І Ј Ѕ У Ү Ԛ Ԝ З Ӏ
-        | 'А' | 'В' | 'Е' | 'К' | 'М' | 'Н' | 'О' | 'Р' | 'С' | 'Т' | 'Х' | 'І'
-        | 'Ј' | 'Ѕ' | 'У' | 'Ү' | 'Ԛ' | 'Ԝ' | 'З' | 'Ӏ'
-        // Greek lower case: ο α ν ι κ ρ τ υ χ ϲ ϳ
-        | 'ο' | 'α' | 'ν' | 'ι' | 'κ' | 'ρ' | 'τ' | 'υ' | 'χ' | 'ϲ' | 'ϳ'
-        // Greek upper case: Α Β Ε Ζ Η Ι Κ Μ Ν Ο Ρ Τ Υ Χ Ϲ
-        | 'Α' | 'Β' | 'Ε' | 'Ζ' | 'Η' | 'Ι' | 'Κ' | 'Μ' | 'Ν' | 'Ο' | 'Ρ' | 'Τ'
-        | 'Υ' | 'Χ' | 'Ϲ'
-        // Armenian օ ս, Latin dotless ı, script ℓ, Kelvin and Ångström signs
-        | 'օ' | 'ս' | 'ı' | 'ℓ' | '\u{212A}' | '\u{212B}'
-        // superscript and subscript digits and letters
-        | '¹' | '²' | '³' | '\u{2070}'..='\u{209C}'
-        // Roman numerals Ⅰ Ⅴ Ⅹ Ⅼ Ⅽ Ⅾ Ⅿ ⅰ …
-        | '\u{2160}'..='\u{217F}'
-        // full-width digits and letters
-        | '\u{FF10}'..='\u{FF19}' | '\u{FF21}'..='\u{FF3A}' | '\u{FF41}'..='\u{FF5A}'
-        // full-width punctuation an address form uses: ： －
-        | '\u{FF1A}' | '\u{FF0D}'
-        // mathematical bold/italic/script/monospace letters and digits
-        | '\u{1D400}'..='\u{1D7FF}'
-        // circled digits and letters
-        | '\u{2460}'..='\u{24FF}'
-    )
 }
 
 #[cfg(test)]

@@ -37,6 +37,11 @@ pub fn answer_early(ctx: &Context, args: &RunArgs) -> anyhow::Result<Option<Exit
         return Ok(None);
     };
     let sheet = &args.sheet.sheet;
+    // Only a regular file is hashed here: a FIFO would block (and could not be read again),
+    // a directory has no content; the full path refuses them by name.
+    if !std::fs::metadata(sheet).is_ok_and(|m| m.is_file()) {
+        return Ok(None);
+    }
     let Ok(sha256) = crate::validate::file_sha256(sheet) else {
         return Ok(None);
     };

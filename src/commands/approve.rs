@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, HashMap};
 use rust_decimal::Decimal;
 
 use crate::book::approvals::{Approval, ApprovedOrder, ApprovedPlan};
-use crate::book::runs::sheet_key;
 use crate::book::{now, Book, Run, SheetInfo};
 use crate::cli::ApproveArgs;
 use crate::commands::run::{book_error, load_sheet, plan_of, print_problems};
@@ -202,17 +201,7 @@ pub fn execute(ctx: &Context, args: &ApproveArgs) -> anyhow::Result<ExitCode> {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "run".into());
-    let info = SheetInfo {
-        path: sheet_key(&args.sheet.sheet),
-        name: args
-            .sheet
-            .sheet
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        worksheet: args.sheet.sheet_name.clone(),
-        sha256: sheet.sha256.clone(),
-    };
+    let info = crate::commands::run::sheet_info(&args.sheet.sheet, &sheet);
     let run_id = run_id_for(&book, account, ctx.global.run_id.as_deref(), &stem, &info)
         .map_err(book_error)?;
     let plan = plan_of(&sheet, &run_id);

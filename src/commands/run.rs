@@ -51,6 +51,20 @@ pub fn plan_of(sheet: &LoadedSheet, run_id: &str) -> Vec<PlannedOrder> {
     plan::plan(run_id, &payouts)
 }
 
+/// What the book records of the sheet at `path` as read: where it is, its name, the worksheet
+/// read and the SHA-256 of its bytes.
+pub fn sheet_info(path: &Path, sheet: &LoadedSheet) -> SheetInfo {
+    SheetInfo {
+        path: sheet_key(path),
+        name: path
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        worksheet: sheet.worksheet.clone(),
+        sha256: sheet.sha256.clone(),
+    }
+}
+
 /// Reads, validates and plans a sheet under `--run-id` or the id a new run of it would get
 /// (for `quote`, which sends nothing).
 pub fn load_and_plan(ctx: &Context, args: &SheetArgs) -> anyhow::Result<Loaded> {
@@ -525,17 +539,7 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let book = open_book(ctx)?;
     let conn = connect(&ctx.config, ctx.global.sandbox)?;
     let account = book.account(&conn.account).map_err(book_error)?;
-    let info = SheetInfo {
-        path: sheet_key(&args.sheet.sheet),
-        name: args
-            .sheet
-            .sheet
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        worksheet: sheet.worksheet.clone(),
-        sha256: sheet.sha256.clone(),
-    };
+    let info = sheet_info(&args.sheet.sheet, &sheet);
     let gateway = ctx.config.gateway;
     let run =
         match choose(&book, account, args, wanted_run.as_deref(), &info).map_err(book_error)? {

@@ -15,6 +15,7 @@ use crate::commands::connect::{connect, runtime};
 use crate::commands::{controls, Context};
 use crate::exit::{Exit, ExitCode};
 use crate::gateway::{Gateway, GatewayError, PayoutRequest, Quote};
+use crate::ledger::scale::Scales;
 use crate::model::{GatewayKind, OrderId};
 use crate::plan::PlannedOrder;
 use crate::submit::pacing::Pacer;
@@ -426,6 +427,15 @@ pub async fn check_balance(gateway: &dyn Gateway, pacer: &Pacer, report: &mut Qu
 
 /// The preview as a text table.
 pub fn to_text(r: &QuoteReport) -> String {
+    // Each currency's amounts with one number of decimals, table and totals alike.
+    let mut scales = Scales::default();
+    for l in &r.lines {
+        scales.add_written(&l.currency, l.amount);
+        for a in [l.fees, l.merchant_debit, l.recipients_receive] {
+            scales.add(&l.currency, a);
+        }
+    }
+    let show = |c: &str, a: Decimal| scales.show(c, a);
     let mut s = String::new();
     s.push_str(&format!(
         "{:<8} {:<10} {:>6} {:>20} {:>16} {:>20} {:>20}\n",
@@ -437,10 +447,14 @@ pub fn to_text(r: &QuoteReport) -> String {
             l.currency,
             l.network,
             l.rows,
-            l.amount,
-            format!("{}{}", if l.estimate { "~" } else { "" }, l.fees),
-            l.merchant_debit,
-            l.recipients_receive,
+            show(&l.currency, l.amount),
+            format!(
+                "{}{}",
+                if l.estimate { "~" } else { "" },
+                show(&l.currency, l.fees)
+            ),
+            show(&l.currency, l.merchant_debit),
+            show(&l.currency, l.recipients_receive),
             if l.unpriced_rows > 0 {
                 format!("  ({} rows unpriced)", l.unpriced_rows)
             } else {
@@ -451,7 +465,13 @@ pub fn to_text(r: &QuoteReport) -> String {
     for g in &r.grand_totals {
         s.push_str(&format!(
             "{:<8} {:<10} {:>6} {:>20} {:>16} {:>20} {:>20}\n",
-            g.currency, "TOTAL", g.rows, g.amount, g.fees, g.merchant_debit, g.recipients_receive
+            g.currency,
+            "TOTAL",
+            g.rows,
+            show(&g.currency, g.amount),
+            show(&g.currency, g.fees),
+            show(&g.currency, g.merchant_debit),
+            show(&g.currency, g.recipients_receive)
         ));
     }
     if !r.fee_options.is_empty() {

@@ -9,6 +9,7 @@ pub mod atomic;
 pub mod csv;
 pub mod json;
 pub mod neutralise;
+pub mod scale;
 pub mod summary;
 pub mod xlsx;
 

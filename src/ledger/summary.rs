@@ -11,12 +11,13 @@
 //! quote endpoint). Quotes of rows not (yet) charged are in `fees_quoted_unsettled`. Amounts
 //! add up per currency only: different currencies are never summed together.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use super::scale::Scales;
 use super::{Ledger, LedgerError, LedgerRow, RunInfo};
 use crate::model::Status;
 
@@ -411,34 +412,21 @@ pub fn count_words(c: &Counts) -> String {
     }
 }
 
-/// Every amount of one currency shown with one number of decimals across the whole output:
-/// the most any of that currency's amounts has (never more than the amounts themselves carry,
-/// so `1500` stays `1500` when no amount of it has decimals).
-fn scales(s: &Summary) -> HashMap<Option<String>, u32> {
-    let mut scales: HashMap<Option<String>, u32> = HashMap::new();
+/// Every amount of one currency shown with one number of decimals across the whole output.
+fn scales(s: &Summary) -> Scales {
+    let mut scales = Scales::default();
     for g in &s.groups {
         let m = &g.money;
-        let most = [
-            m.paid_amount,
-            m.outstanding_amount,
-            m.fees_quoted,
-            m.fees_charged,
-            m.fee_drift,
-        ]
-        .iter()
-        .map(|a| a.normalize().scale())
-        .max()
-        .unwrap_or(0);
-        let e = scales.entry(g.currency.clone()).or_default();
-        *e = (*e).max(most);
+        let currency = g.currency.as_deref().unwrap_or("");
+        // Sheet amounts keep the decimals the user wrote; gateway amounts count without
+        // trailing zeros.
+        scales.add_written(currency, m.paid_amount);
+        scales.add_written(currency, m.outstanding_amount);
+        for a in [m.fees_quoted, m.fees_charged, m.fee_drift] {
+            scales.add(currency, a);
+        }
     }
     scales
-}
-
-fn with_scale(d: Decimal, scale: u32) -> String {
-    let mut d = d.normalize();
-    d.rescale(scale);
-    d.to_string()
 }
 
 /// The summary as a few lines for the terminal: the counts in words, then one line per
@@ -466,8 +454,8 @@ pub fn to_text(s: &Summary) -> String {
             continue;
         }
         let (c, m) = (&g.counts, &g.money);
-        let scale = scales.get(&g.currency).copied().unwrap_or(0);
-        let f = |d: Decimal| with_scale(d, scale);
+        let currency = g.currency.as_deref().unwrap_or("");
+        let f = |d: Decimal| scales.show(currency, d);
         let mut line = format!(
             "  {} {}: {}/{} paid, {} paid out",
             label(&g.currency),
@@ -488,9 +476,9 @@ pub fn to_text(s: &Summary) -> String {
             if m.fee_drift.is_zero() {
                 line.push_str(", no drift");
             } else {
-                let mut drift = m.fee_drift.normalize();
-                drift.rescale(scale);
-                line.push_str(&format!(", drift {}", signed(drift)));
+                let drift = f(m.fee_drift);
+                let sign = if m.fee_drift > Decimal::ZERO { "+" } else { "" };
+                line.push_str(&format!(", drift {sign}{drift}"));
             }
         }
         let _ = writeln!(out, "{line}");

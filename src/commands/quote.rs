@@ -51,6 +51,37 @@ pub struct GrandTotal {
     pub recipients_receive: Decimal,
 }
 
+impl QuoteLine {
+    /// The cells every tabular rendering shares: currency, network, rows, amount, fees,
+    /// merchant debit, recipients get (amounts as exact decimal text).
+    pub fn cells(&self) -> Vec<String> {
+        vec![
+            self.currency.clone(),
+            self.network.clone(),
+            self.rows.to_string(),
+            self.amount.to_string(),
+            self.fees.to_string(),
+            self.merchant_debit.to_string(),
+            self.recipients_receive.to_string(),
+        ]
+    }
+}
+
+impl GrandTotal {
+    /// The same cells as [`QuoteLine::cells`], with `TOTAL` for the network.
+    pub fn cells(&self) -> Vec<String> {
+        vec![
+            self.currency.clone(),
+            "TOTAL".into(),
+            self.rows.to_string(),
+            self.amount.to_string(),
+            self.fees.to_string(),
+            self.merchant_debit.to_string(),
+            self.recipients_receive.to_string(),
+        ]
+    }
+}
+
 /// The cost preview.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct QuoteReport {
@@ -577,30 +608,14 @@ fn to_csv(r: &QuoteReport) -> anyhow::Result<Vec<u8>> {
         "unpriced_rows",
     ])?;
     for l in &r.lines {
-        w.write_record([
-            l.currency.clone(),
-            l.network.clone(),
-            l.rows.to_string(),
-            l.amount.to_string(),
-            l.fees.to_string(),
-            l.merchant_debit.to_string(),
-            l.recipients_receive.to_string(),
-            l.estimate.to_string(),
-            l.unpriced_rows.to_string(),
-        ])?;
+        let mut cells = l.cells();
+        cells.extend([l.estimate.to_string(), l.unpriced_rows.to_string()]);
+        w.write_record(&cells)?;
     }
     for g in &r.grand_totals {
-        w.write_record([
-            g.currency.clone(),
-            "TOTAL".into(),
-            g.rows.to_string(),
-            g.amount.to_string(),
-            g.fees.to_string(),
-            g.merchant_debit.to_string(),
-            g.recipients_receive.to_string(),
-            String::new(),
-            String::new(),
-        ])?;
+        let mut cells = g.cells();
+        cells.extend([String::new(), String::new()]);
+        w.write_record(&cells)?;
     }
     Ok(w.into_inner()?)
 }

@@ -85,29 +85,15 @@ pub fn render(r: &QuoteReport) -> anyhow::Result<Vec<u8>> {
         .lines
         .iter()
         .map(|l| {
-            vec![
-                l.currency.clone(),
-                l.network.clone(),
-                l.rows.to_string(),
-                l.amount.to_string(),
-                l.fees.to_string(),
-                l.merchant_debit.to_string(),
-                l.recipients_receive.to_string(),
-                l.unpriced_rows.to_string(),
-            ]
+            let mut cells = l.cells();
+            cells.push(l.unpriced_rows.to_string());
+            cells
         })
         .collect();
     totals.extend(r.grand_totals.iter().map(|g| {
-        vec![
-            g.currency.clone(),
-            "TOTAL".into(),
-            g.rows.to_string(),
-            g.amount.to_string(),
-            g.fees.to_string(),
-            g.merchant_debit.to_string(),
-            g.recipients_receive.to_string(),
-            String::new(),
-        ]
+        let mut cells = g.cells();
+        cells.push(String::new());
+        cells
     }));
     let sheet = wb.add_worksheet().set_name("totals")?;
     table(

@@ -9,22 +9,8 @@ use std::path::Path;
 
 use common::*;
 
-fn env_with_book(sb: &payrun::sandbox::Sandbox, dir: &Path) -> HashMap<String, String> {
-    let mut env = env_for(sb, Gw::G2328);
-    env.insert(
-        "PAYRUN_BOOK".into(),
-        dir.join("book.sqlite").display().to_string(),
-    );
-    env.insert("PAYRUN_RATE".into(), "200".into());
-    env
-}
-
-fn cmd(dir: &Path, env: &HashMap<String, String>, args: &[&str]) -> std::process::Output {
-    payrun(dir, env, args).output().expect("payrun runs")
-}
-
 fn approve(dir: &Path, env: &HashMap<String, String>, sheet: &Path, who: &str) {
-    let o = cmd(
+    let o = run_ok(
         dir,
         env,
         &["approve", sheet.to_str().unwrap(), "--approver", who],
@@ -48,14 +34,14 @@ fn run_as(
         runner,
     ];
     args.extend_from_slice(extra);
-    cmd(dir, env, &args)
+    run_ok(dir, env, &args)
 }
 
 #[test]
 fn a_matching_approval_by_another_person_pays_and_is_recorded() {
     let sb = start(sandbox_config());
     let dir = tempfile::tempdir().unwrap();
-    let env = env_with_book(&sb, dir.path());
+    let env = env_with_book(&sb, Gw::G2328, &dir.path().join("book.sqlite"));
     let sheet = write_sheet(dir.path(), "payroll.csv", 3);
     // Without an approval: refused, nothing sent.
     let o = run_as(dir.path(), &env, &sheet, "bob", &[]);
@@ -91,12 +77,12 @@ fn a_matching_approval_by_another_person_pays_and_is_recorded() {
         "the approved order ids are the ones paid"
     );
     assert!(events.iter().any(|e| e["event"] == "approval_used"));
-    let o = cmd(dir.path(), &env, &["book", "verify"]);
+    let o = run_ok(dir.path(), &env, &["book", "verify"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let o = cmd(dir.path(), &env, &["runs"]);
+    let o = run_ok(dir.path(), &env, &["runs"]);
     assert!(text(&o).contains("approved by Alice"), "{}", text(&o));
     let md = dir.path().join("summary.md");
-    let o = cmd(
+    let o = run_ok(
         dir.path(),
         &env,
         &[
@@ -121,7 +107,7 @@ fn a_matching_approval_by_another_person_pays_and_is_recorded() {
 fn a_plan_that_differs_from_the_approval_by_one_row_is_refused() {
     let sb = start(sandbox_config());
     let dir = tempfile::tempdir().unwrap();
-    let env = env_with_book(&sb, dir.path());
+    let env = env_with_book(&sb, Gw::G2328, &dir.path().join("book.sqlite"));
     let sheet = write_sheet(dir.path(), "payroll.csv", 3);
     approve(dir.path(), &env, &sheet, "alice");
     // After approval someone raises line 3's amount.
@@ -149,11 +135,11 @@ fn a_plan_that_differs_from_the_approval_by_one_row_is_refused() {
 fn an_approval_by_the_runner_is_refused_also_when_required_by_the_profile() {
     let sb = start(sandbox_config());
     let dir = tempfile::tempdir().unwrap();
-    let env = env_with_book(&sb, dir.path());
+    let env = env_with_book(&sb, Gw::G2328, &dir.path().join("book.sqlite"));
     std::fs::write(dir.path().join("payrun.toml"), "require_approval = true\n").unwrap();
     let sheet = write_sheet(dir.path(), "payroll.csv", 2);
     approve(dir.path(), &env, &sheet, "bob");
-    let o = cmd(
+    let o = run_ok(
         dir.path(),
         &env,
         &["run", sheet.to_str().unwrap(), "--yes", "--runner", " BOB "],
@@ -166,7 +152,7 @@ fn an_approval_by_the_runner_is_refused_also_when_required_by_the_profile() {
     );
     assert!(sb.payouts().is_empty(), "nothing is sent: {out}");
     approve(dir.path(), &env, &sheet, "carol");
-    let o = cmd(
+    let o = run_ok(
         dir.path(),
         &env,
         &["run", sheet.to_str().unwrap(), "--yes", "--runner", "bob"],

@@ -9,14 +9,6 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 
-/// The env for `gw` with this test's book (shared by every folder of the test) and a temp home.
-fn env_with_book(sb: &payrun::sandbox::Sandbox, gw: Gw, book: &Path) -> HashMap<String, String> {
-    let mut env = env_for(sb, gw);
-    env.insert("PAYRUN_BOOK".into(), book.display().to_string());
-    env.insert("PAYRUN_RATE".into(), "200".into());
-    env
-}
-
 fn run(
     dir: &Path,
     env: &HashMap<String, String>,

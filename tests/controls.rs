@@ -12,16 +12,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-fn env_with_book(sb: &payrun::sandbox::Sandbox, dir: &Path) -> HashMap<String, String> {
-    let mut env = env_for(sb, Gw::G2328);
-    env.insert(
-        "PAYRUN_BOOK".into(),
-        dir.join("book.sqlite").display().to_string(),
-    );
-    env.insert("PAYRUN_RATE".into(), "200".into());
-    env
-}
-
 /// Writes a sheet with the columns employee_id, to_address, amount, currency, network, memo.
 fn sheet(dir: &Path, name: &str, rows: &[[&str; 6]]) -> PathBuf {
     let mut s = String::from("employee_id,to_address,amount,currency,network,memo\n");
@@ -34,8 +24,18 @@ fn sheet(dir: &Path, name: &str, rows: &[[&str; 6]]) -> PathBuf {
     p
 }
 
-fn cmd(dir: &Path, env: &HashMap<String, String>, args: &[&str]) -> std::process::Output {
-    payrun(dir, env, args).output().expect("payrun runs")
+/// `payrun run SHEET --yes --accept CODES`.
+fn run_accepting(
+    dir: &Path,
+    env: &HashMap<String, String>,
+    sheet: &Path,
+    codes: &str,
+) -> std::process::Output {
+    run_ok(
+        dir,
+        env,
+        &["run", sheet.to_str().unwrap(), "--yes", "--accept", codes],
+    )
 }
 
 /// Two different TRON test addresses sharing their first four characters after the constant
@@ -57,7 +57,7 @@ fn tron_lookalikes() -> (String, String) {
 fn recipients_that_are_not_wallets_are_errors_and_never_paid() {
     let sb = start(sandbox_config());
     let dir = tempfile::tempdir().unwrap();
-    let env = env_with_book(&sb, dir.path());
+    let env = env_with_book(&sb, Gw::G2328, &dir.path().join("book.sqlite"));
     let wallet = tron_address(1);
     let rows = [
         [
@@ -127,7 +127,7 @@ fn recipients_that_are_not_wallets_are_errors_and_never_paid() {
         ["e9", &wallet, "10", "USDT", "TRX-TRC20", ""],
     ];
     let s = sheet(dir.path(), "pay.csv", &rows);
-    let o = cmd(dir.path(), &env, &["validate", s.to_str().unwrap()]);
+    let o = run_ok(dir.path(), &env, &["validate", s.to_str().unwrap()]);
     let out = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
     for line in 2..=9 {
@@ -143,10 +143,10 @@ fn recipients_that_are_not_wallets_are_errors_and_never_paid() {
     );
     assert_eq!(out.matches("recipient_not_wallet").count(), 8, "{out}");
     // run refuses the sheet; with --skip-invalid only the wallet is paid.
-    let o = cmd(dir.path(), &env, &["run", s.to_str().unwrap(), "--yes"]);
+    let o = run_ok(dir.path(), &env, &["run", s.to_str().unwrap(), "--yes"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(sb.payouts().is_empty(), "nothing is sent: {}", text(&o));
-    let o = cmd(
+    let o = run_ok(
         dir.path(),
         &env,
         &["run", s.to_str().unwrap(), "--yes", "--skip-invalid"],
@@ -169,7 +169,7 @@ fn an_off_curve_solana_address_for_a_token_stops_the_run_until_acknowledged() {
         .into_string();
     let sb = start(sandbox_config());
     let dir = tempfile::tempdir().unwrap();
-    let env = env_with_book(&sb, dir.path());
+    let env = env_with_book(&sb, Gw::G2328, &dir.path().join("book.sqlite"));
     let s = sheet(
         dir.path(),
         "sol.csv",
@@ -178,12 +178,12 @@ fn an_off_curve_solana_address_for_a_token_stops_the_run_until_acknowledged() {
             ["", &off, "11", "USDT", "SOL", ""],
         ],
     );
-    let o = cmd(dir.path(), &env, &["validate", s.to_str().unwrap()]);
+    let o = run_ok(dir.path(), &env, &["validate", s.to_str().unwrap()]);
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "a warning, not an error: {out}");
     assert_eq!(out.matches("recipient_off_curve").count(), 1, "{out}");
     assert!(out.contains("line 3"), "{out}");
-    let o = cmd(dir.path(), &env, &["run", s.to_str().unwrap(), "--yes"]);
+    let o = run_ok(dir.path(), &env, &["run", s.to_str().unwrap(), "--yes"]);
     let out = text(&o);
     assert_eq!(
         o.status.code(),
@@ -192,17 +192,7 @@ fn an_off_curve_solana_address_for_a_token_stops_the_run_until_acknowledged() {
     );
     assert!(out.contains("--accept recipient_off_curve"), "{out}");
     assert!(sb.payouts().is_empty(), "nothing is sent: {out}");
-    let o = cmd(
-        dir.path(),
-        &env,
-        &[
-            "run",
-            s.to_str().unwrap(),
-            "--yes",
-            "--accept",
-            "recipient_off_curve",
-        ],
-    );
+    let o = run_accepting(dir.path(), &env, &s, "recipient_off_curve");
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(sb.payouts().len(), 2);
 }
@@ -213,7 +203,7 @@ fn look_alike_addresses_in_one_sheet_stop_the_run_until_acknowledged() {
     assert_ne!(a, b);
     let sb = start(sandbox_config());
     let dir = tempfile::tempdir().unwrap();
-    let env = env_with_book(&sb, dir.path());
+    let env = env_with_book(&sb, Gw::G2328, &dir.path().join("book.sqlite"));
     let s = sheet(
         dir.path(),
         "pay.csv",
@@ -223,7 +213,7 @@ fn look_alike_addresses_in_one_sheet_stop_the_run_until_acknowledged() {
             ["e1", &b, "10", "USDT", "TRX-TRC20", ""],
         ],
     );
-    let o = cmd(dir.path(), &env, &["quote", s.to_str().unwrap()]);
+    let o = run_ok(dir.path(), &env, &["quote", s.to_str().unwrap()]);
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(
@@ -233,35 +223,20 @@ fn look_alike_addresses_in_one_sheet_stop_the_run_until_acknowledged() {
     assert!(out.contains("recipient_lookalike"), "{out}");
     // The same key with two addresses in one sheet.
     assert!(out.contains("recipient e1 is paid to"), "{out}");
-    let o = cmd(dir.path(), &env, &["run", s.to_str().unwrap(), "--yes"]);
+    let o = run_ok(dir.path(), &env, &["run", s.to_str().unwrap(), "--yes"]);
     let out = text(&o);
     assert_eq!(o.status.code(), Some(2), "{out}");
     assert!(out.contains("recipient_lookalike"), "{out}");
     assert!(sb.payouts().is_empty(), "nothing is sent: {out}");
     // Acknowledging one kind is not enough.
-    let o = cmd(
-        dir.path(),
-        &env,
-        &[
-            "run",
-            s.to_str().unwrap(),
-            "--yes",
-            "--accept",
-            "recipient_lookalike",
-        ],
-    );
+    let o = run_accepting(dir.path(), &env, &s, "recipient_lookalike");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(sb.payouts().is_empty());
-    let o = cmd(
+    let o = run_accepting(
         dir.path(),
         &env,
-        &[
-            "run",
-            s.to_str().unwrap(),
-            "--yes",
-            "--accept",
-            "recipient_lookalike,recipient_address_changed",
-        ],
+        &s,
+        "recipient_lookalike,recipient_address_changed",
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(sb.payouts().len(), 3);
@@ -272,26 +247,26 @@ fn a_look_alike_of_an_address_already_paid_names_the_run() {
     let (a, b) = tron_lookalikes();
     let sb = start(sandbox_config());
     let dir = tempfile::tempdir().unwrap();
-    let env = env_with_book(&sb, dir.path());
+    let env = env_with_book(&sb, Gw::G2328, &dir.path().join("book.sqlite"));
     let june = sheet(
         dir.path(),
         "june.csv",
         &[["", &a, "10", "USDT", "TRX-TRC20", ""]],
     );
-    let o = cmd(dir.path(), &env, &["run", june.to_str().unwrap(), "--yes"]);
+    let o = run_ok(dir.path(), &env, &["run", june.to_str().unwrap(), "--yes"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let other = sheet(
         dir.path(),
         "bonus.csv",
         &[["", &b, "25", "USDT", "TRX-TRC20", ""]],
     );
-    let o = cmd(dir.path(), &env, &["quote", other.to_str().unwrap()]);
+    let o = run_ok(dir.path(), &env, &["quote", other.to_str().unwrap()]);
     let out = text(&o);
     assert!(
         out.contains(&format!("differs from {a}, paid in run june-")),
         "{out}"
     );
-    let o = cmd(dir.path(), &env, &["run", other.to_str().unwrap(), "--yes"]);
+    let o = run_ok(dir.path(), &env, &["run", other.to_str().unwrap(), "--yes"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert_eq!(sb.payouts().len(), 1, "nothing new is sent");
     // The same address paid again is no look-alike.
@@ -300,7 +275,7 @@ fn a_look_alike_of_an_address_already_paid_names_the_run() {
         "again.csv",
         &[["", &a, "11", "USDT", "TRX-TRC20", ""]],
     );
-    let o = cmd(dir.path(), &env, &["run", again.to_str().unwrap(), "--yes"]);
+    let o = run_ok(dir.path(), &env, &["run", again.to_str().unwrap(), "--yes"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(sb.payouts().len(), 2);
 }
@@ -309,7 +284,7 @@ fn a_look_alike_of_an_address_already_paid_names_the_run() {
 fn second_period_with_a_changed_employee_address_is_stopped_until_acknowledged() {
     let sb = start(sandbox_config());
     let dir = tempfile::tempdir().unwrap();
-    let env = env_with_book(&sb, dir.path());
+    let env = env_with_book(&sb, Gw::G2328, &dir.path().join("book.sqlite"));
     let (a1, a2, a3, new2) = (
         tron_address(1),
         tron_address(2),
@@ -328,12 +303,12 @@ fn second_period_with_a_changed_employee_address_is_stopped_until_acknowledged()
         )
     };
     let s = june(&a2);
-    let o = cmd(dir.path(), &env, &["run", s.to_str().unwrap(), "--yes"]);
+    let o = run_ok(dir.path(), &env, &["run", s.to_str().unwrap(), "--yes"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(sb.payouts().len(), 3);
     // July: E2 "changed wallets".
     let s = june(&new2);
-    let o = cmd(
+    let o = run_ok(
         dir.path(),
         &env,
         &["run", s.to_str().unwrap(), "--yes", "--new-run"],
@@ -348,13 +323,13 @@ fn second_period_with_a_changed_employee_address_is_stopped_until_acknowledged()
     assert!(!out.contains("recipient E1"), "E1 did not change: {out}");
     assert_eq!(sb.payouts().len(), 3, "nothing is sent: {out}");
     // --key names the column explicitly; a column that does not exist is a usage error.
-    let o = cmd(
+    let o = run_ok(
         dir.path(),
         &env,
         &["quote", s.to_str().unwrap(), "--key", "staff_no"],
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    let o = cmd(
+    let o = run_ok(
         dir.path(),
         &env,
         &[
@@ -372,7 +347,7 @@ fn second_period_with_a_changed_employee_address_is_stopped_until_acknowledged()
     assert_eq!(paid.len(), 6);
     assert_eq!(paid.iter().filter(|p| **p == new2).count(), 1);
     // The book now knows E2's new address: August with it is not stopped.
-    let o = cmd(
+    let o = run_ok(
         dir.path(),
         &env,
         &["run", s.to_str().unwrap(), "--yes", "--new-run"],
@@ -385,7 +360,7 @@ fn second_period_with_a_changed_employee_address_is_stopped_until_acknowledged()
 fn a_shared_deposit_address_without_memo_is_paid_only_when_acknowledged() {
     let sb = start(sandbox_config());
     let dir = tempfile::tempdir().unwrap();
-    let env = env_with_book(&sb, dir.path());
+    let env = env_with_book(&sb, Gw::G2328, &dir.path().join("book.sqlite"));
     let exchange = format!("0:{}", "ab".repeat(32));
     let s = sheet(
         dir.path(),
@@ -396,22 +371,12 @@ fn a_shared_deposit_address_without_memo_is_paid_only_when_acknowledged() {
             ["", &exchange, "12", "USDT", "TON", ""],
         ],
     );
-    let o = cmd(dir.path(), &env, &["run", s.to_str().unwrap(), "--yes"]);
+    let o = run_ok(dir.path(), &env, &["run", s.to_str().unwrap(), "--yes"]);
     let out = text(&o);
     assert_eq!(o.status.code(), Some(2), "{out}");
     assert!(out.contains("memo_missing_shared_address"), "{out}");
     assert!(sb.payouts().is_empty(), "nothing is sent: {out}");
-    let o = cmd(
-        dir.path(),
-        &env,
-        &[
-            "run",
-            s.to_str().unwrap(),
-            "--yes",
-            "--accept",
-            "memo_missing_shared_address",
-        ],
-    );
+    let o = run_accepting(dir.path(), &env, &s, "memo_missing_shared_address");
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(sb.payouts().len(), 3);
 }
@@ -420,7 +385,7 @@ fn a_shared_deposit_address_without_memo_is_paid_only_when_acknowledged() {
 fn rows_the_fee_calculator_refuses_are_listed_left_out_and_not_sent() {
     let sb = start(sandbox_config());
     let dir = tempfile::tempdir().unwrap();
-    let env = env_with_book(&sb, dir.path());
+    let env = env_with_book(&sb, Gw::G2328, &dir.path().join("book.sqlite"));
     // 0.5 USDT on TRON does not cover the sandbox's 1 USDT network fee (fee option deduct).
     let s = sheet(
         dir.path(),
@@ -431,7 +396,7 @@ fn rows_the_fee_calculator_refuses_are_listed_left_out_and_not_sent() {
             ["", &tron_address(3), "20", "USDT", "TRX-TRC20", ""],
         ],
     );
-    let o = cmd(dir.path(), &env, &["--json", "quote", s.to_str().unwrap()]);
+    let o = run_ok(dir.path(), &env, &["--json", "quote", s.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let q: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON document");
     let unpriced = q["unpriced"].as_array().expect("unpriced rows");
@@ -445,13 +410,13 @@ fn rows_the_fee_calculator_refuses_are_listed_left_out_and_not_sent() {
     let receive = dec(total["recipients_receive"].as_str().unwrap());
     let fees = dec(total["fees"].as_str().unwrap());
     assert_eq!(receive + fees, dec("30"), "{q}");
-    let o = cmd(dir.path(), &env, &["quote", s.to_str().unwrap()]);
+    let o = run_ok(dir.path(), &env, &["quote", s.to_str().unwrap()]);
     let out = text(&o);
     assert!(out.contains("line 3: 0.5 USDT on TRX-TRC20"), "{out}");
-    let o = cmd(dir.path(), &env, &["run", s.to_str().unwrap(), "--yes"]);
+    let o = run_ok(dir.path(), &env, &["run", s.to_str().unwrap(), "--yes"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(sb.payouts().is_empty(), "nothing is sent: {}", text(&o));
-    let o = cmd(
+    let o = run_ok(
         dir.path(),
         &env,
         &["run", s.to_str().unwrap(), "--yes", "--skip-invalid"],
@@ -466,12 +431,12 @@ fn rows_the_fee_calculator_refuses_are_listed_left_out_and_not_sent() {
 fn an_unreachable_gateway_fails_the_quote_quickly_with_exit_3() {
     let sb = start(sandbox_config());
     let dir = tempfile::tempdir().unwrap();
-    let mut env = env_with_book(&sb, dir.path());
+    let mut env = env_with_book(&sb, Gw::G2328, &dir.path().join("book.sqlite"));
     let port = free_port();
     env.insert("PAYRUN_BASE_URL".into(), format!("http://127.0.0.1:{port}"));
     let s = write_sheet(dir.path(), "pay.csv", 3);
     let started = Instant::now();
-    let o = cmd(dir.path(), &env, &["quote", s.to_str().unwrap()]);
+    let o = run_ok(dir.path(), &env, &["quote", s.to_str().unwrap()]);
     let took = started.elapsed();
     let out = text(&o);
     assert_eq!(o.status.code(), Some(3), "{out}");
@@ -488,7 +453,7 @@ fn quote_and_the_confirmation_show_the_variance_against_the_previous_run() {
     use calamine::{open_workbook, Data, Reader, Xlsx};
     let sb = start(sandbox_config());
     let dir = tempfile::tempdir().unwrap();
-    let env = env_with_book(&sb, dir.path());
+    let env = env_with_book(&sb, Gw::G2328, &dir.path().join("book.sqlite"));
     let (a1, a2, a3, a4, new3) = (
         tron_address(1),
         tron_address(2),
@@ -505,7 +470,7 @@ fn quote_and_the_confirmation_show_the_variance_against_the_previous_run() {
             ["E3", &a3, "300", "USDT", "TRX-TRC20", ""],
         ],
     );
-    let o = cmd(dir.path(), &env, &["run", s.to_str().unwrap(), "--yes"]);
+    let o = run_ok(dir.path(), &env, &["run", s.to_str().unwrap(), "--yes"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     // Next period: E2 raised, E3 moved wallets, E4 joined.
     let s = sheet(
@@ -518,7 +483,7 @@ fn quote_and_the_confirmation_show_the_variance_against_the_previous_run() {
             ["E4", &a4, "400", "USDT", "TRX-TRC20", ""],
         ],
     );
-    let o = cmd(dir.path(), &env, &["--json", "quote", s.to_str().unwrap()]);
+    let o = run_ok(dir.path(), &env, &["--json", "quote", s.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let q: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let v = &q["variance"];
@@ -533,7 +498,7 @@ fn quote_and_the_confirmation_show_the_variance_against_the_previous_run() {
     assert_eq!(v["changed"][1]["new_address"], new3.as_str(), "{v}");
     assert_eq!(v["totals"][0]["then"], "600", "{v}");
     assert_eq!(v["totals"][0]["now"], "1050", "{v}");
-    let o = cmd(dir.path(), &env, &["quote", s.to_str().unwrap()]);
+    let o = run_ok(dir.path(), &env, &["quote", s.to_str().unwrap()]);
     let out = text(&o);
     assert!(out.contains("row 3: amount 200 → 250 USDT (+50)"), "{out}");
     assert!(
@@ -543,7 +508,7 @@ fn quote_and_the_confirmation_show_the_variance_against_the_previous_run() {
     assert!(out.contains("recipient E3 was paid to"), "{out}");
     // The workbook lists every planned row with its fee, and the variance.
     let xlsx = dir.path().join("cost.xlsx");
-    let o = cmd(
+    let o = run_ok(
         dir.path(),
         &env,
         &[
@@ -575,7 +540,7 @@ fn quote_and_the_confirmation_show_the_variance_against_the_previous_run() {
     );
     assert!(changes.contains(&"added".to_string()), "{changes:?}");
     // The confirmation of the new period shows the same comparison.
-    let o = cmd(
+    let o = run_ok(
         dir.path(),
         &env,
         &[
@@ -644,7 +609,7 @@ fn the_prompt_shows_where_the_money_goes_lists_the_warnings_and_takes_yes_in_any
     let (a, b) = tron_lookalikes();
     let sb = start(sandbox_config());
     let dir = tempfile::tempdir().unwrap();
-    let env = env_with_book(&sb, dir.path());
+    let env = env_with_book(&sb, Gw::G2328, &dir.path().join("book.sqlite"));
     let s = sheet(
         dir.path(),
         "pay.csv",

@@ -481,3 +481,17 @@ pub const HELP_COMMANDS: &[&[&str]] = &[
     &["init"],
     &["completions"],
 ];
+
+/// The env for `gw` with a book at `book` (shared by every command of a test) and a quick
+/// submission rate.
+#[allow(dead_code)]
+pub fn env_with_book(
+    sb: &payrun::sandbox::Sandbox,
+    gw: Gw,
+    book: &Path,
+) -> HashMap<String, String> {
+    let mut env = env_for(sb, gw);
+    env.insert("PAYRUN_BOOK".into(), book.display().to_string());
+    env.insert("PAYRUN_RATE".into(), "200".into());
+    env
+}

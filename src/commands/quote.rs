@@ -19,7 +19,8 @@ use crate::ledger::scale::Scales;
 use crate::model::{GatewayKind, OrderId};
 use crate::plan::PlannedOrder;
 use crate::submit::pacing::Pacer;
-use crate::submit::retry::{decide, Decision, RetryPolicy};
+use crate::submit::retry::{Retries, RetryPolicy};
+use crate::submit::stop::Stop;
 
 /// BlockATM's documented platform fee per payout order (1 USD, charged in the token).
 pub const BLOCKATM_FEE_PER_ORDER: Decimal = Decimal::ONE;
@@ -252,20 +253,20 @@ async fn calc_with_retry(
     req: &PayoutRequest,
 ) -> Result<Quote, GatewayError> {
     let policy = RetryPolicy::default();
-    let mut attempt = 0;
+    let mut retries = Retries::new(policy);
+    // Nothing stops a quote half-way but the process itself.
+    let never = Stop::default();
     loop {
         pacer.ready().await;
         let sent = tokio::time::Instant::now();
         match gateway.calc(req).await {
             Ok(q) => return Ok(q),
             Err(e) => {
-                attempt += 1;
                 if let GatewayError::RateLimited { retry_after } = &e {
                     rate_limited(pacer, sent, *retry_after, &policy);
                 }
-                match decide(&policy, &e, attempt, rand::random::<f64>()) {
-                    Decision::Retry(d) => tokio::time::sleep(d).await,
-                    Decision::Stop => return Err(e),
+                if !retries.wait_after(&e, &never).await {
+                    return Err(e);
                 }
             }
         }

@@ -27,7 +27,7 @@ use crate::gateway::{Gateway, GatewayError, PayoutRequest, PayoutState};
 use crate::model::{GatewayKind, OrderId, Status};
 use pacing::{Pacer, PublishedLimit};
 use progress::Progress;
-use retry::{decide, Decision, RetryPolicy};
+use retry::{Retries, RetryPolicy};
 use stop::Stop;
 
 /// Single creates, or BlockATM batches.
@@ -138,10 +138,6 @@ pub struct Engine {
     pub progress: Arc<Progress>,
     /// What every answer must agree with besides its request (gateway, BlockATM contract).
     pub expect: Expect,
-}
-
-fn jitter() -> f64 {
-    rand::random::<f64>()
 }
 
 /// What payrun says when a 429 slowed a pacer down to `rate` requests per second.
@@ -359,7 +355,7 @@ impl Engine {
         absent: OnAbsent,
         source: Source,
     ) -> Result<Resolution, BookError> {
-        let mut attempt = 0;
+        let mut retries = Retries::new(self.settings.policy);
         loop {
             if self.stop.is_set() {
                 return Ok(Resolution::InDoubt);
@@ -414,24 +410,21 @@ impl Engine {
                 }
                 Err(GatewayError::Unsupported(_)) => return Ok(Resolution::InDoubt),
                 Err(e) => {
-                    attempt += 1;
                     if e.is_fatal() {
                         self.stop.fatal(e.clone());
                     }
                     if let GatewayError::RateLimited { retry_after } = &e {
                         self.rate_limited(&self.pacers.lookup, sent, *retry_after);
                     }
-                    match decide(&self.settings.policy, &e, attempt, jitter()) {
-                        Decision::Retry(d) if self.stop.sleep(d).await => continue,
-                        _ => {
-                            self.record(vec![Event::Unresolved {
-                                order_id: id.clone(),
-                                error: format!("lookup failed: {e}"),
-                                at: book::now(),
-                            }])?;
-                            return Ok(Resolution::InDoubt);
-                        }
+                    if retries.wait_after(&e, &self.stop).await {
+                        continue;
                     }
+                    self.record(vec![Event::Unresolved {
+                        order_id: id.clone(),
+                        error: format!("lookup failed: {e}"),
+                        at: book::now(),
+                    }])?;
+                    return Ok(Resolution::InDoubt);
                 }
             }
         }
@@ -441,7 +434,7 @@ impl Engine {
     /// in doubt, or the run stops.
     async fn send_one(&self, req: PayoutRequest) -> Result<(), BookError> {
         let id = req.order_id.clone();
-        let (mut rate_tries, mut transient_tries) = (0, 0);
+        let mut retries = Retries::new(self.settings.policy);
         loop {
             if self.stop.is_set() {
                 return Ok(());
@@ -517,12 +510,11 @@ impl Engine {
                         at: now(),
                     }])?;
                     self.rate_limited(&self.pacers.create, sent, retry_after);
-                    rate_tries += 1;
                     let e = GatewayError::RateLimited { retry_after };
-                    match decide(&self.settings.policy, &e, rate_tries, jitter()) {
-                        Decision::Retry(d) if self.stop.sleep(d).await => continue,
-                        _ => return Ok(()),
+                    if retries.wait_after(&e, &self.stop).await {
+                        continue;
                     }
+                    return Ok(());
                 }
                 Err(e @ (GatewayError::Auth { .. } | GatewayError::Banned { .. })) => {
                     self.record(vec![Event::NotApplied {
@@ -541,10 +533,8 @@ impl Engine {
                         error: e.to_string(),
                         at: now(),
                     }])?;
-                    transient_tries += 1;
-                    match decide(&self.settings.policy, &e, transient_tries, jitter()) {
-                        Decision::Retry(d) if self.stop.sleep(d).await => {}
-                        _ => return Ok(()),
+                    if !retries.wait_after(&e, &self.stop).await {
+                        return Ok(());
                     }
                     match self.gateway.kind() {
                         GatewayKind::G2328 => continue, // re-POST with the same order_id
@@ -572,7 +562,7 @@ impl Engine {
     /// A BlockATM batch. Per-order refusals are final for those rows; orders the answer does
     /// not settle are looked up, and those the gateway does not have are sent singly.
     async fn send_batch(&self, mut reqs: Vec<PayoutRequest>) -> Result<(), BookError> {
-        let (mut rate_tries, mut transient_tries) = (0, 0);
+        let mut retries = Retries::new(self.settings.policy);
         let now = book::now;
         while !reqs.is_empty() {
             if self.stop.is_set() {
@@ -664,16 +654,11 @@ impl Engine {
                 Err(GatewayError::RateLimited { retry_after }) => {
                     self.not_applied(&reqs, "rate limited (HTTP 429)")?;
                     self.rate_limited(&self.pacers.batch, sent, retry_after);
-                    rate_tries += 1;
-                    match decide(
-                        &self.settings.policy,
-                        &GatewayError::RateLimited { retry_after },
-                        rate_tries,
-                        jitter(),
-                    ) {
-                        Decision::Retry(d) if self.stop.sleep(d).await => continue,
-                        _ => return Ok(()),
+                    let e = GatewayError::RateLimited { retry_after };
+                    if retries.wait_after(&e, &self.stop).await {
+                        continue;
                     }
+                    return Ok(());
                 }
                 Err(e @ (GatewayError::Auth { .. } | GatewayError::Banned { .. })) => {
                     self.not_applied(&reqs, &e)?;
@@ -708,10 +693,8 @@ impl Engine {
                             })
                             .collect(),
                     )?;
-                    transient_tries += 1;
-                    match decide(&self.settings.policy, &e, transient_tries, jitter()) {
-                        Decision::Retry(d) if self.stop.sleep(d).await => {}
-                        _ => return Ok(()),
+                    if !retries.wait_after(&e, &self.stop).await {
+                        return Ok(());
                     }
                     let mut absent = Vec::new();
                     for r in reqs {

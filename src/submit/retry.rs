@@ -1,10 +1,12 @@
-//! The retry policy as a pure function: given what a call ended with and how many tries were
-//! made, stop or retry after a wait. No I/O, no clock, no randomness of its own (the jitter is
-//! an argument), so every case is tested on its own.
+//! Retrying a gateway call: the policy as a pure function ([`decide`]: given what a call ended
+//! with and how many tries were made, stop or retry after a wait; no I/O, no clock, no
+//! randomness of its own, so every case is tested on its own), and the one driver every retry
+//! loop uses ([`Retries`]: counts the tries of each kind, draws the jitter, waits).
 
 use std::time::Duration;
 
 use crate::gateway::GatewayError;
+use crate::submit::stop::Stop;
 
 /// What to do after a failed call.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -78,6 +80,52 @@ pub fn decide(policy: &RetryPolicy, err: &GatewayError, attempt: u32, jitter: f6
         | GatewayError::Auth { .. }
         | GatewayError::Banned { .. }
         | GatewayError::Unsupported(_) => Decision::Stop,
+    }
+}
+
+/// The state of one call's retries: the tries that ended rate limited and those that ended
+/// otherwise are counted apart (each kind has its own bound in [`RetryPolicy`]). Every retry
+/// loop in payrun (sending, batches, lookups, fee quotes) is driven by one of these.
+#[derive(Debug, Clone)]
+pub struct Retries {
+    policy: RetryPolicy,
+    rate_limited: u32,
+    other: u32,
+}
+
+impl Retries {
+    /// No tries made yet.
+    pub fn new(policy: RetryPolicy) -> Self {
+        Retries {
+            policy,
+            rate_limited: 0,
+            other: 0,
+        }
+    }
+
+    /// Counts a try that ended in `err` and decides what follows (random jitter).
+    pub fn after(&mut self, err: &GatewayError) -> Decision {
+        self.after_with_jitter(err, rand::random::<f64>())
+    }
+
+    /// [`Retries::after`] with the jitter given (tests).
+    pub fn after_with_jitter(&mut self, err: &GatewayError, jitter: f64) -> Decision {
+        let tries = match err {
+            GatewayError::RateLimited { .. } => &mut self.rate_limited,
+            _ => &mut self.other,
+        };
+        *tries += 1;
+        decide(&self.policy, err, *tries, jitter)
+    }
+
+    /// Counts a try that ended in `err` and, when the policy says retry, waits as long as it
+    /// says. True: try again now. False: give up — the policy said stop, or `stop` was set
+    /// (Ctrl-C, a fatal answer) before or during the wait.
+    pub async fn wait_after(&mut self, err: &GatewayError, stop: &Stop) -> bool {
+        match self.after(err) {
+            Decision::Retry(wait) => stop.sleep(wait).await,
+            Decision::Stop => false,
+        }
     }
 }
 
@@ -194,5 +242,47 @@ mod tests {
         ] {
             assert_eq!(decide(&p(), &e, 1, 0.5), Decision::Stop, "{e:?}");
         }
+    }
+
+    #[test]
+    fn the_driver_counts_rate_limits_and_other_failures_apart() {
+        let mut r = Retries::new(p());
+        let busy = GatewayError::RateLimited { retry_after: None };
+        let down = GatewayError::Unavailable {
+            message: "503".into(),
+        };
+        // Nine 429s do not use up the five retries of a 503, nor the other way round.
+        for _ in 0..9 {
+            assert!(matches!(
+                r.after_with_jitter(&busy, 0.0),
+                Decision::Retry(_)
+            ));
+        }
+        for _ in 0..5 {
+            assert!(matches!(
+                r.after_with_jitter(&down, 0.0),
+                Decision::Retry(_)
+            ));
+        }
+        assert_eq!(r.after_with_jitter(&busy, 0.0), Decision::Stop);
+        assert_eq!(r.after_with_jitter(&down, 0.0), Decision::Stop);
+    }
+
+    #[tokio::test]
+    async fn the_driver_gives_up_at_once_when_the_run_is_stopping() {
+        let stop = Stop::default();
+        stop.interrupt();
+        let mut r = Retries::new(p());
+        let down = GatewayError::Unavailable {
+            message: "503".into(),
+        };
+        assert!(!r.wait_after(&down, &stop).await);
+        let mut r = Retries::new(p());
+        assert!(Retries::new(p()).after(&down) != Decision::Stop);
+        let running = Stop::default();
+        let busy = GatewayError::RateLimited {
+            retry_after: Some(Duration::from_millis(1)),
+        };
+        assert!(r.wait_after(&busy, &running).await);
     }
 }

@@ -408,7 +408,6 @@ fn every_step(
 /// run to the book.
 fn record_latency(path: &Path, m: u64) -> Res<()> {
     use payrun::book::{now, Event, OrderRecord, Source};
-    use payrun::commands::quote::request_of;
     println!("\ncommit latency on this book (load {}):", load());
     let book = Book::open(path)?;
     let account = book.account(&bookgen::account_key())?;
@@ -427,7 +426,7 @@ fn record_latency(path: &Path, m: u64) -> Res<()> {
             let rec = OrderRecord::planned(
                 o.payout.line,
                 o.fields_digest.clone(),
-                request_of(o, None),
+                o.request(None),
                 now(),
             );
             (rec, None)
@@ -450,7 +449,7 @@ fn record_latency(path: &Path, m: u64) -> Res<()> {
         order_id: o.order_id.clone(),
         line: o.payout.line,
         digest: o.fields_digest.clone(),
-        request: request_of(o, None),
+        request: o.request(None),
         at: now(),
     };
     let answer = |o: &payrun::plan::PlannedOrder| Event::Result {

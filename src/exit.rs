@@ -1,4 +1,16 @@
-//! The documented process exit codes (docs/design.md, "Command-line contract").
+//! The documented process exit codes (docs/design.md, "Command-line contract"), and the one
+//! place that maps a library error to one: [`code_of`] at the edge, and the `From` impls for
+//! the commands that build an [`Exit`] on the way.
+//!
+//! | error | exit |
+//! |---|---|
+//! | [`Exit`] | the code it carries |
+//! | `gateway::GatewayError` (auth, ban, unreachable, refused) | 3 |
+//! | `book::BookError` (cannot open, altered, busy, a decision to make) | 2 |
+//! | anything else (I/O, a bad flag, an unreadable file) | 2 |
+
+use crate::book::BookError;
+use crate::gateway::GatewayError;
 
 /// How a payrun command ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,9 +68,62 @@ impl Exit {
     }
 }
 
+/// A book problem: exit 2 (a book that cannot be opened, was altered, is busy with another
+/// run, or needs a decision from the user).
+impl From<BookError> for Exit {
+    fn from(e: BookError) -> Self {
+        Exit::usage(e.to_string())
+    }
+}
+
+/// A gateway error that ends a command: exit 3 (auth, ban, unreachable, refused).
+impl From<GatewayError> for Exit {
+    fn from(e: GatewayError) -> Self {
+        Exit::refused(e.to_string())
+    }
+}
+
+/// The exit code an error ends the process with: the first [`Exit`] in its chain, else the
+/// code its library error maps to (the table above), else 2.
+pub fn code_of(err: &anyhow::Error) -> ExitCode {
+    for e in err.chain() {
+        if let Some(exit) = e.downcast_ref::<Exit>() {
+            return exit.code;
+        }
+        if e.downcast_ref::<GatewayError>().is_some() {
+            return ExitCode::Refused;
+        }
+        if e.downcast_ref::<BookError>().is_some() {
+            return ExitCode::Usage;
+        }
+    }
+    ExitCode::Usage
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn library_errors_map_to_their_codes_through_any_context() {
+        use anyhow::Context;
+        let gateway: anyhow::Result<()> = Err(GatewayError::Auth {
+            message: "bad signature".into(),
+        })
+        .context("http://127.0.0.1:1");
+        assert_eq!(code_of(&gateway.unwrap_err()), ExitCode::Refused);
+        let exit: anyhow::Error = Exit::new(ExitCode::Incomplete, "x").into();
+        assert_eq!(code_of(&exit.context("y")), ExitCode::Incomplete);
+        let io: anyhow::Error = std::io::Error::other("disk").into();
+        assert_eq!(code_of(&io), ExitCode::Usage);
+        assert_eq!(
+            Exit::from(GatewayError::Banned {
+                message: "418".into()
+            })
+            .code,
+            ExitCode::Refused
+        );
+    }
 
     #[test]
     fn codes_match_the_contract() {

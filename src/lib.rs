@@ -1,7 +1,7 @@
 //! payrun: pay out crypto from a spreadsheet through a payout gateway, exactly once per row.
 //!
 //! The pipeline (docs/design.md): `sheet` reads rows, `validate` checks them, `plan` derives order
-//! ids, `commands::quote` previews fees, `submit` sends through a `gateway::Gateway` while the
+//! ids, `quote` previews fees, `submit` sends through a `gateway::Gateway` while the
 //! `book` records intents and answers, `reconcile` judges every answer against what was sent,
 //! and `ledger` writes the results view. `sandbox` is the embedded gateway used for demos and
 //! tests.
@@ -17,6 +17,7 @@ pub mod ledger;
 pub mod model;
 pub mod output;
 pub mod plan;
+pub mod quote;
 pub mod reconcile;
 pub mod sandbox;
 pub mod sheet;

@@ -8,7 +8,7 @@ fn main() -> std::process::ExitCode {
         Err(err) if payrun::output::is_broken_pipe(&err) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("payrun: {err:#}");
-            payrun::commands::exit_code_of(&err).into()
+            payrun::exit::code_of(&err).into()
         }
     }
 }

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
 
+use crate::gateway::PayoutRequest;
 use crate::model::{OrderId, Payout};
 
 /// How many characters of the run id prefix a derived id.
@@ -22,6 +23,26 @@ pub struct PlannedOrder {
     pub payout: Payout,
     /// A digest of the payout fields, to notice a row edited after it was sent.
     pub fields_digest: String,
+}
+
+impl PlannedOrder {
+    /// The request this order sends (create, batch item and fee calc alike); `url_callback`
+    /// is the configured webhook address, if any.
+    pub fn request(&self, url_callback: Option<&str>) -> PayoutRequest {
+        let p = &self.payout;
+        PayoutRequest {
+            order_id: self.order_id.clone(),
+            currency: p.currency.clone(),
+            network: p.network.code.to_string(),
+            amount: p.amount,
+            to_address: p.address.clone(),
+            memo: p.memo.clone(),
+            fee_option: p.fee_option,
+            from_currency: p.from_currency.clone(),
+            remark: p.remark.clone(),
+            url_callback: url_callback.map(String::from),
+        }
+    }
 }
 
 /// The canonical text of a payout's fields (amount normalised, so `1.5` and `1.50` agree).

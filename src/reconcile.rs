@@ -7,6 +7,8 @@
 //! Anything that disagrees is a **conflict**: recorded with each differing field, never counted
 //! as paid, never re-sent by payrun.
 
+pub mod triage;
+
 use chrono::{DateTime, Utc};
 
 use crate::book::{now, Event, FieldConflict, OrderRecord, Source};

@@ -9,7 +9,8 @@ use std::process::Command;
 use calamine::{open_workbook, Data, Reader, Xlsx};
 use payrun::cli::config::Profile;
 use payrun::cli::{InitArgs, TemplateArgs};
-use payrun::commands::{exit_code_of, init, template};
+use payrun::commands::{init, template};
+use payrun::exit::code_of as exit_code_of;
 use payrun::exit::ExitCode;
 
 const HEADERS: [&str; 10] = [

@@ -18,13 +18,12 @@ use payrun::book::{
     now, Book, BookError, Event, Mode, OrderRecord, Run, RunCounts, SheetInfo, SheetSnapshot,
     SnapshotRow, Source,
 };
-use payrun::commands::quote::request_of;
 use payrun::commands::results;
-use payrun::commands::run::{triage, Triage};
 use payrun::gateway::PayoutState;
 use payrun::ledger::Ledger;
 use payrun::model::{FeeOption, GatewayId, GatewayKind, OrderId, Payout, Status};
 use payrun::plan::{self, PlannedOrder};
+use payrun::reconcile::triage::{triage, Triage};
 use payrun::validate::{address, networks};
 
 /// The run id: derived order ids look like the real ones, `pay-20261129-<32 hex>`.
@@ -201,7 +200,7 @@ pub fn build(
                 OrderRecord::planned(
                     o.payout.line,
                     o.fields_digest.clone(),
-                    request_of(o, None),
+                    o.request(None),
                     now(),
                 ),
                 None,
@@ -220,7 +219,7 @@ pub fn build(
                 order_id: o.order_id.clone(),
                 line: o.payout.line,
                 digest: o.fields_digest.clone(),
-                request: request_of(o, None),
+                request: o.request(None),
                 at: now(),
             })
             .collect();

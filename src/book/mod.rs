@@ -4,6 +4,7 @@
 //! - [`store`]: the file (private, WAL, `synchronous=FULL`), schema and migrations, the event
 //!   hash chain and the one write path, `record`;
 //! - [`events`]: the events and the status rule that folds them into an order's state;
+//! - [`choice`]: which run a `run` command means (new, resume, already paid, differs);
 //! - [`runs`]: accounts, runs, the sheet and plan of a run, and the one-sender lease;
 //! - [`approvals`]: four-eyes approvals of a plan, and which run used one;
 //! - [`audit`]: `book verify` (the whole chain, every order against its events) and export;
@@ -14,6 +15,7 @@
 
 pub mod approvals;
 pub mod audit;
+pub mod choice;
 pub mod events;
 pub mod ledgers;
 pub mod location;

@@ -2,6 +2,7 @@
 //! `payrun.toml` profile and the environment into a validated `Config`.
 
 pub mod config;
+pub mod submit;
 pub mod values;
 
 use std::path::PathBuf;

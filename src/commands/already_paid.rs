@@ -15,7 +15,7 @@ use std::path::Path;
 use crate::book::runs::sheet_key;
 use crate::book::{Book, Run};
 use crate::cli::RunArgs;
-use crate::commands::run::{book_error, date_of};
+use crate::commands::date_of;
 use crate::commands::{connect, open_book, results, Context};
 use crate::exit::ExitCode;
 use crate::ledger::Ledger;
@@ -46,20 +46,16 @@ pub fn answer_early(ctx: &Context, args: &RunArgs) -> anyhow::Result<Option<Exit
         return Ok(None);
     };
     let book = open_book(ctx)?;
-    let Some(account) = book.find_account(&key).map_err(book_error)? else {
+    let Some(account) = book.find_account(&key)? else {
         return Ok(None);
     };
     let path = sheet_key(sheet);
-    let (by_path, by_sha) = book
-        .runs_of_sheet(account, &path, &sha256)
-        .map_err(book_error)?;
+    let (by_path, by_sha) = book.runs_of_sheet(account, &path, &sha256)?;
     let Some(run) = by_sha else { return Ok(None) };
     if by_path.is_some_and(|p| p.pk != run.pk) {
         return Ok(None);
     }
-    let Some((note, targets)) =
-        results::current_ledgers(&book, &run, Some(sheet)).map_err(book_error)?
-    else {
+    let Some((note, targets)) = results::current_ledgers(&book, &run, Some(sheet))? else {
         return Ok(None);
     };
     if !note.finished {
@@ -83,8 +79,7 @@ pub fn answer(
     run: &Run,
     sheet: &Path,
 ) -> anyhow::Result<ExitCode> {
-    book.verify_run_events(run.pk, &run.run_id)
-        .map_err(book_error)?;
+    book.verify_run_events(run.pk, &run.run_id)?;
     let (ledger, written) = results::write_beside_sheet(book, gateway, run, Some(sheet))?;
     tracing::info!("run {}: results ledger rebuilt from the book", run.run_id);
     let statuses: Vec<_> = ledger.rows.iter().map(|r| r.status).collect();

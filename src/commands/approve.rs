@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use crate::book::approvals::{Approval, ApprovedOrder, ApprovedPlan};
 use crate::book::{now, Book, Run, SheetInfo};
 use crate::cli::ApproveArgs;
-use crate::commands::run::{book_error, load_sheet, plan_of, print_problems};
+use crate::commands::load::{load_sheet, plan_of, print_problems, sheet_info};
 use crate::commands::{controls, open_book, Context};
 use crate::exit::{Exit, ExitCode};
 use crate::plan::PlannedOrder;
@@ -127,9 +127,7 @@ pub fn check(
     plan: &[PlannedOrder],
     runner: &str,
 ) -> anyhow::Result<Approval> {
-    let approvals = book
-        .approvals_for(account, &info.path, &info.sha256)
-        .map_err(book_error)?;
+    let approvals = book.approvals_for(account, &info.path, &info.sha256)?;
     let usable: Vec<&Approval> = approvals
         .iter()
         .filter(|a| a.used_by.as_deref().is_none_or(|r| r == run.run_id))
@@ -194,16 +192,15 @@ pub fn execute(ctx: &Context, args: &ApproveArgs) -> anyhow::Result<ExitCode> {
         || Exit::usage("approve: the configuration names no gateway account (credentials)"),
     )?;
     let book = open_book(ctx)?;
-    let account = book.account(&key).map_err(book_error)?;
+    let account = book.account(&key)?;
     let stem = args
         .sheet
         .sheet
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "run".into());
-    let info = crate::commands::run::sheet_info(&args.sheet.sheet, &sheet);
-    let run_id = run_id_for(&book, account, ctx.global.run_id.as_deref(), &stem, &info)
-        .map_err(book_error)?;
+    let info = sheet_info(&args.sheet.sheet, &sheet);
+    let run_id = run_id_for(&book, account, ctx.global.run_id.as_deref(), &stem, &info)?;
     let plan = plan_of(&sheet, &run_id);
     let key_column = controls::key_column(&sheet.columns, args.sheet.key.as_deref())?;
     let keys = controls::recipient_keys(&sheet, key_column.as_ref().map(|k| k.0));
@@ -212,8 +209,7 @@ pub fn execute(ctx: &Context, args: &ApproveArgs) -> anyhow::Result<ExitCode> {
         &keys,
         key_column.as_ref().map(|k| k.1.as_str()).unwrap_or(""),
         Some((&book, account)),
-    )
-    .map_err(book_error)?;
+    )?;
     for p in &recipient {
         eprintln!(
             "warning: line {}, {}: {} [{}]",
@@ -236,9 +232,7 @@ pub fn execute(ctx: &Context, args: &ApproveArgs) -> anyhow::Result<ExitCode> {
         acknowledged,
         at: now(),
     };
-    let seq = book
-        .record_approval(account, &approved)
-        .map_err(book_error)?;
+    let seq = book.record_approval(account, &approved)?;
     if ctx.global.json {
         crate::outln!(
             "{}",

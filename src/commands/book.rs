@@ -3,7 +3,7 @@
 use crate::cli::BookCommand;
 use crate::commands::outputs::check_output;
 use crate::commands::{open_book, Context};
-use crate::exit::{Exit, ExitCode};
+use crate::exit::ExitCode;
 
 /// `payrun book …`.
 pub fn execute(ctx: &Context, cmd: &BookCommand) -> anyhow::Result<ExitCode> {
@@ -17,7 +17,7 @@ pub fn execute(ctx: &Context, cmd: &BookCommand) -> anyhow::Result<ExitCode> {
                 }
                 Err(e) => return Err(e),
             };
-            let report = book.verify().map_err(|e| Exit::usage(e.to_string()))?;
+            let report = book.verify()?;
             if ctx.global.json {
                 crate::outln!("{}", serde_json::to_string_pretty(&report)?);
             } else if let Some(p) = &report.first_problem {
@@ -41,9 +41,7 @@ pub fn execute(ctx: &Context, cmd: &BookCommand) -> anyhow::Result<ExitCode> {
             check_output(&args.out, Some(book.path()), None)?;
             crate::commands::outputs::check_new(&args.out, args.force)?;
             let mut buf = Vec::new();
-            let n = book
-                .export(&mut buf)
-                .map_err(|e| Exit::usage(e.to_string()))?;
+            let n = book.export(&mut buf)?;
             crate::ledger::atomic::write_replace(&args.out, &buf)?;
             eprintln!("wrote {n} events to {}", args.out.display());
             Ok(ExitCode::Success)

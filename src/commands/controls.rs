@@ -8,11 +8,13 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, IsTerminal, Write};
 
 use crate::book::{Book, BookError};
-use crate::cli::AckCode;
+use crate::cli::{AckCode, RunArgs};
 use crate::exit::Exit;
+use crate::plan::PlannedOrder;
 use crate::validate::lookalike::{self, Lookalikes};
 use crate::validate::problem::{codes, Problem};
 use crate::validate::{address, networks, LoadedSheet};
+use rust_decimal::Decimal;
 
 /// Header names that say who a row pays, when `--key` names none (docs/design.md, "The sheet").
 pub const KEY_ALIASES: &[&str] = &["employee_id", "recipient_id", "payee_id", "email"];
@@ -185,7 +187,7 @@ pub fn previous_variance(
         .into_iter()
         .filter(|r| r.sent)
         .collect();
-    let plan = crate::commands::run::plan_of(sheet, &previous.run_id);
+    let plan = crate::commands::load::plan_of(sheet, &previous.run_id);
     Ok(Some(crate::variance::compare(
         &previous.run_id,
         &crate::variance::sides_of_orders(&then),
@@ -259,6 +261,49 @@ pub fn acknowledge(
         Err(Exit::usage(
             "warnings not acknowledged; nothing was sent".to_string(),
         ))
+    }
+}
+
+/// Control totals: refuse (exit 3) before anything is sent when they are not met.
+pub fn check_controls(args: &RunArgs, plan: &[PlannedOrder]) -> Result<(), Exit> {
+    let mut totals: HashMap<String, Decimal> = HashMap::new();
+    for o in plan {
+        *totals
+            .entry(o.payout.currency.to_ascii_uppercase())
+            .or_default() += o.payout.amount;
+    }
+    let mut problems = Vec::new();
+    for m in &args.max_total {
+        let (cap, cur) = (m.amount, &m.currency);
+        let have = totals.get(cur).copied().unwrap_or_default();
+        if have > cap {
+            problems.push(format!("the {cur} total {have} exceeds --max-total {cap}"));
+        }
+    }
+    if let Some(n) = args.expect_count {
+        if plan.len() != n {
+            problems.push(format!(
+                "{} rows would be paid, --expect-count says {n}",
+                plan.len()
+            ));
+        }
+    }
+    for e in &args.expect_total {
+        let (want, cur) = (e.amount, &e.currency);
+        let have = totals.get(cur).copied().unwrap_or_default();
+        if have != want {
+            problems.push(format!(
+                "the {cur} total is {have}, --expect-total says {want}"
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Exit::refused(format!(
+            "control totals not met, nothing was sent: {}",
+            problems.join("; ")
+        )))
     }
 }
 

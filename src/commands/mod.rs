@@ -8,9 +8,9 @@ pub mod book;
 pub mod connect;
 pub mod controls;
 pub mod init;
+pub mod load;
 pub mod outputs;
 pub mod quote;
-pub mod quote_xlsx;
 pub mod report;
 pub mod results;
 pub mod run;
@@ -80,9 +80,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 /// payrun book, or was altered).
 pub fn open_book(ctx: &Context) -> anyhow::Result<Arc<crate::book::Book>> {
     let path = ctx.config.book.clone().map_err(Exit::usage)?;
-    Ok(Arc::new(
-        crate::book::Book::open(&path).map_err(|e| Exit::usage(e.to_string()))?,
-    ))
+    Ok(Arc::new(crate::book::Book::open(&path)?))
 }
 
 /// The run a read-only command means: `--run-id`, else the sheet's latest run (by path, then
@@ -96,9 +94,7 @@ pub fn select_run(
 ) -> anyhow::Result<crate::book::Run> {
     let key = connect::account_key(&ctx.config, ctx.global.sandbox);
     let account = match &key {
-        Some(k) => book
-            .find_account(k)
-            .map_err(|e| Exit::usage(e.to_string()))?,
+        Some(k) => book.find_account(k)?,
         None => None,
     };
     let none = || {
@@ -110,16 +106,15 @@ pub fn select_run(
                 .unwrap_or_default()
         ))
     };
-    let err = |e: crate::book::BookError| Exit::usage(e.to_string());
     let candidates: Vec<crate::book::Run> = if let Some(id) = &ctx.global.run_id {
         match account {
-            Some(a) => book.run_by_id(a, id).map_err(err)?.into_iter().collect(),
-            None => book.runs_named(id).map_err(err)?,
+            Some(a) => book.run_by_id(a, id)?.into_iter().collect(),
+            None => book.runs_named(id)?,
         }
     } else if let Some(sheet) = sheet {
         let path = crate::book::runs::sheet_key(sheet);
         let sha = crate::validate::file_sha256(sheet).ok();
-        let all = book.runs(account).map_err(err)?;
+        let all = book.runs(account)?;
         let by_path: Vec<_> = all
             .iter()
             .filter(|r| r.sheet_path == path)
@@ -135,12 +130,7 @@ pub fn select_run(
                 .collect()
         }
     } else {
-        book.runs(account)
-            .map_err(err)?
-            .into_iter()
-            .rev()
-            .take(1)
-            .collect()
+        book.runs(account)?.into_iter().rev().take(1).collect()
     };
     match candidates.len() {
         0 => Err(none().into()),
@@ -157,9 +147,7 @@ pub fn gateway_of(
     book: &crate::book::Book,
     run: &crate::book::Run,
 ) -> anyhow::Result<crate::model::GatewayKind> {
-    Ok(book
-        .account_gateway(run.account)
-        .map_err(|e| Exit::usage(e.to_string()))?)
+    Ok(book.account_gateway(run.account)?)
 }
 
 /// Logs go to stderr; `-v` info, `-vv` debug, `-vvv` trace; `RUST_LOG` overrides. Colour as
@@ -187,10 +175,7 @@ fn init_logging(verbose: u8, color: crate::cli::ColorChoice) {
         .try_init();
 }
 
-/// The exit code an error ends the process with.
-pub fn exit_code_of(err: &anyhow::Error) -> ExitCode {
-    err.chain()
-        .find_map(|e| e.downcast_ref::<Exit>())
-        .map(|e| e.code)
-        .unwrap_or(ExitCode::Usage)
+/// The date part (`YYYY-MM-DD`) of an RFC 3339 time.
+pub(crate) fn date_of(rfc3339: &str) -> &str {
+    rfc3339.get(..10).unwrap_or(rfc3339)
 }

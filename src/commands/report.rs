@@ -4,7 +4,7 @@
 use crate::cli::ReportArgs;
 use crate::commands::outputs::{check_new, check_output};
 use crate::commands::{gateway_of, open_book, results, select_run, Context};
-use crate::exit::{Exit, ExitCode};
+use crate::exit::ExitCode;
 use crate::ledger::summary::{self, Summary};
 
 /// `payrun report`.
@@ -20,8 +20,7 @@ pub fn execute(ctx: &Context, args: &ReportArgs) -> anyhow::Result<ExitCode> {
         check_output(out, None, Some(std::path::Path::new(&run.sheet_path)))?;
     }
     let gateway = gateway_of(&book, &run)?;
-    let ledger =
-        results::ledger_of(&book, gateway, &run).map_err(|e| Exit::usage(e.to_string()))?;
+    let ledger = results::ledger_of(&book, gateway, &run)?;
     crate::ledger::write(&args.out, &ledger)?;
     let s = Summary::from_ledger(&ledger)?;
     if let Some(md) = &args.summary {

@@ -3,15 +3,14 @@
 use crate::cli::HistoryArgs;
 use crate::commands::connect::account_key;
 use crate::commands::{open_book, Context};
-use crate::exit::{Exit, ExitCode};
+use crate::exit::ExitCode;
 
 /// `payrun runs`: every run of the configured account (every account when the configuration
 /// names none).
 pub fn runs(ctx: &Context) -> anyhow::Result<ExitCode> {
     let book = open_book(ctx)?;
-    let err = |e: crate::book::BookError| Exit::usage(e.to_string());
     let account = match account_key(&ctx.config, ctx.global.sandbox) {
-        Some(k) => match book.find_account(&k).map_err(err)? {
+        Some(k) => match book.find_account(&k)? {
             Some(a) => Some(a),
             None => {
                 if ctx.global.json {
@@ -24,7 +23,7 @@ pub fn runs(ctx: &Context) -> anyhow::Result<ExitCode> {
         },
         None => None,
     };
-    let lines = book.run_lines(account).map_err(err)?;
+    let lines = book.run_lines(account)?;
     if ctx.global.json {
         crate::outln!("{}", serde_json::to_string_pretty(&lines)?);
         return Ok(ExitCode::Success);
@@ -58,9 +57,7 @@ pub fn runs(ctx: &Context) -> anyhow::Result<ExitCode> {
 /// `payrun history --recipient KEY | --address A`.
 pub fn history(ctx: &Context, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
     let book = open_book(ctx)?;
-    let lines = book
-        .history(args.address.as_deref(), args.recipient.as_deref())
-        .map_err(|e| Exit::usage(e.to_string()))?;
+    let lines = book.history(args.address.as_deref(), args.recipient.as_deref())?;
     if ctx.global.json {
         crate::outln!("{}", serde_json::to_string_pretty(&lines)?);
         return Ok(ExitCode::Success);

@@ -70,13 +70,17 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let book_file = open_book(ctx)?;
     let run = select_run(ctx, &book_file, args.select.sheet.as_deref())?;
     let gateway = crate::commands::gateway_of(&book_file, &run)?;
-    let rate = crate::commands::run::pacing_rate(ctx, gateway, args.rate, args.rate_above_limit)?;
+    let rate = crate::cli::submit::pacing_rate(
+        &ctx.config,
+        ctx.global.sandbox,
+        gateway,
+        args.rate,
+        args.rate_above_limit,
+    )?;
     let mut config = ctx.config.clone();
     config.gateway = gateway;
     let conn = connect(&config, ctx.global.sandbox)?;
-    let account = book_file
-        .find_account(&conn.account)
-        .map_err(|e| Exit::usage(e.to_string()))?;
+    let account = book_file.find_account(&conn.account)?;
     if account != Some(run.account) {
         return Err(Exit::usage(format!(
             "run {} belongs to another gateway account than {}",
@@ -91,9 +95,7 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         run.account,
         Some(run.clone()),
     ));
-    let first = book
-        .ids_where(open)
-        .map_err(|e| Exit::usage(e.to_string()))?;
+    let first = book.ids_where(open)?;
     let stop = Arc::new(Stop::default());
     let engine = Engine {
         expect: conn.expect.clone(),
@@ -156,7 +158,7 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         match learned {
             None => timed_out = true,
             Some(learned) => {
-                for (id, what) in learned.map_err(|e| Exit::usage(e.to_string()))? {
+                for (id, what) in learned? {
                     let n = match what {
                         Refreshed::Unknown(_) => {
                             let n = misses.entry(id.clone()).or_default();
@@ -171,9 +173,7 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
                     };
                     if let Some(why) = give_up_after(&what, n, args.wait) {
                         let line = book.get(&id).ok().flatten().map(|r| r.line);
-                        engine
-                            .unresolved(&id, why.clone())
-                            .map_err(|e| Exit::usage(e.to_string()))?;
+                        engine.unresolved(&id, why.clone())?;
                         let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
                         let msg = format!("order {id}{at}: {why}; no longer polled");
                         match &bar {
@@ -193,8 +193,7 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
             return Ok(interrupted(&bar));
         }
         let still: Vec<OrderId> = book
-            .ids_where(open)
-            .map_err(|e| Exit::usage(e.to_string()))?
+            .ids_where(open)?
             .into_iter()
             .filter(|id| !given_up.contains(id))
             .collect();
@@ -208,8 +207,7 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         // pending but never keeps the wait alive; `run` resolves it. Nor does an order the
         // gateway does not know.
         let pending = book
-            .ids_where(|s| s == Status::Pending)
-            .map_err(|e| Exit::usage(e.to_string()))?
+            .ids_where(|s| s == Status::Pending)?
             .into_iter()
             .any(|id| !given_up.contains(&id));
         if !args.wait || !pending {
@@ -237,7 +235,7 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     if let Some(b) = &bar {
         b.finish();
     }
-    let orders = book.orders().map_err(|e| Exit::usage(e.to_string()))?;
+    let orders = book.orders()?;
     let in_doubt = orders
         .values()
         .filter(|r| r.status == Status::InDoubt)

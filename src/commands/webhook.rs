@@ -228,7 +228,7 @@ fn serve(ctx: &Context, args: &WebhookServeArgs) -> anyhow::Result<ExitCode> {
     let key = account_key(&ctx.config, ctx.global.sandbox).ok_or_else(|| {
         Exit::usage("webhook serve needs the gateway account's credentials (PAYRUN_PROJECT and PAYRUN_API_KEY, or the BlockATM contract, key and secret)")
     })?;
-    let account = book.account(&key).map_err(|e| Exit::usage(e.to_string()))?;
+    let account = book.account(&key)?;
     let gateway = key.gateway;
     let expect = match gateway {
         GatewayKind::G2328 => crate::gateway::echo::Expect::g2328(),
@@ -273,10 +273,7 @@ fn serve(ctx: &Context, args: &WebhookServeArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .copied()
         .collect();
-    for run in book
-        .runs(Some(account))
-        .map_err(|e| Exit::usage(e.to_string()))?
-    {
+    for run in book.runs(Some(account))? {
         if touched.contains(&run.pk) {
             results::write_beside_sheet(&book, gateway, &run, None)?;
         }

@@ -8,7 +8,7 @@
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{Format, FormatAlign, Workbook, Worksheet, XlsxError};
 
-use crate::commands::quote::QuoteReport;
+use crate::quote::QuoteReport;
 
 fn text(d: Option<Decimal>) -> String {
     d.map(|d| d.to_string()).unwrap_or_default()

@@ -1,0 +1,67 @@
+//! Which run `payrun run SHEET` means: a new pay period, the same run again (resume), or a
+//! sheet already paid — decided from the book alone (docs/book.md, "A new pay period, or the
+//! same run again?").
+
+use crate::book::{Book, BookError, Run, SheetInfo};
+
+/// Which run `payrun run SHEET` means (docs/book.md, "A new pay period, or the same run again?").
+#[derive(Debug)]
+pub enum Choice {
+    /// No run of this sheet: a new one.
+    New,
+    /// Resume this run (unfinished, named by `--run-id`, or corrected with the flags).
+    Resume(Run),
+    /// A finished run with the same content: nothing to send.
+    AlreadyPaid(Run),
+    /// A finished run of the same path with other content: the user must choose.
+    Differs(Run),
+}
+
+/// What the command line asks for: a run by id (`--run-id`), a new run (`--new-run`), or a
+/// correction of the earlier run (`--retry-failed`, `--accept-edits`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Wanted<'a> {
+    pub run_id: Option<&'a str>,
+    pub new_run: bool,
+    pub correcting: bool,
+}
+
+/// Decides which run a command means, from the book alone: the run named; else an unfinished
+/// run of the sheet's path or content; else a finished run of the same content (already paid)
+/// unless correcting; else a finished run of the same path with other content (the user must
+/// choose) unless correcting; else a new run.
+pub fn choose(
+    book: &Book,
+    account: i64,
+    wanted: Wanted<'_>,
+    sheet: &SheetInfo,
+) -> Result<Choice, BookError> {
+    let run_id = wanted.run_id;
+    if let Some(id) = run_id {
+        return Ok(match book.run_by_id(account, id)? {
+            Some(run) => Choice::Resume(run),
+            None => Choice::New,
+        });
+    }
+    if wanted.new_run {
+        return Ok(Choice::New);
+    }
+    let (by_path, by_sha) = book.runs_of_sheet(account, &sheet.path, &sheet.sha256)?;
+    let correcting = wanted.correcting;
+    if let Some(run) = &by_path {
+        if book.run_counts(run)?.unfinished() {
+            return Ok(Choice::Resume(run.clone()));
+        }
+    }
+    if let Some(run) = &by_sha {
+        if book.run_counts(run)?.unfinished() || correcting {
+            return Ok(Choice::Resume(run.clone()));
+        }
+        return Ok(Choice::AlreadyPaid(run.clone()));
+    }
+    Ok(match by_path {
+        Some(run) if correcting => Choice::Resume(run),
+        Some(run) => Choice::Differs(run),
+        None => Choice::New,
+    })
+}

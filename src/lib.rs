@@ -19,6 +19,7 @@ pub mod output;
 pub mod plan;
 pub mod quote;
 pub mod reconcile;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod sheet;
 pub mod submit;

@@ -165,3 +165,38 @@ impl RunBook {
         self.changed.load(Ordering::Relaxed)
     }
 }
+
+/// A new book's id: 128 random bits written as a UUID (version 4, RFC 9562), as every book
+/// has had since the first schema. Made from `rand` so a build without the embedded sandbox
+/// needs no UUID crate.
+pub fn new_book_id() -> String {
+    let mut b: [u8; 16] = rand::random();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+#[cfg(test)]
+mod book_id_tests {
+    #[test]
+    fn a_book_id_is_a_version_4_uuid_and_new_each_time() {
+        let a = super::new_book_id();
+        assert_eq!(a.len(), 36);
+        let parts: Vec<&str> = a.split('-').collect();
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
+        assert!(parts[2].starts_with('4'));
+        assert!(matches!(&parts[3][..1], "8" | "9" | "a" | "b"));
+        assert_ne!(a, super::new_book_id());
+    }
+}

@@ -501,7 +501,7 @@ impl Book {
             for (i, m) in MIGRATIONS.iter().enumerate().skip(now as usize) {
                 tx.execute_batch(m).map_err(sql(path))?;
                 if i == 0 {
-                    let id = uuid::Uuid::new_v4().to_string();
+                    let id = super::new_book_id();
                     tx.execute(
                         "INSERT INTO meta(key, value) VALUES ('book_id', ?1), ('created_at', ?2), ('head_seq', '0'), ('head_hash', ?3)",
                         params![id, super::events::now(), hex::encode(genesis(&id))],

@@ -10,7 +10,20 @@ use crate::gateway::blockatm::BlockAtmClient;
 use crate::gateway::g2328::Client2328;
 use crate::gateway::{Gateway, HttpSettings};
 use crate::model::GatewayKind;
+#[cfg(feature = "sandbox")]
 use crate::sandbox::{Sandbox, SandboxConfig};
+
+/// Without the `sandbox` feature there is never an embedded sandbox to keep alive.
+#[cfg(not(feature = "sandbox"))]
+pub enum Sandbox {}
+
+/// What `--sandbox` and `payrun sandbox` say in a build without the embedded sandbox (exit 2).
+pub fn without_sandbox() -> Exit {
+    Exit::usage(
+        "this payrun was built without the embedded sandbox (cargo feature `sandbox`); \
+         --sandbox and `payrun sandbox` are not available",
+    )
+}
 
 /// A gateway client, and the in-process sandbox it talks to when there is one (kept alive as
 /// long as the connection).
@@ -30,6 +43,9 @@ pub struct Connection {
 /// credentials it would be started with).
 pub fn account_key(config: &Config, sandbox: bool) -> Option<AccountKey> {
     let (mode, config) = if sandbox {
+        #[cfg(not(feature = "sandbox"))]
+        return None;
+        #[cfg(feature = "sandbox")]
         (Mode::Sandbox, sandbox_credentials(config))
     } else {
         (Mode::Live, config.clone())
@@ -45,6 +61,7 @@ pub fn account_key(config: &Config, sandbox: bool) -> Option<AccountKey> {
 }
 
 /// The configuration with the embedded sandbox's credentials filled in.
+#[cfg(feature = "sandbox")]
 fn sandbox_credentials(config: &Config) -> Config {
     let sc = sandbox_config(config);
     let mut config = config.clone();
@@ -67,6 +84,7 @@ fn sandbox_credentials(config: &Config) -> Config {
 
 /// The sandbox configuration `--sandbox` uses: the environment's credentials (or the
 /// documented defaults), the configured BlockATM chain, and quick settlement for demos.
+#[cfg(feature = "sandbox")]
 pub fn sandbox_config(config: &Config) -> SandboxConfig {
     let mut sc = SandboxConfig::from_env();
     if let Some(n) = config.network {
@@ -82,21 +100,35 @@ pub fn sandbox_config(config: &Config) -> SandboxConfig {
     sc
 }
 
+/// The configuration to connect with, and the embedded sandbox started for it when `sandbox`
+/// (its base URL and credentials filled in).
+#[cfg(feature = "sandbox")]
+fn with_sandbox(config: &Config, sandbox: bool) -> Result<(Config, Option<Sandbox>), Exit> {
+    if !sandbox {
+        return Ok((config.clone(), None));
+    }
+    let sb = Sandbox::start(sandbox_config(config), ([127, 0, 0, 1], 0).into())
+        .map_err(|e| Exit::usage(format!("cannot start the embedded sandbox: {e}")))?;
+    let mut config = sandbox_credentials(config);
+    config.base_url = Some(match config.gateway {
+        GatewayKind::G2328 => sb.base_url_2328(),
+        GatewayKind::BlockAtm => sb.base_url_blockatm(),
+    });
+    Ok((config, Some(sb)))
+}
+
+/// Without the embedded sandbox, `--sandbox` is refused (exit 2).
+#[cfg(not(feature = "sandbox"))]
+fn with_sandbox(config: &Config, sandbox: bool) -> Result<(Config, Option<Sandbox>), Exit> {
+    if sandbox {
+        return Err(without_sandbox());
+    }
+    Ok((config.clone(), None))
+}
+
 /// Connects per the configuration; `sandbox` starts the embedded gateway and points at it.
 pub fn connect(config: &Config, sandbox: bool) -> anyhow::Result<Connection> {
-    let mut config = config.clone();
-    let mut started = None;
-    if sandbox {
-        let sc = sandbox_config(&config);
-        let sb = Sandbox::start(sc, ([127, 0, 0, 1], 0).into())
-            .map_err(|e| Exit::usage(format!("cannot start the embedded sandbox: {e}")))?;
-        config = sandbox_credentials(&config);
-        config.base_url = Some(match config.gateway {
-            GatewayKind::G2328 => sb.base_url_2328(),
-            GatewayKind::BlockAtm => sb.base_url_blockatm(),
-        });
-        started = Some(sb);
-    }
+    let (config, started) = with_sandbox(config, sandbox)?;
     config
         .require_credentials()
         .map_err(|e| Exit::usage(e.to_string()))?;

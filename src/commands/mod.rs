@@ -15,6 +15,7 @@ pub mod report;
 pub mod results;
 pub mod run;
 pub mod runs;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod status;
 pub mod template;
@@ -49,7 +50,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Template(args) => return template::execute(args),
         Command::Init(args) => return init::execute(args),
+        #[cfg(feature = "sandbox")]
         Command::Sandbox(args) => return sandbox::execute(&cli.global, args),
+        #[cfg(not(feature = "sandbox"))]
+        Command::Sandbox(_) => return Err(connect::without_sandbox().into()),
         _ => {}
     }
     let sources =

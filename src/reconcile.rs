@@ -6,8 +6,15 @@
 //! gateway already held under this order id), and against a final status the order already has.
 //! Anything that disagrees is a **conflict**: recorded with each differing field, never counted
 //! as paid, never re-sent by payrun.
+//!
+//! Its other parts: [`triage`] (what the book says of each planned order before a resume),
+//! [`status_pass`] (the lookups `run` makes right after sending), [`webhook`] (a genuine
+//! delivery into the book). The status refresh itself is `submit::Engine::refresh`, which
+//! shares the engine's pacing and retries; `payrun status` drives it.
 
+pub mod status_pass;
 pub mod triage;
+pub mod webhook;
 
 use chrono::{DateTime, Utc};
 

@@ -6,26 +6,28 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
-use std::time::Duration;
+
+use anyhow::Context as _;
 
 use crate::book::choice::{choose, Choice, Wanted};
-use crate::book::{self, OrderRecord, RunBook, SheetSnapshot, SnapshotRow};
+use crate::book::{self, Book, OrderRecord, RunBook, SheetInfo, SheetSnapshot, SnapshotRow};
 use crate::cli::submit::{pacing_rate, settings};
 use crate::cli::RunArgs;
-use crate::commands::connect::{connect, runtime};
+use crate::commands::connect::{connect, runtime, Connection};
 use crate::commands::load::{
     checked_run_id, load_sheet, plan_of, print_problems, sheet_info, stem,
 };
 use crate::commands::{already_paid, approve, controls, date_of, open_book, results, Context};
 use crate::exit::{Exit, ExitCode};
-use crate::model::{OrderId, Status};
+use crate::model::OrderId;
 use crate::plan::PlannedOrder;
 use crate::quote::render::to_text;
 use crate::quote::{self, QuoteReport};
-use crate::reconcile::triage::triage;
+use crate::reconcile::status_pass;
+use crate::reconcile::triage::{triage, Triage};
 use crate::submit::progress::Progress;
-use crate::submit::stop::Stop;
-use crate::submit::{Engine, Pacers};
+use crate::submit::stop::{interrupt_on_ctrl_c, Stop};
+use crate::submit::{Engine, Pacers, Settings};
 use crate::validate::LoadedSheet;
 use crate::variance;
 
@@ -100,70 +102,187 @@ fn snapshot(sheet: &LoadedSheet, plan: &[PlannedOrder], quote: &QuoteReport) -> 
     }
 }
 
-/// The longest status pass `run` makes after sending, in seconds.
-const RECONCILE_SECS: u64 = 15;
-
-/// How many lookups fit in `RECONCILE_SECS` at one lookup per `period`.
-fn reconcile_budget(period: Duration) -> usize {
-    let per = period.as_secs_f64().max(1e-6);
-    (RECONCILE_SECS as f64 / per) as usize
-}
-
-/// `payrun run SHEET`.
+/// `payrun run SHEET`: the whole flow, each step one call.
 pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(code) = already_paid::answer_early(ctx, args)? {
         return Ok(code);
     }
     let sheet = load_sheet(ctx, &args.sheet)?;
-    let report = &sheet.report;
-    print_problems(&mut std::io::stderr(), report)?;
-    if report.invalid > 0 {
-        if !args.skip_invalid {
-            eprintln!(
-                "{} of {} rows are invalid; nothing was sent. Fix them, or pass --skip-invalid to pay only the valid rows.",
-                report.invalid, report.rows
-            );
-            return Ok(ExitCode::Incomplete);
-        }
-        eprintln!(
-            "--skip-invalid: {} invalid row(s) will not be paid",
-            report.invalid
-        );
+    print_problems(&mut std::io::stderr(), &sheet.report)?;
+    if let Some(code) = refuse_invalid_rows(args, &sheet) {
+        return Ok(code);
     }
     let key_column = controls::key_column(&sheet.columns, args.sheet.key.as_deref())?;
     let settings = settings(&ctx.config, &args.submit)?;
+    let (rate, above) = (args.submit.rate, args.submit.rate_above_limit);
     let rate = pacing_rate(
         &ctx.config,
         ctx.global.sandbox,
         ctx.config.gateway,
-        args.submit.rate,
-        args.submit.rate_above_limit,
+        rate,
+        above,
     )?;
+    let book = open_book(ctx)?;
+    let conn = connect(&ctx.config, ctx.global.sandbox)?;
+    let account = book.account(&conn.account)?;
+    let info = sheet_info(&args.sheet.sheet, &sheet);
+    let (run, sheet) = match open_run(ctx, args, &book, account, &info, sheet)? {
+        Opened::Run(run, sheet) => (run, *sheet),
+        Opened::Answered(code) => return Ok(code),
+    };
+    let s = Scope {
+        ctx,
+        args,
+        book: &book,
+        account,
+        run: &run,
+        info: &info,
+        conn: &conn,
+    };
+    let _lease = book.lease(&run)?;
+    let mut plan = plan_of(&sheet, &run.run_id);
+    if let Some(code) = refuse_reused_order_ids(&s, &plan)? {
+        return Ok(code);
+    }
+    controls::check_controls(args, &plan)?;
+    let recipients = recipient_controls(&s, &sheet, key_column)?;
+    let mut triage = triage_run(&s, &mut plan)?;
+    let rt = runtime()?;
+    let pacers = Pacers::for_gateway(ctx.config.gateway, rate);
+    let Some(mut quote) = price(&s, &rt, &pacers, &mut triage)? else {
+        return Ok(ExitCode::Incomplete);
+    };
+    let pending = triage.to_send.len() + triage.in_doubt.len();
+    if pending > 0 {
+        // The confirmation shows what changed since the previous run of this sheet.
+        quote.variance =
+            controls::previous_variance(&book, account, &info.path, &sheet, Some(run.pk))?;
+    }
+    save_plan(&s, &sheet, &plan, &quote, &triage, &recipients.keys)?;
+    drop(sheet);
+    if pending > 0 {
+        approve_and_confirm(&s, &plan, &quote, &triage, &recipients.to_ack)?;
+    } else {
+        eprintln!(
+            "nothing to send: every valid row of run {} already has an answer from the gateway",
+            run.run_id
+        );
+    }
+    let stop = pay(&s, &rt, pacers, settings, &triage)?;
+    finish(&s, &stop)
+}
+
+/// What every step of one `run` command works on: the command, its book and gateway
+/// account, the run and the sheet it reads, and the gateway connection.
+struct Scope<'a> {
+    ctx: &'a Context,
+    args: &'a RunArgs,
+    book: &'a Arc<Book>,
+    account: i64,
+    run: &'a book::Run,
+    info: &'a SheetInfo,
+    conn: &'a Connection,
+}
+
+/// Sends the run's work through the engine, then the status pass (`reconcile::status_pass`);
+/// Ctrl-C finishes what is in flight and sends nothing new. Returns the run's stop signal
+/// (fatal answer, interruption) for the exit code.
+fn pay(
+    s: &Scope<'_>,
+    rt: &tokio::runtime::Runtime,
+    pacers: Pacers,
+    settings: Settings,
+    triage: &Triage,
+) -> anyhow::Result<Arc<Stop>> {
+    let pending = triage.to_send.len() + triage.in_doubt.len();
+    let run_book = Arc::new(RunBook::new(s.book.clone(), s.account, Some(s.run.clone())));
+    let progress = Arc::new(Progress::new(pending as u64, "paying", s.ctx.global.json));
+    let gateway = s.conn.gateway.clone();
+    let expect = s.conn.expect.clone();
+    let engine = Engine::new(
+        gateway,
+        expect,
+        run_book,
+        pacers,
+        settings,
+        progress.clone(),
+    );
+    let stop = engine.stop.clone();
+    let ctrl_c = interrupt_on_ctrl_c(stop.clone(), rt.handle(), Some(INTERRUPTED));
+    let callback = s.ctx.config.callback_url.as_deref();
+    let to_send = triage.to_send.iter().map(|o| o.request(callback)).collect();
+    let outcome = rt.block_on(async {
+        engine.pay(triage.in_doubt.clone(), to_send).await?;
+        if !stop.is_set() && pending > 0 {
+            status_pass::after_sending(&engine).await?;
+        }
+        Ok::<_, book::BookError>(())
+    });
+    ctrl_c.abort();
+    progress.finish();
+    outcome?;
+    Ok(stop)
+}
+
+/// What `run` prints on Ctrl-C.
+const INTERRUPTED: &str = "\ninterrupted: finishing the requests in flight, sending nothing new";
+
+/// Invalid rows stop the run (exit 1) unless `--skip-invalid`, which says what is left out.
+fn refuse_invalid_rows(args: &RunArgs, sheet: &LoadedSheet) -> Option<ExitCode> {
+    let report = &sheet.report;
+    if report.invalid == 0 {
+        return None;
+    }
+    if !args.skip_invalid {
+        eprintln!(
+            "{} of {} rows are invalid; nothing was sent. Fix them, or pass --skip-invalid to pay only the valid rows.",
+            report.invalid, report.rows
+        );
+        return Some(ExitCode::Incomplete);
+    }
+    eprintln!(
+        "--skip-invalid: {} invalid row(s) will not be paid",
+        report.invalid
+    );
+    None
+}
+
+/// The run a `run` command goes on with (and the sheet, still needed), or how it ended
+/// without one.
+enum Opened {
+    Run(book::Run, Box<LoadedSheet>),
+    Answered(ExitCode),
+}
+
+/// Decides which run this is (`book::choice`) and opens it: a new run, a resumed one, the
+/// "already paid" answer, or the refusal of a paid sheet that has changed since (exit 2,
+/// with what changed).
+fn open_run(
+    ctx: &Context,
+    args: &RunArgs,
+    book: &Arc<Book>,
+    account: i64,
+    info: &SheetInfo,
+    sheet: LoadedSheet,
+) -> anyhow::Result<Opened> {
     let wanted_run = ctx
         .global
         .run_id
         .as_deref()
         .map(checked_run_id)
         .transpose()?;
-    let book = open_book(ctx)?;
-    let conn = connect(&ctx.config, ctx.global.sandbox)?;
-    let account = book.account(&conn.account)?;
-    let info = sheet_info(&args.sheet.sheet, &sheet);
-    let gateway = ctx.config.gateway;
-    let run = match choose(
-        &book,
-        account,
-        Wanted {
-            run_id: wanted_run.as_deref(),
-            new_run: args.new_run,
-            correcting: args.retry_failed || args.accept_edits,
-        },
-        &info,
-    )? {
+    let wanted = Wanted {
+        run_id: wanted_run.as_deref(),
+        new_run: args.new_run,
+        correcting: args.retry_failed || args.accept_edits,
+    };
+    let run = match choose(book, account, wanted, info)? {
         Choice::AlreadyPaid(run) => {
             // The ledger is built from the book; the sheet read is not needed any more.
             drop(sheet);
-            return already_paid::answer(ctx, &book, gateway, &run, &args.sheet.sheet);
+            let gateway = ctx.config.gateway;
+            let code = already_paid::answer(ctx, book, gateway, &run, &args.sheet.sheet)?;
+            return Ok(Opened::Answered(code));
         }
         Choice::Differs(run) => {
             let previous = book.run_orders(account, run.pk)?;
@@ -195,16 +314,22 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
                 account,
                 wanted_run.as_deref(),
                 &stem(&args.sheet.sheet),
-                &info,
+                info,
                 &sheet.columns,
             )?;
             eprintln!("new run {}", run.run_id);
             run
         }
     };
-    let _lease = book.lease(&run)?;
-    let mut plan = plan_of(&sheet, &run.run_id);
-    // Explicit order ids: never one another run of the account used.
+    Ok(Opened::Run(run, Box::new(sheet)))
+}
+
+/// Explicit order ids another run of the account already used: listed, nothing sent (exit 1).
+fn refuse_reused_order_ids(
+    s: &Scope<'_>,
+    plan: &[PlannedOrder],
+) -> anyhow::Result<Option<ExitCode>> {
+    let (book, account, run) = (s.book, s.account, s.run);
     let mut reused = Vec::new();
     for o in plan.iter().filter(|o| o.payout.explicit_order_id.is_some()) {
         if let Some(other) = book.order_run(account, o.order_id.as_str())? {
@@ -216,38 +341,59 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    if !reused.is_empty() {
-        for r in &reused {
-            eprintln!("{r}");
-        }
-        eprintln!(
-            "nothing was sent: an order id is paid once per account; give these rows new order ids"
-        );
-        return Ok(ExitCode::Incomplete);
+    if reused.is_empty() {
+        return Ok(None);
     }
-    controls::check_controls(args, &plan)?;
-    // Recipient controls against the book (docs/book.md, "Recipients").
-    let recipient_keys = controls::recipient_keys(&sheet, key_column.as_ref().map(|k| k.0));
+    for r in &reused {
+        eprintln!("{r}");
+    }
+    eprintln!(
+        "nothing was sent: an order id is paid once per account; give these rows new order ids"
+    );
+    Ok(Some(ExitCode::Incomplete))
+}
+
+/// What the recipient controls found: each row's recipient key, and the warning codes to
+/// acknowledge (with how many rows each) before anything is sent.
+struct Recipients {
+    keys: HashMap<u64, String>,
+    to_ack: BTreeMap<&'static str, usize>,
+}
+
+/// Recipient controls against the book (docs/book.md, "Recipients"): prints each warning.
+fn recipient_controls(
+    s: &Scope<'_>,
+    sheet: &LoadedSheet,
+    key_column: Option<(usize, String)>,
+) -> anyhow::Result<Recipients> {
+    let (book, account) = (s.book.as_ref(), s.account);
+    let keys = controls::recipient_keys(sheet, key_column.as_ref().map(|k| k.0));
     let key_label = key_column.as_ref().map(|k| k.1.as_str()).unwrap_or("");
-    let recipient_warnings =
-        controls::recipient_warnings(&sheet, &recipient_keys, key_label, Some((&book, account)))?;
-    for p in &recipient_warnings {
+    let warnings = controls::recipient_warnings(sheet, &keys, key_label, Some((book, account)))?;
+    for p in &warnings {
         eprintln!(
             "warning: line {}, {}: {} [{}]",
             p.line, p.column, p.message, p.code
         );
     }
-    let to_ack = controls::to_acknowledge(report.warnings.iter().chain(&recipient_warnings));
-    book.run_counts(&run)?;
+    let to_ack = controls::to_acknowledge(sheet.report.warnings.iter().chain(&warnings));
+    Ok(Recipients { keys, to_ack })
+}
+
+/// Checks the run's events against their hashes, then sorts the planned orders by what the
+/// book says of them (`reconcile::triage`); prints every held row.
+fn triage_run(s: &Scope<'_>, plan: &mut [PlannedOrder]) -> anyhow::Result<Triage> {
+    let (book, account, run, args) = (s.book, s.account, s.run, s.args);
+    book.run_counts(run)?;
     book.verify_run_events(run.pk, &run.run_id)?;
     let orders: HashMap<OrderId, OrderRecord> = book
         .run_orders(account, run.pk)?
         .into_iter()
         .map(|r| (r.order_id.clone(), r))
         .collect();
-    let mut triage = triage(
+    let triage = triage(
         &run.run_id,
-        &mut plan,
+        plan,
         &orders,
         args.retry_failed,
         args.accept_edits,
@@ -255,13 +401,23 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     for (line, why) in &triage.held {
         eprintln!("held: line {line}: {why}");
     }
-    let rt = runtime()?;
-    let pacers = Pacers::for_gateway(gateway, rate);
+    Ok(triage)
+}
+
+/// The fee preview of what is to be sent (nothing new to send: the fees the earlier read
+/// quoted). Rows the calculator refused stop the run (None: exit 1) unless `--skip-invalid`,
+/// which takes them out of `triage.to_send`. Auth, ban or an unreachable gateway: exit 3.
+fn price(
+    s: &Scope<'_>,
+    rt: &tokio::runtime::Runtime,
+    pacers: &Pacers,
+    triage: &mut Triage,
+) -> anyhow::Result<Option<QuoteReport>> {
+    let (book, run, conn, args) = (s.book, s.run, s.conn, s.args);
     let quote = if triage.to_send.is_empty() {
-        // Nothing new to send: no fee preview; keep the fees the earlier read quoted.
-        let (snap, _) = book.snapshot(&run)?;
+        let (snap, _) = book.snapshot(run)?;
         QuoteReport {
-            gateway: gateway.to_string(),
+            gateway: conn.gateway.kind().to_string(),
             fee_by_order: snap
                 .rows
                 .iter()
@@ -276,36 +432,43 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
             quote::check_balance(conn.gateway.as_ref(), &pacers.lookup, &mut q).await;
             Ok::<_, crate::gateway::GatewayError>(q)
         })
-        // Auth, ban or an unreachable gateway: nothing is sent (exit 3).
-        .map_err(|e| Exit::refused(format!("{}: {e}", conn.base_url)))?
+        .with_context(|| conn.base_url.clone())?
     };
-    if !quote.unpriced.is_empty() {
-        eprint!("{}", to_text(&quote));
-        if !args.skip_invalid {
-            eprintln!(
-                "{} row(s) could not be priced; nothing was sent. Fix them, or pass --skip-invalid to pay only the priced rows.",
-                quote.unpriced.len()
-            );
-            return Ok(ExitCode::Incomplete);
-        }
+    if quote.unpriced.is_empty() {
+        return Ok(Some(quote));
+    }
+    eprint!("{}", to_text(&quote));
+    if !args.skip_invalid {
         eprintln!(
-            "--skip-invalid: {} row(s) the fee calculator refused will not be paid",
+            "{} row(s) could not be priced; nothing was sent. Fix them, or pass --skip-invalid to pay only the priced rows.",
             quote.unpriced.len()
         );
-        let refused: HashSet<&OrderId> = quote.unpriced.iter().map(|u| &u.order_id).collect();
-        triage.to_send.retain(|o| !refused.contains(&o.order_id));
+        return Ok(None);
     }
-    let pending_work = triage.to_send.len() + triage.in_doubt.len();
-    // The confirmation shows what changed since the previous run of this sheet.
-    let mut quote = quote;
-    if pending_work > 0 {
-        quote.variance =
-            controls::previous_variance(&book, account, &info.path, &sheet, Some(run.pk))?;
-    }
-    let callback = ctx.config.callback_url.clone();
-    let snap = snapshot(&sheet, &plan, &quote);
+    eprintln!(
+        "--skip-invalid: {} row(s) the fee calculator refused will not be paid",
+        quote.unpriced.len()
+    );
+    let refused: HashSet<&OrderId> = quote.unpriced.iter().map(|u| &u.order_id).collect();
+    triage.to_send.retain(|o| !refused.contains(&o.order_id));
+    Ok(Some(quote))
+}
+
+/// Records the sheet as the run now reads it and the intent-to-plan of every order to send,
+/// when anything changed (the results ledger is built from this).
+fn save_plan(
+    s: &Scope<'_>,
+    sheet: &LoadedSheet,
+    plan: &[PlannedOrder],
+    quote: &QuoteReport,
+    triage: &Triage,
+    recipient_keys: &HashMap<u64, String>,
+) -> anyhow::Result<()> {
+    let (book, account, run, info) = (s.book, s.account, s.run, s.info);
+    let callback = s.ctx.config.callback_url.as_deref();
+    let snap = snapshot(sheet, plan, quote);
     let sheet_changed = {
-        let (old, old_held) = book.snapshot(&run)?;
+        let (old, old_held) = book.snapshot(run)?;
         old != snap || old_held != triage.held
     };
     let to_plan: Vec<(OrderRecord, Option<String>)> = triage
@@ -316,7 +479,7 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
                 OrderRecord::planned(
                     o.payout.line,
                     o.fields_digest.clone(),
-                    o.request(callback.as_deref()),
+                    o.request(callback),
                     book::now(),
                 ),
                 recipient_keys.get(&o.payout.line).cloned(),
@@ -324,116 +487,62 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         })
         .collect();
     if sheet_changed || !to_plan.is_empty() {
-        book.save_plan(account, &run, &info, &snap, &triage.held, &to_plan)?;
+        book.save_plan(account, run, info, &snap, &triage.held, &to_plan)?;
     }
-    if pending_work > 0 {
-        // Four eyes (docs/book.md, "Approvals"): checked before anything is sent.
-        if args.require_approval || ctx.config.require_approval {
-            let runner = approve::runner_name(args.runner.as_deref()).ok_or_else(|| {
-                Exit::usage("approval required: name who runs it with --runner NAME")
-            })?;
-            let approval = approve::check(&book, account, &run, &info, &plan, &runner)?;
-            if approval.used_by.is_none() {
-                book.use_approval(account, &run, &approval, &runner)?;
-            }
-            eprintln!(
-                "approved by {} at {} (approval #{}); run by {runner}",
-                approval.plan.approver, approval.plan.at, approval.seq
-            );
+    Ok(())
+}
+
+/// Four eyes when required (docs/book.md, "Approvals"), then the confirmation: both before
+/// anything is sent.
+fn approve_and_confirm(
+    s: &Scope<'_>,
+    plan: &[PlannedOrder],
+    quote: &QuoteReport,
+    triage: &Triage,
+    to_ack: &BTreeMap<&'static str, usize>,
+) -> anyhow::Result<()> {
+    let (ctx, args, book, account, run) = (s.ctx, s.args, s.book, s.account, s.run);
+    let (info, conn) = (s.info, s.conn);
+    if args.require_approval || ctx.config.require_approval {
+        let runner = approve::runner_name(args.runner.as_deref())
+            .ok_or_else(|| Exit::usage("approval required: name who runs it with --runner NAME"))?;
+        let approval = approve::check(book, account, run, info, plan, &runner)?;
+        if approval.used_by.is_none() {
+            book.use_approval(account, run, &approval, &runner)?;
         }
-        let place = format!(
-            "{} payout: {}, {} via {}, run {}",
-            match conn.account.mode {
-                book::Mode::Live => "LIVE",
-                book::Mode::Sandbox => "SANDBOX",
-            },
-            conn.account.gateway,
-            conn.account.label(),
-            conn.base_url,
-            run.run_id
-        );
-        confirm(
-            args,
-            &quote,
-            &place,
-            triage.to_send.len(),
-            triage.in_doubt.len(),
-            &to_ack,
-        )?;
-    } else {
         eprintln!(
-            "nothing to send: every valid row of run {} already has an answer from the gateway",
-            run.run_id
+            "approved by {} at {} (approval #{}); run by {runner}",
+            approval.plan.approver, approval.plan.at, approval.seq
         );
     }
-    let run_book = Arc::new(RunBook::new(book.clone(), account, Some(run.clone())));
-    let stop = Arc::new(Stop::default());
-    let progress = Arc::new(Progress::new(
-        pending_work as u64,
-        "paying",
-        ctx.global.json,
-    ));
-    let engine = Engine {
-        expect: conn.expect.clone(),
-        gateway: conn.gateway.clone(),
-        book: run_book.clone(),
-        pacers,
-        settings,
-        stop: stop.clone(),
-        progress: progress.clone(),
-    };
-    let outcome: Result<(), book::BookError> = rt.block_on(async {
-        let ctrl_c = {
-            let stop = stop.clone();
-            tokio::spawn(async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    eprintln!(
-                        "\ninterrupted: finishing the requests in flight, sending nothing new"
-                    );
-                    stop.interrupt();
-                }
-            })
-        };
-        let absent = engine.resolve_in_doubt(triage.in_doubt.clone()).await?;
-        let mut reqs: Vec<_> = triage
-            .to_send
-            .iter()
-            .map(|o| o.request(callback.as_deref()))
-            .collect();
-        reqs.extend(absent);
-        if !stop.is_set() && !reqs.is_empty() {
-            engine.send(reqs).await?;
-        }
-        // Reconcile: one status pass over accepted, non-final orders — when it is quick at the
-        // gateway's lookup rate; otherwise `payrun status --wait` follows them.
-        if !stop.is_set() && pending_work > 0 {
-            let pending: Vec<OrderId> = run_book.ids_where(|s| s == Status::Pending)?;
-            let budget = reconcile_budget(engine.pacers.lookup.period());
-            if pending.len() > budget {
-                eprintln!(
-                    "{} payouts are pending; follow them with `payrun status --wait` \
-                     (a status pass now would take over {RECONCILE_SECS} s at the gateway's lookup rate)",
-                    pending.len()
-                );
-            } else if !pending.is_empty() {
-                for (id, what) in engine.refresh(pending).await? {
-                    if let crate::submit::Refreshed::Unknown(why) = what {
-                        engine.unresolved(
-                            &id,
-                            format!("the gateway accepted this order but its status lookup does not find it: {why}"),
-                        )?;
-                    }
-                }
-            }
-        }
-        ctrl_c.abort();
-        Ok(())
-    });
-    progress.finish();
-    outcome?;
-    drop(engine);
+    let place = format!(
+        "{} payout: {}, {} via {}, run {}",
+        match conn.account.mode {
+            book::Mode::Live => "LIVE",
+            book::Mode::Sandbox => "SANDBOX",
+        },
+        conn.account.gateway,
+        conn.account.label(),
+        conn.base_url,
+        run.run_id
+    );
+    confirm(
+        args,
+        quote,
+        &place,
+        triage.to_send.len(),
+        triage.in_doubt.len(),
+        to_ack,
+    )
+}
+
+/// Writes the results ledger beside the sheet, prints the summary, and ends with the run's
+/// exit code (a fatal gateway answer: exit 3; Ctrl-C: 130).
+fn finish(s: &Scope<'_>, stop: &Stop) -> anyhow::Result<ExitCode> {
+    let (ctx, args, book, run) = (s.ctx, s.args, s.book, s.run);
+    let gateway = ctx.config.gateway;
     let (ledger, written) =
-        results::write_beside_sheet(&book, gateway, &run, Some(&args.sheet.sheet))?;
+        results::write_beside_sheet(book, gateway, run, Some(&args.sheet.sheet))?;
     let summary = crate::ledger::summary::Summary::from_ledger(&ledger)?;
     if ctx.global.json {
         crate::outln!("{}", serde_json::to_string_pretty(&summary)?);
@@ -453,16 +562,4 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     Ok(results::exit_code_of(
         &ledger.rows.iter().map(|r| r.status).collect::<Vec<_>>(),
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_status_pass_is_bounded_by_the_lookup_rate() {
-        // 2328: 10/s → 150 lookups; BlockATM: 100/min → 25.
-        assert_eq!(reconcile_budget(Duration::from_millis(100)), 150);
-        assert_eq!(reconcile_budget(Duration::from_millis(600)), 25);
-    }
 }

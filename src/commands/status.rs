@@ -21,7 +21,7 @@ use crate::ledger::summary::{self, Summary};
 use crate::model::{OrderId, Status};
 use crate::submit::progress::Progress;
 use crate::submit::retry::RetryPolicy;
-use crate::submit::stop::Stop;
+use crate::submit::stop::interrupt_on_ctrl_c;
 use crate::submit::{Engine, Mode, Pacers, Refreshed, Settings};
 
 /// How many status lookups in a row may find an order unknown to the gateway before `status
@@ -96,37 +96,27 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         Some(run.clone()),
     ));
     let first = book.ids_where(open)?;
-    let stop = Arc::new(Stop::default());
-    let engine = Engine {
-        expect: conn.expect.clone(),
-        gateway: conn.gateway.clone(),
-        book: book.clone(),
-        pacers: Pacers::for_gateway(gateway, rate),
-        settings: Settings {
+    let engine = Engine::new(
+        conn.gateway.clone(),
+        conn.expect.clone(),
+        book.clone(),
+        Pacers::for_gateway(gateway, rate),
+        Settings {
             mode: Mode::Single,
             chunk_size: 1,
             concurrency: 4,
             policy: RetryPolicy::default(),
         },
-        stop: stop.clone(),
-        progress: Arc::new(Progress::new(first.len() as u64, "refreshing", true)),
-    };
+        Arc::new(Progress::new(first.len() as u64, "refreshing", true)),
+    );
+    let stop = engine.stop.clone();
     let write_ledger = || -> anyhow::Result<Option<Summary>> {
         let (ledger, _) = results::write_beside_sheet(&book_file, gateway, &run, None)?;
         Ok(Some(Summary::from_ledger(&ledger)?))
     };
     let bar = (args.wait && !ctx.global.json)
         .then(|| Progress::new(first.len() as u64, "settling", false));
-    // One Ctrl-C listener for the whole command: once tokio has taken SIGINT over, a signal
-    // that arrives while nobody listens would be lost, so it must not listen only in the pauses.
-    let ctrl_c = {
-        let stop = stop.clone();
-        rt.spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                stop.interrupt();
-            }
-        })
-    };
+    let ctrl_c = interrupt_on_ctrl_c(stop.clone(), rt.handle(), None);
     let deadline = args
         .timeout
         .map(|t| tokio::time::Instant::from_std(started + t.duration()));

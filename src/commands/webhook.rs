@@ -21,7 +21,7 @@ use axum::Router;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
-use crate::book::{Event, RunBook, Source};
+use crate::book::RunBook;
 use crate::cli::{WebhookCommand, WebhookServeArgs, WebhookVerifyArgs};
 use crate::commands::connect::account_key;
 use crate::commands::{connect::runtime, open_book, results, webhook_server, Context};
@@ -31,6 +31,7 @@ use crate::gateway::webhook::{
 };
 use crate::gateway::PayoutState;
 use crate::model::GatewayKind;
+use crate::reconcile::{self, webhook::Taken};
 
 /// What a delivery was.
 #[derive(Debug)]
@@ -132,67 +133,27 @@ async fn receive(
         }
         Delivery::Genuine(state) => {
             let id = state.order_id.clone();
-            let known = s
-                .book
-                .book
-                .order(s.book.account, id.as_str())
-                .ok()
-                .flatten()
-                .filter(|(_, r)| r.sent);
-            let Some((place, rec)) = known else {
-                eprintln!("webhook for order {id}, which the book has never sent: ignored");
-                return StatusCode::OK;
-            };
-            // A delivery about another payout than the one the gateway gave this order is not
-            // about this order: refused, recorded nowhere.
-            if let (Some(known), Some(said)) = (
-                rec.state.as_ref().and_then(|st| st.gateway_id.as_ref()),
-                state.gateway_id.as_ref(),
-            ) {
-                if known != said {
-                    eprintln!(
-                        "refused a webhook (400): order {id} is gateway payout {known}, the delivery describes {said}"
-                    );
-                    return StatusCode::BAD_REQUEST;
+            match reconcile::webhook::take(&s.book, state, &s.expect) {
+                Ok(Taken::NotOurs) => {
+                    eprintln!("webhook for order {id}, which the book has never sent: ignored");
+                    StatusCode::OK
                 }
-            }
-            if let Some(symbol) = &state.echo.currency {
-                if s.expect.gateway == GatewayKind::BlockAtm
-                    && !symbol.eq_ignore_ascii_case(&rec.request.currency)
-                {
-                    eprintln!(
-                        "refused a webhook (400): order {id} pays {}, the delivery says {symbol}",
-                        rec.request.currency
-                    );
-                    return StatusCode::BAD_REQUEST;
+                Ok(Taken::Refused(why)) => {
+                    eprintln!("refused a webhook (400): {why}");
+                    StatusCode::BAD_REQUEST
                 }
-            }
-            let first = s.book.first_intent_at(&id).ok().flatten();
-            let ev = crate::reconcile::judge(&rec, state, Source::Webhook, first, &s.expect);
-            s.touched
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(place.run);
-            let conflict = match &ev {
-                Event::Conflict { differences, .. } => Some(
-                    differences
-                        .iter()
-                        .map(|d| d.to_string())
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                ),
-                _ => None,
-            };
-            match s.book.record(vec![ev]) {
-                Ok(()) => {
-                    let now = s
-                        .book
-                        .status(&id)
-                        .map(|st| st.to_string())
-                        .unwrap_or_default();
+                Ok(Taken::Recorded {
+                    run,
+                    status,
+                    conflict,
+                }) => {
+                    s.touched
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(run);
                     match conflict {
-                        Some(what) => eprintln!("webhook: order {id} → {now} ({what})"),
-                        None => eprintln!("webhook: order {id} → {now}"),
+                        Some(what) => eprintln!("webhook: order {id} → {status} ({what})"),
+                        None => eprintln!("webhook: order {id} → {status}"),
                     }
                     StatusCode::OK
                 }

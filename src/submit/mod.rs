@@ -149,6 +149,44 @@ pub fn slowing_down(rate: f64) -> String {
 }
 
 impl Engine {
+    /// An engine for one run's orders with a stop signal of its own (`engine.stop`): the
+    /// gateway client and what its answers must agree with (`expect`), the run's book, the
+    /// pacers, the settings and the progress display.
+    pub fn new(
+        gateway: Arc<dyn Gateway>,
+        expect: Expect,
+        book: Arc<RunBook>,
+        pacers: Pacers,
+        settings: Settings,
+        progress: Arc<Progress>,
+    ) -> Engine {
+        Engine {
+            gateway,
+            book,
+            pacers,
+            settings,
+            stop: Arc::new(Stop::default()),
+            progress,
+            expect,
+        }
+    }
+
+    /// Pays a run's work: first resolves the orders in doubt with the gateway (those it does
+    /// not have are sent again, under the same order id), then sends `to_send`. Stops early,
+    /// with everything in flight recorded, when the stop signal is set.
+    pub async fn pay(
+        &self,
+        in_doubt: Vec<OrderId>,
+        mut to_send: Vec<PayoutRequest>,
+    ) -> Result<(), BookError> {
+        let absent = self.resolve_in_doubt(in_doubt).await?;
+        to_send.extend(absent);
+        if !self.stop.is_set() && !to_send.is_empty() {
+            self.send(to_send).await?;
+        }
+        Ok(())
+    }
+
     fn record(&self, events: Vec<Event>) -> Result<(), BookError> {
         self.book.record(events)
     }

@@ -2,7 +2,7 @@
 //! nothing new) or a fatal gateway answer (auth refused, banned).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -58,4 +58,22 @@ impl Stop {
             _ = notified => false,
         }
     }
+}
+
+/// Listens for Ctrl-C on `rt` until the returned task is aborted: the first one interrupts
+/// `stop`, after printing `note` when there is one. A command starts one listener for all it
+/// does: once tokio has taken SIGINT over, a signal that arrives while nobody listens is lost.
+pub fn interrupt_on_ctrl_c(
+    stop: Arc<Stop>,
+    rt: &tokio::runtime::Handle,
+    note: Option<&'static str>,
+) -> tokio::task::JoinHandle<()> {
+    rt.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            if let Some(note) = note {
+                eprintln!("{note}");
+            }
+            stop.interrupt();
+        }
+    })
 }

@@ -28,6 +28,20 @@ impl fmt::Display for GatewayId {
     }
 }
 impl OrderId {
+    /// The longest order id payrun sends, in characters (both gateways accept it).
+    pub const MAX_LEN: usize = 64;
+
+    /// Whether `c` may stand in an order id: `[A-Za-z0-9_-]`.
+    pub fn allows(c: char) -> bool {
+        c.is_ascii_alphanumeric() || c == '_' || c == '-'
+    }
+
+    /// Whether `s` is an order id payrun may send: 1 to [`OrderId::MAX_LEN`] characters, each
+    /// one [`OrderId::allows`]. (`validate` says which rule a sheet's order id breaks.)
+    pub fn is_valid(s: &str) -> bool {
+        (1..=Self::MAX_LEN).contains(&s.len()) && s.chars().all(Self::allows)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

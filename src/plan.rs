@@ -122,13 +122,6 @@ pub fn retry_order_id(run_id: &str, refused: &OrderId, attempt: u32) -> OrderId 
     ))
 }
 
-/// Whether an explicit order id has the allowed shape.
-pub fn is_valid_order_id(s: &str) -> bool {
-    (1..=64).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 /// Plans every payout: explicit ids kept, the others derived. Identical rows (possible with
 /// `--allow-duplicates`) get occurrence numbers 0, 1, 2… in sheet order, so each is paid once.
 pub fn plan(run_id: &str, payouts: &[Payout]) -> Vec<PlannedOrder> {
@@ -189,7 +182,7 @@ mod tests {
     fn ids_have_the_documented_shape() {
         let p = plan("payroll 2026/11 — ü", &[payout("a", "1", None, 2)]);
         let id = &p[0].order_id.0;
-        assert!(is_valid_order_id(id), "{id}");
+        assert!(OrderId::is_valid(id), "{id}");
         assert!(id.len() <= 64);
         assert!(id.starts_with("payroll_2026_11____"), "{id}");
     }
@@ -242,9 +235,9 @@ mod tests {
         let mut p = payout("a", "1", None, 2);
         p.explicit_order_id = Some("INV-7".into());
         assert_eq!(plan("r", &[p])[0].order_id.0, "INV-7");
-        assert!(!is_valid_order_id("has space"));
-        assert!(!is_valid_order_id(""));
-        assert!(!is_valid_order_id(&"x".repeat(65)));
+        assert!(!OrderId::is_valid("has space"));
+        assert!(!OrderId::is_valid(""));
+        assert!(!OrderId::is_valid(&"x".repeat(65)));
     }
 
     fn arb_rows() -> impl Strategy<Value = Vec<Payout>> {

@@ -15,7 +15,7 @@ use super::memo;
 use super::networks::{self, NetworkSpec, NETWORKS};
 use super::problem::{codes, quote, Problem};
 use super::recipients;
-use crate::model::{FeeOption, GatewayKind, Payout};
+use crate::model::{FeeOption, GatewayKind, OrderId, Payout};
 use crate::sheet::{CellKind, Columns, Field, Oversize, RowView};
 
 /// The remark of `payrun template`'s example row: a row carrying it is never paid.
@@ -603,15 +603,13 @@ fn order_id_problem(text: &str, kind: CellKind) -> Option<String> {
         ));
     }
     let len = text.chars().count();
-    if len > 64 {
+    if len > OrderId::MAX_LEN {
         return Some(format!(
-            "the order id has {len} characters; at most 64 are allowed"
+            "the order id has {len} characters; at most {} are allowed",
+            OrderId::MAX_LEN
         ));
     }
-    if let Some(c) = text
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
-    {
+    if let Some(c) = text.chars().find(|c| !OrderId::allows(*c)) {
         return Some(format!(
             "the order id {} contains {:?}; use only letters A-Z a-z, digits, '_' and '-'",
             quote(text),

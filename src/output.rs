@@ -26,16 +26,6 @@ pub fn closed() -> bool {
     CLOSED.load(Ordering::Relaxed)
 }
 
-/// Whether to colour what goes to a stream: `--color always|never` decides; `auto` colours a
-/// terminal unless `NO_COLOR` is set to anything non-empty (<https://no-color.org>).
-pub fn use_color(choice: crate::cli::ColorChoice, terminal: bool, no_color: Option<&str>) -> bool {
-    match choice {
-        crate::cli::ColorChoice::Always => true,
-        crate::cli::ColorChoice::Never => false,
-        crate::cli::ColorChoice::Auto => terminal && no_color.is_none_or(str::is_empty),
-    }
-}
-
 /// Whether an error is a closed pipe (anywhere in its chain).
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
@@ -55,20 +45,4 @@ macro_rules! outln {
 #[macro_export]
 macro_rules! out {
     ($($t:tt)*) => { $crate::output::write(format_args!($($t)*)) };
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cli::ColorChoice;
-
-    #[test]
-    fn colour_follows_the_flag_then_no_color_then_the_terminal() {
-        assert!(use_color(ColorChoice::Always, false, Some("1")));
-        assert!(!use_color(ColorChoice::Never, true, None));
-        assert!(use_color(ColorChoice::Auto, true, None));
-        assert!(use_color(ColorChoice::Auto, true, Some("")));
-        assert!(!use_color(ColorChoice::Auto, true, Some("1")));
-        assert!(!use_color(ColorChoice::Auto, false, None));
-    }
 }

@@ -53,12 +53,25 @@ pub struct GlobalArgs {
     pub verbose: u8,
 }
 
+/// `--color`: when to colour what goes to a terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum ColorChoice {
     #[default]
     Auto,
     Always,
     Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour a stream: `always` and `never` decide; `auto` colours a terminal
+    /// unless `NO_COLOR` is set to anything non-empty (<https://no-color.org>).
+    pub fn enabled(self, terminal: bool, no_color: Option<&str>) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => terminal && no_color.is_none_or(str::is_empty),
+        }
+    }
 }
 
 /// The exit codes and environment variables, at the end of every command's help.
@@ -480,10 +493,44 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
+impl SheetArgs {
+    /// The second stage of the sheet flags: the validation options they and the configuration
+    /// give, checked as a whole (a bad flag is a usage error, exit 2).
+    pub fn validate_options(
+        &self,
+        config: &config::Config,
+    ) -> Result<crate::validate::ValidateOptions, crate::exit::Exit> {
+        let opts = crate::validate::ValidateOptions {
+            gateway: config.gateway,
+            currency: self.currency.clone(),
+            network: self.network.clone(),
+            contract_network: config.network,
+            sheet_name: self.sheet_name.clone(),
+            include_hidden: self.include_hidden,
+            decimal_separator: self.decimal_separator.map(Into::into),
+            allow_duplicates: self.allow_duplicates,
+            default_fee_option: crate::model::FeeOption::from(self.fee_option),
+        };
+        opts.check()
+            .map_err(|e| crate::exit::Exit::usage(e.to_string()))?;
+        Ok(opts)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn colour_follows_the_flag_then_no_color_then_the_terminal() {
+        assert!(ColorChoice::Always.enabled(false, Some("1")));
+        assert!(!ColorChoice::Never.enabled(true, None));
+        assert!(ColorChoice::Auto.enabled(true, None));
+        assert!(ColorChoice::Auto.enabled(true, Some("")));
+        assert!(!ColorChoice::Auto.enabled(true, Some("1")));
+        assert!(!ColorChoice::Auto.enabled(false, None));
+    }
 
     #[test]
     fn cli_definition_is_consistent() {

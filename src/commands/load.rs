@@ -11,7 +11,7 @@ use crate::cli::SheetArgs;
 use crate::commands::Context;
 use crate::exit::Exit;
 use crate::plan::{self, PlannedOrder};
-use crate::validate::{self, LoadedSheet, Report, ValidateOptions};
+use crate::validate::{self, LoadedSheet, Report};
 
 /// A sheet read, validated and planned.
 pub struct Loaded {
@@ -22,7 +22,7 @@ pub struct Loaded {
 
 /// Reads and validates a sheet. Whole-file problems are usage errors (exit 2).
 pub fn load_sheet(ctx: &Context, args: &SheetArgs) -> anyhow::Result<LoadedSheet> {
-    let opts = ValidateOptions::from_args(args, &ctx.config)?;
+    let opts = args.validate_options(&ctx.config)?;
     let sheet = validate::load(&args.sheet, &opts)
         .map_err(|e| Exit::usage(format!("{}: {e}", args.sheet.display())))?;
     if let Some(w) = &sheet.worksheet {

@@ -158,8 +158,7 @@ pub fn gateway_of(
 /// `--color` and `NO_COLOR` say.
 fn init_logging(verbose: u8, color: crate::cli::ColorChoice) {
     use std::io::IsTerminal;
-    let ansi = crate::output::use_color(
-        color,
+    let ansi = color.enabled(
         std::io::stderr().is_terminal(),
         std::env::var("NO_COLOR").ok().as_deref(),
     );

@@ -9,10 +9,10 @@ use crate::commands::Context;
 use crate::exit::{Exit, ExitCode};
 use crate::ledger::atomic::Replacement;
 use crate::validate::report::{problem_line, ProblemsCsv};
-use crate::validate::{self, Severity, ValidateOptions};
+use crate::validate::{self, Severity};
 
 pub fn execute(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<ExitCode> {
-    let opts = ValidateOptions::from_args(&args.sheet, &ctx.config)?;
+    let opts = args.sheet.validate_options(&ctx.config)?;
     let path = &args.sheet.sheet;
     let out_error = |out: &std::path::Path, e: &dyn std::fmt::Display| {
         Exit::usage(format!("{}: {e}", out.display()))

@@ -66,26 +66,10 @@ impl ValidateOptions {
         }
     }
 
-    /// From the sheet flags and the configuration; a bad flag is a usage error (exit 2).
-    pub fn from_args(
-        args: &crate::cli::SheetArgs,
-        config: &crate::cli::config::Config,
-    ) -> Result<Self, crate::exit::Exit> {
-        let default_fee_option = FeeOption::from(args.fee_option);
-        let opts = ValidateOptions {
-            gateway: config.gateway,
-            currency: args.currency.clone(),
-            network: args.network.clone(),
-            contract_network: config.network,
-            sheet_name: args.sheet_name.clone(),
-            include_hidden: args.include_hidden,
-            decimal_separator: args.decimal_separator.map(Into::into),
-            allow_duplicates: args.allow_duplicates,
-            default_fee_option,
-        };
-        opts.rules(false)
-            .map_err(|e| crate::exit::Exit::usage(e.to_string()))?;
-        Ok(opts)
+    /// Checks the options as a whole (a currency the gateway does not pay out, an unknown
+    /// network, a network the gateway does not serve…) before any sheet is read.
+    pub fn check(&self) -> Result<(), SheetError> {
+        self.rules(false).map(|_| ())
     }
 
     /// Resolves the flags into row rules.

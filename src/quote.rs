@@ -50,6 +50,17 @@ pub struct GrandTotal {
 }
 
 impl QuoteLine {
+    /// The column names of [`QuoteLine::cells`], in order.
+    pub const COLUMNS: [&'static str; 7] = [
+        "currency",
+        "network",
+        "rows",
+        "amount",
+        "fees",
+        "merchant_debit",
+        "recipients_receive",
+    ];
+
     /// The cells every tabular rendering shares: currency, network, rows, amount, fees,
     /// merchant debit, recipients get (amounts as exact decimal text).
     pub fn cells(&self) -> Vec<String> {

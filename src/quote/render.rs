@@ -6,7 +6,7 @@ use std::path::Path;
 use rust_decimal::Decimal;
 
 use crate::ledger::scale::Scales;
-use crate::quote::QuoteReport;
+use crate::quote::{QuoteLine, QuoteReport};
 
 /// The file kinds `quote --out` writes, by the file's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,17 +172,8 @@ pub fn to_markdown(r: &QuoteReport, sheet: &str) -> String {
 
 fn to_csv(r: &QuoteReport) -> anyhow::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "currency",
-        "network",
-        "rows",
-        "amount",
-        "fees",
-        "merchant_debit",
-        "recipients_receive",
-        "fees_are_estimate",
-        "unpriced_rows",
-    ])?;
+    let extra = ["fees_are_estimate", "unpriced_rows"];
+    w.write_record(QuoteLine::COLUMNS.iter().chain(&extra))?;
     for l in &r.lines {
         let mut cells = l.cells();
         cells.extend([l.estimate.to_string(), l.unpriced_rows.to_string()]);

@@ -8,7 +8,7 @@
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{Format, FormatAlign, Workbook, Worksheet, XlsxError};
 
-use crate::quote::QuoteReport;
+use crate::quote::{QuoteLine, QuoteReport};
 
 fn text(d: Option<Decimal>) -> String {
     d.map(|d| d.to_string()).unwrap_or_default()
@@ -96,20 +96,12 @@ pub fn render(r: &QuoteReport) -> anyhow::Result<Vec<u8>> {
         cells
     }));
     let sheet = wb.add_worksheet().set_name("totals")?;
-    table(
-        sheet,
-        &[
-            "currency",
-            "network",
-            "rows",
-            "amount",
-            "fees",
-            "merchant_debit",
-            "recipients_receive",
-            "unpriced_rows",
-        ],
-        &totals,
-    )?;
+    let header: Vec<&str> = QuoteLine::COLUMNS
+        .iter()
+        .copied()
+        .chain(["unpriced_rows"])
+        .collect();
+    table(sheet, &header, &totals)?;
     if let Some(v) = &r.variance {
         let mut out: Vec<Vec<String>> = Vec::new();
         for c in &v.changed {

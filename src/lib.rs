@@ -15,6 +15,7 @@ pub mod gateway;
 
 pub mod ledger;
 pub mod model;
+pub mod networks;
 pub mod output;
 pub mod plan;
 pub mod quote;

@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-use crate::validate::networks::NetworkSpec;
+use crate::networks::NetworkSpec;
 
 /// The merchant-side idempotency key of one payout (2328 `order_id`, BlockATM `orderNo`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]

@@ -152,7 +152,7 @@ pub fn plan(run_id: &str, payouts: &[Payout]) -> Vec<PlannedOrder> {
 mod tests {
     use super::*;
     use crate::model::FeeOption;
-    use crate::validate::networks;
+    use crate::networks;
     use proptest::prelude::*;
     use rust_decimal::Decimal;
     use std::collections::HashSet;

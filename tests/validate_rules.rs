@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use payrun::model::{FeeOption, GatewayKind};
-use payrun::validate::{load, networks, validate_file, LoadedSheet, ValidateOptions};
+use payrun::networks;
+use payrun::validate::{load, validate_file, LoadedSheet, ValidateOptions};
 
 /// A TRON wallet address (not a token contract: those are refused as recipients).
 const TRON: &str = "T9yD14UmQyKLWP5Jb1VvxodobHseGvKQZi";

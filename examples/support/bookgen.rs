@@ -22,9 +22,10 @@ use payrun::commands::results;
 use payrun::gateway::PayoutState;
 use payrun::ledger::Ledger;
 use payrun::model::{FeeOption, GatewayId, GatewayKind, OrderId, Payout, Status};
+use payrun::networks;
 use payrun::plan::{self, PlannedOrder};
 use payrun::reconcile::triage::{triage, Triage};
-use payrun::validate::{address, networks};
+use payrun::validate::address;
 
 /// The run id: derived order ids look like the real ones, `pay-20261129-<32 hex>`.
 pub const RUN_ID: &str = "pay-20261129";

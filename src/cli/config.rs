@@ -14,8 +14,8 @@ use serde::Deserialize;
 use crate::cli::values::PerSecond;
 use crate::cli::GlobalArgs;
 use crate::model::GatewayKind;
+use crate::networks::{self, NetworkSpec};
 use crate::submit::pacing::{fmt_rate, PublishedLimit};
-use crate::validate::networks::{self, NetworkSpec};
 
 /// A secret value: never shown by Debug or Display.
 #[derive(Clone, PartialEq, Eq)]

@@ -75,7 +75,7 @@ fn sandbox_credentials(config: &Config) -> Config {
             config.api_key = Some(crate::cli::config::Secret::new(sc.api_key.clone()));
             config.api_secret = Some(crate::cli::config::Secret::new(sc.secret.clone()));
             if config.network.is_none() {
-                config.network = crate::validate::networks::lookup(&sc.blockatm_chain);
+                config.network = crate::networks::lookup(&sc.blockatm_chain);
             }
         }
     }

@@ -10,10 +10,11 @@ use std::io::{BufRead, IsTerminal, Write};
 use crate::book::{Book, BookError};
 use crate::cli::{AckCode, RunArgs};
 use crate::exit::Exit;
+use crate::networks;
 use crate::plan::PlannedOrder;
 use crate::validate::lookalike::{self, Lookalikes};
 use crate::validate::problem::{codes, Problem};
-use crate::validate::{address, networks, LoadedSheet};
+use crate::validate::{address, LoadedSheet};
 use rust_decimal::Decimal;
 
 /// Header names that say who a row pays, when `--key` names none (docs/design.md, "The sheet").

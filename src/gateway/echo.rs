@@ -33,8 +33,8 @@ use serde::Serialize;
 
 use super::{AnswerKind, PayoutRequest, PayoutState};
 use crate::model::{GatewayKind, Status};
+use crate::networks;
 use crate::validate::address::{self, AddressFamily};
-use crate::validate::networks;
 
 /// What the answer must agree with besides the request itself.
 #[derive(Debug, Clone, PartialEq, Eq)]

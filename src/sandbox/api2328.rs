@@ -34,7 +34,7 @@ use super::server::{header, Incoming, Reply};
 use super::state::{iso, SandboxPayout, State};
 use crate::gateway::sign::verify_2328;
 use crate::model::{FeeOption, GatewayKind, Status};
-use crate::validate::networks::NETWORKS;
+use crate::networks::NETWORKS;
 
 /// An error envelope with the given HTTP status.
 pub fn error(status: StatusCode, message: &str) -> Reply {

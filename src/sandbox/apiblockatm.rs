@@ -38,7 +38,7 @@ use super::server::{header, Incoming, Reply};
 use super::state::{SandboxPayout, State};
 use crate::gateway::sign::{blockatm_params_of_json, verify_blockatm};
 use crate::model::{GatewayKind, Status};
-use crate::validate::networks::NETWORKS;
+use crate::networks::NETWORKS;
 
 /// Most orders accepted in one batch.
 pub const MAX_BATCH: usize = 500;

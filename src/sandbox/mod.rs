@@ -54,7 +54,7 @@ pub use state::{RecordedRequest, SandboxPayout, WebhookDelivery};
 pub use statefile::reset_state;
 
 use crate::model::GatewayKind;
-use crate::validate::networks;
+use crate::networks;
 use server::Shared;
 use state::State;
 

@@ -18,7 +18,7 @@ use super::statefile::StateFile;
 use super::webhooks::WebhookJob;
 use super::SandboxConfig;
 use crate::model::{FeeOption, GatewayKind, Status};
-use crate::validate::networks::NETWORKS;
+use crate::networks::NETWORKS;
 
 fn rfc3339<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&iso(t))

@@ -26,7 +26,7 @@ use super::state::{SandboxPayout, WebhookDelivery};
 use super::SandboxConfig;
 use crate::gateway::sign::{sign_2328, sign_blockatm_webhook};
 use crate::model::GatewayKind;
-use crate::validate::networks::NETWORKS;
+use crate::networks::NETWORKS;
 
 /// Waits between attempts (so at most `RETRY_DELAYS.len() + 1` attempts).
 pub const RETRY_DELAYS: [Duration; 3] = [

@@ -150,10 +150,11 @@ mod tests {
 #[cfg(test)]
 mod agreement {
     use super::*;
+    use crate::networks;
     use crate::sheet::CellKind;
     use crate::validate::address::{self, AddressFamily};
     use crate::validate::problem::codes;
-    use crate::validate::{amount, memo, networks};
+    use crate::validate::{amount, memo};
 
     const TRON: &str = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t";
 

@@ -7,8 +7,8 @@
 
 use super::chars;
 use super::problem::{codes, quote};
+use crate::networks::{NetworkSpec, NETWORKS};
 use crate::sheet::CellKind;
-use crate::validate::networks::{NetworkSpec, NETWORKS};
 
 /// The longest memo the gateway accepts.
 pub const MAX_MEMO_CHARS: usize = 255;
@@ -117,7 +117,7 @@ fn is_exponent_form(t: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validate::networks::lookup;
+    use crate::networks::lookup;
 
     #[test]
     fn memo_only_where_the_network_takes_one() {

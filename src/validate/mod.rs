@@ -10,7 +10,6 @@ pub mod chars;
 pub mod duplicates;
 pub mod lookalike;
 pub mod memo;
-pub mod networks;
 pub mod pipeline;
 pub mod problem;
 pub mod recipients;
@@ -23,8 +22,8 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::model::{FeeOption, GatewayKind, Payout};
+use crate::networks::{self, NetworkSpec};
 use crate::sheet::{self, Columns, Field, SheetError};
-use networks::NetworkSpec;
 pub use problem::Problem;
 pub use report::{Report, Severity, Total};
 use row::RowRules;

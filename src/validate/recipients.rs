@@ -225,7 +225,7 @@ mod tests {
     #[test]
     fn every_entry_is_a_valid_address_of_its_network() {
         for e in REGISTRY {
-            let net = crate::validate::networks::lookup(e.network).expect("known network");
+            let net = crate::networks::lookup(e.network).expect("known network");
             // TON entries are stored as raw keys, which the TON check accepts too.
             let key = crate::validate::address::check(net.family, e.key)
                 .unwrap_or_else(|err| panic!("{} {}: {err}", e.network, e.key));

@@ -12,10 +12,10 @@ use super::amount;
 use super::duplicates::{hash128, hash64};
 use super::lookalike;
 use super::memo;
-use super::networks::{self, NetworkSpec, NETWORKS};
 use super::problem::{codes, quote, Problem};
 use super::recipients;
 use crate::model::{FeeOption, GatewayKind, OrderId, Payout};
+use crate::networks::{self, NetworkSpec, NETWORKS};
 use crate::sheet::{CellKind, Columns, Field, Oversize, RowView};
 
 /// The remark of `payrun template`'s example row: a row carrying it is never paid.

@@ -351,54 +351,11 @@ impl CsvSource {
     }
 }
 
-const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-
-/// One byte repeated in all eight bytes of a word.
-const fn splat(b: u8) -> u64 {
-    u64::from_le_bytes([b; 8])
-}
-
-/// The top bit of every byte of `x` that is zero, and of no other byte:
-/// `(x & 0x7f) + 0x7f` sets the top bit of a byte exactly when its low seven bits are not all
-/// zero, without a carry into the next byte.
-fn zero_bytes(x: u64) -> u64 {
-    !(((x & LOW7) + LOW7) | x | LOW7)
-}
-
-/// The little-endian word at `bytes[i..i + 8]`.
-fn word_at(bytes: &[u8], i: usize) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(&bytes[i..i + 8]);
-    u64::from_le_bytes(w)
-}
-
 /// The length of the first line of `window` (up to its `\n`) when the line has neither a
 /// quote nor a `\r`; `None` when it has one, or when `window` holds no `\n`.
 fn plain_line_len(window: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    while i + 8 <= window.len() {
-        let w = word_at(window, i);
-        let lf = zero_bytes(w ^ splat(b'\n'));
-        let special = zero_bytes(w ^ splat(b'"')) | zero_bytes(w ^ splat(b'\r'));
-        if lf != 0 {
-            let at = lf.trailing_zeros() as usize / 8;
-            // bytes of the word before the line end
-            let before = (1u64 << (8 * at)).wrapping_sub(1);
-            return (special & before == 0).then_some(i + at);
-        }
-        if special != 0 {
-            return None;
-        }
-        i += 8;
-    }
-    for (k, &b) in window[i..].iter().enumerate() {
-        match b {
-            b'\n' => return Some(i + k),
-            b'"' | b'\r' => return None,
-            _ => {}
-        }
-    }
-    None
+    let at = memchr::memchr3(b'\n', b'"', b'\r', window)?;
+    (window[at] == b'\n').then_some(at)
 }
 
 /// Splits a plain line at `delimiter`: the cells' bytes back to back into `out`, and each
@@ -414,55 +371,25 @@ fn split_plain_line(
     let mut nout = 0;
     let mut nends = 0;
     let mut start = 0;
-    let mut cell = |end: usize, nout: &mut usize, nends: &mut usize| -> Option<()> {
-        let slot = ends.get_mut(*nends)?;
+    let cut = memchr::memchr_iter(delimiter, line).chain([line.len()]);
+    for end in cut {
+        let slot = ends.get_mut(nends)?;
         let n = end - start;
-        out[*nout..*nout + n].copy_from_slice(&line[start..end]);
-        *nout += n;
-        *slot = base + *nout;
-        *nends += 1;
+        out[nout..nout + n].copy_from_slice(&line[start..end]);
+        nout += n;
+        *slot = base + nout;
+        nends += 1;
         start = end + 1;
-        Some(())
-    };
-    let mut i = 0;
-    while i + 8 <= line.len() {
-        let mut hits = zero_bytes(word_at(line, i) ^ splat(delimiter));
-        while hits != 0 {
-            cell(
-                i + hits.trailing_zeros() as usize / 8,
-                &mut nout,
-                &mut nends,
-            )?;
-            hits &= hits - 1;
-        }
-        i += 8;
     }
-    for (k, &b) in line.iter().enumerate().skip(i) {
-        if b == delimiter {
-            cell(k, &mut nout, &mut nends)?;
-        }
-    }
-    cell(line.len(), &mut nout, &mut nends)?;
     Some((nout, nends))
 }
 
 /// The number of `\n` bytes, or `None` when there is a `\r` (the caller then walks the bytes).
-/// Eight bytes at a time: a byte of `w ^ splat(b)` is zero exactly where the text has `b`.
 fn count_newlines_without_cr(bytes: &[u8]) -> Option<u64> {
-    let mut n = 0u64;
-    let mut crs = 0u64;
-    let mut i = 0;
-    while i + 8 <= bytes.len() {
-        let w = word_at(bytes, i);
-        n += u64::from(zero_bytes(w ^ splat(b'\n')).count_ones());
-        crs |= zero_bytes(w ^ splat(b'\r'));
-        i += 8;
-    }
-    let rest = &bytes[i..];
-    if crs != 0 || rest.contains(&b'\r') {
+    if memchr::memchr(b'\r', bytes).is_some() {
         return None;
     }
-    Some(n + rest.iter().filter(|&&b| b == b'\n').count() as u64)
+    Some(memchr::memchr_iter(b'\n', bytes).count() as u64)
 }
 
 /// The delimiter of the first line of `bytes`, or None when the line is not complete yet.
@@ -629,7 +556,7 @@ mod tests {
     }
 
     #[test]
-    fn plain_lines_are_found_and_split_word_by_word() {
+    fn plain_lines_are_found_and_split_as_a_byte_walk_finds_them() {
         let text = b"ab,cd,,efghijklmnop,q\nrest";
         for len in 0..text.len() {
             let w = &text[..len];
@@ -656,7 +583,7 @@ mod tests {
     }
 
     #[test]
-    fn newlines_are_counted_word_by_word() {
+    fn newlines_are_counted_as_a_byte_walk_counts_them() {
         let text: Vec<u8> = (0..300u32)
             .map(|i| [b'\n', b'a', 0x8a, 0x0b, 0x09, b'\n', 0xff, 0x00][(i * 7 % 11 % 8) as usize])
             .collect();

@@ -205,11 +205,15 @@ pub fn not_wallet(network: &str, key: &str) -> Option<&'static str> {
 pub fn solana_on_curve(address: &str) -> Option<bool> {
     let bytes = bs58::decode(address).into_vec().ok()?;
     let bytes: [u8; 32] = bytes.try_into().ok()?;
-    Some(
-        curve25519_dalek::edwards::CompressedEdwardsY(bytes)
-            .decompress()
-            .is_some(),
-    )
+    Some(solana_key_on_curve(&bytes))
+}
+
+/// `solana_on_curve` of an address already decoded (the address check keeps the 32 bytes it
+/// decoded: `AddressKey::decoded32`), so validation decodes each address once.
+pub fn solana_key_on_curve(key: &[u8; 32]) -> bool {
+    curve25519_dalek::edwards::CompressedEdwardsY(*key)
+        .decompress()
+        .is_some()
 }
 
 /// Whether a currency on Solana is an SPL token (anything but SOL itself), for the off-curve

@@ -422,9 +422,13 @@ impl<'a> RowChecker<'a> {
                 }
             }
         }
-        if recipients::is_spl_token(net.code, asset.currency)
-            && recipients::solana_on_curve(address_text) == Some(false)
-        {
+        // The address check decoded a Solana address already; only a key it did not keep
+        // (never for a valid Solana address) is decoded again here.
+        let on_curve = || match address_key.decoded32() {
+            Some(key) => Some(recipients::solana_key_on_curve(key)),
+            None => recipients::solana_on_curve(address_text),
+        };
+        if recipients::is_spl_token(net.code, asset.currency) && on_curve() == Some(false) {
             out.warnings.push(Problem::new(
                 line,
                 label(Field::Address),

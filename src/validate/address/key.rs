@@ -2,6 +2,8 @@
 //! itself (base58 families, which are case-sensitive and never rewritten) or a rewritten form
 //! (EVM and segwit lower-cased, TON raw `wc:hex64`) in a small inline buffer. The pipeline
 //! hashes `as_bytes()` straight away; `check` turns it into the `String` of the public API.
+//! A Solana key also carries the 32 bytes its check decoded, so the recipient check (the
+//! curve test) does not decode the address a second time.
 
 /// Room for the longest rewritten key: a segwit address of at most 90 characters (BIP-173);
 /// the others are shorter (EVM 42, TON raw 67).
@@ -16,7 +18,12 @@ pub struct AddressKey<'a> {
 #[derive(Clone, Copy)]
 enum Repr<'a> {
     Same(&'a str),
-    Inline { buf: [u8; INLINE_MAX], len: usize },
+    /// The address as written, and the 32 bytes it decodes to (Solana).
+    Decoded32(&'a str, [u8; 32]),
+    Inline {
+        buf: [u8; INLINE_MAX],
+        len: usize,
+    },
 }
 
 impl<'a> AddressKey<'a> {
@@ -24,6 +31,21 @@ impl<'a> AddressKey<'a> {
     pub(super) fn same(address: &'a str) -> Self {
         AddressKey {
             repr: Repr::Same(address),
+        }
+    }
+
+    /// The key is the address as written, which decodes to these 32 bytes (Solana).
+    pub(super) fn same_decoded(address: &'a str, bytes: [u8; 32]) -> Self {
+        AddressKey {
+            repr: Repr::Decoded32(address, bytes),
+        }
+    }
+
+    /// The 32 bytes a Solana address decoded to in its check (`None` for other families).
+    pub fn decoded32(&self) -> Option<&[u8; 32]> {
+        match &self.repr {
+            Repr::Decoded32(_, bytes) => Some(bytes),
+            _ => None,
         }
     }
 
@@ -40,7 +62,7 @@ impl<'a> AddressKey<'a> {
 
     pub fn as_bytes(&self) -> &[u8] {
         match &self.repr {
-            Repr::Same(s) => s.as_bytes(),
+            Repr::Same(s) | Repr::Decoded32(s, _) => s.as_bytes(),
             Repr::Inline { buf, len } => &buf[..*len],
         }
     }
@@ -48,7 +70,7 @@ impl<'a> AddressKey<'a> {
     /// The key as text (always ASCII).
     pub fn as_str(&self) -> &str {
         match &self.repr {
-            Repr::Same(s) => s,
+            Repr::Same(s) | Repr::Decoded32(s, _) => s,
             Repr::Inline { buf, len } => std::str::from_utf8(&buf[..*len]).unwrap_or_default(),
         }
     }

@@ -9,9 +9,11 @@
 //!
 //! Its other parts: [`triage`] (what the book says of each planned order before a resume),
 //! [`status_pass`] (the lookups `run` makes right after sending), [`webhook`] (a genuine
-//! delivery into the book). The status refresh itself is `submit::Engine::refresh`, which
-//! shares the engine's pacing and retries; `payrun status` drives it.
+//! delivery into the book), [`follow`] (which orders `payrun status` still asks about). The
+//! status refresh itself is `submit::Engine::refresh`, which shares the engine's pacing and
+//! retries.
 
+pub mod follow;
 pub mod status_pass;
 pub mod triage;
 pub mod webhook;

@@ -4,29 +4,25 @@
 //! `--wait`, poll until no order is pending (an order in doubt is refreshed too, but only `run`
 //! can be relied on to resolve it, so it never keeps the wait going).
 //!
-//! The wait always ends. An order the gateway does not know ([`UNKNOWN_POLLS`] lookups in a
+//! The wait always ends. An order the gateway does not know ([`UNKNOWN_POLLS`](crate::reconcile::follow::UNKNOWN_POLLS) lookups in a
 //! row find nothing) or that cannot be looked up is reported, recorded in the book as
 //! `unresolved` with the reason, and no longer polled; `--timeout` bounds the whole command
 //! (the orders still pending are listed, the ledger rewritten, exit 1).
 
-use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use crate::book::RunBook;
+use crate::book::{self, Book, Run, RunBook};
 use crate::cli::StatusArgs;
 use crate::commands::connect::{connect, runtime};
 use crate::commands::{open_book, results, select_run, Context};
 use crate::exit::{Exit, ExitCode};
 use crate::ledger::summary::{self, Summary};
-use crate::model::{OrderId, Status};
+use crate::model::{GatewayKind, OrderId, Status};
+use crate::reconcile::follow::Follow;
 use crate::submit::progress::Progress;
 use crate::submit::retry::RetryPolicy;
 use crate::submit::stop::interrupt_on_ctrl_c;
-use crate::submit::{Engine, Mode, Pacers, Refreshed, Settings};
-
-/// How many status lookups in a row may find an order unknown to the gateway before `status
-/// --wait` stops asking about it (a plain `status` stops after its one pass).
-pub const UNKNOWN_POLLS: u32 = 5;
+use crate::submit::{Engine, Mode, Pacers, Settings};
 
 /// At most this many orders are named in a message; the ledger has them all.
 const NAMED: usize = 20;
@@ -34,18 +30,6 @@ const NAMED: usize = 20;
 /// The statuses a refresh may still change: pending, and in doubt.
 fn open(s: Status) -> bool {
     matches!(s, Status::Pending | Status::InDoubt)
-}
-
-/// Why `status` stops asking about an order after what the last lookup learned, if it does:
-/// `misses` counts the lookups in a row that found the order unknown (this one included).
-fn give_up_after(what: &Refreshed, misses: u32, wait: bool) -> Option<String> {
-    match what {
-        Refreshed::Unknown(why) if misses >= UNKNOWN_POLLS || !wait => Some(format!(
-            "status: {why}; {misses} lookup(s) in a row found nothing"
-        )),
-        Refreshed::NoLookup(why) => Some(format!("status: cannot look this order up: {why}")),
-        _ => None,
-    }
 }
 
 /// "id (line N), id (line M), … and K more".
@@ -64,24 +48,19 @@ fn name_orders(book: &RunBook, ids: &[OrderId]) -> String {
     named.join(", ")
 }
 
-/// `payrun status`.
+/// `payrun status`: connect for the run's account, follow its open orders, report.
 pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     let book_file = open_book(ctx)?;
     let run = select_run(ctx, &book_file, args.select.sheet.as_deref())?;
     let gateway = crate::commands::gateway_of(&book_file, &run)?;
-    let rate = crate::cli::submit::pacing_rate(
-        &ctx.config,
-        ctx.global.sandbox,
-        gateway,
-        args.rate,
-        args.rate_above_limit,
-    )?;
+    let (rate, above) = (args.rate, args.rate_above_limit);
+    let rate =
+        crate::cli::submit::pacing_rate(&ctx.config, ctx.global.sandbox, gateway, rate, above)?;
     let mut config = ctx.config.clone();
     config.gateway = gateway;
     let conn = connect(&config, ctx.global.sandbox)?;
-    let account = book_file.find_account(&conn.account)?;
-    if account != Some(run.account) {
+    if book_file.find_account(&conn.account)? != Some(run.account) {
         return Err(Exit::usage(format!(
             "run {} belongs to another gateway account than {}",
             run.run_id,
@@ -96,43 +75,74 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         Some(run.clone()),
     ));
     let first = book.ids_where(open)?;
-    let engine = Engine::new(
-        conn.gateway.clone(),
-        conn.expect.clone(),
-        book.clone(),
-        Pacers::for_gateway(gateway, rate),
-        Settings {
-            mode: Mode::Single,
-            chunk_size: 1,
-            concurrency: 4,
-            policy: RetryPolicy::default(),
-        },
-        Arc::new(Progress::new(first.len() as u64, "refreshing", true)),
-    );
-    let stop = engine.stop.clone();
-    let write_ledger = || -> anyhow::Result<Option<Summary>> {
-        let (ledger, _) = results::write_beside_sheet(&book_file, gateway, &run, None)?;
-        Ok(Some(Summary::from_ledger(&ledger)?))
+    let lookups = Settings {
+        mode: Mode::Single,
+        chunk_size: 1,
+        concurrency: 4,
+        policy: RetryPolicy::default(),
     };
-    let bar = (args.wait && !ctx.global.json)
-        .then(|| Progress::new(first.len() as u64, "settling", false));
-    let ctrl_c = interrupt_on_ctrl_c(stop.clone(), rt.handle(), None);
+    let progress = Arc::new(Progress::new(first.len() as u64, "refreshing", true));
+    let pacers = Pacers::for_gateway(gateway, rate);
+    let (client, expect) = (conn.gateway.clone(), conn.expect.clone());
+    let engine = Engine::new(client, expect, book.clone(), pacers, lookups, progress);
+    let ctrl_c = interrupt_on_ctrl_c(engine.stop.clone(), rt.handle(), None);
     let deadline = args
         .timeout
         .map(|t| tokio::time::Instant::from_std(started + t.duration()));
-    let past_deadline = || deadline.is_some_and(|d| tokio::time::Instant::now() >= d);
-    let interrupted = |bar: &Option<Progress>| {
-        if let Some(b) = bar {
+    let target = Target {
+        book: &book_file,
+        gateway,
+        run: &run,
+    };
+    let polled = poll(ctx, args, &rt, &engine, &target, first, deadline);
+    ctrl_c.abort();
+    let Some(polled) = polled? else {
+        eprintln!("interrupted");
+        return Ok(ExitCode::Interrupted);
+    };
+    report(ctx, args, &book, &polled)
+}
+
+/// The run whose results ledger `status` rewrites after each pass.
+struct Target<'a> {
+    book: &'a Arc<Book>,
+    gateway: GatewayKind,
+    run: &'a Run,
+}
+
+/// What following the orders ended with.
+struct Polled {
+    /// The summary of the last results ledger written.
+    last: Option<Summary>,
+    follow: Follow,
+    timed_out: bool,
+}
+
+/// Refreshes the open orders, records what the gateway says and rewrites the results ledger
+/// after each pass; with `--wait`, again every `--interval` while an order it still follows is
+/// pending, until `--timeout`. None: interrupted (Ctrl-C). A fatal gateway answer: exit 3.
+fn poll(
+    ctx: &Context,
+    args: &StatusArgs,
+    rt: &tokio::runtime::Runtime,
+    engine: &Engine,
+    target: &Target<'_>,
+    first: Vec<OrderId>,
+    deadline: Option<tokio::time::Instant>,
+) -> anyhow::Result<Option<Polled>> {
+    let book = &engine.book;
+    let stop = &engine.stop;
+    let bar = (args.wait && !ctx.global.json)
+        .then(|| Progress::new(first.len() as u64, "settling", false));
+    let finish_bar = || {
+        if let Some(b) = &bar {
             b.finish();
         }
-        eprintln!("interrupted");
-        ExitCode::Interrupted
     };
-    // Lookups in a row that found an order unknown; orders no longer asked about.
-    let mut misses: HashMap<OrderId, u32> = HashMap::new();
-    let mut given_up: BTreeSet<OrderId> = BTreeSet::new();
+    let past_deadline = || deadline.is_some_and(|d| tokio::time::Instant::now() >= d);
+    let mut follow = Follow::new(args.wait);
     let mut ids = first;
-    let mut last = None;
+    let mut last: Option<Summary>;
     let mut timed_out = false;
     loop {
         // A refresh cut short by the deadline is dropped: its lookups only read, and each
@@ -148,29 +158,14 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         match learned {
             None => timed_out = true,
             Some(learned) => {
-                for (id, what) in learned? {
-                    let n = match what {
-                        Refreshed::Unknown(_) => {
-                            let n = misses.entry(id.clone()).or_default();
-                            *n += 1;
-                            *n
-                        }
-                        Refreshed::Answered => {
-                            misses.remove(&id);
-                            0
-                        }
-                        _ => misses.get(&id).copied().unwrap_or(0),
-                    };
-                    if let Some(why) = give_up_after(&what, n, args.wait) {
-                        let line = book.get(&id).ok().flatten().map(|r| r.line);
-                        engine.unresolved(&id, why.clone())?;
-                        let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
-                        let msg = format!("order {id}{at}: {why}; no longer polled");
-                        match &bar {
-                            Some(b) => b.note(&msg),
-                            None => eprintln!("{msg}"),
-                        }
-                        given_up.insert(id);
+                for (id, why) in follow.take(learned?) {
+                    let line = book.get(&id).ok().flatten().map(|r| r.line);
+                    engine.unresolved(&id, why.clone())?;
+                    let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
+                    let msg = format!("order {id}{at}: {why}; no longer polled");
+                    match &bar {
+                        Some(b) => b.note(&msg),
+                        None => eprintln!("{msg}"),
                     }
                 }
             }
@@ -178,14 +173,17 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         if let Some(e) = stop.fatal_error() {
             return Err(Exit::refused(format!("the gateway refused: {e}")).into());
         }
-        last = write_ledger()?.or(last);
+        let (ledger, _) =
+            results::write_beside_sheet(target.book, target.gateway, target.run, None)?;
+        last = Some(Summary::from_ledger(&ledger)?);
         if stop.interrupted() {
-            return Ok(interrupted(&bar));
+            finish_bar();
+            return Ok(None);
         }
         let still: Vec<OrderId> = book
             .ids_where(open)?
             .into_iter()
-            .filter(|id| !given_up.contains(id))
+            .filter(|id| follow.follows(id))
             .collect();
         if let Some(b) = &bar {
             for _ in 0..ids.len().saturating_sub(still.len()) {
@@ -199,7 +197,7 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         let pending = book
             .ids_where(|s| s == Status::Pending)?
             .into_iter()
-            .any(|id| !given_up.contains(&id));
+            .any(|id| follow.follows(&id));
         if !args.wait || !pending {
             break;
         }
@@ -214,17 +212,30 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         }
         let slept = rt.block_on(stop.sleep(nap));
         if !slept && stop.interrupted() {
-            return Ok(interrupted(&bar));
+            finish_bar();
+            return Ok(None);
         }
         if past_deadline() {
             timed_out = true;
             break;
         }
     }
-    ctrl_c.abort();
-    if let Some(b) = &bar {
-        b.finish();
-    }
+    finish_bar();
+    Ok(Some(Polled {
+        last,
+        follow,
+        timed_out,
+    }))
+}
+
+/// Says what is left open (in doubt, unknown to the gateway, still pending at the timeout),
+/// prints the summary, and ends with 0 only when every order completed.
+fn report(
+    ctx: &Context,
+    args: &StatusArgs,
+    book: &RunBook,
+    polled: &Polled,
+) -> anyhow::Result<ExitCode> {
     let orders = book.orders()?;
     let in_doubt = orders
         .values()
@@ -237,7 +248,9 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
              same order id or looks it up; nothing is paid twice)"
         );
     }
-    let unknown: Vec<OrderId> = given_up
+    let unknown: Vec<OrderId> = polled
+        .follow
+        .given_up()
         .iter()
         .filter(|id| orders.get(*id).is_some_and(|r| r.status == Status::Pending))
         .cloned()
@@ -247,11 +260,11 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
             "{} accepted order(s) the gateway does not know now: {}; check the gateway account \
              (`payrun status` asks again)",
             unknown.len(),
-            name_orders(&book, &unknown)
+            name_orders(book, &unknown)
         );
     }
-    if timed_out {
-        let mut pending: Vec<&crate::book::OrderRecord> = orders
+    if polled.timed_out {
+        let mut pending: Vec<&book::OrderRecord> = orders
             .values()
             .filter(|r| r.status == Status::Pending)
             .collect();
@@ -264,13 +277,14 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
             eprintln!(
                 "timed out after {secs} s; {} order(s) still pending: {}",
                 ids.len(),
-                name_orders(&book, &ids)
+                name_orders(book, &ids)
             );
         }
     }
-    let all_completed =
-        !timed_out && !orders.is_empty() && orders.values().all(|r| r.status == Status::Completed);
-    match &last {
+    let all_completed = !polled.timed_out
+        && !orders.is_empty()
+        && orders.values().all(|r| r.status == Status::Completed);
+    match &polled.last {
         Some(s) if ctx.global.json => crate::outln!("{}", serde_json::to_string_pretty(s)?),
         Some(s) => crate::out!("{}", summary::to_text(s)),
         None => {
@@ -290,32 +304,4 @@ pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::Incomplete
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_unknown_order_is_given_up_after_the_bound_or_at_once_without_wait() {
-        let unknown = Refreshed::Unknown("the gateway does not know this order (000202)".into());
-        for n in 1..UNKNOWN_POLLS {
-            assert_eq!(give_up_after(&unknown, n, true), None, "{n}");
-        }
-        let why = give_up_after(&unknown, UNKNOWN_POLLS, true).unwrap();
-        assert!(
-            why.contains("000202") && why.contains("5 lookup(s)"),
-            "{why}"
-        );
-        // A plain `status` makes one pass: it says so after it.
-        assert!(give_up_after(&unknown, 1, false).is_some());
-        // An order that cannot be looked up is given up at once; an answer or a failed lookup
-        // never is.
-        let none = Refreshed::NoLookup("2328 looks payouts up by uuid only".into());
-        assert!(give_up_after(&none, 0, true)
-            .unwrap()
-            .contains("cannot look this order up"));
-        assert_eq!(give_up_after(&Refreshed::Answered, 9, true), None);
-        assert_eq!(give_up_after(&Refreshed::NoAnswer, 9, true), None);
-    }
 }

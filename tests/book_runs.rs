@@ -585,3 +585,24 @@ fn a_paid_sheet_is_answered_from_a_current_ledger_and_rebuilt_when_the_ledger_or
     assert!(text(&o).contains(fast), "{}", text(&o));
     assert_paid_exactly_once(&sb, 3);
 }
+
+#[test]
+fn a_gateway_refusing_the_credentials_ends_quote_and_run_with_exit_3_and_nothing_sent() {
+    // The exit code comes from the one mapping of library errors (a gateway error is 3), and
+    // the message names the gateway's address.
+    let sb = start(sandbox_config());
+    let root = tempfile::tempdir().unwrap();
+    let mut env = env_with_book(&sb, Gw::G2328, &root.path().join("book.sqlite"));
+    env.insert("PAYRUN_API_KEY".into(), "not-the-key".into());
+    let sheet = write_sheet(root.path(), "pay.csv", 2);
+    let base = env["PAYRUN_BASE_URL"].clone();
+    for args in [
+        vec!["quote", sheet.to_str().unwrap()],
+        vec!["run", sheet.to_str().unwrap(), "--yes"],
+    ] {
+        let o = payrun(root.path(), &env, &args).output().unwrap();
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains(&base), "{args:?}: {}", text(&o));
+    }
+    assert_eq!(sb.payouts().len(), 0);
+}

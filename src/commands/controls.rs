@@ -265,6 +265,38 @@ pub fn acknowledge(
     }
 }
 
+/// What the recipient controls found: each row's recipient key, and the warning codes to
+/// acknowledge (with how many rows each, the sheet's own warnings included) before anything
+/// is sent.
+pub struct Recipients {
+    pub keys: HashMap<u64, String>,
+    pub to_ack: BTreeMap<&'static str, usize>,
+}
+
+/// The recipient controls of a sheet (docs/book.md, "Recipients"): look-alikes within the
+/// sheet, and against the account's history in the book when there is one (`history`: the
+/// book and the account). Prints each warning when `print`.
+pub fn recipient_checks(
+    sheet: &LoadedSheet,
+    key_column: Option<(usize, String)>,
+    history: Option<(&Book, i64)>,
+    print: bool,
+) -> Result<Recipients, BookError> {
+    let keys = recipient_keys(sheet, key_column.as_ref().map(|k| k.0));
+    let key_label = key_column.as_ref().map(|k| k.1.as_str()).unwrap_or("");
+    let warnings = recipient_warnings(sheet, &keys, key_label, history)?;
+    if print {
+        for p in &warnings {
+            eprintln!(
+                "warning: line {}, {}: {} [{}]",
+                p.line, p.column, p.message, p.code
+            );
+        }
+    }
+    let to_ack = to_acknowledge(sheet.report.warnings.iter().chain(&warnings));
+    Ok(Recipients { keys, to_ack })
+}
+
 /// Control totals: refuse (exit 3) before anything is sent when they are not met.
 pub fn check_controls(args: &RunArgs, plan: &[PlannedOrder]) -> Result<(), Exit> {
     let mut totals: HashMap<String, Decimal> = HashMap::new();

@@ -3,6 +3,9 @@
 //! write the report. Sends nothing.
 
 use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
 
 use crate::cli::QuoteArgs;
 use crate::commands::connect::{connect, runtime};
@@ -30,100 +33,88 @@ fn history_book(ctx: &Context) -> anyhow::Result<Option<(std::sync::Arc<crate::b
     Ok(account.map(|a| (book, a)))
 }
 
-/// `payrun quote SHEET`.
+/// `payrun quote SHEET`: read and plan → recipient controls → price → compare with the
+/// previous run → print and write.
 pub fn execute(ctx: &Context, args: &QuoteArgs) -> anyhow::Result<ExitCode> {
-    let out_format = match &args.out {
-        Some(path) => Some(OutFormat::of_path(path).ok_or_else(|| {
-            Exit::usage(format!(
-                "{}: the cost report is written as .csv, .json, .md or .xlsx",
-                path.display()
-            ))
-        })?),
-        None => None,
-    };
-    if let Some(out) = &args.out {
-        crate::commands::outputs::check_output(
-            out,
-            ctx.config.book.as_deref().ok(),
-            Some(&args.sheet.sheet),
+    let out_file = out_file(ctx, args)?;
+    let loaded = load_and_plan(ctx, &args.sheet)?;
+    let sheet = &loaded.sheet;
+    if !ctx.global.json {
+        print_problems(&mut std::io::stderr(), &sheet.report)?;
+    }
+    let key_column = controls::key_column(&sheet.columns, args.sheet.key.as_deref())?;
+    let history = history_book(ctx)?;
+    let history = history.as_ref().map(|(b, a)| (b.as_ref(), *a));
+    controls::recipient_checks(sheet, key_column, history, !ctx.global.json)?;
+    let mut report = price(ctx, args, &loaded.plan)?;
+    if let Some((book, account)) = history {
+        let path = crate::book::runs::sheet_key(&args.sheet.sheet);
+        report.variance = controls::previous_variance(book, account, &path, sheet, None)?;
+    }
+    report.worksheet = sheet.worksheet.clone();
+    if let Some((path, format)) = &out_file {
+        write_out(
+            path,
+            *format,
+            &report,
+            &args.sheet.sheet.display().to_string(),
         )?;
     }
-    let loaded = load_and_plan(ctx, &args.sheet)?;
     let mut out = std::io::stdout().lock();
-    if !ctx.global.json {
-        print_problems(&mut std::io::stderr(), &loaded.sheet.report)?;
-    }
-    let key_column = controls::key_column(&loaded.sheet.columns, args.sheet.key.as_deref())?;
-    let keys = controls::recipient_keys(&loaded.sheet, key_column.as_ref().map(|k| k.0));
-    let history = history_book(ctx)?;
-    let recipient_warnings = controls::recipient_warnings(
-        &loaded.sheet,
-        &keys,
-        key_column.as_ref().map(|k| k.1.as_str()).unwrap_or(""),
-        history.as_ref().map(|(b, a)| (b.as_ref(), *a)),
-    )
-    .map_err(|e| Exit::usage(e.to_string()))?;
-    if !ctx.global.json {
-        for p in &recipient_warnings {
-            eprintln!(
-                "warning: line {}, {}: {} [{}]",
-                p.line, p.column, p.message, p.code
-            );
-        }
-    }
-    let rate = crate::cli::submit::pacing_rate(
-        &ctx.config,
-        ctx.global.sandbox,
-        ctx.config.gateway,
-        args.submit.rate,
-        args.submit.rate_above_limit,
-    )?;
-    let conn = connect(&ctx.config, ctx.global.sandbox)?;
-    let rt = runtime()?;
-    let report = rt.block_on(async {
-        let pacers = crate::submit::Pacers::for_gateway(ctx.config.gateway, rate);
-        let mut report = compute(conn.gateway.as_ref(), &pacers.create, &loaded.plan).await?;
-        if !args.no_balance {
-            check_balance(conn.gateway.as_ref(), &pacers.lookup, &mut report).await;
-        }
-        Ok::<_, GatewayError>(report)
-    });
-    // Auth, ban or an unreachable gateway: the quote is refused (exit 3), nothing guessed.
-    let report = report.map_err(|e| Exit::refused(format!("{}: {e}", conn.base_url)))?;
-    let mut report = report;
-    if let Some((book, account)) = &history {
-        report.variance = controls::previous_variance(
-            book,
-            *account,
-            &crate::book::runs::sheet_key(&args.sheet.sheet),
-            &loaded.sheet,
-            None,
-        )
-        .map_err(|e| Exit::usage(e.to_string()))?;
-    }
-    report.worksheet = loaded.sheet.worksheet.clone();
-    let sheet_name = args.sheet.sheet.display().to_string();
-    if let (Some(path), Some(format)) = (&args.out, out_format) {
-        write_out(path, format, &report, &sheet_name)?;
-    }
     if ctx.global.json {
         serde_json::to_writer_pretty(&mut out, &report)?;
         writeln!(out)?;
     } else {
         write!(out, "{}", to_text(&report))?;
-        if loaded.sheet.report.invalid > 0 {
-            writeln!(
-                out,
-                "{} invalid row(s) are not in this preview",
-                loaded.sheet.report.invalid
-            )?;
+        if sheet.report.invalid > 0 {
+            let invalid = sheet.report.invalid;
+            writeln!(out, "{invalid} invalid row(s) are not in this preview")?;
         }
     }
-    Ok(
-        if loaded.sheet.report.invalid > 0 || !report.unpriced.is_empty() {
-            ExitCode::Incomplete
-        } else {
-            ExitCode::Success
-        },
-    )
+    Ok(if sheet.report.invalid > 0 || !report.unpriced.is_empty() {
+        ExitCode::Incomplete
+    } else {
+        ExitCode::Success
+    })
+}
+
+/// `--out FILE`: where and as what the report is written, checked before any work (the
+/// extension names the format; never over the sheet or the book).
+fn out_file(ctx: &Context, args: &QuoteArgs) -> anyhow::Result<Option<(PathBuf, OutFormat)>> {
+    let Some(path) = &args.out else {
+        return Ok(None);
+    };
+    let format = OutFormat::of_path(path).ok_or_else(|| {
+        Exit::usage(format!(
+            "{}: the cost report is written as .csv, .json, .md or .xlsx",
+            path.display()
+        ))
+    })?;
+    let book = ctx.config.book.as_deref().ok();
+    crate::commands::outputs::check_output(path, book, Some(&args.sheet.sheet))?;
+    Ok(Some((path.clone(), format)))
+}
+
+/// Prices the plan through the gateway's fee calculator, and checks the balance unless
+/// `--no-balance`. Auth, ban or an unreachable gateway: exit 3, nothing guessed.
+fn price(
+    ctx: &Context,
+    args: &QuoteArgs,
+    plan: &[crate::plan::PlannedOrder],
+) -> anyhow::Result<crate::quote::QuoteReport> {
+    let (rate, above) = (args.submit.rate, args.submit.rate_above_limit);
+    let gateway = ctx.config.gateway;
+    let rate =
+        crate::cli::submit::pacing_rate(&ctx.config, ctx.global.sandbox, gateway, rate, above)?;
+    let conn = connect(&ctx.config, ctx.global.sandbox)?;
+    let rt = runtime()?;
+    let report = rt.block_on(async {
+        let pacers = crate::submit::Pacers::for_gateway(gateway, rate);
+        let mut report = compute(conn.gateway.as_ref(), &pacers.create, plan).await?;
+        if !args.no_balance {
+            check_balance(conn.gateway.as_ref(), &pacers.lookup, &mut report).await;
+        }
+        Ok::<_, GatewayError>(report)
+    });
+    report.with_context(|| conn.base_url.clone())
 }

@@ -145,7 +145,8 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         return Ok(code);
     }
     controls::check_controls(args, &plan)?;
-    let recipients = recipient_controls(&s, &sheet, key_column)?;
+    let history = Some((book.as_ref(), account));
+    let recipients = controls::recipient_checks(&sheet, key_column, history, true)?;
     let mut triage = triage_run(&s, &mut plan)?;
     let rt = runtime()?;
     let pacers = Pacers::for_gateway(ctx.config.gateway, rate);
@@ -351,33 +352,6 @@ fn refuse_reused_order_ids(
         "nothing was sent: an order id is paid once per account; give these rows new order ids"
     );
     Ok(Some(ExitCode::Incomplete))
-}
-
-/// What the recipient controls found: each row's recipient key, and the warning codes to
-/// acknowledge (with how many rows each) before anything is sent.
-struct Recipients {
-    keys: HashMap<u64, String>,
-    to_ack: BTreeMap<&'static str, usize>,
-}
-
-/// Recipient controls against the book (docs/book.md, "Recipients"): prints each warning.
-fn recipient_controls(
-    s: &Scope<'_>,
-    sheet: &LoadedSheet,
-    key_column: Option<(usize, String)>,
-) -> anyhow::Result<Recipients> {
-    let (book, account) = (s.book.as_ref(), s.account);
-    let keys = controls::recipient_keys(sheet, key_column.as_ref().map(|k| k.0));
-    let key_label = key_column.as_ref().map(|k| k.1.as_str()).unwrap_or("");
-    let warnings = controls::recipient_warnings(sheet, &keys, key_label, Some((book, account)))?;
-    for p in &warnings {
-        eprintln!(
-            "warning: line {}, {}: {} [{}]",
-            p.line, p.column, p.message, p.code
-        );
-    }
-    let to_ack = controls::to_acknowledge(sheet.report.warnings.iter().chain(&warnings));
-    Ok(Recipients { keys, to_ack })
 }
 
 /// Checks the run's events against their hashes, then sorts the planned orders by what the

@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use crate::book::approvals::{Approval, ApprovedOrder, ApprovedPlan};
 use crate::book::{now, Book, Run, SheetInfo};
 use crate::cli::ApproveArgs;
-use crate::commands::load::{load_sheet, plan_of, print_problems, sheet_info};
+use crate::commands::load::{load_sheet, plan_of, print_problems, sheet_info, stem};
 use crate::commands::{controls, open_book, Context};
 use crate::exit::{Exit, ExitCode};
 use crate::plan::PlannedOrder;
@@ -193,34 +193,14 @@ pub fn execute(ctx: &Context, args: &ApproveArgs) -> anyhow::Result<ExitCode> {
     )?;
     let book = open_book(ctx)?;
     let account = book.account(&key)?;
-    let stem = args
-        .sheet
-        .sheet
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "run".into());
+    let stem = stem(&args.sheet.sheet);
     let info = sheet_info(&args.sheet.sheet, &sheet);
     let run_id = run_id_for(&book, account, ctx.global.run_id.as_deref(), &stem, &info)?;
     let plan = plan_of(&sheet, &run_id);
     let key_column = controls::key_column(&sheet.columns, args.sheet.key.as_deref())?;
-    let keys = controls::recipient_keys(&sheet, key_column.as_ref().map(|k| k.0));
-    let recipient = controls::recipient_warnings(
-        &sheet,
-        &keys,
-        key_column.as_ref().map(|k| k.1.as_str()).unwrap_or(""),
-        Some((&book, account)),
-    )?;
-    for p in &recipient {
-        eprintln!(
-            "warning: line {}, {}: {} [{}]",
-            p.line, p.column, p.message, p.code
-        );
-    }
-    let acknowledged: Vec<String> =
-        controls::to_acknowledge(sheet.report.warnings.iter().chain(&recipient))
-            .into_keys()
-            .map(String::from)
-            .collect();
+    let history = Some((book.as_ref(), account));
+    let recipients = controls::recipient_checks(&sheet, key_column, history, true)?;
+    let acknowledged: Vec<String> = recipients.to_ack.into_keys().map(String::from).collect();
     let (orders, totals) = approved_orders(&plan);
     let approved = ApprovedPlan {
         approver: approver.to_string(),
@@ -233,6 +213,18 @@ pub fn execute(ctx: &Context, args: &ApproveArgs) -> anyhow::Result<ExitCode> {
         at: now(),
     };
     let seq = book.record_approval(account, &approved)?;
+    print_approval(ctx, &approved, seq, &info.name)?;
+    Ok(ExitCode::Success)
+}
+
+/// Prints what was approved (`--json`: the approval's number, approver, run, sheet digest,
+/// order count, totals and acknowledged warnings).
+fn print_approval(
+    ctx: &Context,
+    approved: &ApprovedPlan,
+    seq: i64,
+    sheet_name: &str,
+) -> anyhow::Result<()> {
     if ctx.global.json {
         crate::outln!(
             "{}",
@@ -258,13 +250,13 @@ pub fn execute(ctx: &Context, args: &ApproveArgs) -> anyhow::Result<ExitCode> {
             approved.orders.len(),
             totals.join(", "),
             approved.run_id,
-            info.name
+            sheet_name
         );
         if !approved.acknowledged.is_empty() {
             crate::outln!("warnings approved: {}", approved.acknowledged.join(", "));
         }
     }
-    Ok(ExitCode::Success)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use super::probe_table::{self, ProbeTable};
 use super::problem::{codes, Problem};
 
 /// A 128-bit hash of byte strings (XXH3-128 of the parts, each prefixed with its length so
@@ -60,8 +61,7 @@ type HashIndex<V> = HashMap<u128, V, BuildHasherDefault<PassThroughHasher>>;
 /// `touch` the slots of the next rows before it needs them, so their cache misses overlap.
 #[derive(Default)]
 pub struct FirstSeen {
-    slots: Vec<Slot>,
-    len: usize,
+    table: ProbeTable<Slot>,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -73,84 +73,46 @@ struct Slot {
     tag: u64,
 }
 
-/// The table is grown before it is fuller than this (numerator, denominator).
-const MAX_LOAD: (usize, usize) = (3, 4);
-const MIN_SLOTS: usize = 16;
+impl probe_table::Slot for Slot {
+    fn is_empty(&self) -> bool {
+        self.tag == 0
+    }
+    fn home(&self) -> u64 {
+        self.lo
+    }
+}
 
 impl FirstSeen {
     /// Records `key` at `line`; returns the earlier line when the key was seen before.
     pub fn first(&mut self, key: u128, line: u64) -> Option<u64> {
-        if (self.len + 1) * MAX_LOAD.1 > self.slots.len() * MAX_LOAD.0 {
-            self.grow_to(self.len + 1);
-        }
         let (hi, lo) = ((key >> 64) as u64, key as u64);
-        let mask = self.slots.len() - 1;
-        let mut i = lo as usize & mask;
-        loop {
-            let slot = &mut self.slots[i];
-            if slot.tag == 0 {
-                *slot = Slot {
-                    hi,
-                    lo,
-                    tag: line.wrapping_add(1),
-                };
-                self.len += 1;
-                return None;
-            }
-            if slot.hi == hi && slot.lo == lo {
-                return Some(slot.tag.wrapping_sub(1));
-            }
-            i = (i + 1) & mask;
-        }
+        let new = Slot {
+            hi,
+            lo,
+            tag: line.wrapping_add(1),
+        };
+        self.table
+            .find_or_insert(lo, |s| s.hi == hi && s.lo == lo, new)
+            .map(|s| s.tag.wrapping_sub(1))
     }
 
     /// Reads the home slots of `keys` (the next rows' keys) so that their cache misses are
     /// waited for together instead of one by one; it changes nothing.
     pub fn touch(&self, keys: impl Iterator<Item = u128>) {
-        if self.slots.is_empty() {
-            return;
-        }
-        let mask = self.slots.len() - 1;
-        let mut acc = 0u64;
-        for key in keys {
-            acc ^= self.slots[key as u64 as usize & mask].tag;
-        }
-        std::hint::black_box(acc);
+        self.table.touch(keys.map(|k| k as u64));
     }
 
     pub fn len(&self) -> usize {
-        self.len
+        self.table.len()
     }
 
     /// Makes room for `n` more keys at once (no rehash while growing).
     pub fn reserve(&mut self, n: usize) {
-        self.grow_to(self.len.saturating_add(n));
+        self.table.reserve(n);
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Rebuilds the table with room for `n` keys (never shrinks).
-    fn grow_to(&mut self, n: usize) {
-        let want = n
-            .saturating_mul(MAX_LOAD.1)
-            .div_ceil(MAX_LOAD.0)
-            .max(MIN_SLOTS)
-            .checked_next_power_of_two()
-            .unwrap_or(usize::MAX / 2 + 1);
-        if want <= self.slots.len() {
-            return;
-        }
-        let old = std::mem::replace(&mut self.slots, vec![Slot::default(); want]);
-        let mask = want - 1;
-        for s in old.into_iter().filter(|s| s.tag != 0) {
-            let mut i = s.lo as usize & mask;
-            while self.slots[i].tag != 0 {
-                i = (i + 1) & mask;
-            }
-            self.slots[i] = s;
-        }
+        self.table.is_empty()
     }
 }
 

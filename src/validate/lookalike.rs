@@ -9,6 +9,7 @@
 //! case-insensitively where case means nothing (EVM, segwit, TON raw). Indexes are keyed by the
 //! shape's 64-bit hash, so memory grows with the number of distinct addresses, not rows.
 
+use super::probe_table::{self, ProbeTable};
 use rustc_hash::FxHashMap;
 
 use super::address::AddressFamily;
@@ -125,8 +126,7 @@ impl<W: Clone> Lookalikes<W> {
 /// million addresses), and its lookups were the merge's largest cache-miss cost.
 #[derive(Debug, Default)]
 pub struct ShapeIndex {
-    slots: Vec<ShapeSlot>,
-    len: usize,
+    table: ProbeTable<ShapeSlot>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -137,86 +137,49 @@ struct ShapeSlot {
     at: u32,
 }
 
-/// The table is grown before it is fuller than this (numerator, denominator).
-const MAX_LOAD: (usize, usize) = (3, 4);
-const MIN_SLOTS: usize = 16;
+impl probe_table::Slot for ShapeSlot {
+    fn is_empty(&self) -> bool {
+        self.shape == 0
+    }
+    fn home(&self) -> u64 {
+        self.shape
+    }
+}
 
 impl ShapeIndex {
     /// `Lookalikes::record` for a sheet line: records the address (by shape and identity) seen
     /// at `at`; returns the line where a *different* address of the same shape was seen first.
     pub fn record(&mut self, shape: u64, identity: u64, at: u32) -> Option<u32> {
-        if (self.len + 1) * MAX_LOAD.1 > self.slots.len() * MAX_LOAD.0 {
-            self.grow_to((self.len + 1).max(self.len * 2));
-        }
         let (shape, identity) = (shape.max(1), identity as u32);
-        let mask = self.slots.len() - 1;
-        let mut i = shape as usize & mask;
-        loop {
-            let slot = &mut self.slots[i];
-            if slot.shape == 0 {
-                *slot = ShapeSlot {
-                    shape,
-                    identity,
-                    at,
-                };
-                self.len += 1;
-                return None;
-            }
-            if slot.shape == shape {
-                return (slot.identity != identity).then_some(slot.at);
-            }
-            i = (i + 1) & mask;
-        }
+        let new = ShapeSlot {
+            shape,
+            identity,
+            at,
+        };
+        let first = self
+            .table
+            .find_or_insert(shape, |s| s.shape == shape, new)?;
+        (first.identity != identity).then_some(first.at)
     }
 
     /// Reads the home slots of the next rows' shapes so that their cache misses overlap; it
     /// changes nothing.
     pub fn touch(&self, shapes: impl Iterator<Item = u64>) {
-        if self.slots.is_empty() {
-            return;
-        }
-        let mask = self.slots.len() - 1;
-        let mut acc = 0u64;
-        for shape in shapes {
-            acc ^= self.slots[shape.max(1) as usize & mask].shape;
-        }
-        std::hint::black_box(acc);
+        self.table.touch(shapes.map(|s| s.max(1)));
     }
 
     /// Makes room for `n` more shapes at once (no rehash while they come).
     pub fn reserve(&mut self, n: usize) {
-        self.grow_to(self.len.saturating_add(n));
+        self.table.reserve(n);
     }
 
     /// Distinct shapes held.
     pub fn len(&self) -> usize {
-        self.len
+        self.table.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Rebuilds the table with room for `n` shapes (never shrinks).
-    fn grow_to(&mut self, n: usize) {
-        let want = n
-            .saturating_mul(MAX_LOAD.1)
-            .div_ceil(MAX_LOAD.0)
-            .max(MIN_SLOTS)
-            .checked_next_power_of_two()
-            .unwrap_or(usize::MAX / 2 + 1);
-        if want <= self.slots.len() {
-            return;
-        }
-        let old = std::mem::replace(&mut self.slots, vec![ShapeSlot::default(); want]);
-        let mask = want - 1;
-        for s in old.into_iter().filter(|s| s.shape != 0) {
-            let mut i = s.shape as usize & mask;
-            while self.slots[i].shape != 0 {
-                i = (i + 1) & mask;
-            }
-            self.slots[i] = s;
-        }
+        self.table.is_empty()
     }
 }
 

@@ -11,6 +11,7 @@ pub mod duplicates;
 pub mod lookalike;
 pub mod memo;
 pub mod pipeline;
+pub mod probe_table;
 pub mod problem;
 pub mod recipients;
 pub mod report;

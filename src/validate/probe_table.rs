@@ -1,0 +1,99 @@
+//! The open-addressing table under the duplicate and look-alike indexes: fixed-size slots in
+//! one power-of-two array, linear probing, never more than 3/4 full, sized up front
+//! (`reserve`) so a sheet's rows come in without rehashing, and read ahead (`touch`) so the
+//! cache misses of a batch's lookups overlap. A general hash map of the same entries took more
+//! bytes a slot and held two tables at once while it grew (docs/validate.md, "Performance").
+
+/// A slot of a [`ProbeTable`]: a copyable record whose `home` (a hash) says where probing
+/// starts; the default value is the empty slot.
+pub trait Slot: Copy + Default {
+    /// Whether the slot holds nothing.
+    fn is_empty(&self) -> bool;
+    /// The hash probing starts from.
+    fn home(&self) -> u64;
+}
+
+/// The table (see the module).
+#[derive(Debug, Default)]
+pub struct ProbeTable<S> {
+    slots: Vec<S>,
+    len: usize,
+}
+
+/// The table is grown before it is fuller than this (numerator, denominator).
+const MAX_LOAD: (usize, usize) = (3, 4);
+const MIN_SLOTS: usize = 16;
+
+impl<S: Slot> ProbeTable<S> {
+    /// Finds the slot `is_it` accepts on the probe path from `home`, or puts `new` in the
+    /// first empty one. Returns the slot found (None: `new` was put in).
+    pub fn find_or_insert(&mut self, home: u64, is_it: impl Fn(&S) -> bool, new: S) -> Option<S> {
+        if (self.len + 1) * MAX_LOAD.1 > self.slots.len() * MAX_LOAD.0 {
+            self.grow_to((self.len + 1).max(self.len * 2));
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = home as usize & mask;
+        loop {
+            let slot = &mut self.slots[i];
+            if slot.is_empty() {
+                *slot = new;
+                self.len += 1;
+                return None;
+            }
+            if is_it(slot) {
+                return Some(*slot);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Reads the home slots of `homes` (the next rows' hashes) so that their cache misses are
+    /// waited for together instead of one by one; it changes nothing.
+    pub fn touch(&self, homes: impl Iterator<Item = u64>) {
+        if self.slots.is_empty() {
+            return;
+        }
+        let mask = self.slots.len() - 1;
+        let mut acc = 0u64;
+        for home in homes {
+            acc ^= self.slots[home as usize & mask].home();
+        }
+        std::hint::black_box(acc);
+    }
+
+    /// Makes room for `n` more entries at once (no rehash while they come).
+    pub fn reserve(&mut self, n: usize) {
+        self.grow_to(self.len.saturating_add(n));
+    }
+
+    /// Entries held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Rebuilds the table with room for `n` entries (never shrinks).
+    fn grow_to(&mut self, n: usize) {
+        let want = n
+            .saturating_mul(MAX_LOAD.1)
+            .div_ceil(MAX_LOAD.0)
+            .max(MIN_SLOTS)
+            .checked_next_power_of_two()
+            .unwrap_or(usize::MAX / 2 + 1);
+        if want <= self.slots.len() {
+            return;
+        }
+        let old = std::mem::replace(&mut self.slots, vec![S::default(); want]);
+        let mask = want - 1;
+        for s in old.into_iter().filter(|s| !s.is_empty()) {
+            let mut i = s.home() as usize & mask;
+            while !self.slots[i].is_empty() {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = s;
+        }
+    }
+}

@@ -6,6 +6,7 @@
 //! - [`events`]: the events and the status rule that folds them into an order's state;
 //! - [`runs`]: accounts, runs, the sheet and plan of a run, and the one-sender lease;
 //! - [`approvals`]: four-eyes approvals of a plan, and which run used one;
+//! - [`codec`]: event bodies and order answers stored compressed, decoded to the exact JSON;
 //! - [`audit`]: `book verify` (the whole chain, every order against its events) and export;
 //! - [`queries`]: the run listing and a recipient's history;
 //! - [`ledgers`]: which results ledgers were written from which state of a run;
@@ -14,6 +15,7 @@
 
 pub mod approvals;
 pub mod audit;
+pub mod codec;
 pub mod events;
 pub mod ledgers;
 pub mod location;

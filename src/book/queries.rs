@@ -164,7 +164,8 @@ impl Book {
                     r.get::<_, String>(2)?,
                     r.get::<_, String>(3)?,
                     r.get::<_, String>(4)?,
-                    r.get::<_, Option<String>>(5)?,
+                    // Stored compressed (`super::codec`); history shows what it can read.
+                    super::codec::decode_str(r.get_ref(5)?).ok().flatten(),
                     r.get::<_, String>(6)?,
                 ))
             })

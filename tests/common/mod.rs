@@ -324,7 +324,10 @@ pub fn try_book_events(book: &Path) -> Result<Vec<serde_json::Value>, String> {
                 r.get::<_, i64>(0)?,
                 r.get::<_, i64>(1)?,
                 r.get::<_, Option<i64>>(2)?,
-                r.get::<_, String>(3)?,
+                // Stored compressed from schema 6 on (payrun::book::codec).
+                payrun::book::codec::decode_str(r.get_ref(3)?)
+                    .expect("event body decodes")
+                    .expect("event body present"),
                 r.get::<_, Vec<u8>>(4)?,
             ))
         })
@@ -367,7 +370,7 @@ pub fn book_orders(book: &Path) -> Vec<serde_json::Value> {
                 "run_id": r.get::<_, String>(1)?,
                 "line": r.get::<_, i64>(2)?,
                 "status": r.get::<_, String>(3)?,
-                "state": r.get::<_, Option<String>>(4)?,
+                "state": payrun::book::codec::decode_str(r.get_ref(4)?).expect("order state decodes"),
                 "error": r.get::<_, Option<String>>(5)?,
                 "updated_at": r.get::<_, String>(6)?,
                 "sent": r.get::<_, bool>(7)?,

@@ -265,16 +265,23 @@ fn sql(book: &Path, statement: &str) {
 fn edit_json(book: &Path, table: &str, column: &str, filter: &str, edits: &[(&str, &str)]) {
     use payrun::book::codec;
     let c = rusqlite::Connection::open(book).unwrap();
+    // An order's answer may be its last event's (codec::order_state): read through it.
+    let last_event = match table {
+        "orders" => "(SELECT body FROM events WHERE seq = last_seq)",
+        _ => "NULL",
+    };
     let mut stmt = c
         .prepare(&format!(
-            "SELECT rowid, {column} FROM {table} WHERE {filter}"
+            "SELECT rowid, {column}, {last_event} FROM {table} WHERE {filter}"
         ))
         .unwrap();
     let rows: Vec<(i64, String)> = stmt
         .query_map([], |r| {
             Ok((
                 r.get(0)?,
-                codec::decode_str(r.get_ref(1)?).unwrap().unwrap(),
+                codec::order_state(r.get_ref(1)?, r.get_ref(2)?)
+                    .unwrap()
+                    .unwrap(),
             ))
         })
         .unwrap()

@@ -2,6 +2,10 @@
 //! row holds (`orders.state`) are zstd frames made with a dictionary the book itself carries
 //! (`dictionaries` table), decoded back to the exact bytes that were written.
 //!
+//! `orders.state` may also be [`STATE_OF_LAST_EVENT`]: the order's answer is, byte for byte, the
+//! `state` of the result event its row names (`last_seq`), which the row then does not repeat
+//! ([`order_state`]).
+//!
 //! A stored value is either
 //! - SQLite `TEXT`: the JSON itself (every value written before schema 6, and any longer than
 //!   [`MAX_PLAIN`]), or
@@ -52,6 +56,37 @@ pub enum DecodeError {
     NotText,
     #[error("it is neither text nor a compressed value (an SQLite {0})")]
     WrongType(&'static str),
+    #[error("it names the state of its last event, which has none")]
+    NoState,
+}
+
+/// `orders.state` when the order's answer is the `state` of its last event (`last_seq`), as
+/// that event's body holds it: one byte instead of the answer again.
+pub const STATE_OF_LAST_EVENT: &[u8] = &[0];
+
+/// The answer (`PayoutState` JSON) an order row holds: `stored` is its `orders.state`,
+/// `last_event` the body of its `last_seq` event (read only when `stored` is
+/// [`STATE_OF_LAST_EVENT`]; NULL otherwise). The text is exactly what the row's seal covers.
+pub fn order_state(
+    stored: ValueRef<'_>,
+    last_event: ValueRef<'_>,
+) -> Result<Option<String>, DecodeError> {
+    if !matches!(stored, ValueRef::Blob(b) if b == STATE_OF_LAST_EVENT) {
+        return decode_str(stored);
+    }
+    #[derive(serde::Deserialize)]
+    struct StateOf<'a> {
+        #[serde(borrow)]
+        state: Option<&'a serde_json::value::RawValue>,
+    }
+    let body = decode(last_event)?.ok_or(DecodeError::NoState)?;
+    match serde_json::from_slice::<StateOf<'_>>(&body) {
+        Ok(StateOf { state: Some(raw) }) => Ok(Some(raw.get().to_string())),
+        Ok(_) => Err(DecodeError::NoState),
+        Err(e) => Err(DecodeError::Corrupt(format!(
+            "its last event is not JSON: {e}"
+        ))),
+    }
 }
 
 struct Prepared {

@@ -24,7 +24,7 @@ use crate::model::{OrderId, Status};
 pub const APPLICATION_ID: i64 = 0x5041_5952;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// Migrations from version N-1 to N, index N-1. Never edit a shipped one; append.
 const MIGRATIONS: &[&str] = &[
@@ -156,6 +156,20 @@ const MIGRATIONS: &[&str] = &[
     // the book carries (`book::codec`; the dictionary is inserted by `open`). Values written
     // before stay text and read as before; hashes and seals are over the JSON either way.
     super::codec::SCHEMA,
+    // 7: an order row may name its last event's state instead of repeating it
+    // (`codec::STATE_OF_LAST_EVENT`), so pointing `last_seq` elsewhere changes its answer: the
+    // trigger counts that too (payrun changes the seal whenever it changes `last_seq`).
+    r#"
+    DROP TRIGGER IF EXISTS orders_edited;
+    CREATE TRIGGER orders_edited AFTER UPDATE ON orders
+    WHEN NEW.seal IS OLD.seal AND (NEW.status IS NOT OLD.status OR NEW.request IS NOT OLD.request
+        OR NEW.state IS NOT OLD.state OR NEW.error IS NOT OLD.error OR NEW.sent IS NOT OLD.sent
+        OR NEW.order_id IS NOT OLD.order_id OR NEW.run IS NOT OLD.run
+        OR NEW.account IS NOT OLD.account OR NEW.last_seq IS NOT OLD.last_seq) BEGIN
+        INSERT INTO meta(key, value) VALUES ('edits_outside', '1')
+            ON CONFLICT(key) DO UPDATE SET value = value + 1;
+    END;
+    "#,
 ];
 
 /// The open book. One connection behind a mutex: every write is one short transaction.
@@ -330,8 +344,10 @@ struct OrderRow {
     digest: String,
     request: String,
     status: String,
-    /// As stored: text, a compressed blob ([`super::codec`]) or NULL.
+    /// As stored: text, a compressed blob, [`super::codec::STATE_OF_LAST_EVENT`] or NULL.
     state: rusqlite::types::Value,
+    /// The body of event `last_seq` when `state` names it (else NULL).
+    last_event: rusqlite::types::Value,
     error: Option<String>,
     updated_at: String,
     sent: bool,
@@ -340,7 +356,10 @@ struct OrderRow {
 }
 
 const ORDER_COLUMNS: &str =
-    "id, run, order_id, line, digest, request, status, state, error, updated_at, sent, last_seq, seal";
+    "o.id, o.run, o.order_id, o.line, o.digest, o.request, o.status, o.state, o.error, o.updated_at, o.sent, o.last_seq, o.seal, e.body";
+
+/// The order rows, each with the body of its last event when its answer is that event's state.
+const ORDER_FROM: &str = "orders o LEFT JOIN events e ON e.seq = o.last_seq AND o.state = X'00'";
 
 fn order_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderRow> {
     Ok(OrderRow {
@@ -357,6 +376,7 @@ fn order_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderRow> {
         sent: r.get(10)?,
         last_seq: r.get(11)?,
         seal: r.get(12)?,
+        last_event: r.get(13)?,
     })
 }
 
@@ -848,7 +868,8 @@ impl Book {
         account: i64,
         r: OrderRow,
     ) -> Result<(OrderPlace, OrderRecord), BookError> {
-        let state_json = super::codec::decode_str((&r.state).into()).map_err(|e| {
+        let state_json = super::codec::order_state((&r.state).into(), (&r.last_event).into())
+            .map_err(|e| {
             self.tampered(format!(
                 "order {} (status {}): its answer (orders.state) is unreadable ({e}): it was edited outside payrun",
                 r.order_id, r.status
@@ -911,7 +932,9 @@ impl Book {
     ) -> Result<Option<(OrderPlace, OrderRecord)>, BookError> {
         let row = conn
             .query_row(
-                &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE account = ?1 AND order_id = ?2"),
+                &format!(
+                    "SELECT {ORDER_COLUMNS} FROM {ORDER_FROM} WHERE o.account = ?1 AND o.order_id = ?2"
+                ),
                 params![account, id],
                 order_row,
             )
@@ -1004,7 +1027,7 @@ impl Book {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(&format!(
-                "SELECT {ORDER_COLUMNS} FROM orders WHERE run = ?1 ORDER BY status, id"
+                "SELECT {ORDER_COLUMNS} FROM {ORDER_FROM} WHERE o.run = ?1 ORDER BY o.status, o.id"
             ))
             .map_err(|e| self.sql_err(e))?;
         let mut rows = stmt.query([run]).map_err(|e| self.sql_err(e))?;
@@ -1016,7 +1039,9 @@ impl Book {
         Ok(())
     }
 
-    /// Writes an order row (insert or update) with a fresh seal.
+    /// Writes an order row (insert or update) with a fresh seal. `taken`: the JSON of the
+    /// state event `last_seq` carries (a result); when the order's answer is exactly that, the
+    /// row names the event instead of repeating it ([`super::codec::STATE_OF_LAST_EVENT`]).
     #[allow(clippy::too_many_arguments)]
     fn write_order(
         &self,
@@ -1027,6 +1052,7 @@ impl Book {
         rec: &OrderRecord,
         recipient_key: Option<&str>,
         last_seq: i64,
+        taken: Option<&str>,
     ) -> Result<i64, BookError> {
         let request =
             serde_json::to_string(&rec.request).map_err(|e| BookError::Encode(e.to_string()))?;
@@ -1037,6 +1063,12 @@ impl Book {
             .transpose()
             .map_err(|e| BookError::Encode(e.to_string()))?;
         let status = rec.status.as_str();
+        let stored_state = match (&state, taken) {
+            (Some(s), Some(t)) if s == t => {
+                rusqlite::types::Value::Blob(super::codec::STATE_OF_LAST_EVENT.to_vec())
+            }
+            _ => super::codec::encode_opt(state.as_deref()),
+        };
         let seal = order_seal(
             &self.book_id,
             account,
@@ -1064,7 +1096,7 @@ impl Book {
                         request,
                         rec.request.to_address,
                         status,
-                        super::codec::encode_opt(state.as_deref()),
+                        stored_state.clone(),
                         rec.error,
                         rec.updated_at,
                         rec.sent,
@@ -1090,7 +1122,7 @@ impl Book {
                         rec.request.to_address,
                         recipient_key,
                         status,
-                        super::codec::encode_opt(state.as_deref()),
+                        stored_state,
                         rec.error,
                         rec.updated_at,
                         rec.sent,
@@ -1202,7 +1234,23 @@ impl Book {
                 }
                 let seq = self.append_event(tx, account, Some(place.run), ev)?;
                 rec.apply(ev);
-                self.write_order(tx, account, place.run, Some(place.row), &rec, None, seq)?;
+                let taken = match ev {
+                    Event::Result { state, .. } => Some(
+                        serde_json::to_string(state)
+                            .map_err(|e| BookError::Encode(e.to_string()))?,
+                    ),
+                    _ => None,
+                };
+                self.write_order(
+                    tx,
+                    account,
+                    place.run,
+                    Some(place.row),
+                    &rec,
+                    None,
+                    seq,
+                    taken.as_deref(),
+                )?;
                 if let Event::Intent { at, .. } = ev {
                     tx.prepare_cached(
                         "UPDATE orders SET first_sent_at = ?2 WHERE id = ?1 AND first_sent_at IS NULL",
@@ -1262,7 +1310,7 @@ impl Book {
                 .exists(params![account, rec.order_id.as_str()])
                 .map_err(|e| self.sql_err(e))?;
             if !found {
-                self.write_order(tx, account, run, None, rec, key.as_deref(), 0)?;
+                self.write_order(tx, account, run, None, rec, key.as_deref(), 0, None)?;
             }
         }
         Ok(())
@@ -1724,14 +1772,25 @@ mod tests {
             "DROP TRIGGER events_edited; DROP TRIGGER orders_edited; DROP TABLE dictionaries;",
         )
         .unwrap();
-        for (table, key, column) in [("events", "seq", "body"), ("orders", "id", "state")] {
+        // Orders first: an answer naming its last event is read through that event's body.
+        for (table, key, column, last_event) in [
+            (
+                "orders",
+                "id",
+                "state",
+                "(SELECT body FROM events WHERE seq = last_seq)",
+            ),
+            ("events", "seq", "body", "NULL"),
+        ] {
             let rows: Vec<(i64, Option<String>)> = conn
-                .prepare(&format!("SELECT {key}, {column} FROM {table}"))
+                .prepare(&format!(
+                    "SELECT {key}, {column}, {last_event} FROM {table}"
+                ))
                 .unwrap()
                 .query_map([], |r| {
                     Ok((
                         r.get(0)?,
-                        super::super::codec::decode_str(r.get_ref(1)?).unwrap(),
+                        super::super::codec::order_state(r.get_ref(1)?, r.get_ref(2)?).unwrap(),
                     ))
                 })
                 .unwrap()
@@ -1888,7 +1947,8 @@ mod tests {
                 .contains("event #3 (intent) is unreadable"),
             "{report:?}"
         );
-        // An order's compressed answer replaced by another order's: its seal refuses it.
+        // An order's answer is its last event's, named rather than repeated; pointed at
+        // another order's answer, it is counted and its seal refuses it.
         let (_dir, book, account) = open();
         let (run, ids) = plan_run(&book, account, "y", 2);
         book.record(account, &ids.iter().map(intent).collect::<Vec<_>>())
@@ -1901,10 +1961,17 @@ mod tests {
             ],
         )
         .unwrap();
+        let named: i64 = book
+            .conn()
+            .query_row("SELECT count(*) FROM orders WHERE state = X'00'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(named, 2);
         sql(
             &book,
             &format!(
-                "UPDATE orders SET state = (SELECT state FROM orders WHERE order_id = '{}') WHERE order_id = '{}'",
+                "UPDATE orders SET last_seq = (SELECT last_seq FROM orders WHERE order_id = '{}') WHERE order_id = '{}'",
                 ids[1], ids[0]
             ),
         );
@@ -1931,6 +1998,38 @@ mod tests {
             }
             other => panic!("expected a refusal, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn an_answer_merged_from_several_is_kept_whole_and_one_taken_as_is_is_named() {
+        let (_dir, book, account) = open();
+        let (run, ids) = plan_run(&book, account, "m", 1);
+        book.record(account, &[intent(&ids[0])]).unwrap();
+        let mut pending = answer(&ids[0], Status::Pending);
+        if let Event::Result { state, .. } = &mut pending {
+            state.txid = Some("0xfirst".into());
+        }
+        book.record(account, &[pending]).unwrap();
+        let stored = |book: &Book| -> Vec<u8> {
+            book.conn()
+                .query_row("SELECT CAST(state AS BLOB) FROM orders", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(stored(&book), codec_state_of_last_event());
+        // The completed answer has no txid: the order keeps the first one, so its answer is
+        // no event's and is stored whole.
+        book.record(account, &[answer(&ids[0], Status::Completed)])
+            .unwrap();
+        assert!(stored(&book).len() > 1);
+        let (_, rec) = book.order(account, ids[0].as_str()).unwrap().unwrap();
+        assert_eq!(rec.status, Status::Completed);
+        assert_eq!(rec.state.unwrap().txid.as_deref(), Some("0xfirst"));
+        assert_eq!(book.run_orders(account, run.pk).unwrap().len(), 1);
+        assert!(book.verify().unwrap().ok());
+    }
+
+    fn codec_state_of_last_event() -> Vec<u8> {
+        super::super::codec::STATE_OF_LAST_EVENT.to_vec()
     }
 
     #[test]

@@ -360,7 +360,8 @@ pub fn book_orders(book: &Path) -> Vec<serde_json::Value> {
     let mut stmt = conn
         .prepare(
             "SELECT o.order_id, r.run_id, o.line, o.status, o.state, o.error, o.updated_at, \
-             o.sent, o.last_seq FROM orders o JOIN runs r ON r.id = o.run ORDER BY o.id",
+             o.sent, o.last_seq, (SELECT body FROM events WHERE seq = o.last_seq) \
+             FROM orders o JOIN runs r ON r.id = o.run ORDER BY o.id",
         )
         .expect("the book has an orders table");
     let rows = stmt
@@ -370,7 +371,8 @@ pub fn book_orders(book: &Path) -> Vec<serde_json::Value> {
                 "run_id": r.get::<_, String>(1)?,
                 "line": r.get::<_, i64>(2)?,
                 "status": r.get::<_, String>(3)?,
-                "state": payrun::book::codec::decode_str(r.get_ref(4)?).expect("order state decodes"),
+                "state": payrun::book::codec::order_state(r.get_ref(4)?, r.get_ref(9)?)
+                    .expect("order state decodes"),
                 "error": r.get::<_, Option<String>>(5)?,
                 "updated_at": r.get::<_, String>(6)?,
                 "sent": r.get::<_, bool>(7)?,

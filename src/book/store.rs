@@ -8,6 +8,10 @@
 //! request, last event, last answer and error) checked whenever it is read, so a status edited
 //! by hand is refused with the order named, never believed. `meta.head_seq`/`head_hash` name the last event, so a
 //! cut-off tail is noticed at open.
+//!
+//! Storage: event bodies and order answers are stored compressed, and an order's answer may
+//! name its last event instead of repeating it ([`super::codec`]); the hash and the seal are
+//! over the JSON text either way. New books give freed pages back when closed (`Drop`).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};

@@ -181,8 +181,19 @@ fn decode_blob(b: &[u8]) -> Result<Vec<u8>, DecodeError> {
         let Some(d) = d.as_mut() else {
             return Err(DecodeError::Corrupt("no decompressor".into()));
         };
-        // The capacity bounds what a corrupt frame can make us allocate.
-        d.decompress(&full, MAX_PLAIN)
+        // The size the frame records, within MAX_PLAIN, bounds what a corrupt frame can make us
+        // allocate (and spares a 64 KiB buffer an event); a frame whose content is larger than
+        // it says fails to decode.
+        let capacity = match zstd::zstd_safe::get_frame_content_size(&full) {
+            Ok(Some(n)) if n > MAX_PLAIN as u64 => {
+                return Err(DecodeError::Corrupt(format!(
+                    "it claims {n} bytes, over {MAX_PLAIN}"
+                )))
+            }
+            Ok(Some(n)) => n as usize,
+            _ => MAX_PLAIN,
+        };
+        d.decompress(&full, capacity)
             .map_err(|e| DecodeError::Corrupt(e.to_string()))
     })
 }

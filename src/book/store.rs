@@ -360,10 +360,13 @@ struct OrderRow {
 }
 
 const ORDER_COLUMNS: &str =
-    "o.id, o.run, o.order_id, o.line, o.digest, o.request, o.status, o.state, o.error, o.updated_at, o.sent, o.last_seq, o.seal, e.body";
+    "o.id, o.run, o.order_id, o.line, o.digest, o.request, o.status, o.state, o.error, o.updated_at, o.sent, o.last_seq, o.seal, CASE WHEN o.state = X'00' THEN (SELECT body FROM events WHERE seq = o.last_seq) END";
 
-/// The order rows, each with the body of its last event when its answer is that event's state.
-const ORDER_FROM: &str = "orders o LEFT JOIN events e ON e.seq = o.last_seq AND o.state = X'00'";
+/// The order rows ([`ORDER_COLUMNS`] ends with the body of an order's last event when its
+/// answer is that event's state). A subquery, not a join: with a join SQLite prepared the
+/// statement again on every run (the bound order id weighed against the partial index on
+/// events), which doubled the time of a commit.
+const ORDER_FROM: &str = "orders o";
 
 fn order_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderRow> {
     Ok(OrderRow {
@@ -934,15 +937,12 @@ impl Book {
         account: i64,
         id: &str,
     ) -> Result<Option<(OrderPlace, OrderRecord)>, BookError> {
+        // Cached: this runs once an event on every commit (a join's plan is not free).
         let row = conn
-            .query_row(
-                &format!(
-                    "SELECT {ORDER_COLUMNS} FROM {ORDER_FROM} WHERE o.account = ?1 AND o.order_id = ?2"
-                ),
-                params![account, id],
-                order_row,
-            )
-            .optional()
+            .prepare_cached(&format!(
+                "SELECT {ORDER_COLUMNS} FROM {ORDER_FROM} WHERE o.account = ?1 AND o.order_id = ?2"
+            ))
+            .and_then(|mut s| s.query_row(params![account, id], order_row).optional())
             .map_err(|e| self.sql_err(e))?;
         row.map(|r| self.decode_order(account, r)).transpose()
     }
@@ -2133,5 +2133,26 @@ mod tests {
         let run = book.runs(None).unwrap().remove(0);
         book.verify_run_events(run.pk, &run.run_id).unwrap();
         assert!(book.verify().unwrap().ok());
+    }
+
+    #[test]
+    fn the_order_read_of_every_commit_is_prepared_once() {
+        let (_dir, book, account) = open();
+        let (_run, ids) = plan_run(&book, account, "p", 50);
+        for id in &ids {
+            book.record(account, &[intent(id)]).unwrap();
+            book.record(account, &[answer(id, Status::Pending)])
+                .unwrap();
+            book.record(account, &[answer(id, Status::Completed)])
+                .unwrap();
+        }
+        let conn = book.conn();
+        let read = conn
+            .prepare_cached(&format!(
+                "SELECT {ORDER_COLUMNS} FROM {ORDER_FROM} WHERE o.account = ?1 AND o.order_id = ?2"
+            ))
+            .unwrap();
+        assert_eq!(read.get_status(rusqlite::StatementStatus::Run), 150);
+        assert_eq!(read.get_status(rusqlite::StatementStatus::RePrepare), 0);
     }
 }

@@ -10,7 +10,7 @@
 //!
 //! `--reuse`: keep the book at PATH when it already holds the run (built with the same N);
 //! otherwise any file there is replaced. `--breakdown`: after the timings, the bytes of every
-//! table and index (`dbstat`) and the bytes per column. `--only-build`: build and stop.
+//! table and index (`dbstat`) and the bytes per column. `--only-build`: build (and break it down) and stop.
 //! `--skip-csv`: do not time writing the results CSV. `--record-latency=M`: after the steps,
 //! add a run of M orders and time each fsync'd commit of its intents and answers, one a commit
 //! and 50 a commit (changes the book); `--no-steps` skips the timed steps. `--sheet-dir=DIR`:
@@ -217,8 +217,22 @@ fn breakdown(path: &Path, n: u64) -> rusqlite::Result<()> {
         ("orders.state", "SELECT state FROM orders LIMIT 1"),
         ("rows.cells", "SELECT cells FROM rows LIMIT 1"),
     ] {
-        let s: String = c.query_row(q, [], |r| r.get(0))?;
-        println!("  e.g. {what}: {s}");
+        // Event bodies and order answers are stored compressed (payrun::book::codec).
+        let s: Option<String> = c.query_row(q, [], |r| {
+            Ok(payrun::book::codec::decode_str(r.get_ref(0)?)
+                .ok()
+                .flatten())
+        })?;
+        let stored: i64 = c.query_row(
+            &q.replacen("SELECT ", "SELECT length(", 1)
+                .replacen(" FROM", ") FROM", 1),
+            [],
+            |r| r.get(0),
+        )?;
+        println!(
+            "  e.g. {what} ({stored} B stored): {}",
+            s.unwrap_or_default()
+        );
     }
     Ok(())
 }
@@ -612,6 +626,9 @@ fn main() -> Res<()> {
         );
     }
     if flags.contains(&"--only-build") {
+        if flags.contains(&"--breakdown") {
+            breakdown(&path, n)?;
+        }
         return Ok(());
     }
     let csv = !flags.contains(&"--skip-csv");

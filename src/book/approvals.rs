@@ -10,6 +10,7 @@ use rusqlite::params;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::codec;
 use super::events::{now, Event};
 use super::runs::Run;
 use super::store::Book;
@@ -83,9 +84,12 @@ impl Book {
                 .map_err(|e| self.sql_err(e))?;
             let mut rows = stmt.query([account]).map_err(|e| self.sql_err(e))?;
             while let Some(r) = rows.next().map_err(|e| self.sql_err(e))? {
-                let body: String = r.get(0).map_err(|e| self.sql_err(e))?;
+                let body = codec::decode(r.get_ref(0).map_err(|e| self.sql_err(e))?)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
                 let run_id: String = r.get(1).map_err(|e| self.sql_err(e))?;
-                if let Ok(Event::ApprovalUsed { approval, .. }) = serde_json::from_str(&body) {
+                if let Ok(Event::ApprovalUsed { approval, .. }) = serde_json::from_slice(&body) {
                     used.insert(approval, run_id);
                 }
             }
@@ -99,8 +103,11 @@ impl Book {
         let (mut by_sha, mut by_path) = (Vec::new(), Vec::new());
         while let Some(r) = rows.next().map_err(|e| self.sql_err(e))? {
             let seq: i64 = r.get(0).map_err(|e| self.sql_err(e))?;
-            let body: String = r.get(1).map_err(|e| self.sql_err(e))?;
-            let Ok(Event::Approval(plan)) = serde_json::from_str::<Event>(&body) else {
+            let body = codec::decode(r.get_ref(1).map_err(|e| self.sql_err(e))?)
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            let Ok(Event::Approval(plan)) = serde_json::from_slice::<Event>(&body) else {
                 return Err(BookError::Encode(format!(
                     "approval event #{seq} is unreadable"
                 )));
@@ -147,7 +154,7 @@ impl Book {
     /// Who approved a run (the latest `approval_used` event of it), if anyone.
     pub fn run_approver(&self, run_pk: i64) -> Result<Option<String>, BookError> {
         let conn = self.conn();
-        let body: Option<String> = conn
+        let body: Option<rusqlite::types::Value> = conn
             .query_row(
                 "SELECT body FROM events WHERE run = ?1 AND kind = 'approval_used' ORDER BY seq DESC LIMIT 1",
                 params![run_pk],
@@ -159,6 +166,7 @@ impl Book {
                 e => Err(e),
             })
             .map_err(|e| self.sql_err(e))?;
+        let body = body.and_then(|b| codec::decode_str((&b).into()).ok().flatten());
         Ok(body.and_then(|b| match serde_json::from_str(&b) {
             Ok(Event::ApprovalUsed { approver, .. }) => Some(approver),
             _ => None,

@@ -8,7 +8,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::events::{Event, OrderRecord};
-use super::store::{event_hash, genesis, Book};
+use super::store::{event_hash_bytes, genesis, Book};
 use super::BookError;
 use crate::model::Status;
 
@@ -40,6 +40,14 @@ struct Exported<'a> {
     event: &'a serde_json::Value,
 }
 
+/// A refusal's place, for the report.
+fn event_problem(e: BookError) -> String {
+    match e {
+        BookError::Tampered { place, .. } => place,
+        other => other.to_string(),
+    }
+}
+
 impl Book {
     /// Walks every event from the first, checking each link, and then every order row against
     /// the fold of its events. Stops at the first problem and names it.
@@ -61,7 +69,6 @@ impl Book {
             let account: i64 = r.get(1).map_err(g)?;
             let run: Option<i64> = r.get(2).map_err(g)?;
             let kind: String = r.get(3).map_err(g)?;
-            let body: String = r.get(4).map_err(g)?;
             let hash: Vec<u8> = r.get(5).map_err(g)?;
             if seq != expected_seq {
                 problem = Some(format!(
@@ -69,14 +76,21 @@ impl Book {
                 ));
                 break;
             }
-            if event_hash(&prev, seq, account, run, &kind, &body)[..] != hash[..] {
+            let body = match self.event_body(seq, &kind, r.get_ref(4).map_err(g)?) {
+                Ok(b) => b,
+                Err(e) => {
+                    problem = Some(event_problem(e));
+                    break;
+                }
+            };
+            if event_hash_bytes(&prev, seq, account, run, kind.as_bytes(), &body)[..] != hash[..] {
                 problem = Some(format!(
                     "event #{seq} ({kind}) does not match its hash: edited outside payrun"
                 ));
                 break;
             }
             events += 1;
-            let ev: Event = match serde_json::from_str(&body) {
+            let ev: Event = match serde_json::from_slice(&body) {
                 Ok(ev) => ev,
                 Err(e) => {
                     problem = Some(format!("event #{seq} is unreadable: {e}"));
@@ -196,12 +210,13 @@ impl Book {
         };
         while let Some(r) = rows.next().map_err(|e| self.sql_err(e))? {
             let g = |e| self.sql_err(e);
-            let body: String = r.get(3).map_err(g)?;
+            let seq: i64 = r.get(0).map_err(g)?;
+            let body = self.event_body(seq, "", r.get_ref(3).map_err(g)?)?;
             let event: serde_json::Value =
-                serde_json::from_str(&body).map_err(|e| BookError::Encode(e.to_string()))?;
+                serde_json::from_slice(&body).map_err(|e| BookError::Encode(e.to_string()))?;
             let hash: Vec<u8> = r.get(4).map_err(g)?;
             let line = Exported {
-                seq: r.get(0).map_err(g)?,
+                seq,
                 account: r.get(1).map_err(g)?,
                 run: r.get(2).map_err(g)?,
                 hash: hex::encode(hash),

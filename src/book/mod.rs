@@ -7,6 +7,7 @@
 //! - [`choice`]: which run a `run` command means (new, resume, already paid, differs);
 //! - [`runs`]: accounts, runs, the sheet and plan of a run, and the one-sender lease;
 //! - [`approvals`]: four-eyes approvals of a plan, and which run used one;
+//! - [`codec`]: event bodies and order answers stored compressed, decoded to the exact JSON;
 //! - [`audit`]: `book verify` (the whole chain, every order against its events) and export;
 //! - [`queries`]: the run listing and a recipient's history;
 //! - [`ledgers`]: which results ledgers were written from which state of a run;
@@ -16,6 +17,7 @@
 pub mod approvals;
 pub mod audit;
 pub mod choice;
+pub mod codec;
 pub mod events;
 pub mod ledgers;
 pub mod location;

@@ -149,8 +149,9 @@ impl Book {
         let conn = self.conn();
         let mut stmt = conn
             .prepare(
-                "SELECT r.run_id, a.label, o.order_id, o.request, o.status, o.state, o.updated_at
+                "SELECT r.run_id, a.label, o.order_id, o.request, o.status, o.state, o.updated_at, e.body
                  FROM orders o JOIN runs r ON r.id = o.run JOIN accounts a ON a.id = o.account
+                 LEFT JOIN events e ON e.seq = o.last_seq AND o.state = X'00'
                  WHERE (?1 IS NOT NULL AND lower(o.address) = lower(?1))
                     OR (?2 IS NOT NULL AND o.recipient_key = ?2)
                  ORDER BY o.id",
@@ -164,7 +165,10 @@ impl Book {
                     r.get::<_, String>(2)?,
                     r.get::<_, String>(3)?,
                     r.get::<_, String>(4)?,
-                    r.get::<_, Option<String>>(5)?,
+                    // Stored compressed (`super::codec`); history shows what it can read.
+                    super::codec::order_state(r.get_ref(5)?, r.get_ref(7)?)
+                        .ok()
+                        .flatten(),
                     r.get::<_, String>(6)?,
                 ))
             })

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 
 use super::events::{now, Event, OrderRecord, SheetSnapshot, SnapshotRow};
@@ -477,14 +477,7 @@ impl Book {
             .map_err(|e| self.sql_err(e))?;
         let have: u64 = counts.values().sum();
         if have != expected.max(0) as u64 {
-            let missing: Option<String> = conn
-                .query_row(
-                    "SELECT x.id FROM (SELECT e.account, json_extract(e.body, '$.order_id') AS id FROM events e WHERE e.run = ?1) x WHERE x.id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.account = x.account AND o.order_id = x.id) LIMIT 1",
-                    [run.pk],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(|e| self.sql_err(e))?;
+            let missing = self.order_without_row(&conn, run.pk)?;
             return Err(BookError::Tampered {
                 path: self.path().into(),
                 place: format!(
@@ -502,6 +495,39 @@ impl Book {
             )
             .map_err(|e| self.sql_err(e))?;
         Ok(RunCounts(counts, planned))
+    }
+
+    /// The first order of the run's events (in `seq` order) that has no order row (bodies
+    /// that do not decode or name no order are passed over: the chain check names those).
+    fn order_without_row(&self, conn: &Connection, run: i64) -> Result<Option<String>, BookError> {
+        #[derive(serde::Deserialize)]
+        struct Named {
+            order_id: Option<String>,
+        }
+        let mut events = conn
+            .prepare("SELECT account, body FROM events WHERE run = ?1 ORDER BY seq")
+            .map_err(|e| self.sql_err(e))?;
+        let mut has_row = conn
+            .prepare("SELECT 1 FROM orders WHERE account = ?1 AND order_id = ?2")
+            .map_err(|e| self.sql_err(e))?;
+        let mut rows = events.query([run]).map_err(|e| self.sql_err(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.sql_err(e))? {
+            let account: i64 = r.get(0).map_err(|e| self.sql_err(e))?;
+            let Ok(Some(body)) = super::codec::decode(r.get_ref(1).map_err(|e| self.sql_err(e))?)
+            else {
+                continue;
+            };
+            let Ok(Named { order_id: Some(id) }) = serde_json::from_slice::<Named>(&body) else {
+                continue;
+            };
+            if !has_row
+                .exists(rusqlite::params![account, id])
+                .map_err(|e| self.sql_err(e))?
+            {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
     }
 
     /// Takes the run's lease (one sender per run). Fails with `Leased` when another process

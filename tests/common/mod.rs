@@ -324,7 +324,10 @@ pub fn try_book_events(book: &Path) -> Result<Vec<serde_json::Value>, String> {
                 r.get::<_, i64>(0)?,
                 r.get::<_, i64>(1)?,
                 r.get::<_, Option<i64>>(2)?,
-                r.get::<_, String>(3)?,
+                // Stored compressed from schema 6 on (payrun::book::codec).
+                payrun::book::codec::decode_str(r.get_ref(3)?)
+                    .expect("event body decodes")
+                    .expect("event body present"),
                 r.get::<_, Vec<u8>>(4)?,
             ))
         })
@@ -357,7 +360,8 @@ pub fn book_orders(book: &Path) -> Vec<serde_json::Value> {
     let mut stmt = conn
         .prepare(
             "SELECT o.order_id, r.run_id, o.line, o.status, o.state, o.error, o.updated_at, \
-             o.sent, o.last_seq FROM orders o JOIN runs r ON r.id = o.run ORDER BY o.id",
+             o.sent, o.last_seq, (SELECT body FROM events WHERE seq = o.last_seq) \
+             FROM orders o JOIN runs r ON r.id = o.run ORDER BY o.id",
         )
         .expect("the book has an orders table");
     let rows = stmt
@@ -367,7 +371,8 @@ pub fn book_orders(book: &Path) -> Vec<serde_json::Value> {
                 "run_id": r.get::<_, String>(1)?,
                 "line": r.get::<_, i64>(2)?,
                 "status": r.get::<_, String>(3)?,
-                "state": r.get::<_, Option<String>>(4)?,
+                "state": payrun::book::codec::order_state(r.get_ref(4)?, r.get_ref(9)?)
+                    .expect("order state decodes"),
                 "error": r.get::<_, Option<String>>(5)?,
                 "updated_at": r.get::<_, String>(6)?,
                 "sent": r.get::<_, bool>(7)?,

@@ -1,6 +1,6 @@
 //! The documented process exit codes (docs/design.md, "Command-line contract"), and the one
-//! place that maps a library error to one: [`code_of`] at the edge, and the `From` impls for
-//! the commands that build an [`Exit`] on the way.
+//! place that maps a library error to one, [`code_of`], at the edge: commands pass library
+//! errors up with `?` and build an [`Exit`] only where they choose a code themselves.
 //!
 //! | error | exit |
 //! |---|---|
@@ -68,21 +68,6 @@ impl Exit {
     }
 }
 
-/// A book problem: exit 2 (a book that cannot be opened, was altered, is busy with another
-/// run, or needs a decision from the user).
-impl From<BookError> for Exit {
-    fn from(e: BookError) -> Self {
-        Exit::usage(e.to_string())
-    }
-}
-
-/// A gateway error that ends a command: exit 3 (auth, ban, unreachable, refused).
-impl From<GatewayError> for Exit {
-    fn from(e: GatewayError) -> Self {
-        Exit::refused(e.to_string())
-    }
-}
-
 /// The exit code an error ends the process with: the first [`Exit`] in its chain, else the
 /// code its library error maps to (the table above), else 2.
 pub fn code_of(err: &anyhow::Error) -> ExitCode {
@@ -116,13 +101,6 @@ mod tests {
         assert_eq!(code_of(&exit.context("y")), ExitCode::Incomplete);
         let io: anyhow::Error = std::io::Error::other("disk").into();
         assert_eq!(code_of(&io), ExitCode::Usage);
-        assert_eq!(
-            Exit::from(GatewayError::Banned {
-                message: "418".into()
-            })
-            .code,
-            ExitCode::Refused
-        );
     }
 
     #[test]

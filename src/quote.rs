@@ -415,6 +415,22 @@ pub async fn compute(
     Ok(report)
 }
 
+/// The fee preview of `orders` ([`compute`], calc requests paced by `pacers.create`), then,
+/// when `with_balance`, the 2328 balance check ([`check_balance`], paced by `pacers.lookup`).
+/// Errors as [`compute`].
+pub async fn preview(
+    gateway: &dyn Gateway,
+    pacers: &crate::submit::Pacers,
+    orders: &[PlannedOrder],
+    with_balance: bool,
+) -> Result<QuoteReport, GatewayError> {
+    let mut report = compute(gateway, &pacers.create, orders).await?;
+    if with_balance {
+        check_balance(gateway, &pacers.lookup, &mut report).await;
+    }
+    Ok(report)
+}
+
 /// Warns when a currency's merchant debit exceeds the 2328 balance.
 pub async fn check_balance(gateway: &dyn Gateway, pacer: &Pacer, report: &mut QuoteReport) {
     if gateway.kind() != GatewayKind::G2328 {

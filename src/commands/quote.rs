@@ -12,9 +12,8 @@ use crate::commands::connect::{connect, runtime};
 use crate::commands::load::{load_and_plan, print_problems};
 use crate::commands::{controls, Context};
 use crate::exit::{Exit, ExitCode};
-use crate::gateway::GatewayError;
+use crate::quote::preview;
 use crate::quote::render::{to_text, write_out, OutFormat};
-use crate::quote::{check_balance, compute};
 
 /// The book and this configuration's account in it, when both exist already (a quote never
 /// creates a book or an account).
@@ -108,13 +107,8 @@ fn price(
         crate::cli::submit::pacing_rate(&ctx.config, ctx.global.sandbox, gateway, rate, above)?;
     let conn = connect(&ctx.config, ctx.global.sandbox)?;
     let rt = runtime()?;
-    let report = rt.block_on(async {
-        let pacers = crate::submit::Pacers::for_gateway(gateway, rate);
-        let mut report = compute(conn.gateway.as_ref(), &pacers.create, plan).await?;
-        if !args.no_balance {
-            check_balance(conn.gateway.as_ref(), &pacers.lookup, &mut report).await;
-        }
-        Ok::<_, GatewayError>(report)
-    });
-    report.with_context(|| conn.base_url.clone())
+    let pacers = crate::submit::Pacers::for_gateway(gateway, rate);
+    let with_balance = !args.no_balance;
+    rt.block_on(preview(conn.gateway.as_ref(), &pacers, plan, with_balance))
+        .with_context(|| conn.base_url.clone())
 }

@@ -400,12 +400,12 @@ fn price(
             ..Default::default()
         }
     } else {
-        rt.block_on(async {
-            let mut q =
-                quote::compute(conn.gateway.as_ref(), &pacers.create, &triage.to_send).await?;
-            quote::check_balance(conn.gateway.as_ref(), &pacers.lookup, &mut q).await;
-            Ok::<_, crate::gateway::GatewayError>(q)
-        })
+        rt.block_on(quote::preview(
+            conn.gateway.as_ref(),
+            pacers,
+            &triage.to_send,
+            true,
+        ))
         .with_context(|| conn.base_url.clone())?
     };
     if quote.unpriced.is_empty() {

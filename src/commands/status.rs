@@ -113,7 +113,7 @@ struct Target<'a> {
 /// What following the orders ended with.
 struct Polled {
     /// The summary of the last results ledger written.
-    last: Option<Summary>,
+    last: Summary,
     follow: Follow,
     timed_out: bool,
 }
@@ -142,7 +142,7 @@ fn poll(
     let past_deadline = || deadline.is_some_and(|d| tokio::time::Instant::now() >= d);
     let mut follow = Follow::new(args.wait);
     let mut ids = first;
-    let mut last: Option<Summary>;
+    let mut last: Summary;
     let mut timed_out = false;
     loop {
         // A refresh cut short by the deadline is dropped: its lookups only read, and each
@@ -175,7 +175,7 @@ fn poll(
         }
         let (ledger, _) =
             results::write_beside_sheet(target.book, target.gateway, target.run, None)?;
-        last = Some(Summary::from_ledger(&ledger)?);
+        last = Summary::from_ledger(&ledger)?;
         if stop.interrupted() {
             finish_bar();
             return Ok(None);
@@ -284,20 +284,10 @@ fn report(
     let all_completed = !polled.timed_out
         && !orders.is_empty()
         && orders.values().all(|r| r.status == Status::Completed);
-    match &polled.last {
-        Some(s) if ctx.global.json => crate::outln!("{}", serde_json::to_string_pretty(s)?),
-        Some(s) => crate::out!("{}", summary::to_text(s)),
-        None => {
-            let count = |st: Status| orders.values().filter(|r| r.status == st).count();
-            crate::outln!(
-                "completed {}, failed {}, cancelled {}, pending {}, in doubt {}",
-                count(Status::Completed),
-                count(Status::Failed),
-                count(Status::Cancelled),
-                count(Status::Pending),
-                count(Status::InDoubt)
-            );
-        }
+    if ctx.global.json {
+        crate::outln!("{}", serde_json::to_string_pretty(&polled.last)?);
+    } else {
+        crate::out!("{}", summary::to_text(&polled.last));
     }
     Ok(if all_completed {
         ExitCode::Success

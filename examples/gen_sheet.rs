@@ -95,7 +95,7 @@ fn write_garbage(out: &std::path::Path, rows: u64) -> std::io::Result<()> {
             pick(NETWORKS, 4),
             pick(MEMOS, 5),
         )?;
-        if i % 9 == 0 {
+        if i.is_multiple_of(9) {
             write!(w, ",extra")?;
         }
         writeln!(w)?;

@@ -4,8 +4,10 @@
 //! costs ~4.4 µs a key (an exponentiation in `sqrt_ratio_i`), ~16 % of the CPU of validating
 //! the 1M-row benchmark sheet. This module gives the same answer for every 32-byte input
 //! (tested against dalek: edge cases, 100,000 keys here, a proptest, and 1,000,000+ keys in
-//! release with `cargo run --release --example curve_agree`) in ~0.6 µs a key
-//! (`cargo bench --bench curve`; the figures are in docs/validate.md, "Performance").
+//! release with `cargo run --release --example curve_agree`) in ~1.6 µs a key against dalek's
+//! 5.8 µs on the same loaded machine (`cargo bench --bench curve`: 3.6×; the figures, and the
+//! crate that was measured first, malachite: 2.2 µs for the symbol alone, LGPL-3.0, are in
+//! docs/validate.md, "Performance").
 //!
 //! The decoding (RFC 8032 §5.1.3, as curve25519-dalek 4 does it): y is the low 255 bits of the
 //! little-endian key, reduced mod p = 2^255 − 19 when ≥ p; bit 255 is the sign of x and does
@@ -19,7 +21,8 @@
 //! Bernstein–Yang's safegcd and Hamburg's Jacobi variant), 62 steps at a time on the low 64
 //! bits, each batch's 2×2 matrix then applied to the full values held as five 62-bit limbs.
 //! Every quantity stays non-negative. It gives up after `BATCHES` batches (never seen on
-//! random keys), and then dalek's decompression answers instead.
+//! random keys), and then dalek's decompression answers instead. The field arithmetic (three
+//! products mod p) is on four 64-bit limbs here: dalek 4 does not export its `FieldElement`.
 
 use curve25519_dalek::edwards::CompressedEdwardsY;
 

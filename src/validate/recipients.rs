@@ -212,7 +212,7 @@ pub fn solana_on_curve(address: &str) -> Option<bool> {
 /// decoded: `AddressKey::decoded32`), so validation decodes each address once. The answer for
 /// a key seen recently on this thread comes from a small cache (`CURVE_CACHE_SLOTS`): the
 /// check (`curve::on_curve`, a Legendre symbol with curve25519-dalek's decompression as its
-/// answer) costs about 0.6 µs, and a payout sheet often pays one recipient on several rows.
+/// answer) costs about 1.5 µs, and a payout sheet often pays one recipient on several rows.
 pub fn solana_key_on_curve(key: &[u8; 32]) -> bool {
     let decompress = || super::curve::on_curve(key);
     CURVE_CACHE.with(|cache| {

@@ -7,6 +7,7 @@
 pub mod address;
 pub mod amount;
 pub mod chars;
+pub mod curve;
 pub mod duplicates;
 pub mod lookalike;
 pub mod memo;

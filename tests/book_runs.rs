@@ -681,3 +681,43 @@ fn a_gateway_refusing_the_credentials_ends_quote_and_run_with_exit_3_and_nothing
     }
     assert_eq!(sb.payouts().len(), 0);
 }
+
+/// Files payrun writes are private even where a file of that name was readable by others
+/// before: the book (an empty file made by hand, or a `.backup` copy), the results ledger
+/// beside the sheet, and a report written over an existing file.
+#[cfg(unix)]
+#[test]
+fn files_that_existed_readable_by_others_are_made_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = start(sandbox_config());
+    let root = tempfile::tempdir().unwrap();
+    let book = root.path().join("book.sqlite");
+    let env = env_with_book(&sb, Gw::G2328, &book);
+    let sheet = write_sheet(root.path(), "pay.csv", 2);
+    let ledger = root.path().join("pay.results.csv");
+    let report = root.path().join("report.json");
+    for f in [&book, &ledger, &report] {
+        std::fs::write(f, "").unwrap();
+        std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o666)).unwrap();
+    }
+    let o = run(root.path(), &env, &sheet, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let mut c = payrun(
+        root.path(),
+        &env,
+        &[
+            "report",
+            sheet.to_str().unwrap(),
+            "--out",
+            report.to_str().unwrap(),
+            "--force",
+        ],
+    );
+    c.env("HOME", root.path().join("home"));
+    let o = c.output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    for f in [&book, &ledger, &report] {
+        let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{} is private", f.display());
+    }
+}

@@ -304,7 +304,9 @@ pub struct OrderAnswer<'a> {
     pub error: Option<&'a str>,
 }
 
-/// Creates the book file with mode 0600 (and its directory with 0700) when it does not exist.
+/// Creates the book file with mode 0600 (and its directory with 0700) when it does not exist;
+/// an existing book (a copy made with `sqlite3 .backup` or `cp`, an empty file created by hand)
+/// and its `-wal` and `-shm` companions are made 0600 if others could read them.
 fn create_private(path: &Path) -> Result<(), BookError> {
     let io = |source| BookError::Io {
         path: path.to_path_buf(),
@@ -326,6 +328,25 @@ fn create_private(path: &Path) -> Result<(), BookError> {
                 why: "it is a directory".into(),
             });
         }
+        #[cfg(unix)]
+        for file in [
+            path.to_path_buf(),
+            side_file(path, "-wal"),
+            side_file(path, "-shm"),
+        ] {
+            use std::os::unix::fs::PermissionsExt;
+            let Ok(meta) = std::fs::metadata(&file) else {
+                continue;
+            };
+            if meta.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(
+                    |source| BookError::Io {
+                        path: file.clone(),
+                        source,
+                    },
+                )?;
+            }
+        }
         return Ok(());
     }
     let mut o = std::fs::OpenOptions::new();
@@ -337,6 +358,13 @@ fn create_private(path: &Path) -> Result<(), BookError> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(io(e)),
     }
+}
+
+/// `book.sqlite` + `suffix` (SQLite's `-wal` and `-shm` beside the book).
+fn side_file(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
 }
 
 /// An order row as read, before its seal is checked.

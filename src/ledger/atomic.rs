@@ -35,8 +35,8 @@ pub fn sync_dir(path: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Replaces `path` with `bytes` atomically. An existing file's permissions are kept (a ledger
-/// holding names and emails may have been made private).
+/// Replaces `path` with `bytes` atomically. The file is private (0600) afterwards, whatever
+/// the file it replaces allowed: a ledger holds names, addresses and amounts.
 pub fn write_replace(path: &Path, bytes: &[u8]) -> Result<(), LedgerError> {
     let mut r = Replacement::create(path)?;
     r.write_all(bytes).map_err(io_err(path))?;
@@ -44,8 +44,8 @@ pub fn write_replace(path: &Path, bytes: &[u8]) -> Result<(), LedgerError> {
 }
 
 /// A replacement of `path` written piece by piece (a stream of problems too large to hold),
-/// then put in place: fsync'd, renamed over `path` (keeping an existing file's permissions),
-/// and the directory fsync'd. Dropped without `commit`, it leaves `path` as it was and removes
+/// then put in place: fsync'd, renamed over `path` (private, 0600, even where the old file was
+/// readable by others), and the directory fsync'd. Dropped without `commit`, it leaves `path` as it was and removes
 /// its temporary file.
 pub struct Replacement {
     path: PathBuf,
@@ -82,9 +82,12 @@ impl Replacement {
             .file
             .into_inner()
             .map_err(|e| io_err(&path)(e.into_error()))?;
-        if let Ok(meta) = fs::metadata(&path) {
+        // tempfile creates it 0600; said again so that no umask or platform default decides.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
             tmp.as_file()
-                .set_permissions(meta.permissions())
+                .set_permissions(fs::Permissions::from_mode(0o600))
                 .map_err(io_err(&path))?;
         }
         tmp.as_file().sync_all().map_err(io_err(&path))?;
@@ -158,17 +161,21 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn replace_keeps_the_permissions_of_the_old_file() {
+    fn replace_makes_the_file_private_whatever_the_old_one_allowed() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("out.csv");
-        fs::write(&p, "old").unwrap();
-        fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).unwrap();
-        write_replace(&p, b"new").unwrap();
-        assert_eq!(
-            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        for old in [0o666, 0o644, 0o600, 0o400] {
+            fs::write(&p, "old").unwrap_or(());
+            fs::set_permissions(&p, fs::Permissions::from_mode(old)).unwrap();
+            write_replace(&p, b"new").unwrap();
+            assert_eq!(fs::read(&p).unwrap(), b"new");
+            assert_eq!(
+                fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+                0o600,
+                "replacing a {old:o} file"
+            );
+        }
     }
 
     #[test]

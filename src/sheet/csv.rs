@@ -229,6 +229,7 @@ impl CsvSource {
             return Ok(true);
         }
         let newlines_before = self.newlines;
+        let mut quoting = QuoteState::FieldStart;
         let mut last_byte = 0u8;
         let first_end = batch.ends_mut().len();
         let data_start = batch.data_len();
@@ -259,6 +260,7 @@ impl CsvSource {
                 self.core.read_record(input, out_buf, ends)
             };
             let consumed = self.pos..self.pos + nin;
+            quoting = quoting.after(&self.buf[consumed.clone()], self.delimiter);
             self.pos += nin;
             if nin > 0 {
                 last_byte = self.buf[self.pos - 1];
@@ -303,6 +305,12 @@ impl CsvSource {
                     // consumes it with the record; the `\n` of a `\r\n` is not counted).
                     let within = self.newlines - newlines_before;
                     let terminated = matches!(last_byte, b'\n' | b'\r');
+                    // csv-core ends a record inside an open quote only at the end of the
+                    // file (a line end there is the cell's text): the rest of the file became
+                    // one cell (or an oversized row).
+                    if quoting == QuoteState::Quoted {
+                        return Err(SheetError::UnclosedQuote { line });
+                    }
                     self.embedded += within.saturating_sub(u64::from(terminated));
                     batch.commit_record(line, out, first_end, oversize);
                     return Ok(true);
@@ -310,6 +318,37 @@ impl CsvSource {
                 ReadRecordResult::End => return Ok(false),
             }
         }
+    }
+}
+
+/// Where a record's raw bytes leave the reader, as csv-core quotes (RFC 4180, `""` inside a
+/// quoted cell is one quote, a quote after a cell's first byte is text): only to tell a record
+/// that the end of the file cut inside an open quote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QuoteState {
+    /// At the first byte of a cell.
+    FieldStart,
+    /// In a cell that did not open with a quote.
+    Unquoted,
+    /// Inside a quoted cell.
+    Quoted,
+    /// Just after a quote inside a quoted cell: it closes the cell unless another quote follows.
+    QuoteInQuoted,
+}
+
+impl QuoteState {
+    fn after(mut self, bytes: &[u8], delimiter: u8) -> QuoteState {
+        for &b in bytes {
+            self = match (self, b) {
+                (QuoteState::FieldStart, b'"') => QuoteState::Quoted,
+                (QuoteState::Quoted, b'"') => QuoteState::QuoteInQuoted,
+                (QuoteState::Quoted, _) => QuoteState::Quoted,
+                (QuoteState::QuoteInQuoted, b'"') => QuoteState::Quoted,
+                (_, b) if b == delimiter => QuoteState::FieldStart,
+                _ => QuoteState::Unquoted,
+            };
+        }
+        self
     }
 }
 
@@ -477,6 +516,52 @@ mod tests {
             }
         }
         Ok((src, rows))
+    }
+
+    #[test]
+    fn a_quote_never_closed_is_an_error_naming_its_row_not_one_long_cell() {
+        let unclosed: [&[u8]; 5] = [
+            b"a,b,c\n1,\"x,3\n4,5,6\n7,8,9\n",
+            b"a,b,c\n1,2,3\n4,\"5,6\n7,8,9",
+            b"a,b,c\r\n1,2,3\r\n4,\"5,6\r\n7,8,9\r\n",
+            b"a,b,c\n1,2,3\n4,5,\"6 \"\"quoted\"\" and never closed\n7,8,9\n",
+            b"a;b;c\n1;2;3\n4;\"5;6\n",
+        ];
+        let lines = [2, 3, 3, 3, 3];
+        for (bytes, line) in unclosed.iter().zip(lines) {
+            for simple in [true, false] {
+                match read_all_with(bytes, simple) {
+                    Err(SheetError::UnclosedQuote { line: at }) => assert_eq!(at, line),
+                    other => panic!(
+                        "{:?}: {:?}",
+                        String::from_utf8_lossy(bytes),
+                        other.map(|(_, rows)| rows)
+                    ),
+                }
+            }
+        }
+        // Also when the swallowed rest is larger than a row may be.
+        let mut huge = b"a,b\n1,\"x".to_vec();
+        huge.extend(std::iter::repeat_n(b"y,z\n".as_slice(), MAX_RECORD_BYTES / 4 + 10).flatten());
+        assert!(matches!(
+            read_all(&huge),
+            Err(SheetError::UnclosedQuote { line: 2 })
+        ));
+        // Closed quotes, line breaks inside them, a last row without a line end, and quotes
+        // inside an unquoted cell (text, as csv-core reads them) are not.
+        let fine: [&[u8]; 4] = [
+            b"a,b\n1,\"multi\nline \"\"q\"\"\"",
+            b"a,b\n1,\"x\"\n2,3",
+            b"a,b\n1,ab\"c\n2,\"\"",
+            b"a,b\n\"1\"\"\",2\r\n3,4\r\n",
+        ];
+        for bytes in fine {
+            assert!(
+                read_all(bytes).is_ok(),
+                "{:?}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
     }
 
     #[test]

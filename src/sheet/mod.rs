@@ -153,6 +153,11 @@ pub enum SheetError {
     UnsupportedType(String),
     #[error("line {line}: the text is not UTF-8{detail}; save the sheet as \"CSV UTF-8\"")]
     NotUtf8 { line: u64, detail: String },
+    #[error(
+        "line {line}: a quote (\") opened in this row is never closed, so every line from here \
+         to the end of the file would be read as one cell; close the quote, or remove it"
+    )]
+    UnclosedQuote { line: u64 },
     #[error("the sheet is empty: the first line must be the header")]
     Empty,
     #[error("the sheet has a header but no data rows")]

@@ -153,7 +153,13 @@ fn a_refused_row_fixed_is_retried_alone_in_its_run() {
     // Fix the address of the failed row.
     let text_before = std::fs::read_to_string(&sheet).unwrap();
     let fixed = tron_address(99);
-    std::fs::write(&sheet, text_before.replace(&flagged, &fixed)).unwrap();
+    // ... and add a row: a correction sends the fixed row only, never one the run never had.
+    let added = tron_address(50);
+    std::fs::write(
+        &sheet,
+        text_before.replace(&flagged, &fixed) + &format!("{added},77.00,USDT,TRX-TRC20,New\n"),
+    )
+    .unwrap();
     let o = run(root.path(), &env, &sheet, &[]);
     let out = text(&o);
     assert_eq!(
@@ -175,6 +181,10 @@ fn a_refused_row_fixed_is_retried_alone_in_its_run() {
     let payouts = sb.payouts();
     assert_eq!(payouts.len(), 4, "only the fixed row is sent: {out}");
     assert_eq!(payouts[3].address, fixed);
+    assert!(
+        out.contains("added since run") && out.contains(&added),
+        "the added row is held, named: {out}"
+    );
     for i in [1u32, 3] {
         assert_eq!(
             payouts
@@ -185,10 +195,15 @@ fn a_refused_row_fixed_is_retried_alone_in_its_run() {
             "row paid once"
         );
     }
-    // The earlier (failed) payment stays in the results ledger.
+    // The earlier (failed) payment stays in the results ledger; the added row shows as held.
     let rows = read_csv_rows(&root.path().join("pay.results.csv"));
-    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert_eq!(rows.len(), 5, "{rows:?}");
     assert!(rows.iter().any(|r| r["status"] == "failed"), "{rows:?}");
+    assert!(
+        rows.iter()
+            .any(|r| r["status"] == "held" && r["to_address"] == added),
+        "{rows:?}"
+    );
 }
 
 #[test]

@@ -23,6 +23,8 @@ pub struct Triage {
 /// payout fields (found by line, else by address) is held unless `--accept-edits` (any earlier
 /// status) or `--retry-failed` (earlier order refused) says to send it as a new order; an
 /// unchanged row whose order was refused is sent again under a retry id with `--retry-failed`.
+/// A row the run never planned (added to the sheet since) is sent on a plain resume, and held
+/// under either flag: a correction sends only the rows it names.
 /// Mutates `plan` in that last case, so the rows point at the new order.
 pub fn triage(
     run_id: &str,
@@ -103,6 +105,14 @@ pub fn triage(
                         t.held.insert(o.payout.line, format!(
                             "changed since it was sent as order {} ({} {} to {}, {}; now {} {} to {}); not sent — check the sheet, then run again with {flag} to send it as a new order of this run",
                             prev.order_id, prev.request.amount, prev.request.currency, prev.request.to_address, prev.status,
+                            o.payout.amount, o.payout.currency, o.payout.address
+                        ));
+                    }
+                    // A row the run never planned, added to the sheet since: a correction
+                    // (`--retry-failed`, `--accept-edits`) sends only the rows it names.
+                    None if retry_failed || accept_edits => {
+                        t.held.insert(o.payout.line, format!(
+                            "added since run {run_id} was planned ({} {} to {}); not sent: --retry-failed and --accept-edits only correct rows the run already sent — pay a new row from a sheet of its own",
                             o.payout.amount, o.payout.currency, o.payout.address
                         ));
                     }

@@ -70,6 +70,24 @@ pub fn fields_digest(p: &Payout) -> String {
     hex::encode(&d[..16])
 }
 
+/// What a sheet pays, however its file is laid out: SHA-256 (hex) of the sorted
+/// [`fields_digest`]s of its payouts, one per payout (so two identical rows count twice);
+/// `None` for no payout. Line ends, a byte order mark, other columns and the order of the
+/// rows do not change it; any payout field of any row does (docs/book.md, "Which run").
+pub fn payouts_digest<'a>(payouts: impl Iterator<Item = &'a Payout>) -> Option<String> {
+    let mut digests: Vec<String> = payouts.map(fields_digest).collect();
+    if digests.is_empty() {
+        return None;
+    }
+    digests.sort_unstable();
+    let mut h = Sha256::new();
+    for d in &digests {
+        h.update(d.as_bytes());
+        h.update(b"\n");
+    }
+    Some(hex::encode(h.finalize()))
+}
+
 /// The run id as it appears in derived ids: `[A-Za-z0-9_-]` only, at most 24 characters.
 pub fn sanitize_run_id(run_id: &str) -> String {
     let s: String = run_id

@@ -736,3 +736,65 @@ fn files_that_existed_readable_by_others_are_made_private() {
         assert_eq!(mode, 0o600, "{} is private", f.display());
     }
 }
+
+/// A paid sheet saved again — by Excel as "CSV UTF-8" (a byte order mark, `\r\n`), with a
+/// column of notes added, or with its rows in another order — pays what it paid: it is the
+/// same content as the run that paid it, in its own folder or in place, never paid again.
+#[test]
+fn a_paid_sheet_saved_again_in_another_layout_is_never_paid_again() {
+    for gw in [Gw::G2328, Gw::BlockAtm] {
+        let sb = start(sandbox_config());
+        let root = tempfile::tempdir().unwrap();
+        let env = env_with_book(&sb, gw, &root.path().join("book.sqlite"));
+        let june = folder(root.path(), "june");
+        let sheet = write_sheet(&june, "payroll.csv", 4);
+        assert_eq!(run(&june, &env, &sheet, &[]).status.code(), Some(0));
+        assert_paid_exactly_once(&sb, 4);
+        let text_of = std::fs::read_to_string(&sheet).unwrap();
+        let lines: Vec<&str> = text_of.lines().collect();
+        let excel = format!("\u{FEFF}{}\r\n", lines.join("\r\n"));
+        let mut reordered = vec![lines[0]];
+        reordered.extend(lines[1..].iter().rev());
+        let noted: Vec<String> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                if i == 0 {
+                    format!("{l},notes")
+                } else {
+                    format!("{l},checked by Ana")
+                }
+            })
+            .collect();
+        let copies = folder(root.path(), "copies");
+        for (name, content) in [
+            ("june-excel.csv", excel.clone()),
+            ("june-reordered.csv", reordered.join("\n") + "\n"),
+            ("june-noted.csv", noted.join("\n") + "\n"),
+        ] {
+            let copy = copies.join(name);
+            std::fs::write(&copy, content).unwrap();
+            let o = run(&copies, &env, &copy, &[]);
+            let out = text(&o);
+            assert_eq!(o.status.code(), Some(0), "{gw:?} {name}: {out}");
+            assert!(
+                out.contains("already paid as run payroll-"),
+                "{name}: {out}"
+            );
+            assert_paid_exactly_once(&sb, 4);
+        }
+        // Saved again in place: the same run, already paid (not "changed since").
+        std::fs::write(&sheet, &excel).unwrap();
+        let o = run(&june, &env, &sheet, &[]);
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{gw:?} in place: {out}");
+        assert!(out.contains("already paid"), "{out}");
+        assert_paid_exactly_once(&sb, 4);
+        // One amount changed in a copy: other content, a new run of its own path.
+        let changed = copies.join("june-changed.csv");
+        std::fs::write(&changed, text_of.replacen("10.01", "10.05", 1)).unwrap();
+        let o = run(&copies, &env, &changed, &[]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert_eq!(sb.payouts().len(), 8, "{}", text(&o));
+    }
+}

@@ -188,6 +188,7 @@ fn make_in_doubt(book: &Path, victim: &str) {
             name: run.sheet_name.clone(),
             worksheet: run.worksheet.clone(),
             sha256: run.sheet_sha256.clone(),
+            payouts_sha256: None,
         };
         let (snapshot, held) = old.snapshot(run).unwrap();
         let planned: Vec<(OrderRecord, Option<String>)> = old

@@ -60,6 +60,7 @@ pub fn sheet_info(n: u64) -> SheetInfo {
         name: "pay-20261129.csv".into(),
         worksheet: None,
         sha256: hex::encode(Sha256::digest(format!("book-probe-sheet-{n}").as_bytes())),
+        payouts_sha256: None,
     }
 }
 
@@ -265,7 +266,7 @@ pub fn find_run(book: &Book) -> Result<Option<(i64, Run)>, BookError> {
 /// The step `choose` takes first: the latest run of the sheet by path and by content.
 pub fn runs_of_sheet(book: &Book, account: i64, n: u64) -> (Option<Run>, Option<Run>) {
     let info = sheet_info(n);
-    book.runs_of_sheet(account, &info.path, &info.sha256)
+    book.runs_of_sheet(account, &info.path, &info.sha256, None)
         .expect("runs_of_sheet")
 }
 

@@ -161,6 +161,7 @@ mod tests {
             name: "pay.csv".into(),
             worksheet: None,
             sha256: "ab".into(),
+            payouts_sha256: None,
         };
         book.create_run(account, None, "pay", &info, &["a".into()])
             .unwrap()

@@ -128,6 +128,10 @@ pub struct SheetInfo {
     pub name: String,
     pub worksheet: Option<String>,
     pub sha256: String,
+    /// What the sheet pays, however the file is laid out: SHA-256 (hex) of the sorted payout
+    /// field digests (`plan::fields_digest`) of its valid rows; `None` without a valid row.
+    /// A run whose sheet had this value is the same content (docs/book.md).
+    pub payouts_sha256: Option<String>,
 }
 
 /// How far a run got: order counts per status, and whether its plan was ever recorded.
@@ -245,12 +249,15 @@ impl Book {
     }
 
     /// The latest run of the account whose sheet had this path, and the latest whose sheet
-    /// had this content.
+    /// had this content: the same file (`sha256`), or the same payouts however the file is laid
+    /// out (`payouts`, `SheetInfo::payouts_sha256`; `None` when not known, as before a sheet is
+    /// read).
     pub fn runs_of_sheet(
         &self,
         account: i64,
         path: &str,
         sha256: &str,
+        payouts: Option<&str>,
     ) -> Result<(Option<Run>, Option<Run>), BookError> {
         let conn = self.conn();
         let q = |col: &str, v: &str| {
@@ -264,7 +271,16 @@ impl Book {
             .optional()
             .map_err(|e| self.sql_err(e))
         };
-        Ok((q("sheet_path", path)?, q("sheet_sha256", sha256)?))
+        let by_file = q("sheet_sha256", sha256)?;
+        let by_payouts = match payouts {
+            Some(p) => q("payouts_sha256", p)?,
+            None => None,
+        };
+        let by_content = match (by_file, by_payouts) {
+            (Some(a), Some(b)) => Some(if b.pk > a.pk { b } else { a }),
+            (a, b) => a.or(b),
+        };
+        Ok((q("sheet_path", path)?, by_content))
     }
 
     /// Every run of an account (None: of every account), oldest first.
@@ -322,7 +338,7 @@ impl Book {
                 }
             }
             tx.execute(
-                "INSERT INTO runs(account, run_id, sheet_path, sheet_name, worksheet, sheet_sha256, columns, started_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO runs(account, run_id, sheet_path, sheet_name, worksheet, sheet_sha256, columns, started_at, payouts_sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
                     account,
                     id,
@@ -331,7 +347,8 @@ impl Book {
                     sheet.worksheet,
                     sheet.sha256,
                     serde_json::to_string(columns).unwrap_or_else(|_| "[]".into()),
-                    started
+                    started,
+                    sheet.payouts_sha256
                 ],
             )
             .map_err(|e| self.sql_err(e))?;
@@ -379,14 +396,15 @@ impl Book {
                 }
             }
             tx.execute(
-                "UPDATE runs SET sheet_path = ?2, sheet_name = ?3, worksheet = ?4, sheet_sha256 = ?5, columns = ?6 WHERE id = ?1",
+                "UPDATE runs SET sheet_path = ?2, sheet_name = ?3, worksheet = ?4, sheet_sha256 = ?5, columns = ?6, payouts_sha256 = ?7 WHERE id = ?1",
                 params![
                     run.pk,
                     sheet.path,
                     sheet.name,
                     sheet.worksheet,
                     sheet.sha256,
-                    serde_json::to_string(&snapshot.columns).unwrap_or_else(|_| "[]".into())
+                    serde_json::to_string(&snapshot.columns).unwrap_or_else(|_| "[]".into()),
+                    sheet.payouts_sha256
                 ],
             )
             .map_err(|e| self.sql_err(e))?;

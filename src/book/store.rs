@@ -28,7 +28,7 @@ use crate::model::{OrderId, Status};
 pub const APPLICATION_ID: i64 = 0x5041_5952;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// Migrations from version N-1 to N, index N-1. Never edit a shipped one; append.
 const MIGRATIONS: &[&str] = &[
@@ -173,6 +173,14 @@ const MIGRATIONS: &[&str] = &[
         INSERT INTO meta(key, value) VALUES ('edits_outside', '1')
             ON CONFLICT(key) DO UPDATE SET value = value + 1;
     END;
+    "#,
+    // 8: what a run pays, whatever the file looks like (`SheetInfo::payouts_sha256`): a copy
+    // of a paid sheet saved again (another line end, a byte order mark, a column of notes, the
+    // rows in another order) is the same content as the run that paid it. Runs from before
+    // have none and are found by path and file hash only, as before.
+    r#"
+    ALTER TABLE runs ADD COLUMN payouts_sha256 TEXT;
+    CREATE INDEX runs_by_payouts ON runs(account, payouts_sha256) WHERE payouts_sha256 IS NOT NULL;
     "#,
 ];
 
@@ -1479,6 +1487,7 @@ mod tests {
 
     fn sheet(tag: &str) -> SheetInfo {
         SheetInfo {
+            payouts_sha256: None,
             path: format!("/sheets/{tag}.csv"),
             name: format!("{tag}.csv"),
             worksheet: None,
@@ -1801,7 +1810,7 @@ mod tests {
     fn back_to_schema_5(book: &Book) {
         let conn = book.conn();
         conn.execute_batch(
-            "DROP TRIGGER events_edited; DROP TRIGGER orders_edited; DROP TABLE dictionaries;",
+            "DROP TRIGGER events_edited; DROP TRIGGER orders_edited; DROP TABLE dictionaries; DROP INDEX runs_by_payouts; ALTER TABLE runs DROP COLUMN payouts_sha256;",
         )
         .unwrap();
         // Orders first: an answer naming its last event is read through that event's body.

@@ -50,7 +50,7 @@ pub fn answer_early(ctx: &Context, args: &RunArgs) -> anyhow::Result<Option<Exit
         return Ok(None);
     };
     let path = sheet_key(sheet);
-    let (by_path, by_sha) = book.runs_of_sheet(account, &path, &sha256)?;
+    let (by_path, by_sha) = book.runs_of_sheet(account, &path, &sha256, None)?;
     let Some(run) = by_sha else { return Ok(None) };
     if by_path.is_some_and(|p| p.pk != run.pk) {
         return Ok(None);

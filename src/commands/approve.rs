@@ -46,7 +46,12 @@ pub fn run_id_for(
     if let Some(id) = wanted {
         return Ok(id.to_string());
     }
-    let (by_path, by_sha) = book.runs_of_sheet(account, &info.path, &info.sha256)?;
+    let (by_path, by_sha) = book.runs_of_sheet(
+        account,
+        &info.path,
+        &info.sha256,
+        info.payouts_sha256.as_deref(),
+    )?;
     for run in [by_path, by_sha].into_iter().flatten() {
         if book.run_counts(&run)?.unfinished() {
             return Ok(run.run_id);

@@ -38,9 +38,10 @@ pub fn plan_of(sheet: &LoadedSheet, run_id: &str) -> Vec<PlannedOrder> {
 }
 
 /// What the book records of the sheet at `path` as read: where it is, its name, the worksheet
-/// read and the SHA-256 of its bytes.
+/// read, the SHA-256 of its bytes and of what it pays (`SheetInfo::payouts_sha256`).
 pub fn sheet_info(path: &Path, sheet: &LoadedSheet) -> SheetInfo {
     SheetInfo {
+        payouts_sha256: plan::payouts_digest(sheet.rows.iter().filter_map(|r| r.payout.as_ref())),
         path: sheet_key(path),
         name: path
             .file_name()

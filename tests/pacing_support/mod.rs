@@ -262,6 +262,7 @@ pub fn engine_for(
         name: "pacing.csv".into(),
         worksheet: None,
         sha256: String::new(),
+        payouts_sha256: None,
     };
     let run = book
         .create_run(account, Some("pacing"), "pacing", &sheet, &[])

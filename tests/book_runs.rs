@@ -798,3 +798,71 @@ fn a_paid_sheet_saved_again_in_another_layout_is_never_paid_again() {
         assert_eq!(sb.payouts().len(), 8, "{}", text(&o));
     }
 }
+
+/// A row of a results ledger as `read_csv_rows` gives it.
+type LedgerCsvRow = HashMap<String, String>;
+
+/// A run whose refused row was fixed and paid with `--retry-failed` is finished and accepted
+/// once the new order settles: the refused order stays in the results as history, and no
+/// longer makes every later `run` and `status` exit 1 with "1 failed".
+#[test]
+fn a_run_corrected_with_retry_failed_ends_accepted_with_the_refusal_as_history() {
+    let mut cfg = sandbox_config();
+    let flagged = tron_address(2);
+    cfg.aml_flagged = vec![flagged.clone()];
+    let sb = start(cfg);
+    let root = tempfile::tempdir().unwrap();
+    let env = env_with_book(&sb, Gw::G2328, &root.path().join("book.sqlite"));
+    let sheet = write_sheet(root.path(), "pay.csv", 3);
+    let ledger = root.path().join("pay.results.csv");
+    let settle = |want: &dyn Fn(&[LedgerCsvRow]) -> bool| {
+        for _ in 0..20 {
+            let mut st = payrun(
+                root.path(),
+                &env,
+                &[
+                    "status",
+                    sheet.to_str().unwrap(),
+                    "--wait",
+                    "--timeout",
+                    "5",
+                ],
+            );
+            st.env("HOME", root.path().join("home"));
+            let _ = st.output();
+            if ledger.exists() && want(&read_csv_rows(&ledger)) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        panic!("never settled: {:?}", read_csv_rows(&ledger));
+    };
+    let _ = run(root.path(), &env, &sheet, &[]);
+    settle(&|rows| rows.iter().filter(|r| r["status"] == "failed").count() == 1);
+    let text_before = std::fs::read_to_string(&sheet).unwrap();
+    std::fs::write(&sheet, text_before.replace(&flagged, &tron_address(99))).unwrap();
+    let o = run(root.path(), &env, &sheet, &["--retry-failed"]);
+    assert_eq!(sb.payouts().len(), 4, "{}", text(&o));
+    settle(&|rows| {
+        rows.iter()
+            .filter(|r| !r["error"].starts_with("earlier order"))
+            .all(|r| r["status"] == "completed")
+    });
+    let o = run(root.path(), &env, &sheet, &[]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("3 rows: 3 paid"), "{out}");
+    assert!(out.contains("1 earlier order refused"), "{out}");
+    assert!(!out.contains("retry-failed sends"), "{out}");
+    let rows = read_csv_rows(&ledger);
+    assert!(
+        rows.iter()
+            .any(|r| r["status"] == "failed" && r["error"].starts_with("earlier order")),
+        "the refusal stays in the results: {rows:?}"
+    );
+    let mut st = payrun(root.path(), &env, &["status", sheet.to_str().unwrap()]);
+    st.env("HOME", root.path().join("home"));
+    let o = st.output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "status: {}", text(&o));
+    assert_eq!(sb.payouts().len(), 4, "nothing sent again");
+}

@@ -82,14 +82,14 @@ pub fn answer(
     book.verify_run_events(run.pk, &run.run_id)?;
     let (ledger, written) = results::write_beside_sheet(book, gateway, run, Some(sheet))?;
     tracing::info!("run {}: results ledger rebuilt from the book", run.run_id);
-    let statuses: Vec<_> = ledger.rows.iter().map(|r| r.status).collect();
+    let statuses = results::outcome_statuses(&ledger);
     let code = results::exit_code_of(&statuses);
     say(
         ctx,
         run,
         &sheet_key(sheet),
         code,
-        &results::count_line(&statuses),
+        &results::count_line(&ledger),
         &written,
         Some(&ledger),
     )?;

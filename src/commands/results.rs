@@ -129,6 +129,7 @@ impl<'a> LedgerBuilder<'a> {
             row.currency = Some(rec.request.currency.clone());
             row.network = Some(rec.request.network.clone());
             row.amount = Some(rec.request.amount);
+            row.earlier = true;
             fill_from_order(&mut row, &rec);
             let note = format!(
                 "earlier order of row {} ({} {} to {}), no longer in the sheet",
@@ -180,11 +181,11 @@ pub fn write_beside_sheet(
     // The run's state before the build: the record never calls a newer state current.
     let state = book.run_state(run)?;
     let ledger = ledger_of(book, gateway, run)?;
-    let statuses: Vec<Status> = ledger.rows.iter().map(|r| r.status).collect();
+    let statuses = outcome_statuses(&ledger);
     let note = LedgerNote {
         finished: !book.run_counts(run)?.unfinished(),
         accepted: exit_code_of(&statuses) == ExitCode::Success,
-        count_line: count_line(&statuses),
+        count_line: count_line(&ledger),
     };
     let mut written = Vec::new();
     for t in ledger_targets(run, also) {
@@ -237,10 +238,15 @@ pub fn current_ledgers(
     Ok(note.map(|n| (n, targets)))
 }
 
-/// `12 rows: 10 paid, 2 in progress` (the statuses present, in the summary's words).
-pub fn count_line(statuses: &[Status]) -> String {
-    let mut c = crate::ledger::summary::Counts::default();
-    for s in statuses {
+/// `12 rows: 10 paid, 2 in progress` (the statuses that decide the run's outcome, in the
+/// summary's words), then the earlier orders refused that do not (`outcome_statuses`).
+pub fn count_line(ledger: &Ledger) -> String {
+    let statuses = outcome_statuses(ledger);
+    let mut c = crate::ledger::summary::Counts {
+        earlier_refused: (ledger.rows.len() - statuses.len()) as u64,
+        ..Default::default()
+    };
+    for s in &statuses {
         match s {
             Status::Completed => c.completed += 1,
             Status::Pending => c.pending += 1,
@@ -259,6 +265,17 @@ pub fn count_line(statuses: &[Status]) -> String {
         if n == 1 { "" } else { "s" },
         crate::ledger::summary::count_words(&c)
     )
+}
+
+/// The statuses that decide a run's outcome: every row of the ledger but earlier orders the
+/// gateway refused ([`crate::ledger::LedgerRow::decides_outcome`]).
+pub fn outcome_statuses(ledger: &Ledger) -> Vec<Status> {
+    ledger
+        .rows
+        .iter()
+        .filter(|r| r.decides_outcome())
+        .map(|r| r.status)
+        .collect()
 }
 
 /// 0 when every row is accepted (pending or completed); 1 otherwise (invalid, failed,

@@ -533,7 +533,5 @@ fn finish(s: &Scope<'_>, stop: &Stop) -> anyhow::Result<ExitCode> {
     if stop.interrupted() {
         return Ok(ExitCode::Interrupted);
     }
-    Ok(results::exit_code_of(
-        &ledger.rows.iter().map(|r| r.status).collect::<Vec<_>>(),
-    ))
+    Ok(results::exit_code_of(&results::outcome_statuses(&ledger)))
 }

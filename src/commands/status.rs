@@ -281,9 +281,13 @@ fn report(
             );
         }
     }
+    // Every order a sheet line stands on completed; an earlier order the gateway refused
+    // whose row was corrected or removed since is history (`LedgerRow::decides_outcome`).
+    let t = &polled.last.totals;
     let all_completed = !polled.timed_out
         && !orders.is_empty()
-        && orders.values().all(|r| r.status == Status::Completed);
+        && t.completed > 0
+        && t.pending + t.in_doubt + t.not_sent + t.failed + t.cancelled + t.conflict == 0;
     if ctx.global.json {
         crate::outln!("{}", serde_json::to_string_pretty(&polled.last)?);
     } else {

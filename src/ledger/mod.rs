@@ -74,6 +74,11 @@ pub struct LedgerRow {
     pub amount: Option<Decimal>,
     /// The fee quoted before the run (None where the gateway gives no quote, e.g. BlockATM).
     pub quoted_fee: Option<Decimal>,
+    /// An earlier order of the run that no line of the sheet asks for any more (its row was
+    /// edited or corrected since, or removed): shown after the sheet's lines. Refused
+    /// (failed, cancelled), it is history, not an outcome of the run
+    /// ([`LedgerRow::decides_outcome`]).
+    pub earlier: bool,
 }
 
 /// The columns payrun appends after the sheet's own, in this order.
@@ -248,7 +253,16 @@ impl LedgerRow {
             network: None,
             amount: None,
             quoted_fee: None,
+            earlier: false,
         }
+    }
+
+    /// Whether the row counts toward the run's outcome (its exit code and its count line):
+    /// every sheet line does, and an earlier order does unless the gateway refused it — a
+    /// refused order whose row was corrected (`--retry-failed`) or removed is history, while
+    /// an earlier order paid, pending or in doubt is money that moved or may have.
+    pub fn decides_outcome(&self) -> bool {
+        !(self.earlier && matches!(self.status, Status::Failed | Status::Cancelled))
     }
 
     /// The original cell at `i`, empty past the row's end.

@@ -39,6 +39,9 @@ pub struct Counts {
     pub held: u64,
     /// Rows whose gateway answer contradicts what was sent: never counted as paid.
     pub conflict: u64,
+    /// Earlier orders the gateway refused whose row was corrected or removed since: history,
+    /// not counted in `rows` nor as failed or cancelled (`LedgerRow::decides_outcome`).
+    pub earlier_refused: u64,
     /// Failed rows per reason (`error`, else the gateway's status word).
     pub failures_by_reason: BTreeMap<String, u64>,
 }
@@ -113,6 +116,10 @@ fn failure_reason(row: &LedgerRow) -> String {
 
 impl Counts {
     fn add(&mut self, row: &LedgerRow) {
+        if !row.decides_outcome() {
+            self.earlier_refused += 1;
+            return;
+        }
         self.rows += 1;
         match row.status {
             Status::Completed => self.completed += 1,
@@ -405,11 +412,20 @@ pub fn count_words(c: &Counts) -> String {
     .filter(|(n, _)| *n > 0)
     .map(|(n, w)| format!("{n} {w}"))
     .collect();
-    if parts.is_empty() {
+    let mut words = if parts.is_empty() {
         "nothing".into()
     } else {
         parts.join(", ")
+    };
+    if c.earlier_refused > 0 {
+        let s = if c.earlier_refused == 1 { "" } else { "s" };
+        let _ = write!(
+            words,
+            " (and {} earlier order{s} refused, since corrected or removed)",
+            c.earlier_refused
+        );
     }
+    words
 }
 
 /// Every amount of one currency shown with one number of decimals across the whole output.

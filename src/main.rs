@@ -3,12 +3,17 @@
 
 fn main() -> std::process::ExitCode {
     let cli = payrun::cli::parse();
-    match payrun::commands::dispatch(cli) {
-        Ok(code) => code.into(),
-        Err(err) if payrun::output::is_broken_pipe(&err) => std::process::ExitCode::SUCCESS,
+    let json = cli.global.json;
+    let (code, error) = match payrun::commands::dispatch(cli) {
+        Ok(code) => (code, None),
+        Err(err) if payrun::output::is_broken_pipe(&err) => return std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("payrun: {err:#}");
-            payrun::exit::code_of(&err).into()
+            (payrun::exit::code_of(&err), Some(format!("{err:#}")))
         }
+    };
+    if json {
+        payrun::output::json_outcome(code.code(), error.as_deref());
     }
+    code.into()
 }

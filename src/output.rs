@@ -8,10 +8,12 @@ use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static CLOSED: AtomicBool = AtomicBool::new(false);
+static WRITTEN: AtomicBool = AtomicBool::new(false);
 
 /// Writes formatted text to stdout; a closed pipe (or any write error) is remembered, not
 /// raised.
 pub fn write(args: std::fmt::Arguments<'_>) {
+    WRITTEN.store(true, Ordering::Relaxed);
     if CLOSED.load(Ordering::Relaxed) {
         return;
     }
@@ -19,6 +21,23 @@ pub fn write(args: std::fmt::Arguments<'_>) {
     if o.write_fmt(args).and_then(|()| o.flush()).is_err() {
         CLOSED.store(true, Ordering::Relaxed);
     }
+}
+
+/// Whether anything was written to stdout through [`write`].
+pub fn written() -> bool {
+    WRITTEN.load(Ordering::Relaxed)
+}
+
+/// With `--json`, the one document a command that printed none leaves on stdout as it ends
+/// (a run refused for invalid rows or for a decision to make, any error): `{"exit_code": N,
+/// "error": "…"}`, the error as stderr shows it (`null` when the command ended without one).
+/// Nothing when the command printed its own document.
+pub fn json_outcome(code: u8, error: Option<&str>) {
+    if written() {
+        return;
+    }
+    let doc = serde_json::json!({ "exit_code": code, "error": error });
+    write(format_args!("{doc}\n"));
 }
 
 /// Whether stdout was found closed.

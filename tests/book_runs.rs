@@ -866,3 +866,42 @@ fn a_run_corrected_with_retry_failed_ends_accepted_with_the_refusal_as_history()
     assert_eq!(o.status.code(), Some(0), "status: {}", text(&o));
     assert_eq!(sb.payouts().len(), 4, "nothing sent again");
 }
+
+/// `--json` prints one JSON document on stdout whatever the outcome: the run's own when it has
+/// one, the validation report with the refusal when rows are invalid, and `{"exit_code",
+/// "error"}` when a command ends on an error.
+#[test]
+fn json_prints_one_document_on_every_outcome() {
+    let sb = start(sandbox_config());
+    let root = tempfile::tempdir().unwrap();
+    let env = env_with_book(&sb, Gw::G2328, &root.path().join("book.sqlite"));
+    let bad = root.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        format!(
+            "to_address,amount,currency,network\n{},abc,USDT,TRX-TRC20\n",
+            tron_address(1)
+        ),
+    )
+    .unwrap();
+    let good = write_sheet(root.path(), "good.csv", 2);
+    let missing = root.path().join("missing.csv");
+    for (sheet, code) in [(&bad, 1), (&missing, 2), (&good, 0), (&good, 0)] {
+        let o = run(root.path(), &env, sheet, &["--json"]);
+        assert_eq!(o.status.code(), Some(code), "{}", text(&o));
+        let stdout = String::from_utf8(o.stdout.clone()).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{}: one JSON document: {e}: {stdout}", sheet.display()));
+        if code != 0 {
+            assert_eq!(doc["exit_code"], code, "{doc}");
+            assert!(
+                doc["error"].as_str().is_some_and(|e| !e.is_empty()),
+                "{doc}"
+            );
+        }
+        if sheet == &bad {
+            assert_eq!(doc["validation"]["invalid"], 1, "{doc}");
+        }
+    }
+    assert_paid_exactly_once(&sb, 2);
+}

@@ -93,7 +93,13 @@ fn exit_2_for_whole_file_problems() {
     );
     let (code, stdout, stderr) = run(dir.path(), &["--json", "validate", "nocol.csv"]);
     assert_eq!(code, 2);
-    assert!(stdout.is_empty());
+    // `--json` still prints one document: the exit code and the error stderr shows.
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["exit_code"], 2, "{doc}");
+    assert!(
+        doc["error"].as_str().unwrap().contains("missing column 'amount'"),
+        "{doc}"
+    );
     assert!(
         stderr.contains(
             "payrun: nocol.csv: missing column 'amount': the header must name one of: amount"

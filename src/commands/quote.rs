@@ -2,7 +2,6 @@
 //! calculator (the `quote` stage), compare it with the previous run of the sheet, and print or
 //! write the report. Sends nothing.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -59,15 +58,13 @@ pub fn execute(ctx: &Context, args: &QuoteArgs) -> anyhow::Result<ExitCode> {
             &args.sheet.sheet.display().to_string(),
         )?;
     }
-    let mut out = std::io::stdout().lock();
     if ctx.global.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        writeln!(out)?;
+        crate::outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        write!(out, "{}", to_text(&report))?;
+        crate::out!("{}", to_text(&report));
         if sheet.report.invalid > 0 {
             let invalid = sheet.report.invalid;
-            writeln!(out, "{invalid} invalid row(s) are not in this preview")?;
+            crate::outln!("{invalid} invalid row(s) are not in this preview");
         }
     }
     Ok(if sheet.report.invalid > 0 || !report.unpriced.is_empty() {

@@ -109,7 +109,7 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     let sheet = load_sheet(ctx, &args.sheet)?;
     print_problems(&mut std::io::stderr(), &sheet.report)?;
-    if let Some(code) = refuse_invalid_rows(args, &sheet) {
+    if let Some(code) = refuse_invalid_rows(args, &sheet, ctx.global.json)? {
         return Ok(code);
     }
     let key_column = controls::key_column(&sheet.columns, args.sheet.key.as_deref())?;
@@ -229,23 +229,37 @@ fn pay(
 const INTERRUPTED: &str = "\ninterrupted: finishing the requests in flight, sending nothing new";
 
 /// Invalid rows stop the run (exit 1) unless `--skip-invalid`, which says what is left out.
-fn refuse_invalid_rows(args: &RunArgs, sheet: &LoadedSheet) -> Option<ExitCode> {
+fn refuse_invalid_rows(
+    args: &RunArgs,
+    sheet: &LoadedSheet,
+    json: bool,
+) -> anyhow::Result<Option<ExitCode>> {
     let report = &sheet.report;
     if report.invalid == 0 {
-        return None;
+        return Ok(None);
     }
     if !args.skip_invalid {
-        eprintln!(
+        let message = format!(
             "{} of {} rows are invalid; nothing was sent. Fix them, or pass --skip-invalid to pay only the valid rows.",
             report.invalid, report.rows
         );
-        return Some(ExitCode::Incomplete);
+        eprintln!("{message}");
+        if json {
+            // The one document of `--json`: the outcome and the validation report.
+            let doc = serde_json::json!({
+                "exit_code": ExitCode::Incomplete.code(),
+                "error": message,
+                "validation": report,
+            });
+            crate::outln!("{doc}");
+        }
+        return Ok(Some(ExitCode::Incomplete));
     }
     eprintln!(
         "--skip-invalid: {} invalid row(s) will not be paid",
         report.invalid
     );
-    None
+    Ok(None)
 }
 
 /// The run a `run` command goes on with (and the sheet, still needed), or how it ended

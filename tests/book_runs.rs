@@ -905,3 +905,28 @@ fn json_prints_one_document_on_every_outcome() {
     }
     assert_paid_exactly_once(&sb, 2);
 }
+
+/// A results ledger payrun could not write is found before anything is sent (exit 2, nothing
+/// paid), not after the money moved.
+#[test]
+fn an_unwritable_results_ledger_stops_the_run_before_anything_is_sent() {
+    let sb = start(sandbox_config());
+    let root = tempfile::tempdir().unwrap();
+    let env = env_with_book(&sb, Gw::G2328, &root.path().join("book.sqlite"));
+    let sheet = write_sheet(root.path(), "pay.csv", 3);
+    let ledger = root.path().join("pay.results.csv");
+    std::fs::create_dir(&ledger).unwrap();
+    let o = run(root.path(), &env, &sheet, &[]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(
+        out.contains("is a directory") && out.contains("nothing was sent"),
+        "{out}"
+    );
+    assert!(sb.payouts().is_empty(), "{out}");
+    // Moved away, the same command pays every row once.
+    std::fs::remove_dir(&ledger).unwrap();
+    let o = run(root.path(), &env, &sheet, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_paid_exactly_once(&sb, 3);
+}

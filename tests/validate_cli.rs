@@ -97,7 +97,10 @@ fn exit_2_for_whole_file_problems() {
     let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(doc["exit_code"], 2, "{doc}");
     assert!(
-        doc["error"].as_str().unwrap().contains("missing column 'amount'"),
+        doc["error"]
+            .as_str()
+            .unwrap()
+            .contains("missing column 'amount'"),
         "{doc}"
     );
     assert!(

@@ -54,6 +54,33 @@ pub fn check_output(out: &Path, book: Option<&Path>, sheet: Option<&Path>) -> Re
     Ok(())
 }
 
+/// Refuses (exit 2) an output path payrun could not write when the time comes: a directory
+/// there, or a folder it cannot create files in (tried with a temporary file, removed at once).
+/// `run` asks this of its results ledger before anything is sent.
+pub fn check_writable(out: &Path) -> Result<(), Exit> {
+    if out.is_dir() {
+        return Err(Exit::usage(format!(
+            "{} is a directory, so the results ledger cannot be written there; move it away \
+             (nothing was sent)",
+            out.display()
+        )));
+    }
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    tempfile::Builder::new()
+        .prefix(".payrun-write-check.")
+        .tempfile_in(&dir)
+        .map(drop)
+        .map_err(|e| {
+            Exit::usage(format!(
+                "cannot write the results ledger {} ({e}); nothing was sent",
+                out.display()
+            ))
+        })
+}
+
 /// Refuses (exit 2) an existing output file unless `force`: a report never replaces a file
 /// nobody asked it to replace.
 pub fn check_new(out: &Path, force: bool) -> Result<(), Exit> {

@@ -140,6 +140,10 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         conn: &conn,
     };
     let _lease = book.lease(&run)?;
+    // The results ledger must be writable before money moves, not found unwritable after.
+    for target in results::ledger_targets(&run, Some(&args.sheet.sheet)) {
+        crate::commands::outputs::check_writable(&target)?;
+    }
     let mut plan = plan_of(&sheet, &run.run_id);
     if let Some(code) = refuse_reused_order_ids(&s, &plan)? {
         return Ok(code);
@@ -529,8 +533,12 @@ fn approve_and_confirm(
 fn finish(s: &Scope<'_>, stop: &Stop) -> anyhow::Result<ExitCode> {
     let (ctx, args, book, run) = (s.ctx, s.args, s.book, s.run);
     let gateway = ctx.config.gateway;
-    let (ledger, written) =
-        results::write_beside_sheet(book, gateway, run, Some(&args.sheet.sheet))?;
+    // Money moved: the summary is shown even when the ledger cannot be written.
+    let (ledger, written, unwritten) =
+        match results::write_beside_sheet(book, gateway, run, Some(&args.sheet.sheet)) {
+            Ok((ledger, written)) => (ledger, written, None),
+            Err(e) => (results::ledger_of(book, gateway, run)?, Vec::new(), Some(e)),
+        };
     let summary = crate::ledger::summary::Summary::from_ledger(&ledger)?;
     if ctx.global.json {
         crate::outln!("{}", serde_json::to_string_pretty(&summary)?);
@@ -540,6 +548,13 @@ fn finish(s: &Scope<'_>, stop: &Stop) -> anyhow::Result<ExitCode> {
         for w in &written {
             crate::outln!("results: {}", w.display());
         }
+    }
+    if let Some(e) = unwritten {
+        return Err(e.context(format!(
+            "the payouts above are recorded in the book as run {}, but its results ledger was \
+             not written; write it with `payrun report --run-id {} --out FILE`",
+            run.run_id, run.run_id
+        )));
     }
     if let Some(e) = stop.fatal_error() {
         return Err(Exit::refused(format!("the gateway stopped the run: {e}")).into());

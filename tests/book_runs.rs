@@ -930,3 +930,43 @@ fn an_unwritable_results_ledger_stops_the_run_before_anything_is_sent() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_paid_exactly_once(&sb, 3);
 }
+
+/// A resume quotes only what it sends; the rows sent before keep the fees they were quoted,
+/// so the summary compares their charged fees with their quotes (they were "charged without a
+/// quote", and the fees quoted fell to the new orders' alone).
+#[test]
+fn rows_sent_before_a_resume_keep_their_quoted_fees() {
+    let sb = start(sandbox_config());
+    let root = tempfile::tempdir().unwrap();
+    let env = env_with_book(&sb, Gw::G2328, &root.path().join("book.sqlite"));
+    let sheet = write_sheet(root.path(), "pay.csv", 3);
+    assert_eq!(run(root.path(), &env, &sheet, &[]).status.code(), Some(0));
+    let text_before = std::fs::read_to_string(&sheet).unwrap();
+    std::fs::write(&sheet, text_before.replacen("10.01", "10.09", 1)).unwrap();
+    let o = run(root.path(), &env, &sheet, &["--accept-edits"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(sb.payouts().len(), 4);
+    let mut st = payrun(
+        root.path(),
+        &env,
+        &[
+            "--json",
+            "status",
+            sheet.to_str().unwrap(),
+            "--wait",
+            "--timeout",
+            "20",
+        ],
+    );
+    st.env("HOME", root.path().join("home"));
+    let o = st.output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let group = &summary["groups"][0];
+    assert_eq!(group["completed"], 4, "{summary}");
+    // The three rows' orders keep their quotes (1.1002 + 1.1003, and 1.1009 quoted for the
+    // edited row's new order); only the edited row's earlier order, no longer on a line of
+    // the sheet, shows as charged without a quote (the results keep quotes per line).
+    assert_eq!(group["fees_quoted"], "3.3014", "{summary}");
+    assert_eq!(group["fees_charged_unquoted"], "1.1001", "{summary}");
+}

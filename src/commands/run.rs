@@ -458,11 +458,21 @@ fn save_plan(
 ) -> anyhow::Result<()> {
     let (book, account, run, info) = (s.book, s.account, s.run, s.info);
     let callback = s.ctx.config.callback_url.as_deref();
-    let snap = snapshot(sheet, plan, quote);
-    let sheet_changed = {
-        let (old, old_held) = book.snapshot(run)?;
-        old != snap || old_held != triage.held
-    };
+    let mut snap = snapshot(sheet, plan, quote);
+    let (old, old_held) = book.snapshot(run)?;
+    // A resume quotes only what it sends: a row whose order was sent before keeps the fee it
+    // was quoted then (the summary's fees quoted against charged).
+    let quoted_before: HashMap<&OrderId, rust_decimal::Decimal> = old
+        .rows
+        .iter()
+        .filter_map(|r| Some((r.order_id.as_ref()?, r.quoted_fee?)))
+        .collect();
+    for row in &mut snap.rows {
+        if let (None, Some(id)) = (row.quoted_fee, &row.order_id) {
+            row.quoted_fee = quoted_before.get(id).copied();
+        }
+    }
+    let sheet_changed = old != snap || old_held != triage.held;
     let to_plan: Vec<(OrderRecord, Option<String>)> = triage
         .to_send
         .iter()

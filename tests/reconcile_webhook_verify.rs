@@ -186,4 +186,14 @@ fn verify_blockatm_genuine_exits_0_and_forged_exits_1() {
     // Without the headers the command cannot judge: a usage error, not a verdict.
     let o = verify(&env, &[], &body);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    // Nor without the secret key: a configuration to fix, not a forged delivery.
+    let mut no_secret = env.clone();
+    no_secret.remove("PAYRUN_API_SECRET");
+    let o = verify(&no_secret, &["--signature", &sig, "--time", time], &body);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("PAYRUN_API_SECRET is not set"),
+        "{}",
+        text(&o)
+    );
 }

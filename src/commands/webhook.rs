@@ -291,6 +291,15 @@ fn verify(ctx: &Context, args: &WebhookVerifyArgs) -> anyhow::Result<ExitCode> {
 
 /// `payrun webhook …`.
 pub fn execute(ctx: &Context, cmd: &WebhookCommand) -> anyhow::Result<ExitCode> {
+    // BlockATM signs its webhooks with the secret key: without it no delivery can be told
+    // genuine, which is a configuration to fix (exit 2), not a forged delivery (exit 1).
+    if ctx.config.gateway == GatewayKind::BlockAtm && ctx.config.api_secret.is_none() {
+        return Err(Exit::usage(
+            "PAYRUN_API_SECRET is not set: BlockATM webhooks are signed with the secret key, \
+             so none can be checked without it",
+        )
+        .into());
+    }
     match cmd {
         WebhookCommand::Serve(a) => serve(ctx, a),
         WebhookCommand::Verify(a) => verify(ctx, a),

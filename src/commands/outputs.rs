@@ -22,7 +22,7 @@ fn resolved(p: &Path) -> PathBuf {
 }
 
 /// Refuses (exit 2, nothing written) an output path that is the sheet, the book, or one of the
-/// book's companion files; removes temporary files a killed payrun left for that output.
+/// book's companion files (`-wal`, `-shm`, `-journal`, the sandbox's state file); removes temporary files a killed payrun left for that output.
 pub fn check_output(out: &Path, book: Option<&Path>, sheet: Option<&Path>) -> Result<(), Exit> {
     let target = resolved(out);
     if let Some(s) = sheet {
@@ -36,13 +36,21 @@ pub fn check_output(out: &Path, book: Option<&Path>, sheet: Option<&Path>) -> Re
     if let Some(b) = book {
         let b = resolved(b);
         let name = b.file_name().map(|n| n.to_string_lossy().into_owned());
-        let companions: Vec<PathBuf> = match name {
+        let mut companions: Vec<PathBuf> = match name {
             Some(n) => ["", "-wal", "-shm", "-journal"]
                 .iter()
                 .map(|sfx| b.with_file_name(format!("{n}{sfx}")))
                 .collect(),
             None => vec![b.clone()],
         };
+        // The embedded sandbox keeps its gateway's state beside the book.
+        let state = crate::book::location::sandbox_state_path(&b);
+        if let Some(n) = state.file_name().map(|n| n.to_string_lossy().into_owned()) {
+            for side in ["lock", "tmp"] {
+                companions.push(state.with_file_name(format!(".{n}.{side}")));
+            }
+        }
+        companions.push(state);
         if companions.contains(&target) {
             return Err(Exit::usage(format!(
                 "{}: that is the book; refusing to write over it (nothing was written)",
@@ -134,6 +142,8 @@ mod tests {
         assert!(check_output(&via_dots, Some(&book), Some(&sheet)).is_err());
         assert!(check_output(&book, Some(&book), Some(&sheet)).is_err());
         assert!(check_output(&d.path().join("book.sqlite-wal"), Some(&book), None).is_err());
+        // The sandbox's state beside the book is the book's too.
+        assert!(check_output(&d.path().join("book.sandbox.json"), Some(&book), None).is_err());
         assert!(check_output(&d.path().join("out.csv"), Some(&book), Some(&sheet)).is_ok());
     }
 

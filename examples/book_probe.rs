@@ -168,6 +168,8 @@ fn breakdown(path: &Path, n: u64) -> rusqlite::Result<()> {
         ("orders", "order_id"),
         ("orders", "digest"),
         ("orders", "request"),
+        ("orders", "intent_seq"),
+        ("orders", "network"),
         ("orders", "address"),
         ("orders", "status"),
         ("orders", "state"),

@@ -176,6 +176,7 @@ fn breakdown(path: &Path, n: u64) -> rusqlite::Result<()> {
         ("orders", "updated_at"),
         ("orders", "seal"),
         ("rows", "order_id"),
+        ("rows", "order_row"),
         ("rows", "currency"),
         ("rows", "network"),
         ("rows", "amount"),

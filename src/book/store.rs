@@ -29,7 +29,7 @@ use crate::model::{OrderId, Status};
 pub const APPLICATION_ID: i64 = 0x5041_5952;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// Migrations from version N-1 to N, index N-1. Never edit a shipped one; append.
 const MIGRATIONS: &[&str] = &[
@@ -201,6 +201,10 @@ const MIGRATIONS: &[&str] = &[
             ON CONFLICT(key) DO UPDATE SET value = value + 1;
     END;
     "#,
+    // 9: a sheet row names its order by the order's row (`rows.order_row`, `rows.order_id`
+    // then NULL) when the order is of the same run, instead of repeating the order id, and its
+    // cells are stored compressed (`codec`). Rows written before read as before.
+    "ALTER TABLE rows ADD COLUMN order_row INTEGER;",
 ];
 
 /// The open book. One connection behind a mutex: every write is one short transaction.
@@ -1890,9 +1894,40 @@ mod tests {
 
     /// Turns a book of this schema into one written by schema 5: every compressed event body
     /// and order answer back to its JSON text, no dictionaries.
+    /// Rewrites a book as schema 8 wrote it: every sheet row with its order id and its cells
+    /// as text, no `order_row`.
+    fn back_to_schema_8(book: &Book) {
+        let conn = book.conn();
+        let rows: Vec<(i64, i64, String)> = conn
+            .prepare("SELECT run, line, cells FROM rows")
+            .unwrap()
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    super::super::codec::decode_str(r.get_ref(2)?)
+                        .unwrap()
+                        .unwrap(),
+                ))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for (run, line, cells) in rows {
+            conn.execute(
+                "UPDATE rows SET cells = ?3, order_id = coalesce(order_id, (SELECT order_id FROM orders WHERE id = order_row)) WHERE run = ?1 AND line = ?2",
+                params![run, line, cells],
+            )
+            .unwrap();
+        }
+        conn.execute_batch("ALTER TABLE rows DROP COLUMN order_row; PRAGMA user_version = 8;")
+            .unwrap();
+    }
+
     /// Rewrites a book as schema 7 wrote it: every request as text, no `intent_seq` nor
     /// `network`, the trigger of schema 7.
     fn back_to_schema_7(book: &Book) {
+        back_to_schema_8(book);
         let conn = book.conn();
         let rows: Vec<(i64, String)> = conn
             .prepare(concat!(
@@ -2546,5 +2581,67 @@ mod tests {
             book.order(account, ids[1].as_str()),
             Err(BookError::Tampered { .. })
         ));
+    }
+
+    #[test]
+    fn a_sheet_row_names_its_order_by_row_and_its_cells_are_compressed() {
+        let (_dir, book, account) = open();
+        let (run, ids) = plan_run(&book, account, "w", 3);
+        let check = |book: &Book| {
+            let (snap, held) = book.snapshot(&run).unwrap();
+            assert_eq!(snap.rows.len(), 3);
+            for (i, r) in snap.rows.iter().enumerate() {
+                assert_eq!(r.order_id.as_ref(), Some(&ids[i]));
+                assert_eq!(r.cells, [format!("cell {i}")]);
+                assert_eq!(r.line, i as u64 + 2);
+            }
+            assert_eq!(held.get(&2).map(String::as_str), Some("held for the test"));
+        };
+        check(&book);
+        let named: i64 = book
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM rows WHERE order_id IS NULL AND order_row IS NOT NULL AND typeof(cells) = 'blob'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(named, 3);
+        // As schema 8 wrote them (text), the same rows, and migrated again.
+        back_to_schema_8(&book);
+        drop(book);
+        let book = Book::open(_dir.path().join("book.sqlite").as_path()).unwrap();
+        check(&book);
+        assert!(book.verify().unwrap().ok());
+        // Cells that do not decode, or an order named that is gone: refused, the line named.
+        let (_dir, book, account) = open();
+        let (run, _) = plan_run(&book, account, "v", 2);
+        sql(&book, "UPDATE rows SET cells = x'01ff' WHERE line = 3");
+        match book.snapshot(&run) {
+            Err(e @ BookError::Tampered { .. }) => {
+                assert!(e.to_string().contains("line 3 of run v: its cells"), "{e}")
+            }
+            other => panic!(
+                "expected a refusal, got {:?}",
+                other.map(|s| s.0.rows.len())
+            ),
+        }
+        sql(
+            &book,
+            "UPDATE rows SET cells = '[]' WHERE line = 3; DELETE FROM orders WHERE id = (SELECT order_row FROM rows WHERE line = 2)",
+        );
+        match book.snapshot(&run) {
+            Err(e @ BookError::Tampered { .. }) => {
+                assert!(
+                    e.to_string()
+                        .contains("line 2 of run v: the order it names"),
+                    "{e}"
+                )
+            }
+            other => panic!(
+                "expected a refusal, got {:?}",
+                other.map(|s| s.0.rows.len())
+            ),
+        }
     }
 }

@@ -174,6 +174,7 @@ fn breakdown(path: &Path, n: u64) -> rusqlite::Result<()> {
         ("orders", "status"),
         ("orders", "state"),
         ("orders", "updated_at"),
+        ("orders", "first_sent_at"),
         ("orders", "seal"),
         ("rows", "order_id"),
         ("rows", "order_row"),

@@ -62,6 +62,8 @@ pub enum DecodeError {
     NoRequest,
     #[error("it names its planned request (table planned_requests), which is missing")]
     NoPlannedRequest,
+    #[error("it names the `{0}` of an event, which has none")]
+    NoField(&'static str),
 }
 
 /// `orders.state` when the order's answer is the `state` of its last event (`last_seq`), as
@@ -71,6 +73,10 @@ pub const STATE_OF_LAST_EVENT: &[u8] = &[0];
 /// `orders.request` (from schema 8) when the order's request is, byte for byte, the `request`
 /// of the intent event its row names (`intent_seq`): one byte instead of the request again.
 pub const REQUEST_OF_INTENT: &[u8] = &[0];
+
+/// `orders.digest` (from schema 10) when the text is, unescaped, a string field of an event the
+/// row names already: the `digest` of its intent (`intent_seq`, which its request names too).
+pub const FIELD_OF_EVENT: &[u8] = &[0];
 
 /// `orders.request` (from schema 8) of an order planned and not sent yet: its request is in
 /// `planned_requests` (keyed by the order's row), deleted when its intent names it. The order
@@ -85,11 +91,23 @@ pub fn order_state(
     stored: ValueRef<'_>,
     last_event: ValueRef<'_>,
 ) -> Result<Option<String>, DecodeError> {
+    let body = decode(last_event);
+    state_in(
+        stored,
+        body.as_ref().map(|b| b.as_deref()).map_err(Clone::clone),
+    )
+}
+
+/// [`order_state`] with the last event's body already decoded (None: not read).
+pub fn state_in(
+    stored: ValueRef<'_>,
+    last_body: Result<Option<&[u8]>, DecodeError>,
+) -> Result<Option<String>, DecodeError> {
     if !matches!(stored, ValueRef::Blob(b) if b == STATE_OF_LAST_EVENT) {
         return decode_str(stored);
     }
-    let body = decode(last_event)?.ok_or(DecodeError::NoState)?;
-    match field_of(&body, "state") {
+    let body = last_body?.ok_or(DecodeError::NoState)?;
+    match field_of(body, "state") {
         Ok(Some(raw)) => Ok(Some(raw.to_string())),
         Ok(None) => Err(DecodeError::NoState),
         Err(e) => Err(DecodeError::Corrupt(format!(
@@ -103,21 +121,53 @@ pub fn order_state(
 /// (see `REQUEST_SOURCE` in `store`): the body of its `intent_seq` event, or its
 /// `planned_requests.request`; NULL otherwise. The text is exactly what the row's seal covers.
 pub fn order_request(stored: ValueRef<'_>, source: ValueRef<'_>) -> Result<String, DecodeError> {
+    let body = decode(source);
+    request_in(
+        stored,
+        body.as_ref().map(|b| b.as_deref()).map_err(Clone::clone),
+    )
+}
+
+/// [`order_request`] with what the row names already decoded (the intent's body, or the
+/// planned request's bytes; None: not read).
+pub fn request_in(
+    stored: ValueRef<'_>,
+    source: Result<Option<&[u8]>, DecodeError>,
+) -> Result<String, DecodeError> {
     match stored {
         ValueRef::Blob(b) if b == REQUEST_OF_INTENT => {}
         ValueRef::Blob(b) if b == REQUEST_PLANNED => {
-            return decode_str(source)?.ok_or(DecodeError::NoPlannedRequest)
+            let text = source?.ok_or(DecodeError::NoPlannedRequest)?;
+            return String::from_utf8(text.to_vec()).map_err(|_| DecodeError::NotText);
         }
         _ => return decode_str(stored)?.ok_or(DecodeError::WrongType("null")),
     }
-    let body = decode(source)?.ok_or(DecodeError::NoRequest)?;
-    match field_of(&body, "request") {
+    let body = source?.ok_or(DecodeError::NoRequest)?;
+    match field_of(body, "request") {
         Ok(Some(raw)) => Ok(raw.to_string()),
         Ok(None) => Err(DecodeError::NoRequest),
         Err(e) => Err(DecodeError::Corrupt(format!(
             "its intent event is not JSON: {e}"
         ))),
     }
+}
+
+/// The text an order row holds in a column that may name a string field of an event it names
+/// already ([`FIELD_OF_EVENT`]): `stored` as stored, `body` that event's decoded body (None: not
+/// read). The field is unescaped: the text is what was written to the row.
+pub fn text_or_field(
+    stored: ValueRef<'_>,
+    body: Result<Option<&[u8]>, DecodeError>,
+    name: &'static str,
+) -> Result<String, DecodeError> {
+    if !matches!(stored, ValueRef::Blob(b) if b == FIELD_OF_EVENT) {
+        return decode_str(stored)?.ok_or(DecodeError::WrongType("null"));
+    }
+    let body = body?.ok_or(DecodeError::NoField(name))?;
+    let raw = field_of(body, name)
+        .map_err(|e| DecodeError::Corrupt(format!("the event it names is not JSON: {e}")))?
+        .ok_or(DecodeError::NoField(name))?;
+    serde_json::from_str::<String>(raw).map_err(|_| DecodeError::NoField(name))
 }
 
 /// The raw JSON of the top-level member `name` of the object `body` (the exact bytes it
@@ -454,6 +504,39 @@ mod tests {
         assert_eq!(
             order_request(ValueRef::Blob(REQUEST_PLANNED), ValueRef::Null),
             Err(DecodeError::NoPlannedRequest)
+        );
+    }
+
+    #[test]
+    fn a_field_named_is_the_event_s_string_unescaped_and_anything_else_an_error() {
+        let body = br#"{"event":"intent","digest":"a\"b\u00e9","line":2}"#;
+        let named = ValueRef::Blob(FIELD_OF_EVENT);
+        assert_eq!(
+            text_or_field(named, Ok(Some(body)), "digest").unwrap(),
+            "a\"b\u{e9}"
+        );
+        assert_eq!(
+            text_or_field(ValueRef::Text(b"9b1f"), Err(DecodeError::NotText), "digest").unwrap(),
+            "9b1f"
+        );
+        for (body, name) in [(Some(&body[..]), "missing"), (None, "digest")] {
+            assert_eq!(
+                text_or_field(named, Ok(body), name),
+                Err(DecodeError::NoField(name))
+            );
+        }
+        // Not a string, not JSON, or the body itself unreadable.
+        assert_eq!(
+            text_or_field(named, Ok(Some(body)), "line"),
+            Err(DecodeError::NoField("line"))
+        );
+        assert!(matches!(
+            text_or_field(named, Ok(Some(b"{\"digest\":")), "digest"),
+            Err(DecodeError::Corrupt(_))
+        ));
+        assert_eq!(
+            text_or_field(named, Err(DecodeError::NotText), "digest"),
+            Err(DecodeError::NotText)
         );
     }
 

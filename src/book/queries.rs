@@ -174,14 +174,15 @@ impl Book {
             .map_err(|e| self.sql_err(e))?;
         let rows = stmt
             .query_map(params![address, key], |r| {
+                use super::codec;
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
                     r.get::<_, String>(2)?,
-                    super::codec::order_request(r.get_ref(3)?, r.get_ref(8)?),
+                    codec::order_request(r.get_ref(3)?, r.get_ref(8)?),
                     r.get::<_, String>(4)?,
                     // Stored compressed (`super::codec`); history shows what it can read.
-                    super::codec::order_state(r.get_ref(5)?, r.get_ref(7)?)
+                    codec::order_state(r.get_ref(5)?, r.get_ref(7)?)
                         .ok()
                         .flatten(),
                     r.get::<_, String>(6)?,

@@ -29,7 +29,7 @@ use crate::model::{OrderId, Status};
 pub const APPLICATION_ID: i64 = 0x5041_5952;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// Migrations from version N-1 to N, index N-1. Never edit a shipped one; append.
 const MIGRATIONS: &[&str] = &[
@@ -205,6 +205,10 @@ const MIGRATIONS: &[&str] = &[
     // then NULL) when the order is of the same run, instead of repeating the order id, and its
     // cells are stored compressed (`codec`). Rows written before read as before.
     "ALTER TABLE rows ADD COLUMN order_row INTEGER;",
+    // 10: an order row's `digest` may name its intent's (`codec::FIELD_OF_EVENT`): values
+    // only, no table changes, but a book written so must not be read by a payrun that would
+    // take the marker for the text.
+    "-- values only",
 ];
 
 /// The open book. One connection behind a mutex: every write is one short transaction.
@@ -376,7 +380,8 @@ struct OrderRow {
     run: i64,
     order_id: String,
     line: i64,
-    digest: String,
+    /// As stored: text, or [`super::codec::FIELD_OF_EVENT`] (the intent's).
+    digest: rusqlite::types::Value,
     /// As stored: the JSON as text, or [`super::codec::REQUEST_OF_INTENT`].
     request: rusqlite::types::Value,
     status: String,
@@ -585,6 +590,17 @@ impl Drop for Book {
 struct RequestHeld {
     json: String,
     intent_seq: Option<i64>,
+    /// Whether its digest is the intent's ([`super::codec::FIELD_OF_EVENT`]).
+    digest_named: bool,
+}
+
+/// What an order row may name instead of holding ([`Book::write_order`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct Named<'a> {
+    /// The JSON of the state event `last_seq` carries (a result).
+    state: Option<&'a str>,
+    /// An intent event of the order: its seq, the JSON of its request, its digest.
+    intent: Option<(i64, &'a str, Option<&'a str>)>,
 }
 
 /// Where an order sits in the book.
@@ -932,22 +948,31 @@ impl Book {
         account: i64,
         r: OrderRow,
     ) -> Result<(OrderPlace, OrderRecord, RequestHeld), BookError> {
-        let request_json =
-            super::codec::order_request((&r.request).into(), (&r.request_source).into())
-                .map_err(|e| {
-                    self.tampered(format!(
-                "order {} (status {}): its request (orders.request) is unreadable ({e}): it was edited outside payrun",
-                r.order_id, r.status
-            ))
-                })?;
-        let named = matches!(&r.request, rusqlite::types::Value::Blob(b) if b == super::codec::REQUEST_OF_INTENT);
-        let state_json = super::codec::order_state((&r.state).into(), (&r.last_event).into())
-            .map_err(|e| {
+        use super::codec;
+        let unreadable = |what: &str, e: codec::DecodeError| {
             self.tampered(format!(
-                "order {} (status {}): its answer (orders.state) is unreadable ({e}): it was edited outside payrun",
+                "order {} (status {}): its {what} is unreadable ({e}): it was edited outside payrun",
                 r.order_id, r.status
             ))
-        })?;
+        };
+        // Each event the row names is decoded once, for every value read from it.
+        let source = codec::decode((&r.request_source).into());
+        let source = source.as_ref().map(|b| b.as_deref()).map_err(Clone::clone);
+        let last = codec::decode((&r.last_event).into());
+        let last = last.as_ref().map(|b| b.as_deref()).map_err(Clone::clone);
+        let request_json = codec::request_in((&r.request).into(), source.clone())
+            .map_err(|e| unreadable("request (orders.request)", e))?;
+        let named =
+            matches!(&r.request, rusqlite::types::Value::Blob(b) if b == codec::REQUEST_OF_INTENT);
+        let digest = codec::text_or_field(
+            (&r.digest).into(),
+            if named { source } else { Ok(None) },
+            "digest",
+        )
+        .map_err(|e| unreadable("digest (orders.digest)", e))?;
+        let digest_named = matches!(&r.digest, rusqlite::types::Value::Blob(_));
+        let state_json = codec::state_in((&r.state).into(), last)
+            .map_err(|e| unreadable("answer (orders.state)", e))?;
         let seal = order_seal(
             &self.book_id,
             account,
@@ -955,7 +980,7 @@ impl Book {
             &r.status,
             r.sent,
             r.last_seq,
-            &r.digest,
+            &digest,
             &request_json,
             OrderAnswer {
                 state: state_json.as_deref(),
@@ -986,7 +1011,7 @@ impl Book {
             OrderRecord {
                 order_id: OrderId(r.order_id),
                 line: r.line.max(0) as u64,
-                digest: r.digest,
+                digest,
                 request,
                 status,
                 state,
@@ -997,6 +1022,7 @@ impl Book {
             RequestHeld {
                 intent_seq: if named { r.intent_seq } else { None },
                 json: request_json,
+                digest_named,
             },
         ))
     }
@@ -1115,11 +1141,11 @@ impl Book {
         Ok(())
     }
 
-    /// Writes an order row (insert or update) with a fresh seal. `taken`: the JSON of the
-    /// state event `last_seq` carries (a result); when the order's answer is exactly that, the
-    /// row names the event instead of repeating it ([`super::codec::STATE_OF_LAST_EVENT`]).
-    /// `intent`: an intent event of the order and the JSON of its request; when the order's
-    /// request is exactly that, the row names the event ([`super::codec::REQUEST_OF_INTENT`]).
+    /// Writes an order row (insert or update) with a fresh seal. What `named` gives, when the
+    /// order's value is exactly that, the row names instead of repeating it: its answer, the
+    /// state of event `last_seq` ([`super::codec::STATE_OF_LAST_EVENT`]); its digest, the
+    /// intent's ([`super::codec::FIELD_OF_EVENT`]); its request, the intent's
+    /// ([`super::codec::REQUEST_OF_INTENT`]).
     #[allow(clippy::too_many_arguments)]
     fn write_order(
         &self,
@@ -1130,9 +1156,9 @@ impl Book {
         rec: &OrderRecord,
         recipient_key: Option<&str>,
         last_seq: i64,
-        taken: Option<&str>,
-        intent: Option<(i64, &str)>,
+        named: Named<'_>,
     ) -> Result<i64, BookError> {
+        let (taken, intent) = (named.state, named.intent);
         let request =
             serde_json::to_string(&rec.request).map_err(|e| BookError::Encode(e.to_string()))?;
         // A new row is planned: its request waits in `planned_requests`. A row rewritten no
@@ -1142,11 +1168,16 @@ impl Book {
                 rusqlite::types::Value::Blob(super::codec::REQUEST_PLANNED.to_vec()),
                 None,
             ),
-            Some((seq, json)) if json == request => (
+            Some((seq, json, _)) if json == request => (
                 rusqlite::types::Value::Blob(super::codec::REQUEST_OF_INTENT.to_vec()),
                 Some(seq),
             ),
             _ => (rusqlite::types::Value::Text(request.clone()), None),
+        };
+        let field = rusqlite::types::Value::Blob(super::codec::FIELD_OF_EVENT.to_vec());
+        let stored_digest = match intent {
+            Some((_, _, Some(d))) if intent_seq.is_some() && d == rec.digest => field,
+            _ => rusqlite::types::Value::Text(rec.digest.clone()),
         };
         let state = rec
             .state
@@ -1184,7 +1215,7 @@ impl Book {
                     s.execute(params![
                         id,
                         rec.line as i64,
-                        rec.digest,
+                        stored_digest,
                         stored_request,
                         rec.request.to_address,
                         status,
@@ -1214,7 +1245,7 @@ impl Book {
                         run,
                         rec.order_id.as_str(),
                         rec.line as i64,
-                        rec.digest,
+                        stored_digest,
                         stored_request,
                         rec.request.to_address,
                         recipient_key,
@@ -1351,13 +1382,22 @@ impl Book {
                 }
                 let (seq, body) = self.append_event_json(tx, account, Some(place.run), ev)?;
                 rec.apply(ev);
-                // The intent just written holds the request; else the one the row names.
+                // The intent just written holds the request and digest; else the one the row
+                // names (a digest named stays the intent's: only an intent changes it).
                 let intent = match ev {
-                    Event::Intent { .. } => super::codec::field_of(body.as_bytes(), "request")
-                        .ok()
-                        .flatten()
-                        .map(|json| (seq, json)),
-                    _ => held.intent_seq.map(|s| (s, held.json.as_str())),
+                    Event::Intent { digest, .. } => {
+                        super::codec::field_of(body.as_bytes(), "request")
+                            .ok()
+                            .flatten()
+                            .map(|json| (seq, json, Some(digest.as_str())))
+                    }
+                    _ => held.intent_seq.map(|s| {
+                        (
+                            s,
+                            held.json.as_str(),
+                            held.digest_named.then_some(rec.digest.as_str()),
+                        )
+                    }),
                 };
                 let taken = match ev {
                     Event::Result { state, .. } => Some(
@@ -1374,8 +1414,10 @@ impl Book {
                     &rec,
                     None,
                     seq,
-                    taken.as_deref(),
-                    intent,
+                    Named {
+                        state: taken.as_deref(),
+                        intent,
+                    },
                 )?;
                 if let Event::Intent { at, .. } = ev {
                     tx.prepare_cached(
@@ -1438,7 +1480,16 @@ impl Book {
                 .exists(params![account, rec.order_id.as_str()])
                 .map_err(|e| self.sql_err(e))?;
             if !found {
-                self.write_order(tx, account, run, None, rec, key.as_deref(), 0, None, None)?;
+                self.write_order(
+                    tx,
+                    account,
+                    run,
+                    None,
+                    rec,
+                    key.as_deref(),
+                    0,
+                    Named::default(),
+                )?;
             }
         }
         Ok(())
@@ -1894,9 +1945,35 @@ mod tests {
 
     /// Turns a book of this schema into one written by schema 5: every compressed event body
     /// and order answer back to its JSON text, no dictionaries.
+    /// Rewrites a book as schema 9 wrote it: every order's digest as text.
+    fn back_to_schema_9(book: &Book) {
+        let conn = book.conn();
+        let rows: Vec<(i64, String)> = conn
+            .prepare(&format!("SELECT {ORDER_COLUMNS} FROM {ORDER_FROM}"))
+            .unwrap()
+            .query_map([], order_row)
+            .unwrap()
+            .map(|r| {
+                let r = r.unwrap();
+                let id = r.id;
+                let (_, rec, _) = book.decode_order(1, r).unwrap();
+                (id, rec.digest)
+            })
+            .collect();
+        for (id, digest) in rows {
+            conn.execute(
+                "UPDATE orders SET digest = ?2 WHERE id = ?1",
+                params![id, digest],
+            )
+            .unwrap();
+        }
+        conn.execute_batch("PRAGMA user_version = 9;").unwrap();
+    }
+
     /// Rewrites a book as schema 8 wrote it: every sheet row with its order id and its cells
     /// as text, no `order_row`.
     fn back_to_schema_8(book: &Book) {
+        back_to_schema_9(book);
         let conn = book.conn();
         let rows: Vec<(i64, i64, String)> = conn
             .prepare("SELECT run, line, cells FROM rows")
@@ -2642,6 +2719,85 @@ mod tests {
                 "expected a refusal, got {:?}",
                 other.map(|s| s.0.rows.len())
             ),
+        }
+    }
+
+    #[test]
+    fn an_order_names_its_intent_s_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("book.sqlite");
+        let book = Book::open(&path).unwrap();
+        let account = book
+            .account(&AccountKey::g2328(Mode::Sandbox, "p-1"))
+            .unwrap();
+        let (run, ids) = plan_run(&book, account, "t", 3);
+        let mut other = intent(&ids[1]);
+        if let Event::Intent { digest, .. } = &mut other {
+            *digest = "\"quoted\" é".into();
+        }
+        book.record(account, &[intent(&ids[0]), other]).unwrap();
+        book.record(account, &[answer(&ids[0], Status::Completed)])
+            .unwrap();
+        let stored = |book: &Book| -> Vec<String> {
+            book.conn()
+                .prepare("SELECT typeof(digest) FROM orders ORDER BY id")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        assert_eq!(stored(&book), ["blob", "blob", "text"]);
+        let check = |book: &Book| {
+            let orders = book.run_orders(account, run.pk).unwrap();
+            assert_eq!(
+                orders.iter().map(|o| o.digest.as_str()).collect::<Vec<_>>(),
+                ["d", "\"quoted\" é", "d"]
+            );
+            assert!(book.verify().unwrap().ok());
+        };
+        check(&book);
+        // As schema 9 wrote them (text): the same orders, migrated again.
+        back_to_schema_9(&book);
+        assert_eq!(stored(&book), ["text"; 3]);
+        drop(book);
+        let book = Book::open(&path).unwrap();
+        check(&book);
+        // An answer keeps a digest as it is stored; an intent names it again.
+        book.record(account, &[answer(&ids[1], Status::Pending)])
+            .unwrap();
+        assert_eq!(stored(&book), ["text"; 3]);
+        book.record(account, &[intent(&ids[2])]).unwrap();
+        assert_eq!(stored(&book), ["text", "text", "blob"]);
+        // A digest edited by hand: its seal refuses it; named where the request is not the
+        // intent's: unreadable, named.
+        sql(
+            &book,
+            &format!(
+                "UPDATE orders SET digest = 'e' WHERE order_id = '{}'",
+                ids[2]
+            ),
+        );
+        assert!(matches!(
+            book.order(account, ids[2].as_str()),
+            Err(BookError::Tampered { .. })
+        ));
+        let (_, planned) = plan_run(&book, account, "u", 1);
+        sql(
+            &book,
+            &format!(
+                "UPDATE orders SET digest = x'00' WHERE order_id = '{}'",
+                planned[0]
+            ),
+        );
+        match book.order(account, planned[0].as_str()) {
+            Err(e @ BookError::Tampered { .. }) => {
+                assert!(
+                    e.to_string().contains("orders.digest) is unreadable"),
+                    "{e}"
+                )
+            }
+            other => panic!("expected a refusal, got {other:?}"),
         }
     }
 }

@@ -4,7 +4,10 @@
 //!
 //! `orders.state` may also be [`STATE_OF_LAST_EVENT`]: the order's answer is, byte for byte, the
 //! `state` of the result event its row names (`last_seq`), which the row then does not repeat
-//! ([`order_state`]).
+//! ([`order_state`]). Likewise (schemas 8–10) `orders.request` may be [`REQUEST_OF_INTENT`] (the
+//! `request` of the intent `intent_seq`) or [`REQUEST_PLANNED`] (in `planned_requests`), and
+//! `orders.digest` [`FIELD_OF_EVENT`] (the intent's `digest`); sheet cells (`rows.cells`) are
+//! compressed like event bodies.
 //!
 //! A stored value is either
 //! - SQLite `TEXT`: the JSON itself (every value written before schema 6, and any longer than

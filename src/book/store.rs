@@ -10,9 +10,10 @@
 //! cut-off tail is noticed at open.
 //!
 //! Storage: event bodies and order answers are stored compressed, an order's answer may name
-//! its last event and its request its intent event instead of repeating them, and a planned
-//! order's request waits in `planned_requests` until its intent ([`super::codec`]); the hash and
-//! the seal are over the JSON text either way. New books give freed pages back when closed (`Drop`).
+//! its last event and its request and digest its intent event instead of repeating them, and a
+//! planned order's request waits in `planned_requests` until its intent ([`super::codec`]); the
+//! hash and the seal are over the JSON text either way. New books give freed pages back when
+//! closed (`Drop`).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -416,9 +417,9 @@ const ORDER_COLUMNS: &str = concat!(
 );
 
 /// The order rows ([`ORDER_COLUMNS`] has the body of an order's last event when its answer is
-/// that event's state, and of its intent when its request is that event's). A subquery, not a join: with a join SQLite prepared the
-/// statement again on every run (the bound order id weighed against the partial index on
-/// events), which doubled the time of a commit.
+/// that event's state, and of its intent when its request is that event's). A subquery, not a
+/// join: with a join SQLite prepared the statement again on every run (the bound order id
+/// weighed against the partial index on events), which doubled the time of a commit.
 const ORDER_FROM: &str = "orders o";
 
 fn order_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderRow> {

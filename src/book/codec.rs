@@ -4,7 +4,10 @@
 //!
 //! `orders.state` may also be [`STATE_OF_LAST_EVENT`]: the order's answer is, byte for byte, the
 //! `state` of the result event its row names (`last_seq`), which the row then does not repeat
-//! ([`order_state`]).
+//! ([`order_state`]). Likewise (schemas 8–10) `orders.request` may be [`REQUEST_OF_INTENT`] (the
+//! `request` of the intent `intent_seq`) or [`REQUEST_PLANNED`] (in `planned_requests`), and
+//! `orders.digest` [`FIELD_OF_EVENT`] (the intent's `digest`); sheet cells (`rows.cells`) are
+//! compressed like event bodies.
 //!
 //! A stored value is either
 //! - SQLite `TEXT`: the JSON itself (every value written before schema 6, and any longer than
@@ -58,11 +61,31 @@ pub enum DecodeError {
     WrongType(&'static str),
     #[error("it names the state of its last event, which has none")]
     NoState,
+    #[error("it names the request of its intent event, which has none")]
+    NoRequest,
+    #[error("it names its planned request (table planned_requests), which is missing")]
+    NoPlannedRequest,
+    #[error("it names the `{0}` of an event, which has none")]
+    NoField(&'static str),
 }
 
 /// `orders.state` when the order's answer is the `state` of its last event (`last_seq`), as
 /// that event's body holds it: one byte instead of the answer again.
 pub const STATE_OF_LAST_EVENT: &[u8] = &[0];
+
+/// `orders.request` (from schema 8) when the order's request is, byte for byte, the `request`
+/// of the intent event its row names (`intent_seq`): one byte instead of the request again.
+pub const REQUEST_OF_INTENT: &[u8] = &[0];
+
+/// `orders.digest` (from schema 10) when the text is, unescaped, a string field of an event the
+/// row names already: the `digest` of its intent (`intent_seq`, which its request names too).
+pub const FIELD_OF_EVENT: &[u8] = &[0];
+
+/// `orders.request` (from schema 8) of an order planned and not sent yet: its request is in
+/// `planned_requests` (keyed by the order's row), deleted when its intent names it. The order
+/// row is then written at its final size: a row that shrank in place would leave its page
+/// part empty for good.
+pub const REQUEST_PLANNED: &[u8] = &[1];
 
 /// The answer (`PayoutState` JSON) an order row holds: `stored` is its `orders.state`,
 /// `last_event` the body of its `last_seq` event (read only when `stored` is
@@ -71,22 +94,117 @@ pub fn order_state(
     stored: ValueRef<'_>,
     last_event: ValueRef<'_>,
 ) -> Result<Option<String>, DecodeError> {
+    let body = decode(last_event);
+    state_in(
+        stored,
+        body.as_ref().map(|b| b.as_deref()).map_err(Clone::clone),
+    )
+}
+
+/// [`order_state`] with the last event's body already decoded (None: not read).
+pub fn state_in(
+    stored: ValueRef<'_>,
+    last_body: Result<Option<&[u8]>, DecodeError>,
+) -> Result<Option<String>, DecodeError> {
     if !matches!(stored, ValueRef::Blob(b) if b == STATE_OF_LAST_EVENT) {
         return decode_str(stored);
     }
-    #[derive(serde::Deserialize)]
-    struct StateOf<'a> {
-        #[serde(borrow)]
-        state: Option<&'a serde_json::value::RawValue>,
-    }
-    let body = decode(last_event)?.ok_or(DecodeError::NoState)?;
-    match serde_json::from_slice::<StateOf<'_>>(&body) {
-        Ok(StateOf { state: Some(raw) }) => Ok(Some(raw.get().to_string())),
-        Ok(_) => Err(DecodeError::NoState),
+    let body = last_body?.ok_or(DecodeError::NoState)?;
+    match field_of(body, "state") {
+        Ok(Some(raw)) => Ok(Some(raw.to_string())),
+        Ok(None) => Err(DecodeError::NoState),
         Err(e) => Err(DecodeError::Corrupt(format!(
             "its last event is not JSON: {e}"
         ))),
     }
+}
+
+/// The request (`PayoutRequest` JSON) an order row holds: `stored` is its `orders.request`
+/// (the JSON as text, [`REQUEST_OF_INTENT`] or [`REQUEST_PLANNED`]), `source` what it names
+/// (see `REQUEST_SOURCE` in `store`): the body of its `intent_seq` event, or its
+/// `planned_requests.request`; NULL otherwise. The text is exactly what the row's seal covers.
+pub fn order_request(stored: ValueRef<'_>, source: ValueRef<'_>) -> Result<String, DecodeError> {
+    let body = decode(source);
+    request_in(
+        stored,
+        body.as_ref().map(|b| b.as_deref()).map_err(Clone::clone),
+    )
+}
+
+/// [`order_request`] with what the row names already decoded (the intent's body, or the
+/// planned request's bytes; None: not read).
+pub fn request_in(
+    stored: ValueRef<'_>,
+    source: Result<Option<&[u8]>, DecodeError>,
+) -> Result<String, DecodeError> {
+    match stored {
+        ValueRef::Blob(b) if b == REQUEST_OF_INTENT => {}
+        ValueRef::Blob(b) if b == REQUEST_PLANNED => {
+            let text = source?.ok_or(DecodeError::NoPlannedRequest)?;
+            return String::from_utf8(text.to_vec()).map_err(|_| DecodeError::NotText);
+        }
+        _ => return decode_str(stored)?.ok_or(DecodeError::WrongType("null")),
+    }
+    let body = source?.ok_or(DecodeError::NoRequest)?;
+    match field_of(body, "request") {
+        Ok(Some(raw)) => Ok(raw.to_string()),
+        Ok(None) => Err(DecodeError::NoRequest),
+        Err(e) => Err(DecodeError::Corrupt(format!(
+            "its intent event is not JSON: {e}"
+        ))),
+    }
+}
+
+/// The text an order row holds in a column that may name a string field of an event it names
+/// already ([`FIELD_OF_EVENT`]): `stored` as stored, `body` that event's decoded body (None: not
+/// read). The field is unescaped: the text is what was written to the row.
+pub fn text_or_field(
+    stored: ValueRef<'_>,
+    body: Result<Option<&[u8]>, DecodeError>,
+    name: &'static str,
+) -> Result<String, DecodeError> {
+    if !matches!(stored, ValueRef::Blob(b) if b == FIELD_OF_EVENT) {
+        return decode_str(stored)?.ok_or(DecodeError::WrongType("null"));
+    }
+    let body = body?.ok_or(DecodeError::NoField(name))?;
+    let raw = field_of(body, name)
+        .map_err(|e| DecodeError::Corrupt(format!("the event it names is not JSON: {e}")))?
+        .ok_or(DecodeError::NoField(name))?;
+    serde_json::from_str::<String>(raw).map_err(|_| DecodeError::NoField(name))
+}
+
+/// The raw JSON of the top-level member `name` of the object `body` (the exact bytes it
+/// holds; None: no such member, or `null`).
+pub fn field_of<'a>(body: &'a [u8], name: &str) -> Result<Option<&'a str>, serde_json::Error> {
+    use serde::de::{Deserializer, MapAccess, Visitor};
+    use serde_json::value::RawValue;
+    struct Field<'n>(&'n str);
+    impl<'de> Visitor<'de> for Field<'_> {
+        type Value = Option<&'de RawValue>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut found = None;
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                let raw: &'de RawValue = map.next_value()?;
+                if key == self.0 {
+                    if found.is_some() {
+                        return Err(serde::de::Error::custom(format!(
+                            "duplicate field `{}`",
+                            self.0
+                        )));
+                    }
+                    found = Some(raw);
+                }
+            }
+            Ok(found)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let raw = (&mut de).deserialize_map(Field(name))?;
+    de.end()?;
+    Ok(raw.map(RawValue::get).filter(|r| *r != "null"))
 }
 
 struct Prepared {
@@ -341,4 +459,117 @@ mod tests {
     }
 
     const DICT1_SHA256_PREFIX: &str = "b99664da6dcfb497";
+
+    #[test]
+    fn a_request_named_by_its_intent_is_the_intent_s_request_byte_for_byte() {
+        let intent = encode(INTENT);
+        let request =
+            order_request(ValueRef::Blob(REQUEST_OF_INTENT), ValueRef::from(&intent)).unwrap();
+        assert!(
+            request.starts_with("{\"order_id\":\"pay-20261129-0f3a"),
+            "{request}"
+        );
+        assert!(request.ends_with("\"fee_option\":\"deduct\"}"), "{request}");
+        assert!(INTENT.contains(&format!("\"request\":{request},")));
+        // A request stored as text is itself; the intent is not read.
+        assert_eq!(
+            order_request(ValueRef::Text(b"{\"a\":1}"), ValueRef::Null).unwrap(),
+            "{\"a\":1}"
+        );
+        // Named, but the event has no request, is missing, or is no JSON object: an error.
+        let answer = encode(r#"{"event":"result","state":{"request":1}}"#);
+        for body in [ValueRef::from(&answer), ValueRef::Null] {
+            assert_eq!(
+                order_request(ValueRef::Blob(REQUEST_OF_INTENT), body),
+                Err(DecodeError::NoRequest)
+            );
+        }
+        for bad in [
+            &b"[1]"[..],
+            b"{\"request\":",
+            b"{\"request\":1,\"request\":2}",
+            b"{} x",
+        ] {
+            assert!(matches!(
+                order_request(ValueRef::Blob(REQUEST_OF_INTENT), ValueRef::Text(bad)),
+                Err(DecodeError::Corrupt(_))
+            ));
+        }
+        assert_eq!(
+            order_request(ValueRef::Null, ValueRef::Null),
+            Err(DecodeError::WrongType("null"))
+        );
+        // Planned: the request is the text beside it; missing, an error.
+        assert_eq!(
+            order_request(ValueRef::Blob(REQUEST_PLANNED), ValueRef::Text(b"{}")).unwrap(),
+            "{}"
+        );
+        assert_eq!(
+            order_request(ValueRef::Blob(REQUEST_PLANNED), ValueRef::Null),
+            Err(DecodeError::NoPlannedRequest)
+        );
+    }
+
+    #[test]
+    fn a_field_named_is_the_event_s_string_unescaped_and_anything_else_an_error() {
+        let body = br#"{"event":"intent","digest":"a\"b\u00e9","line":2}"#;
+        let named = ValueRef::Blob(FIELD_OF_EVENT);
+        assert_eq!(
+            text_or_field(named, Ok(Some(body)), "digest").unwrap(),
+            "a\"b\u{e9}"
+        );
+        assert_eq!(
+            text_or_field(ValueRef::Text(b"9b1f"), Err(DecodeError::NotText), "digest").unwrap(),
+            "9b1f"
+        );
+        for (body, name) in [(Some(&body[..]), "missing"), (None, "digest")] {
+            assert_eq!(
+                text_or_field(named, Ok(body), name),
+                Err(DecodeError::NoField(name))
+            );
+        }
+        // Not a string, not JSON, or the body itself unreadable.
+        assert_eq!(
+            text_or_field(named, Ok(Some(body)), "line"),
+            Err(DecodeError::NoField("line"))
+        );
+        assert!(matches!(
+            text_or_field(named, Ok(Some(b"{\"digest\":")), "digest"),
+            Err(DecodeError::Corrupt(_))
+        ));
+        assert_eq!(
+            text_or_field(named, Err(DecodeError::NotText), "digest"),
+            Err(DecodeError::NotText)
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+        /// Whatever an intent's request holds (escapes, unicode, nesting), the request read
+        /// through the intent is exactly what serde wrote for it.
+        #[test]
+        fn the_field_of_an_event_is_the_bytes_serde_wrote(
+            text in "\\PC{0,40}",
+            key in "[a-z_\"\\\\]{1,8}",
+            n in proptest::prelude::any::<i64>(),
+        ) {
+            let request = serde_json::json!({"order_id": text, "amount": n.to_string(), "nested": {"request": [text.clone(), n]}});
+            let mut event = serde_json::Map::new();
+            event.insert("event".into(), "intent".into());
+            event.insert(key.clone(), serde_json::Value::String(text.clone()));
+            event.insert("request".into(), request.clone());
+            let body = serde_json::to_string(&event).unwrap();
+            let want = serde_json::to_string(&request).unwrap();
+            let stored = encode(&body);
+            proptest::prop_assert_eq!(
+                order_request(ValueRef::Blob(REQUEST_OF_INTENT), ValueRef::from(&stored)).unwrap(),
+                want
+            );
+            // Cut anywhere, the body is an error, never a panic.
+            for cut in [body.len() / 3, body.len() / 2, body.len() - 1] {
+                let t = body.as_bytes()[..cut].to_vec();
+                proptest::prop_assert!(order_request(ValueRef::Blob(REQUEST_OF_INTENT), ValueRef::Text(&t)).is_err());
+            }
+        }
+    }
 }

@@ -47,6 +47,13 @@ pub struct HistoryLine {
     pub updated_at: String,
 }
 
+/// The requests of a run's orders, each as stored and with the body of the intent it names.
+const REQUEST_OF_RUN: &str = concat!(
+    "SELECT o.request, ",
+    super::store::request_source!(),
+    " FROM orders o WHERE o.run = ?1"
+);
+
 impl Book {
     /// Every run (of one account, or all), oldest first, with its counts and totals.
     pub fn run_lines(&self, account: Option<i64>) -> Result<Vec<RunLine>, BookError> {
@@ -65,13 +72,19 @@ impl Book {
             {
                 let conn = self.conn();
                 let mut stmt = conn
-                    .prepare_cached("SELECT request FROM orders WHERE run = ?1")
+                    .prepare_cached(REQUEST_OF_RUN)
                     .map_err(|e| self.sql_err(e))?;
                 let reqs = stmt
-                    .query_map([run.pk], |r| r.get::<_, String>(0))
+                    .query_map([run.pk], |r| {
+                        // The request may be its intent's (`super::codec::order_request`);
+                        // the listing counts what it can read, as before.
+                        Ok(super::codec::order_request(r.get_ref(0)?, r.get_ref(1)?).ok())
+                    })
                     .map_err(|e| self.sql_err(e))?;
                 for r in reqs {
-                    let r = r.map_err(|e| self.sql_err(e))?;
+                    let Some(r) = r.map_err(|e| self.sql_err(e))? else {
+                        continue;
+                    };
                     if let Ok(req) = serde_json::from_str::<PayoutRequest>(&r) {
                         *totals.entry(req.currency).or_default() += req.amount;
                     }
@@ -148,25 +161,28 @@ impl Book {
     ) -> Result<Vec<HistoryLine>, BookError> {
         let conn = self.conn();
         let mut stmt = conn
-            .prepare(
-                "SELECT r.run_id, a.label, o.order_id, o.request, o.status, o.state, o.updated_at, e.body
+            .prepare(concat!(
+                "SELECT r.run_id, a.label, o.order_id, o.request, o.status, o.state, o.updated_at, e.body, ",
+                super::store::request_source!(),
+                "
                  FROM orders o JOIN runs r ON r.id = o.run JOIN accounts a ON a.id = o.account
                  LEFT JOIN events e ON e.seq = o.last_seq AND o.state = X'00'
                  WHERE (?1 IS NOT NULL AND lower(o.address) = lower(?1))
                     OR (?2 IS NOT NULL AND o.recipient_key = ?2)
-                 ORDER BY o.id",
-            )
+                 ORDER BY o.id"
+            ))
             .map_err(|e| self.sql_err(e))?;
         let rows = stmt
             .query_map(params![address, key], |r| {
+                use super::codec;
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
                     r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
+                    codec::order_request(r.get_ref(3)?, r.get_ref(8)?),
                     r.get::<_, String>(4)?,
                     // Stored compressed (`super::codec`); history shows what it can read.
-                    super::codec::order_state(r.get_ref(5)?, r.get_ref(7)?)
+                    codec::order_state(r.get_ref(5)?, r.get_ref(7)?)
                         .ok()
                         .flatten(),
                     r.get::<_, String>(6)?,
@@ -177,6 +193,9 @@ impl Book {
         for r in rows {
             let (run_id, account, order_id, request, status, state, updated_at) =
                 r.map_err(|e| self.sql_err(e))?;
+            let request = request.map_err(|e| {
+                BookError::Encode(format!("order {order_id}: its request is unreadable ({e})"))
+            })?;
             let req: PayoutRequest = serde_json::from_str(&request)
                 .map_err(|e| BookError::Encode(format!("order {order_id}: {e}")))?;
             let state: Option<PayoutState> = state.and_then(|s| serde_json::from_str(&s).ok());

@@ -2,7 +2,8 @@
 //! (docs/design.md, "Controls before money moves"; docs/book.md, "Recipients"): every address
 //! an account has sent to (for look-alike checks), and the last address each recipient key was
 //! sent to (for address-change checks). Read-only; "sent" means an intent left for the gateway
-//! (the `sent` flag of an order), whatever its answer.
+//! (the `sent` flag of an order), whatever its answer. The network is `orders.network` (from
+//! schema 8), else read from the request an older row holds as text.
 
 use std::collections::HashMap;
 
@@ -30,7 +31,7 @@ impl Book {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT json_extract(o.request, '$.network'), o.address, r.run_id
+                "SELECT CASE WHEN o.network IS NOT NULL THEN o.network WHEN typeof(o.request) = 'text' THEN json_extract(o.request, '$.network') END, o.address, r.run_id
                  FROM orders o JOIN runs r ON r.id = o.run
                  WHERE o.account = ?1 AND o.sent = 1 ORDER BY o.id",
             )
@@ -61,7 +62,7 @@ impl Book {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT o.recipient_key, json_extract(o.request, '$.network'), o.address, r.run_id
+                "SELECT o.recipient_key, CASE WHEN o.network IS NOT NULL THEN o.network WHEN typeof(o.request) = 'text' THEN json_extract(o.request, '$.network') END, o.address, r.run_id
                  FROM orders o JOIN runs r ON r.id = o.run
                  WHERE o.account = ?1 AND o.sent = 1 AND o.recipient_key IS NOT NULL
                  ORDER BY o.id",

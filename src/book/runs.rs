@@ -371,26 +371,47 @@ impl Book {
         planned: &[(OrderRecord, Option<String>)],
     ) -> Result<(), BookError> {
         self.write(|tx| {
+            // The orders first: a row names its order by the order's row, when the order is
+            // this run's (schema 9).
+            self.plan_orders(tx, account, run.pk, planned)?;
             tx.execute("DELETE FROM rows WHERE run = ?1", [run.pk])
                 .map_err(|e| self.sql_err(e))?;
             {
                 let mut ins = tx
                     .prepare_cached(
-                        "INSERT INTO rows(run, line, order_id, invalid, held, currency, network, amount, quoted_fee, cells) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                        "INSERT INTO rows(run, line, order_id, invalid, held, currency, network, amount, quoted_fee, cells, order_row) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                     )
                     .map_err(|e| self.sql_err(e))?;
+                let mut order_of = tx
+                    .prepare_cached("SELECT id, run FROM orders WHERE account = ?1 AND order_id = ?2")
+                    .map_err(|e| self.sql_err(e))?;
                 for r in &snapshot.rows {
+                    let order_row: Option<i64> = match &r.order_id {
+                        Some(id) => order_of
+                            .query_row(params![account, id.as_str()], |o| {
+                                Ok((o.get::<_, i64>(0)?, o.get::<_, i64>(1)?))
+                            })
+                            .optional()
+                            .map_err(|e| self.sql_err(e))?
+                            .and_then(|(row, of)| (of == run.pk).then_some(row)),
+                        None => None,
+                    };
+                    let cells = serde_json::to_string(&r.cells).unwrap_or_else(|_| "[]".into());
                     ins.execute(params![
                         run.pk,
                         r.line as i64,
-                        r.order_id.as_ref().map(OrderId::as_str),
+                        r.order_id
+                            .as_ref()
+                            .filter(|_| order_row.is_none())
+                            .map(OrderId::as_str),
                         r.invalid,
                         held.get(&r.line),
                         r.currency,
                         r.network,
                         r.amount.map(|a| a.to_string()),
                         r.quoted_fee.map(|a| a.to_string()),
-                        serde_json::to_string(&r.cells).unwrap_or_else(|_| "[]".into()),
+                        super::codec::encode(&cells),
+                        order_row,
                     ])
                     .map_err(|e| self.sql_err(e))?;
                 }
@@ -419,7 +440,7 @@ impl Book {
                     at: now(),
                 },
             )?;
-            self.plan_orders(tx, account, run.pk, planned)
+            Ok(())
         })
     }
 
@@ -428,7 +449,7 @@ impl Book {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT line, order_id, invalid, held, currency, network, amount, quoted_fee, cells FROM rows WHERE run = ?1 ORDER BY line",
+                "SELECT r.line, CASE WHEN r.order_row IS NULL THEN r.order_id ELSE (SELECT order_id FROM orders WHERE id = r.order_row) END, r.invalid, r.held, r.currency, r.network, r.amount, r.quoted_fee, r.cells, r.order_row FROM rows r WHERE r.run = ?1 ORDER BY r.line",
             )
             .map_err(|e| self.sql_err(e))?;
         let mut held = BTreeMap::new();
@@ -443,11 +464,32 @@ impl Book {
             if let Some(h) = get_s(3)? {
                 held.insert(line as u64, h);
             }
-            let cells: String = r.get(8).map_err(|e| self.sql_err(e))?;
+            let cells = super::codec::decode_str(r.get_ref(8).map_err(|e| self.sql_err(e))?)
+                .map_err(|e| {
+                    BookError::Tampered {
+                        path: self.path().into(),
+                        place: format!(
+                            "line {line} of run {}: its cells (rows.cells) are unreadable ({e}): edited outside payrun",
+                            run.run_id
+                        ),
+                    }
+                })?
+                .unwrap_or_default();
+            let order_id = get_s(1)?.map(OrderId);
+            let order_row: Option<i64> = r.get(9).map_err(|e| self.sql_err(e))?;
+            if order_id.is_none() && order_row.is_some() {
+                return Err(BookError::Tampered {
+                    path: self.path().into(),
+                    place: format!(
+                        "line {line} of run {}: the order it names (rows.order_row) is missing: removed outside payrun",
+                        run.run_id
+                    ),
+                });
+            }
             rows.push(SnapshotRow {
                 line: line as u64,
                 cells: serde_json::from_str(&cells).unwrap_or_default(),
-                order_id: get_s(1)?.map(OrderId),
+                order_id,
                 invalid: get_s(2)?,
                 currency: get_s(4)?,
                 network: get_s(5)?,

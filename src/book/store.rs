@@ -9,9 +9,11 @@
 //! by hand is refused with the order named, never believed. `meta.head_seq`/`head_hash` name the last event, so a
 //! cut-off tail is noticed at open.
 //!
-//! Storage: event bodies and order answers are stored compressed, and an order's answer may
-//! name its last event instead of repeating it ([`super::codec`]); the hash and the seal are
-//! over the JSON text either way. New books give freed pages back when closed (`Drop`).
+//! Storage: event bodies and order answers are stored compressed, an order's answer may name
+//! its last event and its request and digest its intent event instead of repeating them, and a
+//! planned order's request waits in `planned_requests` until its intent ([`super::codec`]); the
+//! hash and the seal are over the JSON text either way. New books give freed pages back when
+//! closed (`Drop`).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -28,7 +30,7 @@ use crate::model::{OrderId, Status};
 pub const APPLICATION_ID: i64 = 0x5041_5952;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 11;
 
 /// Migrations from version N-1 to N, index N-1. Never edit a shipped one; append.
 const MIGRATIONS: &[&str] = &[
@@ -174,7 +176,41 @@ const MIGRATIONS: &[&str] = &[
             ON CONFLICT(key) DO UPDATE SET value = value + 1;
     END;
     "#,
-    // 8: what a run pays, whatever the file looks like (`SheetInfo::payouts_sha256`): a copy
+    // 8: an order row that was sent names the intent event holding its request (`intent_seq`)
+    // instead of repeating it (`codec::REQUEST_OF_INTENT`); a planned one keeps its request in
+    // `planned_requests` until then (`codec::REQUEST_PLANNED`), so the row is written once at
+    // its final size. The request's network is kept beside the address for the recipient
+    // controls, which read the two for every order sent. Rows written before keep their
+    // request as text (and no network: the controls read it from the request). Pointing
+    // `intent_seq` elsewhere, editing `network` or a planned request, is counted.
+    r#"
+    ALTER TABLE orders ADD COLUMN intent_seq INTEGER;
+    ALTER TABLE orders ADD COLUMN network TEXT;
+    CREATE TABLE planned_requests(order_row INTEGER PRIMARY KEY, request TEXT NOT NULL);
+    CREATE TRIGGER planned_requests_edited AFTER UPDATE ON planned_requests BEGIN
+        INSERT INTO meta(key, value) VALUES ('edits_outside', '1')
+            ON CONFLICT(key) DO UPDATE SET value = value + 1;
+    END;
+    DROP TRIGGER IF EXISTS orders_edited;
+    CREATE TRIGGER orders_edited AFTER UPDATE ON orders
+    WHEN NEW.seal IS OLD.seal AND (NEW.status IS NOT OLD.status OR NEW.request IS NOT OLD.request
+        OR NEW.state IS NOT OLD.state OR NEW.error IS NOT OLD.error OR NEW.sent IS NOT OLD.sent
+        OR NEW.order_id IS NOT OLD.order_id OR NEW.run IS NOT OLD.run
+        OR NEW.account IS NOT OLD.account OR NEW.last_seq IS NOT OLD.last_seq
+        OR NEW.intent_seq IS NOT OLD.intent_seq OR NEW.network IS NOT OLD.network) BEGIN
+        INSERT INTO meta(key, value) VALUES ('edits_outside', '1')
+            ON CONFLICT(key) DO UPDATE SET value = value + 1;
+    END;
+    "#,
+    // 9: a sheet row names its order by the order's row (`rows.order_row`, `rows.order_id`
+    // then NULL) when the order is of the same run, instead of repeating the order id, and its
+    // cells are stored compressed (`codec`). Rows written before read as before.
+    "ALTER TABLE rows ADD COLUMN order_row INTEGER;",
+    // 10: an order row's `digest` may name its intent's (`codec::FIELD_OF_EVENT`): values
+    // only, no table changes, but a book written so must not be read by a payrun that would
+    // take the marker for the text.
+    "-- values only",
+    // 11: what a run pays, whatever the file looks like (`SheetInfo::payouts_sha256`): a copy
     // of a paid sheet saved again (another line end, a byte order mark, a column of notes, the
     // rows in another order) is the same content as the run that paid it. Runs from before
     // have none and are found by path and file hash only, as before.
@@ -381,8 +417,10 @@ struct OrderRow {
     run: i64,
     order_id: String,
     line: i64,
-    digest: String,
-    request: String,
+    /// As stored: text, or [`super::codec::FIELD_OF_EVENT`] (the intent's).
+    digest: rusqlite::types::Value,
+    /// As stored: the JSON as text, or [`super::codec::REQUEST_OF_INTENT`].
+    request: rusqlite::types::Value,
     status: String,
     /// As stored: text, a compressed blob, [`super::codec::STATE_OF_LAST_EVENT`] or NULL.
     state: rusqlite::types::Value,
@@ -393,15 +431,31 @@ struct OrderRow {
     sent: bool,
     last_seq: i64,
     seal: Vec<u8>,
+    /// The intent event `request` names (schema 8; NULL before, and while not sent).
+    intent_seq: Option<i64>,
+    /// What `request` names ([`request_source`]): the body of event `intent_seq`, the planned
+    /// request, or NULL.
+    request_source: rusqlite::types::Value,
 }
 
-const ORDER_COLUMNS: &str =
-    "o.id, o.run, o.order_id, o.line, o.digest, o.request, o.status, o.state, o.error, o.updated_at, o.sent, o.last_seq, o.seal, CASE WHEN o.state = X'00' THEN (SELECT body FROM events WHERE seq = o.last_seq) END";
+/// SQL (for an order row `o`) of what its `request` names, as `codec::order_request` takes it:
+/// the body of its intent event, its planned request, or NULL (the row holds the text).
+macro_rules! request_source {
+    () => {
+        "CASE o.request WHEN X'00' THEN (SELECT body FROM events WHERE seq = o.intent_seq) WHEN X'01' THEN (SELECT request FROM planned_requests WHERE order_row = o.id) END"
+    };
+}
+pub(crate) use request_source;
 
-/// The order rows ([`ORDER_COLUMNS`] ends with the body of an order's last event when its
-/// answer is that event's state). A subquery, not a join: with a join SQLite prepared the
-/// statement again on every run (the bound order id weighed against the partial index on
-/// events), which doubled the time of a commit.
+const ORDER_COLUMNS: &str = concat!(
+    "o.id, o.run, o.order_id, o.line, o.digest, o.request, o.status, o.state, o.error, o.updated_at, o.sent, o.last_seq, o.seal, CASE WHEN o.state = X'00' THEN (SELECT body FROM events WHERE seq = o.last_seq) END, o.intent_seq, ",
+    request_source!()
+);
+
+/// The order rows ([`ORDER_COLUMNS`] has the body of an order's last event when its answer is
+/// that event's state, and of its intent when its request is that event's). A subquery, not a
+/// join: with a join SQLite prepared the statement again on every run (the bound order id
+/// weighed against the partial index on events), which doubled the time of a commit.
 const ORDER_FROM: &str = "orders o";
 
 fn order_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderRow> {
@@ -420,6 +474,8 @@ fn order_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderRow> {
         last_seq: r.get(11)?,
         seal: r.get(12)?,
         last_event: r.get(13)?,
+        intent_seq: r.get(14)?,
+        request_source: r.get(15)?,
     })
 }
 
@@ -564,6 +620,24 @@ impl Drop for Book {
             }
         }
     }
+}
+
+/// How an order row holds its request: the JSON its seal covers, and the intent event whose
+/// request it is (None: the row holds the text itself).
+struct RequestHeld {
+    json: String,
+    intent_seq: Option<i64>,
+    /// Whether its digest is the intent's ([`super::codec::FIELD_OF_EVENT`]).
+    digest_named: bool,
+}
+
+/// What an order row may name instead of holding ([`Book::write_order`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct Named<'a> {
+    /// The JSON of the state event `last_seq` carries (a result).
+    state: Option<&'a str>,
+    /// An intent event of the order: its seq, the JSON of its request, its digest.
+    intent: Option<(i64, &'a str, Option<&'a str>)>,
 }
 
 /// Where an order sits in the book.
@@ -905,19 +979,37 @@ impl Book {
         Ok(count)
     }
 
-    /// Decodes and checks one order row.
+    /// Decodes and checks one order row; also says how the row holds its request.
     fn decode_order(
         &self,
         account: i64,
         r: OrderRow,
-    ) -> Result<(OrderPlace, OrderRecord), BookError> {
-        let state_json = super::codec::order_state((&r.state).into(), (&r.last_event).into())
-            .map_err(|e| {
+    ) -> Result<(OrderPlace, OrderRecord, RequestHeld), BookError> {
+        use super::codec;
+        let unreadable = |what: &str, e: codec::DecodeError| {
             self.tampered(format!(
-                "order {} (status {}): its answer (orders.state) is unreadable ({e}): it was edited outside payrun",
+                "order {} (status {}): its {what} is unreadable ({e}): it was edited outside payrun",
                 r.order_id, r.status
             ))
-        })?;
+        };
+        // Each event the row names is decoded once, for every value read from it.
+        let source = codec::decode((&r.request_source).into());
+        let source = source.as_ref().map(|b| b.as_deref()).map_err(Clone::clone);
+        let last = codec::decode((&r.last_event).into());
+        let last = last.as_ref().map(|b| b.as_deref()).map_err(Clone::clone);
+        let request_json = codec::request_in((&r.request).into(), source.clone())
+            .map_err(|e| unreadable("request (orders.request)", e))?;
+        let named =
+            matches!(&r.request, rusqlite::types::Value::Blob(b) if b == codec::REQUEST_OF_INTENT);
+        let digest = codec::text_or_field(
+            (&r.digest).into(),
+            if named { source } else { Ok(None) },
+            "digest",
+        )
+        .map_err(|e| unreadable("digest (orders.digest)", e))?;
+        let digest_named = matches!(&r.digest, rusqlite::types::Value::Blob(_));
+        let state_json = codec::state_in((&r.state).into(), last)
+            .map_err(|e| unreadable("answer (orders.state)", e))?;
         let seal = order_seal(
             &self.book_id,
             account,
@@ -925,8 +1017,8 @@ impl Book {
             &r.status,
             r.sent,
             r.last_seq,
-            &r.digest,
-            &r.request,
+            &digest,
+            &request_json,
             OrderAnswer {
                 state: state_json.as_deref(),
                 error: r.error.as_deref(),
@@ -943,7 +1035,7 @@ impl Book {
         };
         let status = Status::parse(&r.status).ok_or_else(|| bad("status", &r.status))?;
         let request: PayoutRequest =
-            serde_json::from_str(&r.request).map_err(|e| bad("request", &e))?;
+            serde_json::from_str(&request_json).map_err(|e| bad("request", &e))?;
         let state: Option<PayoutState> = match &state_json {
             Some(s) => Some(serde_json::from_str(s).map_err(|e| bad("state", &e))?),
             None => None,
@@ -956,13 +1048,18 @@ impl Book {
             OrderRecord {
                 order_id: OrderId(r.order_id),
                 line: r.line.max(0) as u64,
-                digest: r.digest,
+                digest,
                 request,
                 status,
                 state,
                 error: r.error,
                 updated_at: r.updated_at,
                 sent: r.sent,
+            },
+            RequestHeld {
+                intent_seq: if named { r.intent_seq } else { None },
+                json: request_json,
+                digest_named,
             },
         ))
     }
@@ -972,7 +1069,7 @@ impl Book {
         conn: &Connection,
         account: i64,
         id: &str,
-    ) -> Result<Option<(OrderPlace, OrderRecord)>, BookError> {
+    ) -> Result<Option<(OrderPlace, OrderRecord, RequestHeld)>, BookError> {
         // Cached: this runs once an event on every commit (a join's plan is not free).
         let row = conn
             .prepare_cached(&format!(
@@ -990,7 +1087,9 @@ impl Book {
         id: &str,
     ) -> Result<Option<(OrderPlace, OrderRecord)>, BookError> {
         let conn = self.conn();
-        self.read_order(&conn, account, id)
+        Ok(self
+            .read_order(&conn, account, id)?
+            .map(|(place, rec, _)| (place, rec)))
     }
 
     /// When the order's first intent was committed (None: never sent).
@@ -1079,9 +1178,11 @@ impl Book {
         Ok(())
     }
 
-    /// Writes an order row (insert or update) with a fresh seal. `taken`: the JSON of the
-    /// state event `last_seq` carries (a result); when the order's answer is exactly that, the
-    /// row names the event instead of repeating it ([`super::codec::STATE_OF_LAST_EVENT`]).
+    /// Writes an order row (insert or update) with a fresh seal. What `named` gives, when the
+    /// order's value is exactly that, the row names instead of repeating it: its answer, the
+    /// state of event `last_seq` ([`super::codec::STATE_OF_LAST_EVENT`]); its digest, the
+    /// intent's ([`super::codec::FIELD_OF_EVENT`]); its request, the intent's
+    /// ([`super::codec::REQUEST_OF_INTENT`]).
     #[allow(clippy::too_many_arguments)]
     fn write_order(
         &self,
@@ -1092,10 +1193,29 @@ impl Book {
         rec: &OrderRecord,
         recipient_key: Option<&str>,
         last_seq: i64,
-        taken: Option<&str>,
+        named: Named<'_>,
     ) -> Result<i64, BookError> {
+        let (taken, intent) = (named.state, named.intent);
         let request =
             serde_json::to_string(&rec.request).map_err(|e| BookError::Encode(e.to_string()))?;
+        // A new row is planned: its request waits in `planned_requests`. A row rewritten no
+        // longer needs it there.
+        let (stored_request, intent_seq) = match intent {
+            _ if row.is_none() => (
+                rusqlite::types::Value::Blob(super::codec::REQUEST_PLANNED.to_vec()),
+                None,
+            ),
+            Some((seq, json, _)) if json == request => (
+                rusqlite::types::Value::Blob(super::codec::REQUEST_OF_INTENT.to_vec()),
+                Some(seq),
+            ),
+            _ => (rusqlite::types::Value::Text(request.clone()), None),
+        };
+        let field = rusqlite::types::Value::Blob(super::codec::FIELD_OF_EVENT.to_vec());
+        let stored_digest = match intent {
+            Some((_, _, Some(d))) if intent_seq.is_some() && d == rec.digest => field,
+            _ => rusqlite::types::Value::Text(rec.digest.clone()),
+        };
         let state = rec
             .state
             .as_ref()
@@ -1126,14 +1246,14 @@ impl Book {
         match row {
             Some(id) => {
                 tx.prepare_cached(
-                    "UPDATE orders SET line = ?2, digest = ?3, request = ?4, address = ?5, status = ?6, state = ?7, error = ?8, updated_at = ?9, sent = ?10, last_seq = ?11, seal = ?12 WHERE id = ?1",
+                    "UPDATE orders SET line = ?2, digest = ?3, request = ?4, address = ?5, status = ?6, state = ?7, error = ?8, updated_at = ?9, sent = ?10, last_seq = ?11, seal = ?12, intent_seq = ?13, network = ?14 WHERE id = ?1",
                 )
                 .and_then(|mut s| {
                     s.execute(params![
                         id,
                         rec.line as i64,
-                        rec.digest,
-                        request,
+                        stored_digest,
+                        stored_request,
                         rec.request.to_address,
                         status,
                         stored_state.clone(),
@@ -1141,15 +1261,20 @@ impl Book {
                         rec.updated_at,
                         rec.sent,
                         last_seq,
-                        seal
+                        seal,
+                        intent_seq,
+                        rec.request.network
                     ])
                 })
                 .map_err(|e| self.sql_err(e))?;
+                tx.prepare_cached("DELETE FROM planned_requests WHERE order_row = ?1")
+                    .and_then(|mut s| s.execute([id]))
+                    .map_err(|e| self.sql_err(e))?;
                 Ok(id)
             }
             None => {
                 tx.prepare_cached(
-                    "INSERT INTO orders(account, run, order_id, line, digest, request, address, recipient_key, status, state, error, updated_at, sent, last_seq, seal) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                    "INSERT INTO orders(account, run, order_id, line, digest, request, address, recipient_key, status, state, error, updated_at, sent, last_seq, seal, intent_seq, network) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
                 )
                 .and_then(|mut s| {
                     s.execute(params![
@@ -1157,8 +1282,8 @@ impl Book {
                         run,
                         rec.order_id.as_str(),
                         rec.line as i64,
-                        rec.digest,
-                        request,
+                        stored_digest,
+                        stored_request,
                         rec.request.to_address,
                         recipient_key,
                         status,
@@ -1167,16 +1292,24 @@ impl Book {
                         rec.updated_at,
                         rec.sent,
                         last_seq,
-                        seal
+                        seal,
+                        intent_seq,
+                        rec.request.network
                     ])
                 })
+                .map_err(|e| self.sql_err(e))?;
+                let id = tx.last_insert_rowid();
+                tx.prepare_cached(
+                    "INSERT INTO planned_requests(order_row, request) VALUES (?1, ?2)",
+                )
+                .and_then(|mut s| s.execute(params![id, request]))
                 .map_err(|e| self.sql_err(e))?;
                 tx.execute(
                     "UPDATE runs SET order_count = order_count + 1 WHERE id = ?1",
                     [run],
                 )
                 .map_err(|e| self.sql_err(e))?;
-                Ok(tx.last_insert_rowid())
+                Ok(id)
             }
         }
     }
@@ -1189,6 +1322,18 @@ impl Book {
         run: Option<i64>,
         event: &Event,
     ) -> Result<i64, BookError> {
+        self.append_event_json(tx, account, run, event)
+            .map(|(seq, _)| seq)
+    }
+
+    /// [`Book::append_event`], also returning the event's JSON as hashed.
+    fn append_event_json(
+        &self,
+        tx: &Transaction<'_>,
+        account: i64,
+        run: Option<i64>,
+        event: &Event,
+    ) -> Result<(i64, String), BookError> {
         let body = serde_json::to_string(event).map_err(|e| BookError::Encode(e.to_string()))?;
         let (prev_seq, prev): (i64, Vec<u8>) = tx
             .query_row(
@@ -1227,7 +1372,7 @@ impl Book {
         tx.prepare_cached("UPDATE meta SET value = ?1 WHERE key = 'head_hash'")
             .and_then(|mut s| s.execute([hex::encode(hash)]))
             .map_err(|e| self.sql_err(e))?;
-        Ok(seq)
+        Ok((seq, body))
     }
 
     /// Starts a write transaction (taking the database's write lock at once).
@@ -1259,7 +1404,7 @@ impl Book {
                             .into(),
                     ));
                 };
-                let (place, mut rec) = match self.read_order(tx, account, id.as_str())? {
+                let (place, mut rec, held) = match self.read_order(tx, account, id.as_str())? {
                     Some(found) => found,
                     None => {
                         return Err(BookError::NoIntent {
@@ -1272,8 +1417,25 @@ impl Book {
                         order_id: id.clone(),
                     });
                 }
-                let seq = self.append_event(tx, account, Some(place.run), ev)?;
+                let (seq, body) = self.append_event_json(tx, account, Some(place.run), ev)?;
                 rec.apply(ev);
+                // The intent just written holds the request and digest; else the one the row
+                // names (a digest named stays the intent's: only an intent changes it).
+                let intent = match ev {
+                    Event::Intent { digest, .. } => {
+                        super::codec::field_of(body.as_bytes(), "request")
+                            .ok()
+                            .flatten()
+                            .map(|json| (seq, json, Some(digest.as_str())))
+                    }
+                    _ => held.intent_seq.map(|s| {
+                        (
+                            s,
+                            held.json.as_str(),
+                            held.digest_named.then_some(rec.digest.as_str()),
+                        )
+                    }),
+                };
                 let taken = match ev {
                     Event::Result { state, .. } => Some(
                         serde_json::to_string(state)
@@ -1289,7 +1451,10 @@ impl Book {
                     &rec,
                     None,
                     seq,
-                    taken.as_deref(),
+                    Named {
+                        state: taken.as_deref(),
+                        intent,
+                    },
                 )?;
                 if let Event::Intent { at, .. } = ev {
                     tx.prepare_cached(
@@ -1317,25 +1482,27 @@ impl Book {
     ) -> Result<(), BookError> {
         let keep: std::collections::HashSet<&str> =
             planned.iter().map(|(r, _)| r.order_id.as_str()).collect();
-        let stale: Vec<String> = {
+        let stale: Vec<(i64, String)> = {
             let mut stmt = tx
-                .prepare("SELECT order_id FROM orders WHERE run = ?1 AND sent = 0")
+                .prepare("SELECT id, order_id FROM orders WHERE run = ?1 AND sent = 0")
                 .map_err(|e| self.sql_err(e))?;
             let ids = stmt
-                .query_map([run], |r| r.get::<_, String>(0))
+                .query_map([run], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
                 .map_err(|e| self.sql_err(e))?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| self.sql_err(e))?;
             ids.into_iter()
-                .filter(|id| !keep.contains(id.as_str()))
+                .filter(|(_, id)| !keep.contains(id.as_str()))
                 .collect()
         };
-        for id in stale {
+        for (row, id) in stale {
             tx.execute(
                 "DELETE FROM orders WHERE account = ?1 AND order_id = ?2 AND sent = 0",
                 params![account, id],
             )
             .map_err(|e| self.sql_err(e))?;
+            tx.execute("DELETE FROM planned_requests WHERE order_row = ?1", [row])
+                .map_err(|e| self.sql_err(e))?;
             tx.execute(
                 "UPDATE runs SET order_count = order_count - 1 WHERE id = ?1",
                 [run],
@@ -1350,7 +1517,16 @@ impl Book {
                 .exists(params![account, rec.order_id.as_str()])
                 .map_err(|e| self.sql_err(e))?;
             if !found {
-                self.write_order(tx, account, run, None, rec, key.as_deref(), 0, None)?;
+                self.write_order(
+                    tx,
+                    account,
+                    run,
+                    None,
+                    rec,
+                    key.as_deref(),
+                    0,
+                    Named::default(),
+                )?;
             }
         }
         Ok(())
@@ -1805,12 +1981,127 @@ mod tests {
         }
     }
 
+    /// Rewrites a book as schema 10 wrote it: no `runs.payouts_sha256`.
+    fn back_to_schema_10(book: &Book) {
+        book.conn()
+            .execute_batch(
+                "DROP INDEX runs_by_payouts; ALTER TABLE runs DROP COLUMN payouts_sha256; PRAGMA user_version = 10;",
+            )
+            .unwrap();
+    }
+
+    /// Rewrites a book as schema 9 wrote it: every order's digest as text.
+    fn back_to_schema_9(book: &Book) {
+        back_to_schema_10(book);
+        let conn = book.conn();
+        let rows: Vec<(i64, String)> = conn
+            .prepare(&format!("SELECT {ORDER_COLUMNS} FROM {ORDER_FROM}"))
+            .unwrap()
+            .query_map([], order_row)
+            .unwrap()
+            .map(|r| {
+                let r = r.unwrap();
+                let id = r.id;
+                let (_, rec, _) = book.decode_order(1, r).unwrap();
+                (id, rec.digest)
+            })
+            .collect();
+        for (id, digest) in rows {
+            conn.execute(
+                "UPDATE orders SET digest = ?2 WHERE id = ?1",
+                params![id, digest],
+            )
+            .unwrap();
+        }
+        conn.execute_batch("PRAGMA user_version = 9;").unwrap();
+    }
+
+    /// Rewrites a book as schema 8 wrote it: every sheet row with its order id and its cells
+    /// as text, no `order_row`.
+    fn back_to_schema_8(book: &Book) {
+        back_to_schema_9(book);
+        let conn = book.conn();
+        let rows: Vec<(i64, i64, String)> = conn
+            .prepare("SELECT run, line, cells FROM rows")
+            .unwrap()
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    super::super::codec::decode_str(r.get_ref(2)?)
+                        .unwrap()
+                        .unwrap(),
+                ))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for (run, line, cells) in rows {
+            conn.execute(
+                "UPDATE rows SET cells = ?3, order_id = coalesce(order_id, (SELECT order_id FROM orders WHERE id = order_row)) WHERE run = ?1 AND line = ?2",
+                params![run, line, cells],
+            )
+            .unwrap();
+        }
+        conn.execute_batch("ALTER TABLE rows DROP COLUMN order_row; PRAGMA user_version = 8;")
+            .unwrap();
+    }
+
+    /// Rewrites a book as schema 7 wrote it: every request as text, no `intent_seq` nor
+    /// `network`, the trigger of schema 7.
+    fn back_to_schema_7(book: &Book) {
+        back_to_schema_8(book);
+        let conn = book.conn();
+        let rows: Vec<(i64, String)> = conn
+            .prepare(concat!(
+                "SELECT o.id, o.request, ",
+                request_source!(),
+                " FROM orders o"
+            ))
+            .unwrap()
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    super::super::codec::order_request(r.get_ref(1)?, r.get_ref(2)?).unwrap(),
+                ))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        conn.execute_batch("DROP TRIGGER orders_edited;").unwrap();
+        for (id, text) in rows {
+            conn.execute(
+                "UPDATE orders SET request = ?2 WHERE id = ?1",
+                params![id, text],
+            )
+            .unwrap();
+        }
+        conn.execute_batch(
+            r#"
+            DROP TABLE planned_requests;
+            ALTER TABLE orders DROP COLUMN intent_seq;
+            ALTER TABLE orders DROP COLUMN network;
+            CREATE TRIGGER orders_edited AFTER UPDATE ON orders
+            WHEN NEW.seal IS OLD.seal AND (NEW.status IS NOT OLD.status OR NEW.request IS NOT OLD.request
+                OR NEW.state IS NOT OLD.state OR NEW.error IS NOT OLD.error OR NEW.sent IS NOT OLD.sent
+                OR NEW.order_id IS NOT OLD.order_id OR NEW.run IS NOT OLD.run
+                OR NEW.account IS NOT OLD.account OR NEW.last_seq IS NOT OLD.last_seq) BEGIN
+                INSERT INTO meta(key, value) VALUES ('edits_outside', '1')
+                    ON CONFLICT(key) DO UPDATE SET value = value + 1;
+            END;
+            PRAGMA user_version = 7;
+            "#,
+        )
+        .unwrap();
+    }
+
     /// Turns a book of this schema into one written by schema 5: every compressed event body
     /// and order answer back to its JSON text, no dictionaries.
     fn back_to_schema_5(book: &Book) {
+        back_to_schema_7(book);
         let conn = book.conn();
         conn.execute_batch(
-            "DROP TRIGGER events_edited; DROP TRIGGER orders_edited; DROP TABLE dictionaries; DROP INDEX runs_by_payouts; ALTER TABLE runs DROP COLUMN payouts_sha256;",
+            "DROP TRIGGER events_edited; DROP TRIGGER orders_edited; DROP TABLE dictionaries;",
         )
         .unwrap();
         // Orders first: an answer naming its last event is read through that event's body.
@@ -2191,5 +2482,370 @@ mod tests {
             .unwrap();
         assert_eq!(read.get_status(rusqlite::StatementStatus::Run), 150);
         assert_eq!(read.get_status(rusqlite::StatementStatus::RePrepare), 0);
+    }
+
+    /// `(typeof(request), intent_seq)` of every order row, in row order.
+    fn requests_as_stored(book: &Book) -> Vec<(String, Option<i64>)> {
+        book.conn()
+            .prepare("SELECT typeof(request), intent_seq FROM orders ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[test]
+    fn a_sent_order_names_its_intent_for_its_request_and_a_pointer_moved_is_refused() {
+        let (_dir, book, account) = open();
+        let (run, ids) = plan_run(&book, account, "q", 3);
+        // Planned: the request waits in its own table (there is no intent yet).
+        assert!(requests_as_stored(&book)
+            .iter()
+            .all(|(t, s)| t == "blob" && s.is_none()));
+        let planned = |book: &Book| -> i64 {
+            book.conn()
+                .query_row("SELECT count(*) FROM planned_requests", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(planned(&book), 3);
+        book.record(account, &[intent(&ids[0]), intent(&ids[1])])
+            .unwrap();
+        book.record(
+            account,
+            &[
+                answer(&ids[0], Status::Pending),
+                answer(&ids[0], Status::Completed),
+            ],
+        )
+        .unwrap();
+        // Seq 1 is the sheet event: the intents are 2 and 3, and stay named after answers.
+        assert_eq!(
+            requests_as_stored(&book),
+            [
+                ("blob".to_string(), Some(2)),
+                ("blob".to_string(), Some(3)),
+                ("blob".to_string(), None)
+            ]
+        );
+        assert_eq!(planned(&book), 1);
+        let stored: Vec<u8> = book
+            .conn()
+            .query_row("SELECT request FROM orders ORDER BY id LIMIT 1", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(stored, super::super::codec::REQUEST_OF_INTENT);
+        let orders = book.run_orders(account, run.pk).unwrap();
+        for (o, id) in orders.iter().zip(&ids) {
+            assert_eq!(o.request, request(id.as_str()));
+        }
+        assert_eq!(orders[0].status, Status::Completed);
+        let mut paid = Vec::new();
+        book.each_sent_address(account, |a| paid.push(a.network))
+            .unwrap();
+        assert_eq!(paid, ["TRX-TRC20", "TRX-TRC20"]);
+        let lines = book.run_lines(None).unwrap();
+        assert_eq!(
+            lines[0].totals.get("USDT").map(String::as_str),
+            Some("30.03")
+        );
+        let history = book
+            .history(Some("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"), None)
+            .unwrap();
+        assert_eq!(history.len(), 3);
+        assert_eq!(history[0].amount, "10.01");
+        let report = book.verify().unwrap();
+        assert!(report.ok(), "{report:?}");
+        // Pointed at another order's intent: counted, and its seal refuses it, named.
+        sql(
+            &book,
+            &format!(
+                "UPDATE orders SET intent_seq = 3 WHERE order_id = '{}'",
+                ids[0]
+            ),
+        );
+        assert!(book.edited_outside().unwrap());
+        match book.run_orders(account, run.pk) {
+            Err(e @ BookError::Tampered { .. }) => assert!(
+                e.to_string().contains(&format!(
+                    "order {} (status completed) does not match its seal",
+                    ids[0]
+                )),
+                "{e}"
+            ),
+            other => panic!("expected a refusal, got {:?}", other.map(|o| o.len())),
+        }
+        // Pointed at an event that is no intent, or at none: unreadable, named.
+        for (seq, why) in [(4, "which has none"), (99, "which has none")] {
+            sql(
+                &book,
+                &format!(
+                    "UPDATE orders SET intent_seq = {seq} WHERE order_id = '{}'",
+                    ids[0]
+                ),
+            );
+            match book.order(account, ids[0].as_str()) {
+                Err(e @ BookError::Tampered { .. }) => {
+                    let e = e.to_string();
+                    assert!(
+                        e.contains("its request (orders.request) is unreadable"),
+                        "{e}"
+                    );
+                    assert!(e.contains(why), "{e}");
+                }
+                other => panic!("expected a refusal, got {other:?}"),
+            }
+        }
+        assert!(!book.verify().unwrap().ok());
+        // A planned request edited or removed: counted or unreadable, and refused, named.
+        let (_dir, book, account) = open();
+        let (run, ids) = plan_run(&book, account, "p", 2);
+        sql(
+            &book,
+            "UPDATE planned_requests SET request = replace(request, '10.01', '10.02') WHERE order_row = (SELECT min(order_row) FROM planned_requests)",
+        );
+        assert!(book.edited_outside().unwrap());
+        match book.run_orders(account, run.pk) {
+            Err(e @ BookError::Tampered { .. }) => {
+                assert!(e.to_string().contains("does not match its seal"), "{e}")
+            }
+            other => panic!("expected a refusal, got {:?}", other.map(|o| o.len())),
+        }
+        sql(&book, "DELETE FROM planned_requests");
+        match book.order(account, ids[1].as_str()) {
+            Err(e @ BookError::Tampered { .. }) => {
+                assert!(e.to_string().contains("planned_requests"), "{e}")
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_schema_7_book_is_migrated_keeps_its_requests_and_new_intents_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("book.sqlite");
+        let (run, ids) = {
+            let book = Book::open(&path).unwrap();
+            let account = book
+                .account(&AccountKey::g2328(Mode::Sandbox, "p-1"))
+                .unwrap();
+            let (run, ids) = plan_run(&book, account, "s", 3);
+            book.record(account, &[intent(&ids[0]), intent(&ids[1])])
+                .unwrap();
+            book.record(account, &[answer(&ids[0], Status::Completed)])
+                .unwrap();
+            back_to_schema_7(&book);
+            (run, ids)
+        };
+        {
+            // What schema 7 holds: every request as text, no intent named.
+            let c = Connection::open(&path).unwrap();
+            let text: i64 = c
+                .query_row(
+                    "SELECT count(*) FROM orders WHERE typeof(request) = 'text'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(text, 3);
+        }
+        let book = Book::open(&path).unwrap();
+        let version: i64 = book
+            .conn()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        assert!(
+            !book.edited_outside().unwrap(),
+            "a migration is payrun's own write"
+        );
+        book.verify_run_events(run.pk, &run.run_id).unwrap();
+        assert!(book.verify().unwrap().ok());
+        let account = run.account;
+        // Old rows read as before, and the controls still learn their network.
+        let orders = book.run_orders(account, run.pk).unwrap();
+        assert_eq!(orders[0].status, Status::Completed);
+        assert_eq!(orders[1].request, request(ids[1].as_str()));
+        let mut paid = Vec::new();
+        book.each_sent_address(account, |a| paid.push(a.network))
+            .unwrap();
+        assert_eq!(paid, ["TRX-TRC20", "TRX-TRC20"]);
+        // An answer for an old row keeps its text; a new intent is named.
+        book.record(
+            account,
+            &[answer(&ids[1], Status::Pending), intent(&ids[2])],
+        )
+        .unwrap();
+        let stored = requests_as_stored(&book);
+        assert_eq!(stored.len(), 3);
+        assert_eq!(stored[0], ("text".to_string(), None));
+        assert_eq!(stored[1], ("text".to_string(), None));
+        assert_eq!(stored[2].0, "blob");
+        let orders = book.run_orders(account, run.pk).unwrap();
+        assert_eq!(orders[1].status, Status::Pending);
+        assert_eq!(orders[2].request, request(ids[2].as_str()));
+        let mut paid = Vec::new();
+        book.each_sent_address(account, |a| paid.push(a.network))
+            .unwrap();
+        assert_eq!(paid, ["TRX-TRC20"; 3]);
+        let report = book.verify().unwrap();
+        assert!(report.ok(), "{report:?}");
+        // An old request edited by hand is refused as before.
+        drop(book);
+        let c = Connection::open(&path).unwrap();
+        c.execute(
+            "UPDATE orders SET request = replace(request, '10.01', '99.01') WHERE order_id = ?1",
+            [ids[1].as_str()],
+        )
+        .unwrap();
+        drop(c);
+        let book = Book::open(&path).unwrap();
+        assert!(book.edited_outside().unwrap());
+        assert!(matches!(
+            book.order(account, ids[1].as_str()),
+            Err(BookError::Tampered { .. })
+        ));
+    }
+
+    #[test]
+    fn a_sheet_row_names_its_order_by_row_and_its_cells_are_compressed() {
+        let (_dir, book, account) = open();
+        let (run, ids) = plan_run(&book, account, "w", 3);
+        let check = |book: &Book| {
+            let (snap, held) = book.snapshot(&run).unwrap();
+            assert_eq!(snap.rows.len(), 3);
+            for (i, r) in snap.rows.iter().enumerate() {
+                assert_eq!(r.order_id.as_ref(), Some(&ids[i]));
+                assert_eq!(r.cells, [format!("cell {i}")]);
+                assert_eq!(r.line, i as u64 + 2);
+            }
+            assert_eq!(held.get(&2).map(String::as_str), Some("held for the test"));
+        };
+        check(&book);
+        let named: i64 = book
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM rows WHERE order_id IS NULL AND order_row IS NOT NULL AND typeof(cells) = 'blob'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(named, 3);
+        // As schema 8 wrote them (text), the same rows, and migrated again.
+        back_to_schema_8(&book);
+        drop(book);
+        let book = Book::open(_dir.path().join("book.sqlite").as_path()).unwrap();
+        check(&book);
+        assert!(book.verify().unwrap().ok());
+        // Cells that do not decode, or an order named that is gone: refused, the line named.
+        let (_dir, book, account) = open();
+        let (run, _) = plan_run(&book, account, "v", 2);
+        sql(&book, "UPDATE rows SET cells = x'01ff' WHERE line = 3");
+        match book.snapshot(&run) {
+            Err(e @ BookError::Tampered { .. }) => {
+                assert!(e.to_string().contains("line 3 of run v: its cells"), "{e}")
+            }
+            other => panic!(
+                "expected a refusal, got {:?}",
+                other.map(|s| s.0.rows.len())
+            ),
+        }
+        sql(
+            &book,
+            "UPDATE rows SET cells = '[]' WHERE line = 3; DELETE FROM orders WHERE id = (SELECT order_row FROM rows WHERE line = 2)",
+        );
+        match book.snapshot(&run) {
+            Err(e @ BookError::Tampered { .. }) => {
+                assert!(
+                    e.to_string()
+                        .contains("line 2 of run v: the order it names"),
+                    "{e}"
+                )
+            }
+            other => panic!(
+                "expected a refusal, got {:?}",
+                other.map(|s| s.0.rows.len())
+            ),
+        }
+    }
+
+    #[test]
+    fn an_order_names_its_intent_s_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("book.sqlite");
+        let book = Book::open(&path).unwrap();
+        let account = book
+            .account(&AccountKey::g2328(Mode::Sandbox, "p-1"))
+            .unwrap();
+        let (run, ids) = plan_run(&book, account, "t", 3);
+        let mut other = intent(&ids[1]);
+        if let Event::Intent { digest, .. } = &mut other {
+            *digest = "\"quoted\" é".into();
+        }
+        book.record(account, &[intent(&ids[0]), other]).unwrap();
+        book.record(account, &[answer(&ids[0], Status::Completed)])
+            .unwrap();
+        let stored = |book: &Book| -> Vec<String> {
+            book.conn()
+                .prepare("SELECT typeof(digest) FROM orders ORDER BY id")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        assert_eq!(stored(&book), ["blob", "blob", "text"]);
+        let check = |book: &Book| {
+            let orders = book.run_orders(account, run.pk).unwrap();
+            assert_eq!(
+                orders.iter().map(|o| o.digest.as_str()).collect::<Vec<_>>(),
+                ["d", "\"quoted\" é", "d"]
+            );
+            assert!(book.verify().unwrap().ok());
+        };
+        check(&book);
+        // As schema 9 wrote them (text): the same orders, migrated again.
+        back_to_schema_9(&book);
+        assert_eq!(stored(&book), ["text"; 3]);
+        drop(book);
+        let book = Book::open(&path).unwrap();
+        check(&book);
+        // An answer keeps a digest as it is stored; an intent names it again.
+        book.record(account, &[answer(&ids[1], Status::Pending)])
+            .unwrap();
+        assert_eq!(stored(&book), ["text"; 3]);
+        book.record(account, &[intent(&ids[2])]).unwrap();
+        assert_eq!(stored(&book), ["text", "text", "blob"]);
+        // A digest edited by hand: its seal refuses it; named where the request is not the
+        // intent's: unreadable, named.
+        sql(
+            &book,
+            &format!(
+                "UPDATE orders SET digest = 'e' WHERE order_id = '{}'",
+                ids[2]
+            ),
+        );
+        assert!(matches!(
+            book.order(account, ids[2].as_str()),
+            Err(BookError::Tampered { .. })
+        ));
+        let (_, planned) = plan_run(&book, account, "u", 1);
+        sql(
+            &book,
+            &format!(
+                "UPDATE orders SET digest = x'00' WHERE order_id = '{}'",
+                planned[0]
+            ),
+        );
+        match book.order(account, planned[0].as_str()) {
+            Err(e @ BookError::Tampered { .. }) => {
+                assert!(
+                    e.to_string().contains("orders.digest) is unreadable"),
+                    "{e}"
+                )
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
     }
 }

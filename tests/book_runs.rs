@@ -9,6 +9,13 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 
+/// Runs payrun in `dir` (its HOME inside `dir`, never the user's) and waits for it.
+fn payrun_in(dir: &Path, env: &HashMap<String, String>, args: &[&str]) -> std::process::Output {
+    let mut cmd = payrun(dir, env, args);
+    cmd.env("HOME", dir.join("home"));
+    cmd.output().expect("payrun runs")
+}
+
 fn run(
     dir: &Path,
     env: &HashMap<String, String>,
@@ -17,9 +24,7 @@ fn run(
 ) -> std::process::Output {
     let mut args = vec!["run", sheet.to_str().unwrap(), "--yes"];
     args.extend_from_slice(extra);
-    let mut cmd = payrun(dir, env, &args);
-    cmd.env("HOME", dir.join("home"));
-    cmd.output().expect("payrun runs")
+    payrun_in(dir, env, &args)
 }
 
 fn folder(root: &Path, name: &str) -> PathBuf {
@@ -140,9 +145,7 @@ fn a_refused_row_fixed_is_retried_alone_in_its_run() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(300));
-        let mut st = payrun(root.path(), &env, &["status", sheet.to_str().unwrap()]);
-        st.env("HOME", root.path().join("home"));
-        let _ = st.output();
+        let _ = payrun_in(root.path(), &env, &["status", sheet.to_str().unwrap()]);
     }
     let rows = read_csv_rows(&root.path().join("pay.results.csv"));
     assert_eq!(
@@ -247,7 +250,7 @@ fn another_sheet_with_the_same_stem_keeps_the_first_runs_reports() {
     assert_eq!(sb.payouts().len(), 3);
     // The first run's report still shows its paid rows.
     let out = root.path().join("first.csv");
-    let mut rep = payrun(
+    let o = payrun_in(
         &a,
         &env,
         &[
@@ -257,8 +260,6 @@ fn another_sheet_with_the_same_stem_keeps_the_first_runs_reports() {
             out.to_str().unwrap(),
         ],
     );
-    rep.env("HOME", root.path().join("home"));
-    let o = rep.output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let rows = read_csv_rows(&out);
     assert_eq!(rows.len(), 2);
@@ -394,9 +395,7 @@ fn a_tampered_book_is_refused_with_the_place_named_and_nothing_is_sent() {
                 "{name}: sent"
             );
             assert_paid_exactly_once(&sb, 3);
-            let mut v = payrun(root.path(), &env, &["book", "verify"]);
-            v.env("HOME", root.path().join("home"));
-            let o = v.output().unwrap();
+            let o = payrun_in(root.path(), &env, &["book", "verify"]);
             assert_eq!(o.status.code(), Some(1), "{name}: verify: {}", text(&o));
         }
     }
@@ -504,9 +503,7 @@ fn runs_history_and_export_answer_from_the_book() {
     let json = |args: &[&str]| -> serde_json::Value {
         let mut a = vec!["--json"];
         a.extend_from_slice(args);
-        let mut c = payrun(root.path(), &env, &a);
-        c.env("HOME", root.path().join("home"));
-        let o = c.output().unwrap();
+        let o = payrun_in(root.path(), &env, &a);
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
         serde_json::from_slice(&o.stdout).unwrap()
     };
@@ -518,13 +515,12 @@ fn runs_history_and_export_answer_from_the_book() {
     assert_eq!(h.as_array().unwrap().len(), 1, "{h}");
     assert_eq!(h[0]["amount"], "10.01");
     let out = root.path().join("events.jsonl");
-    let mut c = payrun(
+    let o = payrun_in(
         root.path(),
         &env,
         &["book", "export", "--out", out.to_str().unwrap()],
     );
-    c.env("HOME", root.path().join("home"));
-    assert_eq!(c.output().unwrap().status.code(), Some(0));
+    assert_eq!(o.status.code(), Some(0));
     let lines: Vec<serde_json::Value> = std::fs::read_to_string(&out)
         .unwrap()
         .lines()
@@ -544,13 +540,11 @@ fn runs_history_and_export_answer_from_the_book() {
     }
     // No output may be the sheet or the book.
     for target in [&sheet, &book] {
-        let mut c = payrun(
+        let o = payrun_in(
             root.path(),
             &env,
             &["report", "--out", target.to_str().unwrap()],
         );
-        c.env("HOME", root.path().join("home"));
-        let o = c.output().unwrap();
         assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     }
     assert!(std::fs::read_to_string(&sheet)
@@ -655,9 +649,7 @@ fn a_paid_sheet_is_answered_from_a_current_ledger_and_rebuilt_when_the_ledger_or
         .any(|w| w == fast.as_bytes()));
     // `status` refreshes the run and rewrites its ledger: that ledger is current too.
     std::thread::sleep(std::time::Duration::from_millis(800));
-    let mut cmd = payrun(root.path(), &env, &["status", sheet.to_str().unwrap()]);
-    cmd.env("HOME", root.path().join("home"));
-    let st = cmd.output().unwrap();
+    let st = payrun_in(root.path(), &env, &["status", sheet.to_str().unwrap()]);
     assert_eq!(st.status.code(), Some(0), "{}", text(&st));
     let o = run(root.path(), &env, &sheet, &["-v"]);
     assert!(text(&o).contains(fast), "{}", text(&o));
@@ -717,7 +709,7 @@ fn files_that_existed_readable_by_others_are_made_private() {
     }
     let o = run(root.path(), &env, &sheet, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let mut c = payrun(
+    let o = payrun_in(
         root.path(),
         &env,
         &[
@@ -728,8 +720,6 @@ fn files_that_existed_readable_by_others_are_made_private() {
             "--force",
         ],
     );
-    c.env("HOME", root.path().join("home"));
-    let o = c.output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     for f in [&book, &ledger, &report] {
         let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
@@ -817,7 +807,7 @@ fn a_run_corrected_with_retry_failed_ends_accepted_with_the_refusal_as_history()
     let ledger = root.path().join("pay.results.csv");
     let settle = |want: &dyn Fn(&[LedgerCsvRow]) -> bool| {
         for _ in 0..20 {
-            let mut st = payrun(
+            let _ = payrun_in(
                 root.path(),
                 &env,
                 &[
@@ -828,8 +818,6 @@ fn a_run_corrected_with_retry_failed_ends_accepted_with_the_refusal_as_history()
                     "5",
                 ],
             );
-            st.env("HOME", root.path().join("home"));
-            let _ = st.output();
             if ledger.exists() && want(&read_csv_rows(&ledger)) {
                 return;
             }
@@ -860,9 +848,7 @@ fn a_run_corrected_with_retry_failed_ends_accepted_with_the_refusal_as_history()
             .any(|r| r["status"] == "failed" && r["error"].starts_with("earlier order")),
         "the refusal stays in the results: {rows:?}"
     );
-    let mut st = payrun(root.path(), &env, &["status", sheet.to_str().unwrap()]);
-    st.env("HOME", root.path().join("home"));
-    let o = st.output().unwrap();
+    let o = payrun_in(root.path(), &env, &["status", sheet.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "status: {}", text(&o));
     assert_eq!(sb.payouts().len(), 4, "nothing sent again");
 }
@@ -946,7 +932,7 @@ fn rows_sent_before_a_resume_keep_their_quoted_fees() {
     let o = run(root.path(), &env, &sheet, &["--accept-edits"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(sb.payouts().len(), 4);
-    let mut st = payrun(
+    let o = payrun_in(
         root.path(),
         &env,
         &[
@@ -958,8 +944,6 @@ fn rows_sent_before_a_resume_keep_their_quoted_fees() {
             "20",
         ],
     );
-    st.env("HOME", root.path().join("home"));
-    let o = st.output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let group = &summary["groups"][0];

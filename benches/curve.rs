@@ -7,23 +7,13 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use curve25519_dalek::edwards::CompressedEdwardsY;
 use std::hint::black_box;
 
+#[path = "../examples/support/curvekeys.rs"]
+mod curvekeys;
+
 fn keys(n: usize) -> Vec<[u8; 32]> {
-    let mut s = 42u64;
-    let mut next = move || {
-        s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = s;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
+    let mut next = curvekeys::splitmix(42);
     (0..n)
-        .map(|_| {
-            let mut k = [0u8; 32];
-            for chunk in k.chunks_exact_mut(8) {
-                chunk.copy_from_slice(&next().to_le_bytes());
-            }
-            k
-        })
+        .map(|_| curvekeys::key_of([next(), next(), next(), next()], false))
         .collect()
 }
 

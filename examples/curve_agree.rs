@@ -18,30 +18,16 @@ const P: [u64; 4] = [
     0x7fff_ffff_ffff_ffff,
 ];
 
-fn key_of(y: [u64; 4], sign: bool) -> [u8; 32] {
-    let mut k = [0u8; 32];
-    for (chunk, limb) in k.chunks_exact_mut(8).zip(y) {
-        chunk.copy_from_slice(&limb.to_le_bytes());
-    }
-    if sign {
-        k[31] |= 0x80;
-    }
-    k
-}
+#[path = "support/curvekeys.rs"]
+mod curvekeys;
+use curvekeys::key_of;
 
 fn main() {
     let n: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(2_000_000);
-    let mut s = 0x5eed_u64;
-    let mut next = move || {
-        s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = s;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
+    let mut next = curvekeys::splitmix(0x5eed);
     let mut keys: Vec<[u8; 32]> = (0..n)
         .map(|i| key_of([next(), next(), next(), next()], i % 2 == 1))
         .collect();

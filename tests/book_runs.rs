@@ -954,3 +954,36 @@ fn rows_sent_before_a_resume_keep_their_quoted_fees() {
     assert_eq!(group["fees_quoted"], "3.3014", "{summary}");
     assert_eq!(group["fees_charged_unquoted"], "1.1001", "{summary}");
 }
+
+/// The runs table is an index of the chain: a run's row edited (its sheet's path and hash) or
+/// deleted by hand would make the paid sheet look new. `run` refuses before anything is sent,
+/// naming the run or the event, and `book verify` finds it.
+#[test]
+fn a_runs_row_edited_or_deleted_by_hand_is_refused_not_paid_again() {
+    for (what, statement) in [
+        (
+            "edited",
+            "UPDATE runs SET sheet_path = '/x', sheet_sha256 = '00', payouts_sha256 = NULL",
+        ),
+        ("deleted", "PRAGMA foreign_keys = OFF; DELETE FROM runs;"),
+    ] {
+        let sb = start(sandbox_config());
+        let root = tempfile::tempdir().unwrap();
+        let book = root.path().join("book.sqlite");
+        let env = env_with_book(&sb, Gw::G2328, &book);
+        let sheet = write_sheet(root.path(), "pay.csv", 3);
+        assert_eq!(run(root.path(), &env, &sheet, &[]).status.code(), Some(0));
+        sql(&book, statement);
+        let o = run(root.path(), &env, &sheet, &[]);
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{what}: {out}");
+        assert!(out.contains("altered outside payrun"), "{what}: {out}");
+        assert!(
+            out.contains("pay-") || out.contains("a run was deleted"),
+            "{what}: the place is named: {out}"
+        );
+        assert_paid_exactly_once(&sb, 3);
+        let o = payrun_in(root.path(), &env, &["book", "verify"]);
+        assert_eq!(o.status.code(), Some(1), "{what}: verify: {}", text(&o));
+    }
+}

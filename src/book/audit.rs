@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 
+use rusqlite::OptionalExtension;
 use serde::Serialize;
 
 use super::events::{Event, OrderRecord};
@@ -49,6 +50,90 @@ fn event_problem(e: BookError) -> String {
 }
 
 impl Book {
+    /// Checks the `runs` table against the chain (an account's runs, or every run): each run a
+    /// `sheet` event names still has its row, and that row's sheet path, SHA-256 and payouts
+    /// digest are what its latest `sheet` event recorded. `run` asks this before it picks a
+    /// run: a runs row edited or deleted by hand would make a paid sheet look new, and it would
+    /// be paid again. Found through the partial index of sheet events (schema 12), so it reads
+    /// one event per time a plan was saved, not the whole chain; the events' own hashes are
+    /// `verify`'s to check.
+    ///
+    /// Errors: `BookError::Tampered` naming the run and the event.
+    pub fn check_runs_against_chain(&self, account: Option<i64>) -> Result<(), BookError> {
+        // run row id → (seq, sheet SHA-256, path, payouts digest) of its latest sheet event.
+        let mut latest: HashMap<i64, (i64, String, String, Option<String>)> = HashMap::new();
+        {
+            let conn = self.conn();
+            // One account: a search of the partial index; every account (`verify`, which
+            // walks the chain anyway): a scan.
+            let mut stmt = conn
+                .prepare_cached(match account {
+                    Some(_) => {
+                        "SELECT seq, run, body FROM events WHERE kind = 'sheet' AND account = ?1 ORDER BY seq"
+                    }
+                    None => "SELECT seq, run, body FROM events WHERE kind = 'sheet' ORDER BY seq",
+                })
+                .map_err(|e| self.sql_err(e))?;
+            let mut rows = match account {
+                Some(a) => stmt.query([a]),
+                None => stmt.query([]),
+            }
+            .map_err(|e| self.sql_err(e))?;
+            while let Some(r) = rows.next().map_err(|e| self.sql_err(e))? {
+                let g = |e| self.sql_err(e);
+                let seq: i64 = r.get(0).map_err(g)?;
+                let Some(run) = r.get::<_, Option<i64>>(1).map_err(g)? else {
+                    continue;
+                };
+                let body = self.event_body(seq, "sheet", r.get_ref(2).map_err(g)?)?;
+                if let Ok(Event::Sheet {
+                    sheet_sha256,
+                    path,
+                    payouts_sha256,
+                    ..
+                }) = serde_json::from_slice::<Event>(&body)
+                {
+                    latest.insert(run, (seq, sheet_sha256, path, payouts_sha256));
+                }
+            }
+        }
+        if latest.is_empty() {
+            return Ok(());
+        }
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT run_id, sheet_sha256, sheet_path, payouts_sha256 FROM runs WHERE id = ?1",
+            )
+            .map_err(|e| self.sql_err(e))?;
+        let mut runs: Vec<_> = latest.into_iter().collect();
+        runs.sort_by_key(|(_, (seq, ..))| *seq);
+        for (pk, (seq, sha, path, payouts)) in runs {
+            let row: Option<(String, String, String, Option<String>)> = stmt
+                .query_row([pk], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .optional()
+                .map_err(|e| self.sql_err(e))?;
+            let tampered = |place: String| BookError::Tampered {
+                path: self.path().to_path_buf(),
+                place,
+            };
+            let Some((run_id, row_sha, row_path, row_payouts)) = row else {
+                return Err(tampered(format!(
+                    "event #{seq} records the sheet of a run the runs table no longer has \
+                     (row {pk}): a run was deleted"
+                )));
+            };
+            let payouts_differ = payouts.is_some() && row_payouts != payouts;
+            if row_sha != sha || row_path != path || payouts_differ {
+                return Err(tampered(format!(
+                    "run {run_id}'s row in the runs table does not match its sheet event #{seq} \
+                     (the sheet it paid): its path, hash or payouts were edited"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Walks every event from the first, checking each link, and then every order row against
     /// the fold of its events. Stops at the first problem and names it.
     pub fn verify(&self) -> Result<VerifyReport, BookError> {
@@ -167,6 +252,11 @@ impl Book {
             }
         }
         drop(conn);
+        if problem.is_none() {
+            if let Err(e) = self.check_runs_against_chain(None) {
+                problem = Some(event_problem(e));
+            }
+        }
         if problem.is_none() {
             // Every row's seal too.
             let runs = self.runs(None)?;

@@ -36,6 +36,9 @@ pub fn choose(
     wanted: Wanted<'_>,
     sheet: &SheetInfo,
 ) -> Result<Choice, BookError> {
+    // The runs table is only an index of the chain: checked first, so a run edited or deleted
+    // by hand never makes a paid sheet look new.
+    book.check_runs_against_chain(Some(account))?;
     let run_id = wanted.run_id;
     if let Some(id) = run_id {
         return Ok(match book.run_by_id(account, id)? {

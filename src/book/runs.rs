@@ -437,6 +437,7 @@ impl Book {
                     sheet_sha256: sheet.sha256.clone(),
                     rows: snapshot.rows.len() as u64,
                     path: sheet.path.clone(),
+                    payouts_sha256: sheet.payouts_sha256.clone(),
                     at: now(),
                 },
             )?;

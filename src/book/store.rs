@@ -30,7 +30,7 @@ use crate::model::{OrderId, Status};
 pub const APPLICATION_ID: i64 = 0x5041_5952;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 11;
+pub const SCHEMA_VERSION: i64 = 12;
 
 /// Migrations from version N-1 to N, index N-1. Never edit a shipped one; append.
 const MIGRATIONS: &[&str] = &[
@@ -218,6 +218,10 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE runs ADD COLUMN payouts_sha256 TEXT;
     CREATE INDEX runs_by_payouts ON runs(account, payouts_sha256) WHERE payouts_sha256 IS NOT NULL;
     "#,
+    // 12: a run's `sheet` events are found without walking the others, so every command that
+    // picks a run first checks the `runs` table against them (`Book::check_runs_against_chain`):
+    // a runs row edited or deleted by hand would make a paid sheet look new.
+    "CREATE INDEX events_sheets ON events(account, seq) WHERE kind = 'sheet';",
 ];
 
 /// The open book. One connection behind a mutex: every write is one short transaction.
@@ -1981,11 +1985,12 @@ mod tests {
         }
     }
 
-    /// Rewrites a book as schema 10 wrote it: no `runs.payouts_sha256`.
+    /// Rewrites a book as schema 10 wrote it: no `runs.payouts_sha256`, no index of sheet
+    /// events.
     fn back_to_schema_10(book: &Book) {
         book.conn()
             .execute_batch(
-                "DROP INDEX runs_by_payouts; ALTER TABLE runs DROP COLUMN payouts_sha256; PRAGMA user_version = 10;",
+                "DROP INDEX events_sheets; DROP INDEX runs_by_payouts; ALTER TABLE runs DROP COLUMN payouts_sha256; PRAGMA user_version = 10;",
             )
             .unwrap();
     }

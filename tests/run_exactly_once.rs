@@ -337,6 +337,8 @@ fn control_totals_refuse_before_anything_is_sent() {
     let s = sheet.to_str().unwrap();
     for extra in [
         &["--max-total", "40.09:USDT"][..],
+        // A cap on a currency the sheet does not pay, its own left uncapped: a typo.
+        &["--max-total", "100:USDC"],
         &["--expect-count", "5"],
         &["--expect-total", "40.11:USDT"],
     ] {

@@ -313,6 +313,28 @@ pub fn check_controls(args: &RunArgs, plan: &[PlannedOrder]) -> Result<(), Exit>
             problems.push(format!("the {cur} total {have} exceeds --max-total {cap}"));
         }
     }
+    // A cap on a currency the sheet does not pay, while a currency it pays has none, is most
+    // likely a typo (USDC for USDT): the cap the user meant would bind nothing.
+    let capped: Vec<&str> = args.max_total.iter().map(|m| m.currency.as_str()).collect();
+    let mut uncapped: Vec<&str> = totals
+        .keys()
+        .map(String::as_str)
+        .filter(|c| !capped.contains(c))
+        .collect();
+    uncapped.sort_unstable();
+    if !uncapped.is_empty() {
+        for m in &args.max_total {
+            if !totals.contains_key(&m.currency) {
+                problems.push(format!(
+                    "--max-total {}:{} caps a currency this sheet does not pay, while {} is not \
+                     capped (a typo?)",
+                    m.amount,
+                    m.currency,
+                    uncapped.join(", ")
+                ));
+            }
+        }
+    }
     if let Some(n) = args.expect_count {
         if plan.len() != n {
             problems.push(format!(

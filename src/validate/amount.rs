@@ -190,10 +190,17 @@ fn classify(t: &str) -> AmountError {
         );
     }
     if let Some(rest) = t.strip_prefix('-') {
-        if is_plain(rest.trim_start()) {
+        let rest = rest.trim_start();
+        if is_plain(rest) {
+            // `-0` and `-0.00` are zero, not negative.
+            let what = if rest.bytes().all(|b| b == b'0' || b == b'.') {
+                "zero"
+            } else {
+                "negative"
+            };
             return err(
                 codes::AMOUNT_NOT_POSITIVE,
-                format!("the amount {q} is negative; it must be greater than zero"),
+                format!("the amount {q} is {what}; it must be greater than zero"),
             );
         }
     }
@@ -388,6 +395,12 @@ mod tests {
         assert_eq!(code("0"), codes::AMOUNT_NOT_POSITIVE);
         assert_eq!(code("0.000"), codes::AMOUNT_NOT_POSITIVE);
         assert_eq!(code("-5"), codes::AMOUNT_NOT_POSITIVE);
+        assert!(parse("-5").unwrap_err().message.contains("is negative"));
+        for zero in ["-0", "-0.00", "- 0"] {
+            let e = parse(zero).unwrap_err();
+            assert_eq!(e.code, codes::AMOUNT_NOT_POSITIVE, "{zero}");
+            assert!(e.message.contains("is zero"), "{zero}: {}", e.message);
+        }
         assert_eq!(code(""), codes::AMOUNT_MISSING);
         assert_eq!(code("   "), codes::AMOUNT_MISSING);
     }

@@ -850,6 +850,10 @@ fn a_run_corrected_with_retry_failed_ends_accepted_with_the_refusal_as_history()
     );
     let o = payrun_in(root.path(), &env, &["status", sheet.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "status: {}", text(&o));
+    // `runs` totals what the run paid: the refused order moved no money.
+    let o = payrun_in(root.path(), &env, &["--json", "runs"]);
+    let runs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(runs[0]["totals"]["USDT"], "30.06", "{runs}");
     assert_eq!(sb.payouts().len(), 4, "nothing sent again");
 }
 

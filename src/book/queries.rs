@@ -25,7 +25,8 @@ pub struct RunLine {
     pub pending: u64,
     pub failed: u64,
     pub other: u64,
-    /// Amount per currency of the run's orders (as planned or sent).
+    /// Amount per currency of the run's orders (as planned or sent), less those the gateway
+    /// refused (failed, cancelled): what the run paid or may still pay.
     pub totals: BTreeMap<String, String>,
     /// Who approved the plan the run paid (docs/book.md, "Approvals"), if approval was used.
     pub approved_by: Option<String>,
@@ -48,10 +49,11 @@ pub struct HistoryLine {
 }
 
 /// The requests of a run's orders, each as stored and with the body of the intent it names.
+/// The requests of a run's orders the gateway did not refuse (a refused one moved no money).
 const REQUEST_OF_RUN: &str = concat!(
     "SELECT o.request, ",
     super::store::request_source!(),
-    " FROM orders o WHERE o.run = ?1"
+    " FROM orders o WHERE o.run = ?1 AND o.status NOT IN ('failed', 'cancelled')"
 );
 
 impl Book {

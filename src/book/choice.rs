@@ -49,12 +49,7 @@ pub fn choose(
     if wanted.new_run {
         return Ok(Choice::New);
     }
-    let (by_path, by_sha) = book.runs_of_sheet(
-        account,
-        &sheet.path,
-        &sheet.sha256,
-        sheet.payouts_sha256.as_deref(),
-    )?;
+    let (by_path, by_sha) = book.runs_of(account, sheet)?;
     let correcting = wanted.correcting;
     if let Some(run) = &by_path {
         if book.run_counts(run)?.unfinished() {

@@ -248,6 +248,21 @@ impl Book {
         Ok(rows)
     }
 
+    /// [`Book::runs_of_sheet`] for a sheet as read: its path, file hash and payouts digest, so
+    /// no caller can leave the payouts out.
+    pub fn runs_of(
+        &self,
+        account: i64,
+        sheet: &SheetInfo,
+    ) -> Result<(Option<Run>, Option<Run>), BookError> {
+        self.runs_of_sheet(
+            account,
+            &sheet.path,
+            &sheet.sha256,
+            sheet.payouts_sha256.as_deref(),
+        )
+    }
+
     /// The latest run of the account whose sheet had this path, and the latest whose sheet
     /// had this content: the same file (`sha256`), or the same payouts however the file is laid
     /// out (`payouts`, `SheetInfo::payouts_sha256`; `None` when not known, as before a sheet is

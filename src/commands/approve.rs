@@ -46,12 +46,7 @@ pub fn run_id_for(
     if let Some(id) = wanted {
         return Ok(id.to_string());
     }
-    let (by_path, by_sha) = book.runs_of_sheet(
-        account,
-        &info.path,
-        &info.sha256,
-        info.payouts_sha256.as_deref(),
-    )?;
+    let (by_path, by_sha) = book.runs_of(account, info)?;
     for run in [by_path, by_sha].into_iter().flatten() {
         if book.run_counts(&run)?.unfinished() {
             return Ok(run.run_id);

@@ -550,6 +550,37 @@ fn runs_history_and_export_answer_from_the_book() {
     assert!(std::fs::read_to_string(&sheet)
         .unwrap()
         .starts_with("to_address"));
+    // A mistyped book is named, never created and answered as empty: "no runs", "no
+    // payouts" or "intact" about a book nobody wrote would mislead.
+    let typo = root.path().join("bok").join("book.sqlite");
+    let mut env_typo = env.clone();
+    env_typo.insert("PAYRUN_BOOK".into(), typo.to_str().unwrap().into());
+    let report_out = root.path().join("r.csv");
+    let export_out = root.path().join("e.jsonl");
+    for args in [
+        vec!["runs"],
+        vec!["--json", "runs"],
+        vec!["history", "--address", &tron_address(1)],
+        vec!["book", "verify"],
+        vec!["book", "export", "--out", export_out.to_str().unwrap()],
+        vec!["status", sheet.to_str().unwrap()],
+        vec![
+            "report",
+            sheet.to_str().unwrap(),
+            "--out",
+            report_out.to_str().unwrap(),
+        ],
+    ] {
+        let o = payrun_in(root.path(), &env_typo, &args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(
+            text(&o).contains(&format!("no book at {}", typo.display())),
+            "{args:?}: {}",
+            text(&o)
+        );
+    }
+    assert!(!root.path().join("bok").exists(), "nothing created");
+    assert!(!report_out.exists() && !export_out.exists());
 }
 
 #[test]

@@ -2,14 +2,14 @@
 
 use crate::cli::BookCommand;
 use crate::commands::outputs::check_output;
-use crate::commands::{open_book, Context};
+use crate::commands::{open_existing_book, Context};
 use crate::exit::ExitCode;
 
 /// `payrun book …`.
 pub fn execute(ctx: &Context, cmd: &BookCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BookCommand::Verify => {
-            let book = match open_book(ctx) {
+            let book = match open_existing_book(ctx) {
                 Ok(b) => b,
                 Err(e) if e.to_string().contains("altered outside payrun") => {
                     crate::outln!("BROKEN: {e}");
@@ -37,7 +37,7 @@ pub fn execute(ctx: &Context, cmd: &BookCommand) -> anyhow::Result<ExitCode> {
             })
         }
         BookCommand::Export(args) => {
-            let book = open_book(ctx)?;
+            let book = open_existing_book(ctx)?;
             check_output(&args.out, Some(book.path()), None)?;
             crate::commands::outputs::check_new(&args.out, args.force)?;
             let mut buf = Vec::new();

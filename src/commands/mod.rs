@@ -87,6 +87,24 @@ pub fn open_book(ctx: &Context) -> anyhow::Result<Arc<crate::book::Book>> {
     Ok(Arc::new(crate::book::Book::open(&path)?))
 }
 
+/// Opens the book for a command that only reads it or follows runs already in it (`runs`,
+/// `history`, `status`, `report`, `book verify`, `book export`). A book that does not exist
+/// is a usage error naming the path (exit 2), never a new empty book: a mistyped `--book` or
+/// `PAYRUN_BOOK` would otherwise answer "no runs", "no payouts" or "intact" about a book that
+/// was never written.
+pub fn open_existing_book(ctx: &Context) -> anyhow::Result<Arc<crate::book::Book>> {
+    let path = ctx.config.book.clone().map_err(Exit::usage)?;
+    if !path.exists() {
+        return Err(Exit::usage(format!(
+            "no book at {}: no run was ever recorded there (`payrun run` creates it; the book \
+             is --book, PAYRUN_BOOK or `book =` in payrun.toml, else the default location)",
+            path.display()
+        ))
+        .into());
+    }
+    open_book(ctx)
+}
+
 /// The run a read-only command means: `--run-id`, else the sheet's latest run (by path, then
 /// by content), else the latest run of the account. The account comes from the configuration
 /// when its credentials are there; otherwise every account is searched and a name two

@@ -3,13 +3,13 @@
 
 use crate::cli::ReportArgs;
 use crate::commands::outputs::{check_new, check_output};
-use crate::commands::{gateway_of, open_book, results, select_run, Context};
+use crate::commands::{gateway_of, open_existing_book, results, select_run, Context};
 use crate::exit::ExitCode;
 use crate::ledger::summary::{self, Summary};
 
 /// `payrun report`.
 pub fn execute(ctx: &Context, args: &ReportArgs) -> anyhow::Result<ExitCode> {
-    let book = open_book(ctx)?;
+    let book = open_existing_book(ctx)?;
     let sheet = args.select.sheet.as_deref();
     for out in std::iter::once(&args.out).chain(args.summary.iter()) {
         check_output(out, Some(book.path()), sheet)?;

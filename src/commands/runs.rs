@@ -2,13 +2,13 @@
 
 use crate::cli::HistoryArgs;
 use crate::commands::connect::account_key;
-use crate::commands::{open_book, Context};
+use crate::commands::{open_existing_book, Context};
 use crate::exit::ExitCode;
 
 /// `payrun runs`: every run of the configured account (every account when the configuration
 /// names none).
 pub fn runs(ctx: &Context) -> anyhow::Result<ExitCode> {
-    let book = open_book(ctx)?;
+    let book = open_existing_book(ctx)?;
     let account = match account_key(&ctx.config, ctx.global.sandbox) {
         Some(k) => match book.find_account(&k)? {
             Some(a) => Some(a),
@@ -56,7 +56,7 @@ pub fn runs(ctx: &Context) -> anyhow::Result<ExitCode> {
 
 /// `payrun history --recipient KEY | --address A`.
 pub fn history(ctx: &Context, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
-    let book = open_book(ctx)?;
+    let book = open_existing_book(ctx)?;
     let lines = book.history(args.address.as_deref(), args.recipient.as_deref())?;
     if ctx.global.json {
         crate::outln!("{}", serde_json::to_string_pretty(&lines)?);

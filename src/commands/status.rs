@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::book::{self, Book, Run, RunBook};
 use crate::cli::StatusArgs;
 use crate::commands::connect::{connect, runtime};
-use crate::commands::{open_book, results, select_run, Context};
+use crate::commands::{open_existing_book, results, select_run, Context};
 use crate::exit::{Exit, ExitCode};
 use crate::ledger::summary::{self, Summary};
 use crate::model::{GatewayKind, OrderId, Status};
@@ -51,7 +51,7 @@ fn name_orders(book: &RunBook, ids: &[OrderId]) -> String {
 /// `payrun status`: connect for the run's account, follow its open orders, report.
 pub fn execute(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
-    let book_file = open_book(ctx)?;
+    let book_file = open_existing_book(ctx)?;
     let run = select_run(ctx, &book_file, args.select.sheet.as_deref())?;
     let gateway = crate::commands::gateway_of(&book_file, &run)?;
     let (rate, above) = (args.rate, args.rate_above_limit);

@@ -15,11 +15,7 @@ async fn valid_create_is_accepted_and_detail_is_pending() {
     let sb = start(quiet());
     let c = client();
     let body = create_blockatm_body(&sb, "PAYOUT_001", "100.00", TRON_ADDR);
-    let v: Value = post_blockatm(&c, &sb, ORDER, &body)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let v: Value = post_blockatm_json(&c, &sb, ORDER, &body).await;
     assert_eq!(v["code"], "200", "{v}");
     assert_eq!(v["success"], true);
     assert_eq!(v["data"]["orderNo"], "PAYOUT_001");
@@ -61,39 +57,19 @@ async fn bad_signature_key_body_or_time_are_refused() {
     let code = |v: Value| v["code"].as_str().unwrap().to_string();
 
     let tampered = body.to_string().replace("\"10\"", "\"1000\"");
-    let v: Value = send(&cfg.api_key, &time, &sig, tampered)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = answer(send(&cfg.api_key, &time, &sig, tampered)).await;
     assert_eq!(code(v), "000306");
 
     let wrong_sig = sign_blockatm("another-secret", body.as_object().unwrap(), &time);
-    let v: Value = send(&cfg.api_key, &time, &wrong_sig, body.to_string())
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = answer(send(&cfg.api_key, &time, &wrong_sig, body.to_string())).await;
     assert_eq!(code(v), "000306");
 
-    let v: Value = send("wrong-key", &time, &sig, body.to_string())
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = answer(send("wrong-key", &time, &sig, body.to_string())).await;
     assert_eq!(code(v), "000112");
 
     let stale = (now_ms() - 31_000).to_string();
     let stale_sig = sign_blockatm(&cfg.secret, body.as_object().unwrap(), &stale);
-    let v: Value = send(&cfg.api_key, &stale, &stale_sig, body.to_string())
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = answer(send(&cfg.api_key, &stale, &stale_sig, body.to_string())).await;
     assert_eq!(code(v), "000105");
 
     let v: Value = c
@@ -111,12 +87,7 @@ async fn bad_signature_key_body_or_time_are_refused() {
     assert!(sb.payouts().is_empty());
 
     // The same request, correctly signed, passes (so the refusals above were about the fault).
-    let v: Value = send(&cfg.api_key, &time, &sig, body.to_string())
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = answer(send(&cfg.api_key, &time, &sig, body.to_string())).await;
     assert_eq!(code(v), "200");
 }
 
@@ -149,27 +120,15 @@ async fn duplicate_order_no_is_refused_unless_enforcement_is_off() {
     let sb = start(quiet());
     let c = client();
     let body = create_blockatm_body(&sb, "DUP-1", "10", TRON_ADDR);
-    let v: Value = post_blockatm(&c, &sb, ORDER, &body)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let v: Value = post_blockatm_json(&c, &sb, ORDER, &body).await;
     assert_eq!(v["code"], "200");
-    let v: Value = post_blockatm(&c, &sb, ORDER, &body)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let v: Value = post_blockatm_json(&c, &sb, ORDER, &body).await;
     assert_eq!(v["code"], "000106");
     assert_eq!(v["success"], false);
     assert_eq!(sb.payouts().len(), 1);
 
     sb.set_enforce_order_no_unique(false);
-    let v: Value = post_blockatm(&c, &sb, ORDER, &body)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let v: Value = post_blockatm_json(&c, &sb, ORDER, &body).await;
     assert_eq!(v["code"], "200");
     let payouts = sb.payouts();
     assert_eq!(payouts.len(), 2, "a second payout for the same orderNo");
@@ -201,11 +160,7 @@ async fn batch_is_not_atomic_and_reports_each_refusal() {
             {"orderNo": "B-5", "recipient": TRON_ADDR_2, "amount": "7", "symbol": "USDT"}
         ]
     });
-    let v: Value = post_blockatm(&c, &sb, BATCH, &batch)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let v: Value = post_blockatm_json(&c, &sb, BATCH, &batch).await;
     assert_eq!(v["code"], "200", "{v}");
     assert_eq!(v["data"]["successCount"], 2);
     assert_eq!(v["data"]["failCount"], 3);

@@ -156,6 +156,23 @@ pub async fn post_blockatm(
     post_blockatm_at(c, sb, path, body, now_ms()).await.unwrap()
 }
 
+/// The JSON of the answer a request gets.
+pub async fn answer(
+    request: impl std::future::Future<Output = reqwest::Result<reqwest::Response>>,
+) -> serde_json::Value {
+    request.await.unwrap().json().await.unwrap()
+}
+
+/// POST a signed BlockATM body and read the answer's JSON.
+pub async fn post_blockatm_json(
+    c: &reqwest::Client,
+    sb: &Sandbox,
+    path: &str,
+    body: &serde_json::Value,
+) -> serde_json::Value {
+    post_blockatm(c, sb, path, body).await.json().await.unwrap()
+}
+
 pub async fn detail_blockatm(
     c: &reqwest::Client,
     sb: &Sandbox,

@@ -106,7 +106,7 @@ pub struct QuoteReport {
     /// Rows the fee calculator refused: left out of every total; `quote` exits 1 and `run`
     /// refuses them unless `--skip-invalid`.
     pub unpriced: Vec<Unpriced>,
-    /// Rows per fee option (`deduct`, `add`).
+    /// Rows per fee option (`deduct`, `add`); empty for BlockATM, which has none.
     pub fee_options: BTreeMap<String, u64>,
     /// The gateway's balance per currency of the totals, where it has one (2328).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -131,6 +131,7 @@ pub struct QuotedRow {
     pub amount: Decimal,
     pub currency: String,
     pub network: String,
+    /// `deduct` or `add` (2328); empty for BlockATM, which has no fee option.
     pub fee_option: &'static str,
     /// The quoted fee; `None` when the calculator refused the row.
     pub fee: Option<Decimal>,
@@ -356,10 +357,18 @@ pub async fn compute(
                 estimate: true,
             }),
         };
-        *report
-            .fee_options
-            .entry(o.payout.fee_option.as_str().to_string())
-            .or_default() += 1;
+        // BlockATM has no fee option: its fee is charged on top of every amount (the
+        // merchant debit above), whatever a `fee_option` cell said (`fee_option_ignored`).
+        let fee_option = match kind {
+            GatewayKind::G2328 => o.payout.fee_option.as_str(),
+            GatewayKind::BlockAtm => "",
+        };
+        if !fee_option.is_empty() {
+            *report
+                .fee_options
+                .entry(fee_option.to_string())
+                .or_default() += 1;
+        }
         report.rows.push(QuotedRow {
             line: o.payout.line,
             order_id: o.order_id.clone(),
@@ -367,7 +376,7 @@ pub async fn compute(
             amount: o.payout.amount,
             currency: o.payout.currency.clone(),
             network: o.payout.network.code.to_string(),
-            fee_option: o.payout.fee_option.as_str(),
+            fee_option,
             fee: q.as_ref().ok().map(|q| q.total_fee),
             merchant_debit: q.as_ref().ok().map(|q| q.merchant_amount),
             recipient_gets: q.as_ref().ok().map(|q| q.network_amount),

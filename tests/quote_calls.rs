@@ -1,7 +1,8 @@
 //! Quote economy: the real `payrun quote SHEET --json` on a 100,000-row sheet with 50 distinct
 //! amounts on 2 networks makes exactly 100 `calc` calls (one per distinct currency, network,
 //! amount, fee option, from currency) — counted from the sandbox's own request record — and
-//! sends nothing that moves money.
+//! sends nothing that moves money. BlockATM, which has no calculator and no fee option, quotes
+//! its documented fee as an estimate and names no fee option.
 
 mod common;
 
@@ -91,4 +92,59 @@ fn a_100k_row_sheet_with_50_amounts_on_2_networks_makes_100_calc_calls() {
         // 1,000 rows of each of 50.25 .. 99.25: 50,000 × 74.75.
         assert_eq!(line["amount"], "3737500.00", "{line:#}");
     }
+}
+
+/// BlockATM has no fee option: its fee is charged on top of each amount. Its quote names none
+/// (it said "fee option: deduct" beside merchant debits of amount + fee) and its cost report
+/// leaves the column empty, even when the sheet has a `fee_option` column.
+#[test]
+fn a_blockatm_quote_names_no_fee_option() {
+    let sb = start(sandbox_config());
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_for(&sb, Gw::BlockAtm);
+    let sheet = dir.path().join("pay.csv");
+    std::fs::write(
+        &sheet,
+        format!(
+            "to_address,amount,currency,fee_option\n{},10.00,USDT,deduct\n{},20.00,USDT,\n",
+            tron_address(1),
+            tron_address(2)
+        ),
+    )
+    .unwrap();
+    let report = dir.path().join("cost.xlsx");
+    let args = |extra: &[&'static str]| {
+        let mut a = vec!["quote", sheet.to_str().unwrap()];
+        a.extend_from_slice(extra);
+        a
+    };
+    let o = run_ok(dir.path(), &env, &args(&[]));
+    let out = text(&o);
+    assert!(!out.contains("fee option:"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.contains("TOTAL") && l.contains("~2.00")),
+        "the total fee is an estimate too: {out}"
+    );
+    let o = run_ok(dir.path(), &env, &args(&["--json"]));
+    let v: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o)));
+    assert_eq!(v["fee_options"], serde_json::json!({}), "{v}");
+    let total = &v["grand_totals"][0];
+    assert_eq!(total["merchant_debit"], "32.00", "amount + 1 a payout: {v}");
+    let mut with_out = args(&["--out"]);
+    with_out.push(report.to_str().unwrap());
+    let o = run_ok(dir.path(), &env, &with_out);
+    assert!(report.exists(), "{}", text(&o));
+    use calamine::{open_workbook, Data, Reader, Xlsx};
+    let mut wb: Xlsx<_> = open_workbook(&report).unwrap();
+    let cells: Vec<Vec<String>> = wb
+        .worksheet_range("rows")
+        .unwrap()
+        .rows()
+        .map(|r| r.iter().map(|c: &Data| c.to_string()).collect())
+        .collect();
+    let col = cells[0].iter().position(|h| h == "fee_option").unwrap();
+    assert_eq!(cells.len(), 3, "{cells:?}");
+    assert!(cells[1..].iter().all(|r| r[col].is_empty()), "{cells:?}");
 }

@@ -70,13 +70,22 @@ pub fn to_text(r: &QuoteReport) -> String {
         ));
     }
     for g in &r.grand_totals {
+        // A total over an estimated fee is an estimate too.
+        let estimate = r
+            .lines
+            .iter()
+            .any(|l| l.estimate && l.currency == g.currency);
         s.push_str(&format!(
             "{:<8} {:<10} {:>6} {:>20} {:>16} {:>20} {:>20}\n",
             g.currency,
             "TOTAL",
             g.rows,
             show(&g.currency, g.amount),
-            show(&g.currency, g.fees),
+            format!(
+                "{}{}",
+                if estimate { "~" } else { "" },
+                show(&g.currency, g.fees)
+            ),
             show(&g.currency, g.merchant_debit),
             show(&g.currency, g.recipients_receive)
         ));

@@ -1022,3 +1022,55 @@ fn a_runs_row_edited_or_deleted_by_hand_is_refused_not_paid_again() {
         assert_eq!(o.status.code(), Some(1), "{what}: verify: {}", text(&o));
     }
 }
+
+/// A new run started while an earlier run of the sheet is unfinished (it died after sending
+/// some rows) pays every row again, those the earlier run paid included: that needs an
+/// acknowledgement, not just `--yes`. A run that sent nothing needs none.
+#[test]
+fn a_new_run_beside_an_unfinished_one_that_paid_rows_needs_acknowledging() {
+    let sb = start(sandbox_config());
+    let root = tempfile::tempdir().unwrap();
+    let env = env_with_book(&sb, Gw::G2328, &root.path().join("book.sqlite"));
+    let sheet = write_sheet(root.path(), "pay.csv", 4);
+    let mut crash = env.clone();
+    crash.insert("PAYRUN_TEST_CRASH_AT".into(), "after_send:3".into());
+    let o = run(root.path(), &crash, &sheet, &[]);
+    assert_ne!(o.status.code(), Some(0), "{}", text(&o));
+    let paid_before = sb.payouts().len();
+    assert_eq!(paid_before, 3, "{}", text(&o));
+    let o = run(root.path(), &env, &sheet, &["--new-run"]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(
+        out.contains("is unfinished") && out.contains("previous_run_unfinished"),
+        "{out}"
+    );
+    assert_eq!(sb.payouts().len(), paid_before, "nothing sent: {out}");
+    // The attempt left a run that sent nothing; the earlier one is still named.
+    let o = run(root.path(), &env, &sheet, &["--new-run"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = run(
+        root.path(),
+        &env,
+        &sheet,
+        &["--new-run", "--accept", "previous_run_unfinished"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        sb.payouts().len(),
+        paid_before + 4,
+        "a new period: {}",
+        text(&o)
+    );
+    // A run that stopped before sending (a cap not met) leaves nothing to acknowledge.
+    let other = write_sheet(&folder(root.path(), "b"), "other.csv", 2);
+    let o = run(root.path(), &env, &other, &["--max-total", "1:USDT"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let o = run(root.path(), &env, &other, &["--new-run"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        !text(&o).contains("previous_run_unfinished"),
+        "{}",
+        text(&o)
+    );
+}

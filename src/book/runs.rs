@@ -298,6 +298,25 @@ impl Book {
         Ok((q("sheet_path", path)?, by_content))
     }
 
+    /// Every run of the account whose sheet had this path or this content (file or payouts,
+    /// as [`Book::runs_of`]), newest first.
+    pub fn every_run_of(&self, account: i64, sheet: &SheetInfo) -> Result<Vec<Run>, BookError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {RUN_COLUMNS} FROM runs WHERE account = ?1 AND (sheet_path = ?2 \
+                 OR sheet_sha256 = ?3 OR (?4 IS NOT NULL AND payouts_sha256 = ?4)) ORDER BY id DESC"
+            ))
+            .map_err(|e| self.sql_err(e))?;
+        let rows = stmt
+            .query_map(
+                params![account, sheet.path, sheet.sha256, sheet.payouts_sha256],
+                run_row,
+            )
+            .map_err(|e| self.sql_err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql_err(e))
+    }
+
     /// Every run of an account (None: of every account), oldest first.
     pub fn runs(&self, account: Option<i64>) -> Result<Vec<Run>, BookError> {
         let conn = self.conn();

@@ -232,6 +232,9 @@ pub enum AckCode {
     /// A recipient key paid before (or elsewhere in the sheet) to another address
     #[value(name = "recipient_address_changed")]
     RecipientAddressChanged,
+    /// Another run of this sheet is unfinished: a new run pays its rows again
+    #[value(name = "previous_run_unfinished")]
+    PreviousRunUnfinished,
 }
 
 impl AckCode {
@@ -243,6 +246,7 @@ impl AckCode {
             AckCode::RecipientOffCurve => codes::RECIPIENT_OFF_CURVE,
             AckCode::RecipientLookalike => codes::RECIPIENT_LOOKALIKE,
             AckCode::RecipientAddressChanged => codes::RECIPIENT_ADDRESS_CHANGED,
+            AckCode::PreviousRunUnfinished => codes::PREVIOUS_RUN_UNFINISHED,
         }
     }
 }

@@ -26,6 +26,7 @@ pub const NEEDS_ACK: &[&str] = &[
     codes::RECIPIENT_OFF_CURVE,
     codes::RECIPIENT_LOOKALIKE,
     codes::RECIPIENT_ADDRESS_CHANGED,
+    codes::PREVIOUS_RUN_UNFINISHED,
 ];
 
 /// The recipient key column: `--key COLUMN` (which must exist: exit 2 otherwise), else the

@@ -19,7 +19,7 @@ use crate::commands::load::{
 };
 use crate::commands::{already_paid, approve, controls, date_of, open_book, results, Context};
 use crate::exit::{Exit, ExitCode};
-use crate::model::OrderId;
+use crate::model::{OrderId, Status};
 use crate::plan::PlannedOrder;
 use crate::quote::render::to_text;
 use crate::quote::{self, QuoteReport};
@@ -28,6 +28,7 @@ use crate::reconcile::triage::{triage, Triage};
 use crate::submit::progress::Progress;
 use crate::submit::stop::{interrupt_on_ctrl_c, Stop};
 use crate::submit::{Engine, Pacers, Settings};
+use crate::validate::problem::codes;
 use crate::validate::LoadedSheet;
 use crate::variance;
 
@@ -126,8 +127,8 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let conn = connect(&ctx.config, ctx.global.sandbox)?;
     let account = book.account(&conn.account)?;
     let info = sheet_info(&args.sheet.sheet, &sheet);
-    let (run, sheet) = match open_run(ctx, args, &book, account, &info, sheet)? {
-        Opened::Run(run, sheet) => (run, *sheet),
+    let (run, sheet, unfinished) = match open_run(ctx, args, &book, account, &info, sheet)? {
+        Opened::Run(run, sheet, unfinished) => (*run, *sheet, unfinished),
         Opened::Answered(code) => return Ok(code),
     };
     let s = Scope {
@@ -166,7 +167,11 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     save_plan(&s, &sheet, &plan, &quote, &triage, &recipients.keys)?;
     drop(sheet);
     if pending > 0 {
-        approve_and_confirm(&s, &plan, &quote, &triage, &recipients.to_ack)?;
+        let mut to_ack = recipients.to_ack.clone();
+        if let Some(n) = unfinished {
+            to_ack.insert(codes::PREVIOUS_RUN_UNFINISHED, n);
+        }
+        approve_and_confirm(&s, &plan, &quote, &triage, &to_ack)?;
     } else {
         eprintln!(
             "nothing to send: every valid row of run {} already has an answer from the gateway",
@@ -269,7 +274,9 @@ fn refuse_invalid_rows(
 /// The run a `run` command goes on with (and the sheet, still needed), or how it ended
 /// without one.
 enum Opened {
-    Run(book::Run, Box<LoadedSheet>),
+    /// The run to work on, the sheet, and how many rows another, unfinished run of this sheet
+    /// has not finished (a new run started beside it: acknowledged before anything is sent).
+    Run(Box<book::Run>, Box<LoadedSheet>, Option<usize>),
     Answered(ExitCode),
 }
 
@@ -329,6 +336,7 @@ fn open_run(
             run
         }
         Choice::New => {
+            let unfinished = unfinished_run_of_sheet(book, account, info)?;
             let run = book.create_run(
                 account,
                 wanted_run.as_deref(),
@@ -337,10 +345,40 @@ fn open_run(
                 &sheet.columns,
             )?;
             eprintln!("new run {}", run.run_id);
-            run
+            return Ok(Opened::Run(Box::new(run), Box::new(sheet), unfinished));
         }
     };
-    Ok(Opened::Run(run, Box::new(sheet)))
+    Ok(Opened::Run(Box::new(run), Box::new(sheet), None))
+}
+
+/// The rows the latest unfinished run of this sheet (by path or content) that sent something
+/// has not finished (not sent or in doubt): a new run started beside it (`--new-run`,
+/// a new `--run-id`) pays those rows, and those it did pay, again as a new period. Says so.
+fn unfinished_run_of_sheet(
+    book: &Book,
+    account: i64,
+    info: &SheetInfo,
+) -> anyhow::Result<Option<usize>> {
+    for run in &book.every_run_of(account, info)? {
+        let counts = book.run_counts(run)?;
+        // A run that sent nothing (stopped by a control, not confirmed) pays nothing twice.
+        let sent = counts.total() - counts.get(Status::NotSent);
+        if counts.unfinished() && sent > 0 {
+            let open = counts.get(Status::NotSent) + counts.get(Status::InDoubt);
+            eprintln!(
+                "warning: run {} of this sheet (started {}) is unfinished: {open} row(s) not \
+                 sent or in doubt. A new run pays every row again as a new payout period; \
+                 `payrun run` without --new-run or --run-id resumes {} instead \
+                 [{}]",
+                run.run_id,
+                run.started_at,
+                run.run_id,
+                codes::PREVIOUS_RUN_UNFINISHED
+            );
+            return Ok(Some(open.max(1) as usize));
+        }
+    }
+    Ok(None)
 }
 
 /// Explicit order ids another run of the account already used: listed, nothing sent (exit 1).

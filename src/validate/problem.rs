@@ -89,6 +89,9 @@ pub mod codes {
     pub const RECIPIENT_OFF_CURVE: &str = "recipient_off_curve";
     pub const RECIPIENT_LOOKALIKE: &str = "recipient_lookalike";
     pub const RECIPIENT_ADDRESS_CHANGED: &str = "recipient_address_changed";
+    /// Not a row's: another run of the same sheet is unfinished while a new one starts
+    /// (`run --new-run` or a new `--run-id`), which pays its rows again as a new period.
+    pub const PREVIOUS_RUN_UNFINISHED: &str = "previous_run_unfinished";
 }
 
 #[cfg(test)]

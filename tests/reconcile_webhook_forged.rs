@@ -44,7 +44,7 @@ fn setup(gw: Gw, rows: u32) -> Setup {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_paid_exactly_once(&sb, rows);
     let book = book_path(dir.path(), &env);
-    let serve = Serve::start(dir.path(), &env, free_port());
+    let serve = Serve::start(dir.path(), &env);
     Setup {
         sb,
         dir,
@@ -438,7 +438,7 @@ fn a_2328_account_refuses_blockatm_deliveries() {
     env.insert("PAYRUN_API_SECRET".into(), SECRET.into());
     let out = s.serve.take().unwrap().interrupt();
     assert_eq!(out.status.code(), Some(130));
-    let serve = Serve::start(s.dir.path(), &env, free_port());
+    let serve = Serve::start(s.dir.path(), &env);
     assert_eq!(post_blockatm(serve.port, &body, SECRET, &time), 401);
     assert_eq!(book_record(&s.book), before);
     drop(serve);

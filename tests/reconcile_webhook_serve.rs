@@ -36,7 +36,7 @@ fn webhooks_reach_serve_and_land_in_the_ledger(gw: Gw) {
         &["run", sheet.to_str().unwrap(), "--yes", "--rate", "200"],
     );
     assert_eq!(o.status.code(), Some(0), "{gw:?} {}", text(&o));
-    let serve = Serve::start(dir.path(), &env, port);
+    let serve = Serve::start_on(dir.path(), &env, port);
     let elapsed = started.elapsed();
     assert!(
         elapsed < SETTLE,
@@ -154,7 +154,7 @@ fn serve_shares_the_book_with_run_status_and_report() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 
-    let serve = Serve::start(d, &env, free_port());
+    let serve = Serve::start(d, &env);
     let requests = sb.requests().len();
     let before = book_record(&book);
     // The same sheet again while serving: already paid, nothing sent.

@@ -58,7 +58,7 @@ fn setup() -> Setup {
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let book = book_path(dir.path(), &env);
-    let serve = Serve::start(dir.path(), &env, free_port());
+    let serve = Serve::start(dir.path(), &env);
     Setup {
         sb,
         dir,

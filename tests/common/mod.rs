@@ -235,55 +235,111 @@ pub fn http_post(port: u16, path: &str, headers: &[(&str, &str)], body: &[u8]) -
         .unwrap_or_else(|| panic!("no HTTP status in {text:?}"))
 }
 
+/// A thread reading one of a child's outputs to its end.
+type Gathered = std::thread::JoinHandle<Vec<u8>>;
+
 /// A running `payrun webhook serve` child.
 pub struct Serve {
     pub child: Option<std::process::Child>,
+    /// The port the server itself reported listening on.
     pub port: u16,
+    /// The threads gathering its stdout and stderr.
+    output: Option<(Gathered, Gathered)>,
 }
 
 impl Serve {
-    /// Starts `payrun webhook serve --listen 127.0.0.1:PORT` in `dir` (on the book `payrun`
-    /// gives it) and waits until it accepts connections.
-    pub fn start(dir: &Path, env: &HashMap<String, String>, port: u16) -> Serve {
+    /// Starts `payrun webhook serve --listen 127.0.0.1:0` in `dir` (on the book `payrun` gives
+    /// it) and waits until it says which port it listens on. The port is the server's own:
+    /// a port picked beforehand could be taken by another test's listener in between, and
+    /// the test would then talk to that one.
+    pub fn start(dir: &Path, env: &HashMap<String, String>) -> Serve {
+        Serve::start_on(dir, env, 0)
+    }
+
+    /// [`Serve::start`] on a port chosen beforehand (a callback URL given to the gateway
+    /// first): the server must say it listens on that very port.
+    pub fn start_on(dir: &Path, env: &HashMap<String, String>, port: u16) -> Serve {
+        use std::io::{BufRead as _, Read as _};
         let listen = format!("127.0.0.1:{port}");
-        let child = payrun(dir, env, &["webhook", "serve", "--listen", &listen])
+        let mut child = payrun(dir, env, &["webhook", "serve", "--listen", &listen])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("serve starts");
+        let (lines, said) = std::sync::mpsc::channel::<String>();
+        let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+        let stderr = std::thread::spawn(move || {
+            let mut all = Vec::new();
+            let mut line = Vec::new();
+            while err
+                .read_until(b'\n', &mut line)
+                .map(|n| n > 0)
+                .unwrap_or(false)
+            {
+                let _ = lines.send(String::from_utf8_lossy(&line).into_owned());
+                all.append(&mut line);
+            }
+            all
+        });
+        let mut out = child.stdout.take().unwrap();
+        let stdout = std::thread::spawn(move || {
+            let mut all = Vec::new();
+            let _ = out.read_to_end(&mut all);
+            all
+        });
         let mut serve = Serve {
             child: Some(child),
-            port,
+            port: 0,
+            output: Some((stdout, stderr)),
         };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return serve;
-            }
-            if let Some(c) = serve.child.as_mut() {
-                if let Ok(Some(st)) = c.try_wait() {
-                    let out = serve.child.take().unwrap().wait_with_output().unwrap();
-                    panic!("serve exited early ({st}): {}", text(&out));
+        let mut seen = String::new();
+        while serve.port == 0 {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match said.recv_timeout(left) {
+                Ok(line) => {
+                    seen.push_str(&line);
+                    serve.port = line
+                        .split_once("webhooks on http://")
+                        .and_then(|(_, rest)| rest.split_whitespace().next())
+                        .and_then(|addr| addr.parse::<std::net::SocketAddr>().ok())
+                        .map_or(0, |a| a.port());
+                }
+                Err(_) => {
+                    let out = serve.finish();
+                    panic!("serve never said where it listens: {seen}{}", text(&out));
                 }
             }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "serve never listened on {listen}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(
+            port == 0 || serve.port == port,
+            "serve listens on {} instead of {port}",
+            serve.port
+        );
+        serve
+    }
+
+    /// Waits for the process to end and gathers everything it printed.
+    fn finish(&mut self) -> Output {
+        let mut child = self.child.take().expect("running");
+        let status = child.wait().expect("serve ends");
+        let (stdout, stderr) = self.output.take().expect("output not gathered yet");
+        Output {
+            status,
+            stdout: stdout.join().unwrap_or_default(),
+            stderr: stderr.join().unwrap_or_default(),
         }
     }
 
     /// Sends SIGINT (what Ctrl-C sends) and waits for the process to end.
     pub fn interrupt(mut self) -> Output {
-        let child = self.child.take().expect("running");
-        let pid = child.id().to_string();
+        let pid = self.child.as_ref().expect("running").id().to_string();
         let st = Command::new("kill")
             .args(["-INT", &pid])
             .status()
             .expect("kill runs");
         assert!(st.success(), "kill -INT {pid} failed");
-        child.wait_with_output().expect("serve ends")
+        self.finish()
     }
 }
 

@@ -1036,8 +1036,9 @@ fn a_new_run_beside_an_unfinished_one_that_paid_rows_needs_acknowledging() {
     crash.insert("PAYRUN_TEST_CRASH_AT".into(), "after_send:3".into());
     let o = run(root.path(), &crash, &sheet, &[]);
     assert_ne!(o.status.code(), Some(0), "{}", text(&o));
+    // The third answer was never recorded; a fourth request may have been in flight.
     let paid_before = sb.payouts().len();
-    assert_eq!(paid_before, 3, "{}", text(&o));
+    assert!((3..=4).contains(&paid_before), "{}", text(&o));
     let o = run(root.path(), &env, &sheet, &["--new-run"]);
     let out = text(&o);
     assert_eq!(o.status.code(), Some(2), "{out}");
@@ -1073,4 +1074,122 @@ fn a_new_run_beside_an_unfinished_one_that_paid_rows_needs_acknowledging() {
         "{}",
         text(&o)
     );
+}
+
+/// A run answers for every sheet it was read from, not only the latest: after a correction
+/// (`--accept-edits`) the copy of the sheet as first paid is still "already paid"; after a
+/// resume from a downloaded copy, an edit of the first file is still "changed since paid";
+/// after `--run-id` resumed the run with another sheet, the first sheet is still paid.
+#[test]
+fn a_run_keeps_answering_for_every_sheet_it_was_read_from() {
+    let sb = start(sandbox_config());
+    let root = tempfile::tempdir().unwrap();
+    let env = env_with_book(&sb, Gw::G2328, &root.path().join("book.sqlite"));
+    // A correction, then the e-mailed copy of the original.
+    let sheet = write_sheet(root.path(), "june.csv", 4);
+    let mail = folder(root.path(), "mail").join("june.csv");
+    std::fs::copy(&sheet, &mail).unwrap();
+    assert_eq!(run(root.path(), &env, &sheet, &[]).status.code(), Some(0));
+    let text_of = std::fs::read_to_string(&sheet).unwrap();
+    std::fs::write(&sheet, text_of.replacen("10.02", "10.22", 1)).unwrap();
+    let o = run(root.path(), &env, &sheet, &["--accept-edits"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(sb.payouts().len(), 5, "{}", text(&o));
+    let o = run(root.path(), &env, &mail, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("already paid"), "{}", text(&o));
+    assert_eq!(
+        sb.payouts().len(),
+        5,
+        "the copy is not paid again: {}",
+        text(&o)
+    );
+
+    // Planned from one file, resumed and paid from a copy, then the first file edited.
+    let dir = folder(root.path(), "b");
+    let sheet = write_sheet(&dir, "july.csv", 3);
+    let o = payrun(&dir, &env, &["run", sheet.to_str().unwrap()])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "no terminal to confirm on: {}",
+        text(&o)
+    );
+    let dl = folder(&dir, "dl").join("july.csv");
+    std::fs::copy(&sheet, &dl).unwrap();
+    let o = run(&dir, &env, &dl, &[]);
+    assert!(text(&o).contains("resuming run"), "{}", text(&o));
+    assert_eq!(sb.payouts().len(), 8);
+    let text_of = std::fs::read_to_string(&sheet).unwrap();
+    std::fs::write(&sheet, text_of.replacen("10.02", "10.22", 1)).unwrap();
+    let o = run(&dir, &env, &sheet, &[]);
+    assert_eq!(o.status.code(), Some(2), "changed since paid: {}", text(&o));
+    assert!(text(&o).contains("has changed since"), "{}", text(&o));
+    assert_eq!(sb.payouts().len(), 8);
+
+    // `--run-id` of a paid run given another sheet; then the first sheet again.
+    let dir = folder(root.path(), "c");
+    let sheet = write_sheet(&dir, "aug.csv", 2);
+    let bonus = dir.join("bonus.csv");
+    std::fs::write(
+        &bonus,
+        format!(
+            "to_address,amount,currency,network\n{},5,USDT,TRX-TRC20\n",
+            tron_address(77)
+        ),
+    )
+    .unwrap();
+    let o = run(&dir, &env, &sheet, &["--run-id", "aug"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(&dir, &env, &bonus, &["--run-id", "aug"]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "the bonus row is held: {}",
+        text(&o)
+    );
+    let o = run(&dir, &env, &sheet, &[]);
+    // The run now also holds the bonus row (held, not paid): not every row of it is paid.
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("already run as aug"), "{}", text(&o));
+    assert_eq!(sb.payouts().len(), 10, "aug paid once: {}", text(&o));
+}
+
+/// A `--new-run` stopped by a control sent nothing: a plain re-run of the paid sheet is
+/// "already paid", never that new period paid without being asked again; it is named.
+#[test]
+fn a_new_run_stopped_before_sending_is_not_paid_by_a_plain_rerun() {
+    let sb = start(sandbox_config());
+    let root = tempfile::tempdir().unwrap();
+    let env = env_with_book(&sb, Gw::G2328, &root.path().join("book.sqlite"));
+    let sheet = write_sheet(root.path(), "june.csv", 3);
+    assert_eq!(run(root.path(), &env, &sheet, &[]).status.code(), Some(0));
+    let o = run(
+        root.path(),
+        &env,
+        &sheet,
+        &["--new-run", "--max-total", "1:USDT"],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let o = run(root.path(), &env, &sheet, &[]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("already paid") && out.contains("sent nothing"),
+        "{out}"
+    );
+    assert_eq!(sb.payouts().len(), 3, "{out}");
+    // Named, it is paid.
+    let id = out
+        .split("--run-id ")
+        .nth(1)
+        .and_then(|s| s.split('`').next())
+        .unwrap()
+        .to_string();
+    let o = run(root.path(), &env, &sheet, &["--run-id", &id]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(sb.payouts().len(), 6);
 }

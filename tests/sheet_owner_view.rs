@@ -596,3 +596,42 @@ fn a_later_decimal_comma_makes_earlier_dot_grouped_amounts_ambiguous() {
     assert_eq!(statuses[3], "invalid", "{rows:?}");
     assert_ne!(statuses[1], "invalid", "{rows:?}");
 }
+
+/// Another worksheet of a paid workbook is another sheet: paying May's tab does not make
+/// June's "already paid" (the file's hash is the same, the payouts are not), and each tab run
+/// again is already paid.
+#[test]
+fn each_worksheet_of_a_workbook_is_its_own_sheet() {
+    let sb = start(sandbox_config());
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_with_book(&sb, Gw::G2328, &dir.path().join("book.sqlite"));
+    let mut wb = Workbook::new();
+    let may = wb.add_worksheet();
+    may.set_name("May").unwrap();
+    fill(may, 2, 1);
+    let june = wb.add_worksheet();
+    june.set_name("June").unwrap();
+    fill(june, 3, 1);
+    june.write_number(1, 1, 500.0).unwrap();
+    let sheet = save(dir.path(), "payouts.xlsx", &mut wb);
+    let run = |tab: &str| {
+        run_ok(
+            dir.path(),
+            &env,
+            &["run", sheet.to_str().unwrap(), "--sheet", tab, "--yes"],
+        )
+    };
+    let o = run("May");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(sb.payouts().len(), 2);
+    let o = run("June");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(!text(&o).contains("already paid"), "{}", text(&o));
+    assert_eq!(sb.payouts().len(), 5, "June paid: {}", text(&o));
+    for tab in ["May", "June"] {
+        let o = run(tab);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert!(text(&o).contains("already paid"), "{tab}: {}", text(&o));
+    }
+    assert_eq!(sb.payouts().len(), 5);
+}

@@ -266,8 +266,7 @@ pub fn find_run(book: &Book) -> Result<Option<(i64, Run)>, BookError> {
 /// The step `choose` takes first: the latest run of the sheet by path and by content.
 pub fn runs_of_sheet(book: &Book, account: i64, n: u64) -> (Option<Run>, Option<Run>) {
     let info = sheet_info(n);
-    book.runs_of_sheet(account, &info.path, &info.sha256, None)
-        .expect("runs_of_sheet")
+    book.runs_of(account, &info).expect("runs_of")
 }
 
 pub fn run_counts(book: &Book, run: &Run) -> RunCounts {

@@ -2,6 +2,7 @@
 //! sheet already paid — decided from the book alone (docs/book.md, "A new pay period, or the
 //! same run again?").
 
+use crate::book::identity::SheetKey;
 use crate::book::{Book, BookError, Run, SheetInfo};
 
 /// Which run `payrun run SHEET` means (docs/book.md, "A new pay period, or the same run again?").
@@ -27,7 +28,9 @@ pub struct Wanted<'a> {
 }
 
 /// Decides which run a command means, from the book alone: the run named; else an unfinished
-/// run of the sheet's path or content; else a finished run of the same content (already paid)
+/// run of the sheet's path or content (every sheet a run was read from counts, see
+/// [`crate::book::identity`]), unless it sent nothing and a finished run of this content came
+/// before it; else a finished run of the same content (already paid)
 /// unless correcting; else a finished run of the same path with other content (the user must
 /// choose) unless correcting; else a new run.
 pub fn choose(
@@ -49,8 +52,26 @@ pub fn choose(
     if wanted.new_run {
         return Ok(Choice::New);
     }
-    let (by_path, by_sha) = book.runs_of(account, sheet)?;
     let correcting = wanted.correcting;
+    let mut runs = book.sheet_runs(account, &SheetKey::of(sheet))?;
+    // A run that sent nothing (stopped by a control or not confirmed), started after a
+    // finished run of this very content, is a new period never begun: it is resumed only
+    // when named (`--run-id`), never by a plain re-run of a paid sheet.
+    let mut finished_content_before = false;
+    let mut never_begun = Vec::new();
+    for r in runs.iter().rev() {
+        let counts = book.run_counts(&r.run)?;
+        if r.by_content && !counts.unfinished() {
+            finished_content_before = true;
+        } else if finished_content_before && counts.unfinished() && counts.sent() == 0 {
+            never_begun.push(r.run.pk);
+        }
+    }
+    if !correcting {
+        runs.retain(|r| !never_begun.contains(&r.run.pk));
+    }
+    let by_path = runs.iter().find(|r| r.by_path).map(|r| r.run.clone());
+    let by_sha = runs.iter().find(|r| r.by_content).map(|r| r.run.clone());
     if let Some(run) = &by_path {
         if book.run_counts(run)?.unfinished() {
             return Ok(Choice::Resume(run.clone()));

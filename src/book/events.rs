@@ -135,6 +135,10 @@ pub enum Event {
         sheet_sha256: String,
         rows: u64,
         path: String,
+        /// XLSX: the worksheet read (absent for CSV, and in events written before it was
+        /// recorded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        worksheet: Option<String>,
         /// What the sheet pays (`SheetInfo::payouts_sha256`); absent in events written before
         /// schema 11 and for a sheet without a valid row.
         #[serde(default, skip_serializing_if = "Option::is_none")]

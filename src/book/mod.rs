@@ -6,6 +6,7 @@
 //! - [`events`]: the events and the status rule that folds them into an order's state;
 //! - [`choice`]: which run a `run` command means (new, resume, already paid, differs);
 //! - [`runs`]: accounts, runs, the sheet and plan of a run, and the one-sender lease;
+//! - [`identity`]: which runs a sheet belongs to (every sheet a run was read from);
 //! - [`approvals`]: four-eyes approvals of a plan, and which run used one;
 //! - [`codec`]: event bodies and order answers stored compressed, decoded to the exact JSON;
 //! - [`audit`]: `book verify` (the whole chain, every order against its events) and export;
@@ -19,6 +20,7 @@ pub mod audit;
 pub mod choice;
 pub mod codec;
 pub mod events;
+pub mod identity;
 pub mod ledgers;
 pub mod location;
 pub mod queries;

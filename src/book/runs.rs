@@ -102,10 +102,10 @@ pub struct Run {
     pub started_at: String,
 }
 
-const RUN_COLUMNS: &str =
+pub(super) const RUN_COLUMNS: &str =
     "id, account, run_id, sheet_path, sheet_name, worksheet, sheet_sha256, columns, started_at";
 
-fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Run> {
+pub(super) fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Run> {
     let columns: String = r.get(7)?;
     Ok(Run {
         pk: r.get(0)?,
@@ -149,6 +149,10 @@ impl RunCounts {
     }
     pub fn total(&self) -> u64 {
         self.0.values().sum()
+    }
+    /// Orders sent (an intent committed): every order but those not sent yet.
+    pub fn sent(&self) -> u64 {
+        self.total() - self.get(Status::NotSent)
     }
 }
 
@@ -246,75 +250,6 @@ impl Book {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.sql_err(e))?;
         Ok(rows)
-    }
-
-    /// [`Book::runs_of_sheet`] for a sheet as read: its path, file hash and payouts digest, so
-    /// no caller can leave the payouts out.
-    pub fn runs_of(
-        &self,
-        account: i64,
-        sheet: &SheetInfo,
-    ) -> Result<(Option<Run>, Option<Run>), BookError> {
-        self.runs_of_sheet(
-            account,
-            &sheet.path,
-            &sheet.sha256,
-            sheet.payouts_sha256.as_deref(),
-        )
-    }
-
-    /// The latest run of the account whose sheet had this path, and the latest whose sheet
-    /// had this content: the same file (`sha256`), or the same payouts however the file is laid
-    /// out (`payouts`, `SheetInfo::payouts_sha256`; `None` when not known, as before a sheet is
-    /// read).
-    pub fn runs_of_sheet(
-        &self,
-        account: i64,
-        path: &str,
-        sha256: &str,
-        payouts: Option<&str>,
-    ) -> Result<(Option<Run>, Option<Run>), BookError> {
-        let conn = self.conn();
-        let q = |col: &str, v: &str| {
-            conn.query_row(
-                &format!(
-                    "SELECT {RUN_COLUMNS} FROM runs WHERE account = ?1 AND {col} = ?2 ORDER BY id DESC LIMIT 1"
-                ),
-                params![account, v],
-                run_row,
-            )
-            .optional()
-            .map_err(|e| self.sql_err(e))
-        };
-        let by_file = q("sheet_sha256", sha256)?;
-        let by_payouts = match payouts {
-            Some(p) => q("payouts_sha256", p)?,
-            None => None,
-        };
-        let by_content = match (by_file, by_payouts) {
-            (Some(a), Some(b)) => Some(if b.pk > a.pk { b } else { a }),
-            (a, b) => a.or(b),
-        };
-        Ok((q("sheet_path", path)?, by_content))
-    }
-
-    /// Every run of the account whose sheet had this path or this content (file or payouts,
-    /// as [`Book::runs_of`]), newest first.
-    pub fn every_run_of(&self, account: i64, sheet: &SheetInfo) -> Result<Vec<Run>, BookError> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {RUN_COLUMNS} FROM runs WHERE account = ?1 AND (sheet_path = ?2 \
-                 OR sheet_sha256 = ?3 OR (?4 IS NOT NULL AND payouts_sha256 = ?4)) ORDER BY id DESC"
-            ))
-            .map_err(|e| self.sql_err(e))?;
-        let rows = stmt
-            .query_map(
-                params![account, sheet.path, sheet.sha256, sheet.payouts_sha256],
-                run_row,
-            )
-            .map_err(|e| self.sql_err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.sql_err(e))
     }
 
     /// Every run of an account (None: of every account), oldest first.
@@ -471,6 +406,7 @@ impl Book {
                     sheet_sha256: sheet.sha256.clone(),
                     rows: snapshot.rows.len() as u64,
                     path: sheet.path.clone(),
+                    worksheet: sheet.worksheet.clone(),
                     payouts_sha256: sheet.payouts_sha256.clone(),
                     at: now(),
                 },

@@ -37,6 +37,13 @@ pub fn answer_early(ctx: &Context, args: &RunArgs) -> anyhow::Result<Option<Exit
         return Ok(None);
     };
     let sheet = &args.sheet.sheet;
+    // A workbook's identity includes the worksheet read, known only once it is opened.
+    if !matches!(
+        crate::sheet::SheetKind::of(sheet),
+        Ok(crate::sheet::SheetKind::Csv)
+    ) {
+        return Ok(None);
+    }
     // Only a regular file is hashed here: a FIFO would block (and could not be read again),
     // a directory has no content; the full path refuses them by name.
     if !std::fs::metadata(sheet).is_ok_and(|m| m.is_file()) {
@@ -50,7 +57,13 @@ pub fn answer_early(ctx: &Context, args: &RunArgs) -> anyhow::Result<Option<Exit
         return Ok(None);
     };
     let path = sheet_key(sheet);
-    let (by_path, by_sha) = book.runs_of_sheet(account, &path, &sha256, None)?;
+    let key = crate::book::identity::SheetKey {
+        path: &path,
+        worksheet: None,
+        sha256: &sha256,
+        payouts: None,
+    };
+    let (by_path, by_sha) = book.runs_of_sheet(account, &key)?;
     let Some(run) = by_sha else { return Ok(None) };
     if by_path.is_some_and(|p| p.pk != run.pk) {
         return Ok(None);

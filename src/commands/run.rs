@@ -306,6 +306,7 @@ fn open_run(
         Choice::AlreadyPaid(run) => {
             // The ledger is built from the book; the sheet read is not needed any more.
             drop(sheet);
+            note_never_begun(book, account, info, &run, &args.sheet.sheet)?;
             let gateway = ctx.config.gateway;
             let code = already_paid::answer(ctx, book, gateway, &run, &args.sheet.sheet)?;
             return Ok(Opened::Answered(code));
@@ -351,6 +352,36 @@ fn open_run(
     Ok(Opened::Run(Box::new(run), Box::new(sheet), None))
 }
 
+/// Names the runs of this sheet begun after `paid` that sent nothing (a `--new-run` stopped
+/// by a control or not confirmed): a plain re-run answers "already paid" and never pays them,
+/// and says how to.
+fn note_never_begun(
+    book: &Book,
+    account: i64,
+    info: &SheetInfo,
+    paid: &book::Run,
+    sheet: &std::path::Path,
+) -> anyhow::Result<()> {
+    let key = crate::book::identity::SheetKey::of(info);
+    for r in book.sheet_runs(account, &key)? {
+        if r.run.pk <= paid.pk {
+            break;
+        }
+        let counts = book.run_counts(&r.run)?;
+        if counts.unfinished() && counts.sent() == 0 {
+            eprintln!(
+                "note: run {} of this sheet (started {}) sent nothing; `payrun run {} --run-id {}` \
+                 pays it as a new payout period",
+                r.run.run_id,
+                r.run.started_at,
+                sheet.display(),
+                r.run.run_id
+            );
+        }
+    }
+    Ok(())
+}
+
 /// The rows the latest unfinished run of this sheet (by path or content) that sent something
 /// has not finished (not sent or in doubt): a new run started beside it (`--new-run`,
 /// a new `--run-id`) pays those rows, and those it did pay, again as a new period. Says so.
@@ -359,11 +390,11 @@ fn unfinished_run_of_sheet(
     account: i64,
     info: &SheetInfo,
 ) -> anyhow::Result<Option<usize>> {
-    for run in &book.every_run_of(account, info)? {
+    let key = crate::book::identity::SheetKey::of(info);
+    for run in book.sheet_runs(account, &key)?.iter().map(|r| &r.run) {
         let counts = book.run_counts(run)?;
         // A run that sent nothing (stopped by a control, not confirmed) pays nothing twice.
-        let sent = counts.total() - counts.get(Status::NotSent);
-        if counts.unfinished() && sent > 0 {
+        if counts.unfinished() && counts.sent() > 0 {
             let open = counts.get(Status::NotSent) + counts.get(Status::InDoubt);
             eprintln!(
                 "warning: run {} of this sheet (started {}) is unfinished: {open} row(s) not \

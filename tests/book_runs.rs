@@ -1193,3 +1193,47 @@ fn a_new_run_stopped_before_sending_is_not_paid_by_a_plain_rerun() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(sb.payouts().len(), 6);
 }
+
+/// An explicit order id keeps its id across an edit, so an edited row cannot be sent again:
+/// it is held, and the ledger shows the payment the gateway made (the old amount) as an
+/// earlier order — never the held row as paid at its new amount. Held ends with exit 1.
+#[test]
+fn an_edited_row_with_an_explicit_order_id_is_held_not_shown_paid_at_its_new_amount() {
+    let sb = start(sandbox_config());
+    let root = tempfile::tempdir().unwrap();
+    let env = env_with_book(&sb, Gw::G2328, &root.path().join("book.sqlite"));
+    let sheet = root.path().join("bonus.csv");
+    let write = |amount: &str| {
+        std::fs::write(
+            &sheet,
+            format!(
+                "order_id,to_address,amount,currency,network\ninv-1,{},{amount},USDT,TRX-TRC20\n",
+                tron_address(5)
+            ),
+        )
+        .unwrap()
+    };
+    write("10");
+    assert_eq!(run(root.path(), &env, &sheet, &[]).status.code(), Some(0));
+    write("25");
+    let o = run(root.path(), &env, &sheet, &["--accept-edits"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(sb.payouts().len(), 1);
+    let o = payrun_in(
+        root.path(),
+        &env,
+        &["status", sheet.to_str().unwrap(), "--wait"],
+    );
+    assert_eq!(o.status.code(), Some(1), "a held row: {}", text(&o));
+    let rows = read_csv_rows(&root.path().join("bonus.results.csv"));
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0]["amount"], "25");
+    assert_eq!(rows[0]["status"], "held", "{rows:?}");
+    assert_eq!(rows[0]["merchant_amount"], "", "{rows:?}");
+    assert_eq!(rows[1]["status"], "completed", "{rows:?}");
+    assert_eq!(rows[1]["merchant_amount"], "10", "{rows:?}");
+    assert!(
+        rows[1]["error"].starts_with("earlier order of row 2"),
+        "{rows:?}"
+    );
+}

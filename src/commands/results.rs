@@ -104,13 +104,17 @@ impl<'a> LedgerBuilder<'a> {
         }
     }
 
-    /// Lays one order of the run over its line (a held row shows its order only once sent).
+    /// Lays one order of the run over its line. A held row keeps showing `held`: an order of
+    /// its id already sent was sent with the payout fields the row had before its edit (an
+    /// explicit order id keeps its id across edits), so it is shown as an earlier order.
     pub fn add(&mut self, rec: OrderRecord) {
         match self.line_of.get(&rec.order_id) {
             Some(&i) => {
                 let row = &mut self.ledger.rows[i];
-                if rec.sent || !self.held.contains_key(&row.line) {
+                if !self.held.contains_key(&row.line) {
                     fill_from_order(row, &rec);
+                } else if rec.sent {
+                    self.extra.push(rec);
                 }
             }
             None if rec.sent => self.extra.push(rec),
@@ -132,7 +136,7 @@ impl<'a> LedgerBuilder<'a> {
             row.earlier = true;
             fill_from_order(&mut row, &rec);
             let note = format!(
-                "earlier order of row {} ({} {} to {}), no longer in the sheet",
+                "earlier order of row {} ({} {} to {}), which the sheet no longer asks for",
                 rec.line, rec.request.amount, rec.request.currency, rec.request.to_address
             );
             row.error = Some(match row.error.take() {

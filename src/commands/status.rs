@@ -281,13 +281,15 @@ fn report(
             );
         }
     }
-    // Every order a sheet line stands on completed; an earlier order the gateway refused
-    // whose row was corrected or removed since is history (`LedgerRow::decides_outcome`).
+    // Every order a sheet line stands on completed, and no line held (edited since sent and
+    // not sent again ends a run with exit 1, as `run` does); an earlier order the gateway
+    // refused whose row was corrected or removed since is history
+    // (`LedgerRow::decides_outcome`).
     let t = &polled.last.totals;
     let all_completed = !polled.timed_out
         && !orders.is_empty()
         && t.completed > 0
-        && t.pending + t.in_doubt + t.not_sent + t.failed + t.cancelled + t.conflict == 0;
+        && t.pending + t.in_doubt + t.not_sent + t.failed + t.cancelled + t.conflict + t.held == 0;
     if ctx.global.json {
         crate::outln!("{}", serde_json::to_string_pretty(&polled.last)?);
     } else {

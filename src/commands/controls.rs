@@ -30,12 +30,14 @@ pub const NEEDS_ACK: &[&str] = &[
 ];
 
 /// The recipient key column: `--key COLUMN` (which must exist: exit 2 otherwise), else the
-/// first header matching an alias, case-insensitively after trimming. Index and header text.
+/// first header matching an alias, as every header is matched (`sheet::header_key`: `Employee
+/// ID` is `employee_id`). Index and header text.
 pub fn key_column(columns: &[String], flag: Option<&str>) -> Result<Option<(usize, String)>, Exit> {
     let find = |name: &str| {
+        let want = crate::sheet::header_key(name);
         columns
             .iter()
-            .position(|c| c.trim().eq_ignore_ascii_case(name.trim()))
+            .position(|c| crate::sheet::header_key(c) == want)
             .map(|i| (i, columns[i].trim().to_string()))
     };
     match flag {
@@ -424,5 +426,19 @@ mod tests {
         );
         assert!(key_column(&cols, Some("staff")).is_err());
         assert_eq!(key_column(&cols[..1], None).unwrap(), None);
+        // Matched as payout headers are: spaces and hyphens count as underscores.
+        for header in ["Employee ID", "employee-id", " Payee Id", "Recipient ID"] {
+            let cols: Vec<String> = ["address", header].map(String::from).to_vec();
+            assert_eq!(
+                key_column(&cols, None).unwrap(),
+                Some((1, header.trim().to_string())),
+                "{header}"
+            );
+        }
+        let cols: Vec<String> = ["Staff No", "address"].map(String::from).to_vec();
+        assert_eq!(
+            key_column(&cols, Some("staff_no")).unwrap(),
+            Some((0, "Staff No".to_string()))
+        );
     }
 }

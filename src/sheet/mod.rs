@@ -72,21 +72,26 @@ impl Field {
         self as usize
     }
 
-    /// The field a header text names, if any: trimmed, case-insensitive; spaces and hyphens
-    /// count as underscores (`Order ID`, `destination-tag`).
+    /// The field a header text names, if any, matched as [`header_key`] says.
     pub fn from_header(text: &str) -> Option<Field> {
-        let norm: String = text
-            .trim()
-            .chars()
-            .map(|c| match c {
-                ' ' | '-' => '_',
-                c => c.to_ascii_lowercase(),
-            })
-            .collect();
+        let norm = header_key(text);
         Field::ALL
             .into_iter()
             .find(|f| f.aliases().iter().any(|a| *a == norm))
     }
+}
+
+/// The form every header text is matched in (payout fields, the recipient key column,
+/// `--key`): trimmed, ASCII lower case, spaces and hyphens as underscores (`Order ID`,
+/// `destination-tag`, `Employee ID` → `order_id`, `destination_tag`, `employee_id`).
+pub fn header_key(text: &str) -> String {
+    text.trim()
+        .chars()
+        .map(|c| match c {
+            ' ' | '-' => '_',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
 }
 
 /// The sheet's header: every original column name, and which column holds which field.

@@ -16,6 +16,7 @@ fn a_closed_pipe_is_a_normal_end() {
     for args in [
         vec!["validate", sheet.to_str().unwrap()],
         vec!["validate", sheet.to_str().unwrap(), "--json"],
+        vec!["completions", "bash"],
     ] {
         let mut child = payrun(dir.path(), &Default::default(), &args)
             .stdout(Stdio::piped())

@@ -148,3 +148,39 @@ fn a_blockatm_quote_names_no_fee_option() {
     assert_eq!(cells.len(), 3, "{cells:?}");
     assert!(cells[1..].iter().all(|r| r[col].is_empty()), "{cells:?}");
 }
+
+/// `run --json` refused because the fee calculator refused a row prints one document that
+/// says why and lists the row (it printed `"error": null`).
+#[test]
+fn a_run_refused_for_unpriced_rows_says_why_in_json() {
+    let sb = start(sandbox_config());
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_for(&sb, Gw::G2328);
+    let sheet = dir.path().join("tiny.csv");
+    std::fs::write(
+        &sheet,
+        "to_address,amount,currency,network\n0x10c932eCE8048a7386160BF1463A4Db09c266138,0.0001,ETH,ETH-ERC20\n",
+    )
+    .unwrap();
+    let o = run_ok(
+        dir.path(),
+        &env,
+        &["run", sheet.to_str().unwrap(), "--yes", "--json"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let doc: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o)));
+    assert!(
+        doc["error"]
+            .as_str()
+            .unwrap()
+            .contains("could not be priced"),
+        "{doc}"
+    );
+    assert_eq!(
+        doc["quote"]["unpriced"].as_array().unwrap().len(),
+        1,
+        "{doc}"
+    );
+    assert!(sb.payouts().is_empty());
+}

@@ -201,3 +201,27 @@ fn xlsx_worksheet_selection() {
     assert_eq!(code, 2);
     assert!(stderr.contains("missing column 'address'"), "{stderr}");
 }
+
+/// A command line that does not parse is a usage error (exit 2); with `--json` it is still one
+/// document on stdout naming the error. Help stays help.
+#[test]
+fn json_usage_errors_are_one_document_too() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["run", "x.csv", "--json", "--mode", "triple"][..],
+        &["--json", "run", "x.csv", "--max-total", "1,000:USDT"],
+        &["report", "x.csv", "--json"],
+        &["approve", "x.csv", "--json"],
+    ] {
+        let (code, stdout, stderr) = run(dir.path(), args);
+        assert_eq!(code, 2, "{args:?}: {stdout}{stderr}");
+        let doc: serde_json::Value =
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout:?}"));
+        assert_eq!(doc["exit_code"], 2, "{doc}");
+        assert!(doc["error"].as_str().unwrap().contains("error:"), "{doc}");
+        assert!(stderr.contains("error:"), "{stderr}");
+    }
+    let (code, stdout, _) = run(dir.path(), &["--json", "--help"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("Usage"), "{stdout}");
+}

@@ -145,8 +145,22 @@ fn add_in(cmd: clap::Command, path: &[&str], args: Vec<clap::Arg>) -> clap::Comm
 /// Parses the process's arguments (exits with clap's usage error, code 2, on bad ones).
 pub fn parse() -> Cli {
     use clap::FromArgMatches;
-    let matches = command().get_matches();
-    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    let parsed = command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    parsed.unwrap_or_else(|e| {
+        // `--json` promises one document on stdout whatever the outcome, a command line that
+        // does not parse included (help and version are not errors: printed as asked).
+        let json = std::env::args_os()
+            .skip(1)
+            .take_while(|a| a != "--")
+            .any(|a| a == "--json");
+        if json && e.use_stderr() {
+            let message = e.render().to_string();
+            crate::output::json_outcome(e.exit_code() as u8, Some(message.trim()));
+        }
+        e.exit()
+    })
 }
 
 #[derive(Debug, Subcommand)]

@@ -44,8 +44,13 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     // cannot stop `init --force` from replacing it.
     match &cli.command {
         Command::Completions(args) => {
+            // Generated into memory, then written as all output is: a closed pipe
+            // (`payrun completions bash | head`) ends quietly instead of panicking in
+            // clap_complete's own write.
             let mut cmd = crate::cli::command();
-            clap_complete::generate(args.shell, &mut cmd, "payrun", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut cmd, "payrun", &mut script);
+            crate::out!("{}", String::from_utf8_lossy(&script));
             return Ok(ExitCode::Success);
         }
         Command::Template(args) => return template::execute(args),

@@ -500,10 +500,20 @@ fn price(
     }
     eprint!("{}", to_text(&quote));
     if !args.skip_invalid {
-        eprintln!(
+        let message = format!(
             "{} row(s) could not be priced; nothing was sent. Fix them, or pass --skip-invalid to pay only the priced rows.",
             quote.unpriced.len()
         );
+        eprintln!("{message}");
+        if s.ctx.global.json {
+            // The one document of `--json`: the outcome and the quote with the refused rows.
+            let doc = serde_json::json!({
+                "exit_code": ExitCode::Incomplete.code(),
+                "error": message,
+                "quote": quote,
+            });
+            crate::outln!("{doc}");
+        }
         return Ok(None);
     }
     eprintln!(

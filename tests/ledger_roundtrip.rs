@@ -1,6 +1,7 @@
 //! Every ledger format written through `ledger::write` and read back with an independent
 //! reader (csv crate, calamine, serde_json): values unchanged, formula cells neutralised in CSV
-//! and stored as plain strings in XLSX, exact amounts, no temporary file left behind.
+//! and stored as plain strings in XLSX (amounts as number cells where a double holds them
+//! exactly), exact amounts, no temporary file left behind.
 
 mod ledger_support;
 
@@ -120,8 +121,25 @@ fn csv_reads_back_unchanged_except_formula_cells_which_get_a_quote() {
     assert_eq!(records[3][10], "invalid");
 }
 
+/// Whether an XLSX cell holds what the ledger says: an amount (the sheet's amount column on a
+/// row whose amount parsed, or merchant amount, network amount, fee) as a number cell when
+/// its decimal round-trips exactly through a double, every other value as the same string.
+fn xlsx_cell_matches(got: Option<&Data>, want: &str, amount: bool) -> bool {
+    match got {
+        Some(Data::Float(f)) if amount => {
+            let d = dec(want);
+            payrun::ledger::xlsx::exact_double(d) == Some(*f)
+                && format!("{f}").parse::<rust_decimal::Decimal>().ok() == Some(d)
+        }
+        Some(Data::String(s)) => {
+            s == want && !(amount && payrun::ledger::xlsx::exact_double(dec(want)).is_some())
+        }
+        _ => false,
+    }
+}
+
 #[test]
-fn xlsx_reads_back_every_cell_as_the_same_string_and_no_formula() {
+fn xlsx_reads_back_every_cell_exactly_amounts_as_numbers_where_exact_and_no_formula() {
     let l = tricky_ledger();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("payroll.results.xlsx");
@@ -139,6 +157,7 @@ fn xlsx_reads_back_every_cell_as_the_same_string_and_no_formula() {
         })
         .collect();
     assert_eq!(header, expected_header(9));
+    let mut numbers = 0;
     for i in 0..l.rows.len() {
         let want = expected_cells(&l, i, 9);
         for (c, w) in want.iter().enumerate() {
@@ -148,11 +167,19 @@ fn xlsx_reads_back_every_cell_as_the_same_string_and_no_formula() {
                     matches!(got, None | Some(Data::Empty)),
                     "row {i} col {c}: {got:?}"
                 );
-            } else {
-                assert_eq!(got, Some(&Data::String(w.clone())), "row {i} col {c}");
+                continue;
             }
+            // Column 2 is the sheet's amount; 14-16 merchant amount, network amount, fee.
+            let amount = (c == 2 && l.rows[i].amount.is_some_and(|a| w.parse() == Ok(a)))
+                || (14..=16).contains(&c);
+            assert!(
+                xlsx_cell_matches(got, w, amount),
+                "row {i} col {c}: {got:?}, want {w:?}"
+            );
+            numbers += usize::from(matches!(got, Some(Data::Float(_))));
         }
     }
+    assert!(numbers >= 4, "exact amounts are number cells");
     // The formula-looking cell is a string cell, exactly as written, not a formula.
     assert_eq!(
         range.get_value((1, 5)),

@@ -167,7 +167,8 @@ fn every_report_format_reads_back_as_the_sandbox_recorded_it() {
              txid,merchant_amount,network_amount,fee,error,updated_at"
         ));
 
-        // XLSX: strings stored as strings (no formula to neutralise), amounts exact text.
+        // XLSX: strings stored as strings (no formula to neutralise), amounts as numbers where
+        // a double holds them exactly.
         let xlsx_path = report("r.xlsx");
         let mut wb: Xlsx<_> = open_workbook(&xlsx_path).expect("xlsx opens");
         let range = wb
@@ -185,13 +186,24 @@ fn every_report_format_reads_back_as_the_sandbox_recorded_it() {
                     .collect()
             })
             .collect();
+        // Every cell a string (no formulas), but an amount a double holds exactly: a number.
+        let amounts = ["amount", "merchant_amount", "network_amount", "fee"];
+        for row in range.rows().skip(1) {
+            for (h, c) in header.iter().zip(row) {
+                let ok = match c {
+                    calamine::Data::String(_) | calamine::Data::Empty => true,
+                    calamine::Data::Float(_) => amounts.contains(&h.as_str()),
+                    _ => false,
+                };
+                assert!(ok, "{gw:?} xlsx {h}: {c:?}");
+            }
+        }
         assert!(
             range
                 .rows()
                 .skip(1)
-                .flatten()
-                .all(|c| matches!(c, calamine::Data::String(_) | calamine::Data::Empty)),
-            "every xlsx cell is a string (exact amounts, no formulas)"
+                .any(|r| r.iter().any(|c| matches!(c, calamine::Data::Float(_)))),
+            "{gw:?}: exact amounts are number cells"
         );
         check_rows("xlsx", xrows.iter().map(seen_from_map).collect(), &want);
 

@@ -2,11 +2,16 @@
 //! frozen, an autofilter over the whole table, column widths fitted to the content (within
 //! bounds). Every original cell is written with `write_string`, so a cell like `=HYPERLINK(..)`
 //! is stored as a string cell that Excel shows as text and never evaluates: no `'` prefix is
-//! needed (or added) here. Amounts are written as TEXT cells too: an Excel number is an IEEE
-//! f64 (about 15-17 significant digits), which would silently turn `123456789012345.123456789`
-//! or an 18-decimal token amount into a different number; as text the exact decimal survives,
-//! and the cell is right-aligned with the `@` (text) number format so it reads like a number.
+//! needed (or added) here.
+//!
+//! Amounts (the sheet's amount column on a valid row, merchant amount, network amount, fee)
+//! are number cells when the decimal round-trips exactly through a double and Excel shows it
+//! back unchanged (at most 15 significant digits), with a number format of the amount's own
+//! decimals (`1250.00` stays `1250.00`), so finance can add them up; any other amount
+//! (`123456789012345.123456789`, most 18-decimal token amounts) is a right-aligned text cell
+//! with the `@` format, exactly as computed (docs/design.md, "Results ledger").
 
+use rust_decimal::Decimal;
 use rust_xlsxwriter::{
     DocProperties, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError,
 };
@@ -26,6 +31,61 @@ fn xerr(context: impl Into<String>) -> impl FnOnce(XlsxError) -> LedgerError {
         context,
         message: e.to_string(),
     }
+}
+
+/// The double an amount is, when a number cell holds it exactly: the nearest double's
+/// shortest decimal form is the same number, and it has at most 15 significant digits (what
+/// Excel shows). `None`: the amount must be a text cell.
+pub fn exact_double(d: Decimal) -> Option<f64> {
+    let f: f64 = d.to_string().parse().ok()?;
+    if !f.is_finite() {
+        return None;
+    }
+    let back: Decimal = format!("{f}").parse().ok()?;
+    let digits = d.normalize().mantissa().unsigned_abs().to_string().len();
+    (back == d && digits <= 15).then_some(f)
+}
+
+/// Number formats by number of decimals (`0`, `0.0`, `0.00`, …), made once each.
+#[derive(Default)]
+pub struct AmountFormats(Vec<Option<Format>>);
+
+impl AmountFormats {
+    /// The format showing `decimals` places.
+    pub fn of(&mut self, decimals: u32) -> &Format {
+        let i = decimals as usize;
+        if self.0.len() <= i {
+            self.0.resize(i + 1, None);
+        }
+        self.0[i].get_or_insert_with(|| {
+            let pattern = if decimals == 0 {
+                "0".to_string()
+            } else {
+                format!("0.{}", "0".repeat(i))
+            };
+            Format::new().set_num_format(pattern)
+        })
+    }
+}
+
+/// Writes an amount: a number cell when [`exact_double`] allows, else `text_format` text.
+pub fn write_amount(
+    sheet: &mut Worksheet,
+    row: u32,
+    col: u16,
+    d: Decimal,
+    formats: &mut AmountFormats,
+    text_format: &Format,
+) -> Result<(), XlsxError> {
+    match exact_double(d) {
+        Some(f) => {
+            sheet.write_number_with_format(row, col, f, formats.of(d.scale()))?;
+        }
+        None => {
+            sheet.write_string_with_format(row, col, d.to_string(), text_format)?;
+        }
+    }
+    Ok(())
 }
 
 /// The display width of a cell: its longest line, in characters.
@@ -72,8 +132,13 @@ fn fill(sheet: &mut Worksheet, ledger: &Ledger) -> Result<(), LedgerError> {
         .set_num_format("@")
         .set_align(FormatAlign::Right);
 
+    let mut formats = AmountFormats::default();
     let originals = original_headers(ledger);
     let width = original_width(ledger);
+    // The sheet's amount column: a number cell on a row whose amount parsed as written.
+    let amount_column = originals
+        .iter()
+        .position(|h| crate::sheet::Field::from_header(h) == Some(crate::sheet::Field::Amount));
     let headers: Vec<String> = originals
         .iter()
         .cloned()
@@ -95,9 +160,13 @@ fn fill(sheet: &mut Worksheet, ledger: &Ledger) -> Result<(), LedgerError> {
                 continue;
             }
             *col_width = (*col_width).max(text_width(cell));
-            sheet
-                .write_string(xr, col_index(c)?, cell)
-                .map_err(xerr(at(c)))?;
+            match cell.parse::<Decimal>() {
+                Ok(d) if Some(c) == amount_column && row.amount == Some(d) => {
+                    write_amount(sheet, xr, col_index(c)?, d, &mut formats, &amount_format)
+                }
+                _ => sheet.write_string(xr, col_index(c)?, cell).map(|_| ()),
+            }
+            .map_err(xerr(at(c)))?;
         }
         for (k, cell) in row.result_cells().into_iter().enumerate() {
             let c = width + k;
@@ -109,10 +178,8 @@ fn fill(sheet: &mut Worksheet, ledger: &Ledger) -> Result<(), LedgerError> {
                         .map_err(xerr(at(c)))?;
                 }
                 ResultCell::Amount(d) => {
-                    let t = d.to_string();
-                    widths[c] = widths[c].max(t.len());
-                    sheet
-                        .write_string_with_format(xr, col_index(c)?, t, &amount_format)
+                    widths[c] = widths[c].max(d.to_string().len());
+                    write_amount(sheet, xr, col_index(c)?, d, &mut formats, &amount_format)
                         .map_err(xerr(at(c)))?;
                 }
                 ResultCell::Empty => {}
@@ -134,4 +201,30 @@ fn fill(sheet: &mut Worksheet, ledger: &Ledger) -> Result<(), LedgerError> {
         .autofilter(0, 0, last_row, last_col)
         .map_err(xerr("autofilter"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod exact_tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_number_cell_only_where_a_double_holds_the_amount_exactly() {
+        assert_eq!(exact_double(d("1250.00")), Some(1250.0));
+        assert_eq!(exact_double(d("0.1")), Some(0.1));
+        assert_eq!(exact_double(d("-0.5")), Some(-0.5));
+        assert_eq!(exact_double(d("0.000000000000000001")), Some(1e-18));
+        assert_eq!(
+            exact_double(d("999999999999999")),
+            Some(999_999_999_999_999.0)
+        );
+        // More digits than Excel shows, or than a double holds.
+        assert_eq!(exact_double(d("1234567890.123456")), None);
+        assert_eq!(exact_double(d("123456789012345.123456789")), None);
+        assert_eq!(exact_double(d("1.123456789012345678")), None);
+        assert_eq!(exact_double(d("9999999999999999")), None);
+    }
 }

@@ -1,13 +1,15 @@
 //! `payrun quote --out FILE.xlsx`: the cost report as a workbook finance can file — a `rows`
 //! sheet with every planned row and its quoted fee (or why the calculator refused it), a
 //! `totals` sheet per currency and network, and a `variance` sheet against the previous run of
-//! the sheet when the book has one (docs/design.md, "Controls before money moves"). Amounts are
-//! written as text cells, exactly as computed (never through a float); every cell is a string
-//! cell, so no value can become a formula.
+//! the sheet when the book has one (docs/design.md, "Controls before money moves"). A number
+//! (amount, fee, count) is a number cell when it round-trips exactly through a double
+//! (`ledger::xlsx::exact_double`), else right-aligned text exactly as computed; every other
+//! cell is a string cell, so no value can become a formula.
 
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{Format, FormatAlign, Workbook, Worksheet, XlsxError};
 
+use crate::ledger::xlsx::{write_amount, AmountFormats};
 use crate::quote::{QuoteLine, QuoteReport};
 
 fn text(d: Option<Decimal>) -> String {
@@ -16,7 +18,10 @@ fn text(d: Option<Decimal>) -> String {
 
 fn table(sheet: &mut Worksheet, header: &[&str], rows: &[Vec<String>]) -> Result<(), XlsxError> {
     let bold = Format::new().set_bold();
-    let right = Format::new().set_align(FormatAlign::Right);
+    let right = Format::new()
+        .set_num_format("@")
+        .set_align(FormatAlign::Right);
+    let mut formats = AmountFormats::default();
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for (c, h) in header.iter().enumerate() {
         sheet.write_string_with_format(0, c as u16, *h, &bold)?;
@@ -27,11 +32,13 @@ fn table(sheet: &mut Worksheet, header: &[&str], rows: &[Vec<String>]) -> Result
             if let Some(w) = widths.get_mut(c) {
                 *w = (*w).max(cell.chars().count().min(60));
             }
-            let numeric = !cell.is_empty() && cell.parse::<Decimal>().is_ok();
-            if numeric {
-                sheet.write_string_with_format(xr, c as u16, cell, &right)?;
-            } else {
-                sheet.write_string(xr, c as u16, cell)?;
+            match cell.parse::<Decimal>() {
+                Ok(d) if !cell.is_empty() => {
+                    write_amount(sheet, xr, c as u16, d, &mut formats, &right)?;
+                }
+                _ => {
+                    sheet.write_string(xr, c as u16, cell)?;
+                }
             }
         }
     }

@@ -7,6 +7,19 @@ use std::fmt;
 
 use crate::networks::NetworkSpec;
 
+/// `a + b` exactly, or `None`: when the sum overflows, and when it does not fit a `Decimal`
+/// (96 bits of digits) at the scale of its terms, where `+` would silently round it. Totals
+/// of money go through here (docs/design.md, "Money").
+pub fn exact_add(a: Decimal, b: Decimal) -> Option<Decimal> {
+    let sum = a.checked_add(b)?;
+    // At the terms' scale the sum is exact; a smaller scale means digits were dropped, which
+    // is exact only if they were zeros: then subtracting gives the terms back.
+    if sum.scale() == a.scale().max(b.scale()) {
+        return Some(sum);
+    }
+    (sum.checked_sub(b) == Some(a) && sum.checked_sub(a) == Some(b)).then_some(sum)
+}
+
 /// The merchant-side idempotency key of one payout (2328 `order_id`, BlockATM `orderNo`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
 #[serde(transparent)]
@@ -201,4 +214,32 @@ pub struct Payout {
     pub remark: Option<String>,
     /// An explicit `order_id` column value, already checked for format and uniqueness.
     pub explicit_order_id: Option<String>,
+}
+
+#[cfg(test)]
+mod exact_add_tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_sum_that_would_round_is_refused() {
+        assert_eq!(exact_add(d("1.10"), d("2.205")), Some(d("3.305")));
+        assert_eq!(exact_add(d("-0.5"), d("0.5")), Some(d("0.0")));
+        let big = d("100000000000000000000.12345678");
+        // 21 + 8 digits: the exact sum needs 29 significant digits.
+        assert_eq!(exact_add(big, d("900000000000000000000")), None);
+        assert_eq!(
+            exact_add(d("10000000000000000000000000000"), d("0.5")),
+            None
+        );
+        assert_eq!(exact_add(Decimal::MAX, d("1")), None);
+        // Trailing zeros that do not fit are not a rounding.
+        assert_eq!(
+            exact_add(d("9999999999999999999999999999"), d("0.0")),
+            Some(d("9999999999999999999999999999"))
+        );
+    }
 }

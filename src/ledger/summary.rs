@@ -143,7 +143,7 @@ impl Counts {
 
 /// Adds exactly or reports which total overflowed.
 fn add_to(total: &mut Decimal, v: Decimal, what: &str, group: &str) -> Result<(), LedgerError> {
-    *total = total.checked_add(v).ok_or_else(|| LedgerError::Overflow {
+    *total = crate::model::exact_add(*total, v).ok_or_else(|| LedgerError::Overflow {
         what: what.into(),
         group: group.into(),
     })?;

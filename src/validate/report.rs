@@ -73,7 +73,7 @@ pub struct Report {
 pub struct Totals(Vec<(&'static str, &'static str, u64, Decimal)>);
 
 impl Totals {
-    /// Adds one valid row; false when the sum would overflow.
+    /// Adds one valid row; false when the sum would overflow or round (`model::exact_add`).
     pub fn add(&mut self, network: &'static str, currency: &'static str, amount: Decimal) -> bool {
         let i = match self
             .0
@@ -87,7 +87,7 @@ impl Totals {
             }
         };
         let e = &mut self.0[i];
-        match e.3.checked_add(amount) {
+        match crate::model::exact_add(e.3, amount) {
             Some(sum) => {
                 e.2 += 1;
                 e.3 = sum;

@@ -496,6 +496,13 @@ pub fn to_text(s: &Summary) -> String {
                 let sign = if m.fee_drift > Decimal::ZERO { "+" } else { "" };
                 line.push_str(&format!(", drift {sign}{drift}"));
             }
+            // Charged = quoted + drift + this: say it, or "charged" reads as a drift missed.
+            if !m.fees_charged_unquoted.is_zero() {
+                line.push_str(&format!(
+                    " ({} charged on rows without a quote)",
+                    f(m.fees_charged_unquoted)
+                ));
+            }
         }
         let _ = writeln!(out, "{line}");
         for (reason, n) in &c.failures_by_reason {
@@ -559,6 +566,23 @@ mod tests {
         );
         assert!(
             text.contains("12.345 paid out; fees quoted 0.500"),
+            "{text}"
+        );
+        assert!(!text.contains("without a quote"), "{text}");
+        // Fees charged on rows never quoted (an earlier order, a resume) are named, so the
+        // charged total does not read as a drift missed.
+        let mut g = group("TRX-TRC20", Decimal::new(20, 0), Decimal::new(1, 0));
+        g.money.fees_charged = Decimal::new(21, 1);
+        g.money.fees_charged_unquoted = Decimal::new(11, 1);
+        let summary = Summary {
+            groups: vec![g],
+            ..summary
+        };
+        let text = to_text(&summary);
+        assert!(
+            text.contains(
+                "fees quoted 1.0, charged 2.1, no drift (1.1 charged on rows without a quote)"
+            ),
             "{text}"
         );
     }

@@ -295,3 +295,35 @@ fn a_subcommands_help_lists_only_the_global_options_it_uses_and_still_accepts_th
         text(&o)
     );
 }
+
+/// `--sandbox` on BlockATM names the sandbox contract's chain as a live contract's
+/// configuration would: a sheet without a network column is paid on it.
+#[test]
+fn the_blockatm_sandbox_brings_its_contract_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = dir.path().join("p.csv");
+    std::fs::write(
+        &sheet,
+        format!("address,amount,currency\n{},5,USDT\n", tron_address(3)),
+    )
+    .unwrap();
+    let o = run_ok(
+        dir.path(),
+        &Default::default(),
+        &[
+            "run",
+            sheet.to_str().unwrap(),
+            "--gateway",
+            "blockatm",
+            "--sandbox",
+            "--yes",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let rows = read_csv_rows(&dir.path().join("p.results.csv"));
+    assert!(
+        ["pending", "completed"].contains(&rows[0]["status"].as_str()),
+        "{rows:?}"
+    );
+    assert!(!rows[0]["gateway_id"].is_empty(), "{rows:?}");
+}

@@ -335,6 +335,16 @@ impl Config {
                 Some(spec)
             }
         };
+        // `--sandbox` on BlockATM with no chain named: the embedded sandbox's contract chain,
+        // as its credentials are (the sheet then needs no network column, as on a live
+        // contract).
+        #[cfg(feature = "sandbox")]
+        let network = match network {
+            None if flags.sandbox && gateway == GatewayKind::BlockAtm => {
+                networks::lookup(crate::sandbox::DEFAULT_CHAIN)
+            }
+            n => n,
+        };
         let payout_type = match pick(None, env("PAYRUN_PAYOUT_TYPE"), p.payout_type.as_deref()) {
             None => PayoutType::Balance,
             Some(t) => PayoutType::parse(t).ok_or_else(|| ConfigError::Invalid {

@@ -1237,3 +1237,37 @@ fn an_edited_row_with_an_explicit_order_id_is_held_not_shown_paid_at_its_new_amo
         "{rows:?}"
     );
 }
+
+/// A run that ends with orders in doubt (the gateway never answered them) says how to resolve
+/// them: run the same command again.
+#[test]
+fn a_run_ending_in_doubt_says_to_run_again() {
+    let mut cfg = sandbox_config();
+    // BlockATM: the batch create is applied but never answered, and every lookup fails.
+    use payrun::sandbox::faults::{FaultKind, FaultRule};
+    let rule = |kind, path: &str| FaultRule {
+        kind,
+        path_contains: Some(path.into()),
+        every: 1,
+        remaining: None,
+    };
+    cfg.faults = vec![
+        rule(FaultKind::ApplyThenDrop, "/payout/batch"),
+        rule(FaultKind::Error5xx, "/payout/detail"),
+    ];
+    let sb = start(cfg);
+    let root = tempfile::tempdir().unwrap();
+    let env = env_with_book(&sb, Gw::BlockAtm, &root.path().join("book.sqlite"));
+    let sheet = write_sheet(root.path(), "pay.csv", 1);
+    short_timeouts(root.path(), 1.0);
+    let o = run(root.path(), &env, &sheet, &[]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("1 in doubt"), "{out}");
+    assert!(out.contains("again to resolve them"), "{out}");
+    // Run again, with the gateway answering: resolved, paid once.
+    sb.set_faults(Vec::new());
+    let o = run(root.path(), &env, &sheet, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_paid_exactly_once(&sb, 1);
+}

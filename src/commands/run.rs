@@ -645,6 +645,15 @@ fn finish(s: &Scope<'_>, stop: &Stop) -> anyhow::Result<ExitCode> {
             run.run_id, run.run_id
         )));
     }
+    if summary.totals.in_doubt > 0 {
+        eprintln!(
+            "{} order(s) in doubt: the gateway has not confirmed them; run `payrun run {}` again \
+             to resolve them (it asks the gateway about each before anything new is sent; \
+             nothing is paid twice)",
+            summary.totals.in_doubt,
+            args.sheet.sheet.display()
+        );
+    }
     if let Some(e) = stop.fatal_error() {
         return Err(Exit::refused(format!("the gateway stopped the run: {e}")).into());
     }

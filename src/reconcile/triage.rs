@@ -102,8 +102,15 @@ pub fn triage(
                         } else {
                             "--accept-edits"
                         };
+                        // An earlier order in doubt is resolved as it was sent (it may be
+                        // paid): only the edit waits.
+                        let earlier_note = if prev.status == Status::InDoubt {
+                            "; the earlier order is asked about as it was sent, and may be paid"
+                        } else {
+                            ""
+                        };
                         t.held.insert(o.payout.line, format!(
-                            "changed since it was sent as order {} ({} {} to {}, {}; now {} {} to {}); not sent — check the sheet, then run again with {flag} to send it as a new order of this run",
+                            "changed since it was sent as order {} ({} {} to {}, {}; now {} {} to {}); the change is not sent{earlier_note} — check the sheet, then run again with {flag} to send it as a new order of this run",
                             prev.order_id, prev.request.amount, prev.request.currency, prev.request.to_address, prev.status,
                             o.payout.amount, o.payout.currency, o.payout.address
                         ));

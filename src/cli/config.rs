@@ -363,6 +363,16 @@ impl Config {
                 hint: "allowance payouts need the authorising address".into(),
             });
         }
+        // The authorising address is an address of the contract's chain, checked as a
+        // recipient's is (checksum included).
+        if let (Some(a), Some(n)) = (&from_address, network) {
+            if gateway == GatewayKind::BlockAtm {
+                crate::validate::address::check(n.family, a).map_err(|e| ConfigError::Invalid {
+                    field: "PAYRUN_FROM_ADDRESS".into(),
+                    message: format!("not a {} address: {e}", n.code),
+                })?;
+            }
+        }
         let api_key = secret(src, "PAYRUN_API_KEY", p.api_key_file.as_deref())?;
         let api_secret = secret(src, "PAYRUN_API_SECRET", p.api_secret_file.as_deref())?;
         // The rule of `--rate` (`PerSecond`), for the environment and the profile alike.
@@ -639,6 +649,25 @@ mod tests {
         );
         let err = Config::resolve(&GlobalArgs::default(), &src).unwrap_err();
         assert!(err.to_string().contains("PAYRUN_FROM_ADDRESS"));
+        let allowance = |from: &'static str| {
+            sources(
+                &[
+                    ("PAYRUN_GATEWAY", "blockatm"),
+                    ("PAYRUN_NETWORK", "TRX-TRC20"),
+                    ("PAYRUN_PAYOUT_TYPE", "allowance"),
+                    ("PAYRUN_FROM_ADDRESS", from),
+                ],
+                Profile::default(),
+            )
+        };
+        let err = Config::resolve(&GlobalArgs::default(), &allowance("hello")).unwrap_err();
+        assert!(err.to_string().contains("PAYRUN_FROM_ADDRESS"), "{err}");
+        assert!(err.to_string().contains("not a TRX-TRC20 address"), "{err}");
+        let ok = Config::resolve(
+            &GlobalArgs::default(),
+            &allowance("TDy2r6LnrvAvn8GMgfe9PaSbDLmTkG4uJF"),
+        );
+        assert!(ok.is_ok(), "{ok:?}");
     }
 
     #[test]

@@ -44,10 +44,13 @@ pub fn to_text(r: &QuoteReport) -> String {
     }
     let show = |c: &str, a: Decimal| scales.show(c, a);
     let mut s = String::new();
-    s.push_str(&format!(
-        "{:<8} {:<10} {:>6} {:>20} {:>16} {:>20} {:>20}\n",
-        "currency", "network", "rows", "amount", "fees", "merchant debit", "recipients get"
-    ));
+    // Nothing to price (a resume with only orders in doubt to resolve): no empty table.
+    if !r.lines.is_empty() {
+        s.push_str(&format!(
+            "{:<8} {:<10} {:>6} {:>20} {:>16} {:>20} {:>20}\n",
+            "currency", "network", "rows", "amount", "fees", "merchant debit", "recipients get"
+        ));
+    }
     for l in &r.lines {
         s.push_str(&format!(
             "{:<8} {:<10} {:>6} {:>20} {:>16} {:>20} {:>20}{}\n",

@@ -1271,3 +1271,28 @@ fn a_run_ending_in_doubt_says_to_run_again() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_paid_exactly_once(&sb, 1);
 }
+
+/// Two sheets with one stem in a folder (`aff.csv`, `aff.xlsx`) write one results file: the
+/// second run says whose results it replaced and how to write them again.
+#[test]
+fn a_results_file_of_another_sheet_replaced_is_said() {
+    let sb = start(sandbox_config());
+    let root = tempfile::tempdir().unwrap();
+    let env = env_with_book(&sb, Gw::G2328, &root.path().join("book.sqlite"));
+    let csv = write_sheet(root.path(), "aff.csv", 2);
+    let o = run(root.path(), &env, &csv, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let other = write_sheet(root.path(), "aff.tsv", 1);
+    let tsv_text = std::fs::read_to_string(&other).unwrap().replace(',', "\t");
+    std::fs::write(&other, tsv_text.replace("10.01", "20.01")).unwrap();
+    let o = run(root.path(), &env, &other, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("held the results of run aff-") && text(&o).contains("--run-id aff-"),
+        "{}",
+        text(&o)
+    );
+    // The same sheet again (or a later period of it) replaces its own results quietly.
+    let o = run(root.path(), &env, &other, &[]);
+    assert!(!text(&o).contains("held the results"), "{}", text(&o));
+}

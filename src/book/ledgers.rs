@@ -78,6 +78,35 @@ impl Book {
             .map_err(|e| self.sql_err(e))
     }
 
+    /// The run (its id and sheet path) whose results ledger `path` holds now, when that is
+    /// another run than `run`, read from another sheet (two sheets with one stem in a folder:
+    /// `aff.csv` and `aff.xlsx` both write `aff.results.csv`) and the file is as it wrote it.
+    pub fn ledger_of_another_sheet(
+        &self,
+        run: &Run,
+        path: &Path,
+    ) -> Result<Option<(String, String)>, BookError> {
+        let Some((size, modified_ns)) = stat(path) else {
+            return Ok(None);
+        };
+        self.conn()
+            .query_row(
+                "SELECT r.run_id, r.sheet_path FROM ledgers l JOIN runs r ON r.id = l.run \
+                 WHERE l.path = ?1 AND l.run != ?2 AND r.sheet_path != ?3 \
+                 AND l.size = ?4 AND l.modified_ns = ?5 LIMIT 1",
+                params![
+                    path.to_string_lossy(),
+                    run.pk,
+                    run.sheet_path,
+                    size,
+                    modified_ns
+                ],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.sql_err(e))
+    }
+
     /// Records that the results ledger at `path` was just written from the run at `state`.
     pub fn note_ledger(
         &self,

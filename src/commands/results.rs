@@ -194,6 +194,14 @@ pub fn write_beside_sheet(
     let mut written = Vec::new();
     for t in ledger_targets(run, also) {
         crate::commands::outputs::check_output(&t, Some(book.path()), None)?;
+        if let Some((other, sheet)) = book.ledger_of_another_sheet(run, &t)? {
+            eprintln!(
+                "note: {} held the results of run {other} (sheet {sheet}); it now holds run {}'s \
+                 (`payrun report --run-id {other} --out FILE` writes run {other}'s again)",
+                t.display(),
+                run.run_id
+            );
+        }
         crate::ledger::write(&t, &ledger)?;
         book.note_ledger(run, &t, state, &note)?;
         written.push(t);

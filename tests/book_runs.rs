@@ -1296,3 +1296,39 @@ fn a_results_file_of_another_sheet_replaced_is_said() {
     let o = run(root.path(), &env, &other, &[]);
     assert!(!text(&o).contains("held the results"), "{}", text(&o));
 }
+
+/// A corrected copy of a paid sheet under another name (one row removed) is other content, so
+/// a new run: its confirmation says most of its payouts were just paid by the earlier run.
+#[test]
+fn a_copy_of_a_paid_sheet_with_a_row_removed_is_said_to_repeat_it() {
+    let sb = start(sandbox_config());
+    let root = tempfile::tempdir().unwrap();
+    let env = env_with_book(&sb, Gw::G2328, &root.path().join("book.sqlite"));
+    let sheet = write_sheet(root.path(), "june.csv", 4);
+    assert_eq!(run(root.path(), &env, &sheet, &[]).status.code(), Some(0));
+    let text_of = std::fs::read_to_string(&sheet).unwrap();
+    let mut lines: Vec<&str> = text_of.lines().collect();
+    lines.remove(2);
+    let copy = root.path().join("june-final.csv");
+    std::fs::write(&copy, lines.join("\n") + "\n").unwrap();
+    let o = run(root.path(), &env, &copy, &[]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "a warning, not a stop: {out}");
+    assert!(
+        out.contains("3 of 3 payouts repeat payouts run june-")
+            && out.contains("payout_repeats_recent_run"),
+        "{out}"
+    );
+    // Other payouts: nothing said.
+    let fresh = write_sheet(&folder(root.path(), "n"), "new.csv", 2);
+    let text_of = std::fs::read_to_string(&fresh)
+        .unwrap()
+        .replace("10.0", "30.0");
+    std::fs::write(&fresh, text_of).unwrap();
+    let o = run(root.path(), &env, &fresh, &[]);
+    assert!(
+        !text(&o).contains("payout_repeats_recent_run"),
+        "{}",
+        text(&o)
+    );
+}

@@ -11,6 +11,7 @@ pub mod init;
 pub mod load;
 pub mod outputs;
 pub mod quote;
+pub mod repeats;
 pub mod report;
 pub mod results;
 pub mod run;

@@ -163,6 +163,19 @@ pub fn execute(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         // The confirmation shows what changed since the previous run of this sheet.
         quote.variance =
             controls::previous_variance(&book, account, &info.path, &sheet, Some(run.pk))?;
+        if book.run_counts(&run)?.sent() == 0 {
+            if let Some(r) = crate::commands::repeats::recent_repeats(&book, account, &run, &plan)?
+            {
+                quote.warnings.push(format!(
+                    "{} of {} payouts repeat payouts run {} sent in the last {} hours: is this \
+                     sheet a copy of one already paid? [payout_repeats_recent_run]",
+                    r.rows,
+                    plan.len(),
+                    r.runs.join(", "),
+                    crate::commands::repeats::WINDOW_HOURS
+                ));
+            }
+        }
     }
     save_plan(&s, &sheet, &plan, &quote, &triage, &recipients.keys)?;
     drop(sheet);

@@ -62,40 +62,8 @@ impl Book {
     pub fn check_runs_against_chain(&self, account: Option<i64>) -> Result<(), BookError> {
         // run row id → (seq, sheet SHA-256, path, payouts digest) of its latest sheet event.
         let mut latest: HashMap<i64, (i64, String, String, Option<String>)> = HashMap::new();
-        {
-            let conn = self.conn();
-            // One account: a search of the partial index; every account (`verify`, which
-            // walks the chain anyway): a scan.
-            let mut stmt = conn
-                .prepare_cached(match account {
-                    Some(_) => {
-                        "SELECT seq, run, body FROM events WHERE kind = 'sheet' AND account = ?1 ORDER BY seq"
-                    }
-                    None => "SELECT seq, run, body FROM events WHERE kind = 'sheet' ORDER BY seq",
-                })
-                .map_err(|e| self.sql_err(e))?;
-            let mut rows = match account {
-                Some(a) => stmt.query([a]),
-                None => stmt.query([]),
-            }
-            .map_err(|e| self.sql_err(e))?;
-            while let Some(r) = rows.next().map_err(|e| self.sql_err(e))? {
-                let g = |e| self.sql_err(e);
-                let seq: i64 = r.get(0).map_err(g)?;
-                let Some(run) = r.get::<_, Option<i64>>(1).map_err(g)? else {
-                    continue;
-                };
-                let body = self.event_body(seq, "sheet", r.get_ref(2).map_err(g)?)?;
-                if let Ok(Event::Sheet {
-                    sheet_sha256,
-                    path,
-                    payouts_sha256,
-                    ..
-                }) = serde_json::from_slice::<Event>(&body)
-                {
-                    latest.insert(run, (seq, sheet_sha256, path, payouts_sha256));
-                }
-            }
+        for s in self.sheets_read(account)? {
+            latest.insert(s.run, (s.seq, s.sha256, s.path, s.payouts));
         }
         if latest.is_empty() {
             return Ok(());

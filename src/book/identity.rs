@@ -42,14 +42,17 @@ impl<'a> SheetKey<'a> {
 }
 
 /// One sheet a run was read from, as its `sheet` event records it.
-struct SheetRead {
-    run: i64,
-    path: String,
+pub(crate) struct SheetRead {
+    /// The event's seq.
+    pub seq: i64,
+    /// The run's row id.
+    pub run: i64,
+    pub path: String,
     /// `None` for CSV, and in events written before the worksheet was recorded (then any
     /// worksheet matches, as before).
-    worksheet: Option<String>,
-    sha256: String,
-    payouts: Option<String>,
+    pub worksheet: Option<String>,
+    pub sha256: String,
+    pub payouts: Option<String>,
 }
 
 /// Which of a key's identities one recorded sheet shares.
@@ -75,16 +78,23 @@ fn matches(
 }
 
 impl Book {
-    /// Every sheet the account's runs were read from, oldest first (the account's `sheet`
-    /// events, through their partial index).
-    fn sheets_read(&self, account: i64) -> Result<Vec<SheetRead>, BookError> {
+    /// Every sheet the account's runs (every account's: `None`) were read from, oldest first:
+    /// the `sheet` events, through their partial index for one account (schema 12).
+    pub(crate) fn sheets_read(&self, account: Option<i64>) -> Result<Vec<SheetRead>, BookError> {
         let conn = self.conn();
         let mut stmt = conn
-            .prepare_cached(
-                "SELECT seq, run, body FROM events WHERE kind = 'sheet' AND account = ?1 ORDER BY seq",
-            )
+            .prepare_cached(match account {
+                Some(_) => {
+                    "SELECT seq, run, body FROM events WHERE kind = 'sheet' AND account = ?1 ORDER BY seq"
+                }
+                None => "SELECT seq, run, body FROM events WHERE kind = 'sheet' ORDER BY seq",
+            })
             .map_err(|e| self.sql_err(e))?;
-        let mut rows = stmt.query([account]).map_err(|e| self.sql_err(e))?;
+        let mut rows = match account {
+            Some(a) => stmt.query([a]),
+            None => stmt.query([]),
+        }
+        .map_err(|e| self.sql_err(e))?;
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(|e| self.sql_err(e))? {
             let g = |e| self.sql_err(e);
@@ -102,6 +112,7 @@ impl Book {
             }) = serde_json::from_slice::<Event>(&body)
             {
                 out.push(SheetRead {
+                    seq,
                     run,
                     path,
                     worksheet,
@@ -158,7 +169,7 @@ impl Book {
                 note(pk, m);
             }
         }
-        for s in self.sheets_read(account)? {
+        for s in self.sheets_read(Some(account))? {
             let m = matches(
                 key,
                 &s.path,

@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 
 use super::address;
 use super::amount;
+use super::chars::trim;
 use super::duplicates::{hash128, hash64};
 use super::lookalike;
 use super::memo;
@@ -133,7 +134,7 @@ impl<'a> RowChecker<'a> {
         if self.rules.keep_rows {
             out.cells = (0..width).map(|i| text(i).to_string()).collect();
         }
-        if row.len() > width && (width..row.len()).any(|i| !text(i).trim().is_empty()) {
+        if row.len() > width && (width..row.len()).any(|i| !trim(text(i)).is_empty()) {
             out.errors.push(Problem::new(
                 line,
                 "",
@@ -194,7 +195,7 @@ impl<'a> RowChecker<'a> {
             self.network(cell(Field::Network).0, &mut push)
         };
         // Currency.
-        let currency_text = cell(Field::Currency).0.trim();
+        let currency_text = trim(cell(Field::Currency).0);
         let currency: Option<Cow<'_, str>> = if currency_text.is_empty() {
             self.rules.currency.as_deref().map(Cow::Borrowed)
         } else if currency_text.bytes().any(|b| b.is_ascii_lowercase()) {
@@ -311,7 +312,7 @@ impl<'a> RowChecker<'a> {
         // Order id.
         let (order_text, order_kind) = cell(Field::OrderId);
         let mut explicit_order_id = None;
-        if !order_text.trim().is_empty() {
+        if !trim(order_text).is_empty() {
             match order_id_problem(order_text, order_kind) {
                 Some(message) => push(Field::OrderId, codes::ORDER_ID_FORMAT, message),
                 None => {
@@ -324,7 +325,7 @@ impl<'a> RowChecker<'a> {
             }
         }
         // Fee option.
-        let fee_text = cell(Field::FeeOption).0.trim();
+        let fee_text = trim(cell(Field::FeeOption).0);
         let mut fee_option = self.rules.default_fee_option;
         if !fee_text.is_empty() {
             if self.rules.gateway == GatewayKind::BlockAtm {
@@ -349,7 +350,7 @@ impl<'a> RowChecker<'a> {
             }
         }
         // From currency.
-        let from_text = cell(Field::FromCurrency).0.trim();
+        let from_text = trim(cell(Field::FromCurrency).0);
         let mut from_currency = None;
         if !from_text.is_empty() {
             let upper = from_text.to_ascii_uppercase();
@@ -374,7 +375,7 @@ impl<'a> RowChecker<'a> {
             }
         }
         let remark_text = cell(Field::Remark).0;
-        if remark_text.trim() == EXAMPLE_REMARK {
+        if trim(remark_text) == EXAMPLE_REMARK {
             push(
                 Field::Remark,
                 codes::EXAMPLE_ROW,
@@ -477,7 +478,7 @@ impl<'a> RowChecker<'a> {
         push: &mut impl FnMut(Field, &'static str, String),
     ) -> Option<&'static NetworkSpec> {
         let gateway = self.rules.gateway;
-        let named = cell.trim();
+        let named = trim(cell);
         let spec = if named.is_empty() {
             None
         } else {

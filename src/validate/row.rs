@@ -91,9 +91,19 @@ impl<'a> RowChecker<'a> {
         }
     }
 
+    /// Checks one row alone (see `check_into`).
     pub fn check(&self, row: RowView<'_>) -> RowOutcome {
+        let mut out = RowOutcome::default();
+        self.check_into(row, &mut out);
+        out
+    }
+
+    /// Checks one row alone into `out`, which is reset first. The pipeline checks a batch's
+    /// rows in place in its vector of outcomes: returning each outcome (about 240 bytes) and
+    /// moving it into the vector was a `memmove` per row, 3.5 % of `validate`'s CPU.
+    pub fn check_into(&self, row: RowView<'_>, out: &mut RowOutcome) {
         let line = row.line();
-        let mut out = RowOutcome {
+        *out = RowOutcome {
             line,
             ..Default::default()
         };
@@ -123,12 +133,12 @@ impl<'a> RowChecker<'a> {
             if self.rules.keep_rows {
                 out.cells = vec![String::new(); width];
             }
-            return out;
+            return;
         }
         // UTF-8 is checked once for the whole row; a cell is then a slice of the row's text.
         let Some(row_text) = row_text(&row) else {
             out.not_utf8 = Some(first_non_utf8_cell(&row).unwrap_or(0));
-            return out;
+            return;
         };
         let text = |i: usize| row_text.get(row.range(i)).unwrap_or("");
         if self.rules.keep_rows {
@@ -386,12 +396,12 @@ impl<'a> RowChecker<'a> {
         problems.sort_by_key(|(order, _)| *order);
         out.errors.extend(problems.into_iter().map(|(_, p)| p));
         if !out.errors.is_empty() {
-            return out;
+            return;
         }
         let (Some(net), Some(asset), Some(amount), Some(address_key)) =
             (network, asset, amount, address_key)
         else {
-            return out;
+            return;
         };
         let normalized = amount.normalize().serialize();
         let memo_bytes = memo.unwrap_or("").as_bytes();
@@ -468,7 +478,6 @@ impl<'a> RowChecker<'a> {
             amount,
             payout,
         });
-        out
     }
 
     /// Resolves the row's network, reporting why it cannot be used.

@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use super::address;
 use super::amount;
 use super::chars::trim;
-use super::duplicates::{hash128, hash64};
+use super::duplicates::{hash128, hash64, recipient_hash};
 use super::lookalike;
 use super::memo;
 use super::problem::{codes, quote, Problem};
@@ -405,19 +405,19 @@ impl<'a> RowChecker<'a> {
         };
         let normalized = amount.normalize().serialize();
         let memo_bytes = memo.unwrap_or("").as_bytes();
+        // The address is hashed once (with its network): the duplicate key, the shared-address
+        // memo index and the look-alike identity all start from this hash, where each hashed
+        // the address again (the 128-bit hashes were 4.5 % of `validate`'s CPU).
+        let recipient = recipient_hash(net.code, address_key.as_str());
         let duplicate_key = hash128(&[
-            net.code.as_bytes(),
+            &recipient.to_le_bytes(),
             asset.currency.as_bytes(),
-            address_key.as_bytes(),
             &normalized,
             memo_bytes,
         ]);
-        let memo_use = net.memo.then(|| {
-            (
-                hash128(&[net.code.as_bytes(), address_key.as_bytes()]),
-                memo.map(|m| hash64(m.as_bytes())),
-            )
-        });
+        let memo_use = net
+            .memo
+            .then(|| (recipient, memo.map(|m| hash64(m.as_bytes()))));
         if self.rules.keep_rows {
             // A value filled in from a flag (or the BlockATM contract's chain) is shown in its
             // column as sent: the book's snapshot and the results ledger record it.
@@ -453,7 +453,7 @@ impl<'a> RowChecker<'a> {
             ));
         }
         let lookalike = lookalike::shape(net.code, net.family, address_text)
-            .map(|shape| (shape, lookalike::identity(net.code, address_key.as_str())));
+            .map(|shape| (shape, lookalike::identity_of(recipient)));
         let payout = self.rules.keep_rows.then(|| {
             Box::new(Payout {
                 line,

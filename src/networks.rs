@@ -147,7 +147,7 @@ pub static NETWORKS: &[NetworkSpec] = &[
 
 /// Finds a network by code or alias (case-insensitive, surrounding spaces ignored).
 pub fn lookup(name: &str) -> Option<&'static NetworkSpec> {
-    let name = name.trim();
+    let name = crate::validate::chars::trim(name);
     // Most cells hold the code exactly; names are unique across the table (a test checks),
     // so an exact code match is the network the case-insensitive search would find.
     if let Some(n) = NETWORKS.iter().find(|n| n.code == name) {
@@ -169,9 +169,10 @@ impl NetworkSpec {
 
     /// The asset for `currency` (case-insensitive) on this network for the gateway.
     pub fn asset(&self, gateway: GatewayKind, currency: &str) -> Option<&'static Asset> {
+        let currency = crate::validate::chars::trim(currency);
         self.assets(gateway)
             .iter()
-            .find(|a| a.currency.eq_ignore_ascii_case(currency.trim()))
+            .find(|a| a.currency.eq_ignore_ascii_case(currency))
     }
 
     /// Whether the gateway serves this network at all.

@@ -71,6 +71,47 @@ proptest! {
     }
 
     #[test]
+    fn a_row_checked_into_a_used_slot_is_checked_as_into_a_fresh_one(
+        first in proptest::collection::vec((".{0,60}", any::<u8>()), 0..10),
+        second in proptest::collection::vec((".{0,60}", any::<u8>()), 0..10),
+        valid_first in any::<bool>(),
+        keep_rows in any::<bool>(),
+    ) {
+        // The pipeline reuses its outcome slots from batch to batch (`check_into`): whatever
+        // a slot held (a valid row with its keys and payout, or problems), the next row's
+        // outcome must be exactly what a fresh check gives.
+        let header = ["address", "amount", "currency", "network", "memo", "order_id",
+            "fee_option", "from_currency", "remark", "name"];
+        let columns = Columns::from_header(header.iter().map(|s| s.to_string()).collect()).unwrap();
+        let rules = RowRules {
+            gateway: GatewayKind::G2328,
+            currency: None,
+            network: None,
+            chain: None,
+            default_fee_option: FeeOption::Deduct,
+            keep_rows,
+            decimal_separator: None,
+        };
+        let valid: [(&str, u8); 6] = [
+            ("TSYCEiSKYabMtGqC58mo37szjpYcGAHRjo", 0), ("12.5", 0), ("USDT", 0),
+            ("TRX-TRC20", 0), ("", 0), ("order-1", 0),
+        ];
+        let mut batch = Batch::new();
+        if valid_first {
+            batch.push_row(2, valid.iter().map(|(t, k)| (*t, kind(*k))));
+        } else {
+            batch.push_row(2, first.iter().map(|(t, k)| (t.as_str(), kind(*k))));
+        }
+        batch.push_row(3, second.iter().map(|(t, k)| (t.as_str(), kind(*k))));
+        let checker = RowChecker::new(&rules, &columns);
+        let mut slot = checker.check(batch.row(0).unwrap());
+        prop_assert!(!valid_first || slot.valid.is_some(), "{:?}", slot.errors);
+        checker.check_into(batch.row(1).unwrap(), &mut slot);
+        let fresh = checker.check(batch.row(1).unwrap());
+        prop_assert_eq!(format!("{slot:?}"), format!("{fresh:?}"));
+    }
+
+    #[test]
     fn amounts_never_panic(text in "\\PC{0,40}") {
         let _ = payrun::validate::amount::parse(&text);
     }

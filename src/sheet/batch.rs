@@ -133,6 +133,13 @@ impl Batch {
         &mut self.data[self.data_len + offset..]
     }
 
+    /// `tail(0, min)` and the cell end offsets at once, for a reader that writes a row's
+    /// bytes and its cell ends together.
+    pub(crate) fn tail_and_ends(&mut self, min: usize) -> (&mut [u8], &mut Vec<usize>) {
+        self.tail(0, min);
+        (&mut self.data[self.data_len..], &mut self.ends)
+    }
+
     pub fn row(&self, i: usize) -> Option<RowView<'_>> {
         self.records.get(i).map(|rec| RowView {
             batch: self,

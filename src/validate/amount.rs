@@ -6,7 +6,7 @@
 use rust_decimal::Decimal;
 use std::str::FromStr;
 
-use super::chars;
+use super::chars::{self, trim};
 use super::problem::{codes, quote};
 
 /// Why an amount was refused.
@@ -41,29 +41,33 @@ pub enum Separators {
 
 /// `[1-9]ddd?` then one or more `.ddd` groups.
 fn dot_grouped(t: &str) -> bool {
-    let mut groups = t.split('.');
-    let first = groups.next().unwrap_or("");
+    // bytes, not `str::split('.')`: '.' is ASCII, and the char searcher was most of this
+    // function's cost (it runs on every text amount)
+    let mut groups = t.as_bytes().split(|&b| b == b'.');
+    let first = groups.next().unwrap_or(b"");
     let mut n = 0;
     let rest_ok = groups.all(|g| {
         n += 1;
-        g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit())
+        g.len() == 3 && g.iter().all(u8::is_ascii_digit)
     });
     n > 0
         && rest_ok
         && (1..=3).contains(&first.len())
-        && first.bytes().all(|b| b.is_ascii_digit())
-        && !first.starts_with('0')
+        && first.iter().all(u8::is_ascii_digit)
+        && first[0] != b'0'
 }
 
 /// The separators of a text amount (surrounding whitespace ignored).
 pub fn separators(text: &str) -> Separators {
-    let t = text.trim();
-    if let Some((int, frac)) = t.split_once(',') {
+    let t = trim(text);
+    // ',' is ASCII: a byte search finds what `split_once(',')` would
+    if let Some(comma) = t.bytes().position(|b| b == b',') {
+        let (int, frac) = (&t[..comma], &t[comma + 1..]);
         let int_ok =
             (!int.is_empty() && int.bytes().all(|b| b.is_ascii_digit())) || dot_grouped(int);
         let frac_ok = !frac.is_empty() && frac.bytes().all(|b| b.is_ascii_digit());
         // `1,500` alone is a thousands comma as much as a decimal one: not counted.
-        if int_ok && frac_ok && (frac.len() != 3 || int.contains('.')) {
+        if int_ok && frac_ok && (frac.len() != 3 || int.as_bytes().contains(&b'.')) {
             return Separators::DecimalComma;
         }
         return Separators::Plain;
@@ -82,7 +86,7 @@ pub fn parse_with(text: &str, separator: Option<DecimalSeparator>) -> Result<Dec
     if separator != Some(DecimalSeparator::Comma) {
         return parse(text);
     }
-    let t = text.trim();
+    let t = trim(text);
     let (int, frac) = t.split_once(',').unwrap_or((t, ""));
     let int_ok = (!int.is_empty() && int.bytes().all(|b| b.is_ascii_digit())) || dot_grouped(int);
     let frac_ok = frac.bytes().all(|b| b.is_ascii_digit()) && (t.contains(',') != frac.is_empty());
@@ -111,7 +115,7 @@ pub fn parse_with(text: &str, separator: Option<DecimalSeparator>) -> Result<Dec
 /// The error of a dot-grouped amount in a file whose convention is not stated but uses decimal
 /// commas or `;` as delimiter.
 pub fn ambiguous(text: &str, why: &str) -> AmountError {
-    let t = text.trim();
+    let t = trim(text);
     let thousands: String = t.chars().filter(|c| *c != '.').collect();
     err(
         codes::AMOUNT_AMBIGUOUS_SEPARATOR,
@@ -143,7 +147,7 @@ fn is_plain(t: &str) -> bool {
 
 /// Parses the amount text (surrounding whitespace ignored).
 pub fn parse(text: &str) -> Result<Decimal, AmountError> {
-    let t = text.trim();
+    let t = trim(text);
     if t.is_empty() {
         return Err(err(codes::AMOUNT_MISSING, "the amount is empty".into()));
     }

@@ -4,6 +4,19 @@
 //! memos and amounts refuse the invisible ones; each field names the character and its
 //! position. Nothing is trimmed or repaired.
 
+/// `str::trim`, answering at once for the usual cell: text that starts and ends with
+/// printable ASCII (`!`..`~`) has no whitespace at either end and is returned as it is. The
+/// row checks trim a dozen cells a row for lookups and emptiness tests (never to repair a
+/// value: see above); the general trim decoded characters at both ends each time (3 % of
+/// `validate`'s CPU).
+#[inline]
+pub fn trim(text: &str) -> &str {
+    match (text.as_bytes().first(), text.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
+        _ => text.trim(),
+    }
+}
+
 /// What one character is, for the field checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CharClass {

@@ -35,6 +35,13 @@ pub fn hash128(parts: &[&[u8]]) -> u128 {
     h.digest128()
 }
 
+/// The hash of a recipient: its network and canonical address key. A row's duplicate key,
+/// its shared-address memo entry and its look-alike identity are built from it, so the
+/// address is hashed once a row.
+pub fn recipient_hash(network: &str, key: &str) -> u128 {
+    hash128(&[network.as_bytes(), key.as_bytes()])
+}
+
 /// Keys are already hashes: use their low bits directly.
 #[derive(Default)]
 pub struct PassThroughHasher(u64);

@@ -13,7 +13,7 @@ use super::probe_table::{self, ProbeTable};
 use rustc_hash::FxHashMap;
 
 use super::address::AddressFamily;
-use super::duplicates::hash128;
+use super::duplicates::{hash128, recipient_hash};
 
 /// Characters compared at each end.
 pub const ENDS: usize = 4;
@@ -63,7 +63,13 @@ pub fn shape(network: &str, family: AddressFamily, address: &str) -> Option<u64>
 
 /// The identity of an address (its canonical key's hash) for "same or different".
 pub fn identity(network: &str, key: &str) -> u64 {
-    hash128(&[network.as_bytes(), key.as_bytes()]) as u64
+    identity_of(recipient_hash(network, key))
+}
+
+/// `identity` from the recipient's hash (`duplicates::recipient_hash`), which the row check
+/// has already computed.
+pub fn identity_of(recipient: u128) -> u64 {
+    recipient as u64
 }
 
 /// Shapes seen so far, each with the first address of that shape and where it was seen.

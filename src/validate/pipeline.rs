@@ -375,7 +375,8 @@ pub fn run(
                     }
                     start = end;
                 }
-                outcomes.clear();
+                // not cleared: the next batch's checks overwrite (and drop) each slot in
+                // parallel; the rows' problems were handed on above
                 let _ = spare_out_tx.send(outcomes);
             }
             Ok(())
@@ -390,18 +391,22 @@ pub fn run(
                     return Err(e);
                 }
             };
+            // Each row is checked in place in its slot of a recycled outcome vector
+            // (`check_into` resets the slot, dropping what an earlier batch left there): an
+            // outcome is about 240 bytes, and returning it to be moved into the vector cost
+            // a memmove per row; clearing the vector after the merge and filling it with
+            // defaults again cost writing every slot twice.
             let mut outcomes = spare_out_rx.try_recv().unwrap_or_default();
-            outcomes.par_extend(
-                batch
-                    .row_views()
-                    .into_par_iter()
-                    .with_min_len(512)
-                    .map(|r| {
-                        let mut o = checker.check(r);
-                        layout_problems(&mut o, r, &columns);
-                        o
-                    }),
-            );
+            outcomes.truncate(batch.len());
+            outcomes.resize_with(batch.len(), RowOutcome::default);
+            outcomes
+                .par_iter_mut()
+                .zip(batch.row_views())
+                .with_min_len(512)
+                .for_each(|(o, r)| {
+                    checker.check_into(r, o);
+                    layout_problems(o, r, &columns);
+                });
             let _ = spare_batch_tx.send(batch);
             if checked_tx.send(outcomes).is_err() {
                 break; // the merge stopped on an error; it is returned below

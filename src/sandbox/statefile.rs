@@ -416,17 +416,30 @@ fn private_options() -> OpenOptions {
     o
 }
 
+/// How long a lock held elsewhere is waited for before the file is called in use. A sandbox
+/// just stopped can still hold it for a moment: a process forked in between (another thread
+/// starting a child) holds a copy of the descriptor, and with it the lock, until it execs.
+const LOCK_PATIENCE: Duration = Duration::from_secs(2);
+
 fn try_lock(file: File, state_path: &Path) -> io::Result<File> {
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(fs::TryLockError::WouldBlock) => Err(io::Error::new(
-            io::ErrorKind::ResourceBusy,
-            format!(
-                "sandbox state file {} is in use by another running sandbox",
-                state_path.display()
-            ),
-        )),
-        Err(fs::TryLockError::Error(e)) => Err(with_path(state_path, e)),
+    let deadline = std::time::Instant::now() + LOCK_PATIENCE;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::ResourceBusy,
+                    format!(
+                        "sandbox state file {} is in use by another running sandbox",
+                        state_path.display()
+                    ),
+                ))
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(with_path(state_path, e)),
+        }
     }
 }
 

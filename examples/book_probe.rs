@@ -183,6 +183,9 @@ fn breakdown(path: &Path, n: u64) -> rusqlite::Result<()> {
         ("rows", "amount"),
         ("rows", "quoted_fee"),
         ("rows", "cells"),
+        ("packed_blocks", "bytes"),
+        ("packed_order_ids", "key"),
+        ("packed_ranges", "block"),
     ];
     for (t, col) in cols {
         let s: Option<i64> =
@@ -600,11 +603,12 @@ fn main() -> Res<()> {
         let built = bookgen::build(&path, &plan, &snapshot, true)?;
         drop(snapshot);
         println!(
-            "built: plan saved in {:.1} s, {} events recorded in {:.1} s ({} per record call), load {}",
+            "built: plan saved in {:.1} s, {} events recorded in {:.1} s ({} per record call), run packed in {:.1} s, load {}",
             built.plan.as_secs_f64(),
             3 * n,
             built.events.as_secs_f64(),
             bookgen::BATCH,
+            built.pack.as_secs_f64(),
             load()
         );
         let (db, wal) = bookgen::file_sizes(&path);

@@ -186,10 +186,26 @@ pub fn build(
     snapshot: &SheetSnapshot,
     progress: bool,
 ) -> Result<Built, BookError> {
-    let n = plan.len() as u64;
+    build_for(
+        path,
+        plan,
+        snapshot,
+        progress,
+        sheet_info(plan.len() as u64),
+    )
+}
+
+/// [`build`] of a run that read the sheet `info` (a sheet written to disk, so the real binary
+/// finds the run by its path and hash).
+pub fn build_for(
+    path: &Path,
+    plan: &[PlannedOrder],
+    snapshot: &SheetSnapshot,
+    progress: bool,
+    info: SheetInfo,
+) -> Result<Built, BookError> {
     let book = Book::open(path)?;
     let account = book.account(&account_key())?;
-    let info = sheet_info(n);
     let run = book.create_run(
         account,
         Some(RUN_ID),

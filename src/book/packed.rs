@@ -18,8 +18,9 @@
 //! a lookup row or a range edited or deleted outside payrun in `meta.edits_outside`; payrun's
 //! own packing and unpacking restore the count inside their transaction.
 //!
-//! A write to a packed run unpacks it first ([`unpack_run`], same transaction), so every write
-//! path stays as it is.
+//! A write to a packed order moves its block back into the live tables first
+//! ([`unpack_block`], same transaction; a plan saved again moves the whole run, [`unpack_run`]),
+//! so every write path stays as it is; a run partly packed reads as one.
 
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -28,8 +29,10 @@ use sha2::{Digest, Sha256};
 /// Orders per block: 4,096 compressed about as well as 16,384 and decode in a few ms.
 pub const BLOCK_ORDERS: usize = 4096;
 
-/// zstd level of a block (measured: docs/book.md, "Performance").
-const LEVEL: i32 = 9;
+/// zstd level of a block: level 3 packs a block of 4,096 orders in about 40 ms to 367 B an
+/// order; 9 takes three times as long for no gain, 19 gains 10 % at 170 times the time
+/// (docs/book.md, "Performance").
+const LEVEL: i32 = 3;
 
 /// First byte of `packed_blocks.bytes`: the framing version, then a zstd frame.
 const FORMAT: u8 = 1;
@@ -266,7 +269,8 @@ fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b);
 }
 
-fn put_value(out: &mut Vec<u8>, v: &Value) {
+/// A value into `out`; a blob's bytes (seals, markers) into `side`, its length in `out`.
+fn put_value(out: &mut Vec<u8>, side: &mut Vec<u8>, v: &Value) {
     match v {
         Value::Null => out.push(T_NULL),
         Value::Integer(n) => {
@@ -283,14 +287,17 @@ fn put_value(out: &mut Vec<u8>, v: &Value) {
         }
         Value::Blob(b) => {
             out.push(T_BLOB);
-            put_bytes(out, b);
+            put_varint(out, b.len() as u64);
+            side.extend_from_slice(b);
         }
     }
 }
 
-/// A cursor over a decoded block; every read fails cleanly on bytes that end early.
+/// A cursor over a decoded block (`b`, its binary section `side`); every read fails cleanly
+/// on bytes that end early.
 struct Reader<'a> {
     b: &'a [u8],
+    side: &'a [u8],
 }
 
 impl<'a> Reader<'a> {
@@ -323,6 +330,16 @@ impl<'a> Reader<'a> {
         self.b = rest;
         Ok(head)
     }
+    /// `n` bytes of the binary section.
+    fn side(&mut self, n: u64) -> Result<&'a [u8], String> {
+        let n = usize::try_from(n)
+            .ok()
+            .filter(|&n| n <= self.side.len())
+            .ok_or("a binary value runs past its section")?;
+        let (head, rest) = self.side.split_at(n);
+        self.side = rest;
+        Ok(head)
+    }
     fn text(&mut self) -> Result<String, String> {
         String::from_utf8(self.bytes()?.to_vec()).map_err(|_| "a text is not UTF-8".to_string())
     }
@@ -341,7 +358,10 @@ impl<'a> Reader<'a> {
                 Value::Real(f64::from_le_bytes(f.try_into().unwrap_or([0; 8])))
             }
             T_TEXT => Value::Text(self.text()?),
-            T_BLOB => Value::Blob(self.bytes()?.to_vec()),
+            T_BLOB => {
+                let n = self.varint()?;
+                Value::Blob(self.side(n)?.to_vec())
+            }
             t => return Err(format!("unknown value tag {t}")),
         })
     }
@@ -351,40 +371,54 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The framing of a block's orders (before compression).
+/// The framing of a block's orders (before compression): `PRB1`, the length of the binary
+/// section and the section (every seal, marker and event hash, in order: 32-byte hashes
+/// compress as they are, and kept apart they leave the text's statistics alone), then the
+/// account, the run and per order its row values, its sheet rows and its events.
 fn frame(account: i64, run: i64, orders: &[PackedOrder]) -> Vec<u8> {
     let mut out = Vec::with_capacity(orders.len() * 2048);
-    out.extend_from_slice(MAGIC);
+    let mut side = Vec::with_capacity(orders.len() * 128);
     put_int(&mut out, account);
     put_int(&mut out, run);
     put_varint(&mut out, orders.len() as u64);
     for o in orders {
         for v in &o.order {
-            put_value(&mut out, v);
+            put_value(&mut out, &mut side, v);
         }
         put_varint(&mut out, o.rows.len() as u64);
         for r in &o.rows {
             for v in r {
-                put_value(&mut out, v);
+                put_value(&mut out, &mut side, v);
             }
         }
         put_varint(&mut out, o.events.len() as u64);
         for e in &o.events {
             put_int(&mut out, e.seq);
             put_int(&mut out, e.account);
-            put_value(&mut out, &e.run.map(Value::Integer).unwrap_or(Value::Null));
-            put_value(&mut out, &e.order_col);
+            put_value(
+                &mut out,
+                &mut side,
+                &e.run.map(Value::Integer).unwrap_or(Value::Null),
+            );
+            put_value(&mut out, &mut side, &e.order_col);
             put_bytes(&mut out, e.kind.as_bytes());
             put_bytes(&mut out, e.body.as_bytes());
-            put_bytes(&mut out, &e.hash);
+            put_varint(&mut out, e.hash.len() as u64);
+            side.extend_from_slice(&e.hash);
         }
     }
-    out
+    let mut framed = Vec::with_capacity(out.len() + side.len() + 16);
+    framed.extend_from_slice(MAGIC);
+    put_bytes(&mut framed, &side);
+    framed.extend_from_slice(&out);
+    framed
 }
 
 fn unframe(id: i64, b: &[u8]) -> Result<Block, String> {
     let rest = b.strip_prefix(&MAGIC[..]).ok_or("it is not a block")?;
-    let mut r = Reader { b: rest };
+    let mut head = Reader { b: rest, side: &[] };
+    let side = head.bytes()?;
+    let mut r = Reader { b: head.b, side };
     let account = r.int()?;
     let run = r.int()?;
     let n = r.count()?;
@@ -408,7 +442,10 @@ fn unframe(id: i64, b: &[u8]) -> Result<Block, String> {
                     order_col: r.value()?,
                     kind: r.text()?,
                     body: r.text()?,
-                    hash: r.bytes()?.to_vec(),
+                    hash: {
+                        let n = r.varint()?;
+                        r.side(n)?.to_vec()
+                    },
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;
@@ -418,7 +455,7 @@ fn unframe(id: i64, b: &[u8]) -> Result<Block, String> {
             events,
         });
     }
-    if !r.b.is_empty() {
+    if !r.b.is_empty() || !r.side.is_empty() {
         return Err("bytes follow its last order".into());
     }
     Ok(Block {
@@ -431,9 +468,14 @@ fn unframe(id: i64, b: &[u8]) -> Result<Block, String> {
 
 /// `packed_blocks.bytes` of a block's orders.
 pub fn encode_block(account: i64, run: i64, orders: &[PackedOrder]) -> Vec<u8> {
+    encode_block_at(account, run, orders, LEVEL)
+}
+
+/// [`encode_block`] at zstd level `level` (the probe measures levels with it).
+pub fn encode_block_at(account: i64, run: i64, orders: &[PackedOrder], level: i32) -> Vec<u8> {
     let framed = frame(account, run, orders);
     let mut out = vec![FORMAT];
-    let frame = zstd::bulk::Compressor::new(LEVEL)
+    let frame = zstd::bulk::Compressor::new(level)
         .and_then(|mut c| {
             c.include_checksum(true)?;
             c.compress(&framed)
@@ -766,27 +808,134 @@ pub struct Packed {
     pub events: u64,
 }
 
+/// The stretches of consecutive values in `sorted` (deduplicated): `(first, last)` each.
+fn stretches(sorted: &[i64]) -> Vec<(i64, i64)> {
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    for &v in sorted {
+        match out.last_mut() {
+            Some((_, last)) if *last + 1 == v => *last = v,
+            _ => out.push((v, v)),
+        }
+    }
+    out
+}
+
+/// An event read for packing: seq, account, run, `events.order_id`, kind, body as stored,
+/// hash.
+type RawEvent = (i64, i64, Option<i64>, Value, String, Value, Vec<u8>);
+
+/// One order read for packing, its values as stored (decoded and framed on another thread).
+struct RawOrder {
+    order: Vec<Value>,
+    rows: Vec<Vec<Value>>,
+    events: Vec<RawEvent>,
+}
+
+/// A raw order as a block holds it: its answer, cells and event bodies decoded, events of
+/// another order whose id shares its key left out.
+fn packed_order(raw: RawOrder, run_id: &str) -> Result<PackedOrder, PackError> {
+    let mut order = raw.order;
+    let order_id = match &order[oc::ORDER_ID] {
+        Value::Text(t) => t.clone(),
+        _ => String::new(),
+    };
+    // A compressed answer is kept decoded (a marker stays as it is).
+    if matches!(&order[oc::STATE], Value::Blob(b) if b.len() > 1) {
+        order[oc::STATE] = decoded((&order[oc::STATE]).into(), || {
+            format!("the answer of order {order_id}")
+        })?;
+    }
+    let mut rows = raw.rows;
+    for row in &mut rows {
+        let line = match &row[1] {
+            Value::Integer(n) => *n,
+            _ => 0,
+        };
+        row[ROW_CELLS] = decoded((&row[ROW_CELLS]).into(), || {
+            format!("line {line} of run {run_id}: its cells")
+        })?;
+    }
+    let mut events = Vec::with_capacity(raw.events.len());
+    for (seq, account, run, order_col, kind, body, hash) in raw.events {
+        let body = match super::codec::decode_str((&body).into()) {
+            Ok(Some(b)) => b,
+            Ok(None) => String::new(),
+            Err(e) => {
+                return Err(PackError::Damaged(format!(
+                    "event #{seq} of run {run_id} is unreadable ({e}): edited outside payrun"
+                )))
+            }
+        };
+        // Another order whose id shares the key: not this one's.
+        match serde_json::from_str::<Named>(&body) {
+            Ok(Named { order_id: Some(o) }) if o == order_id => {}
+            _ => continue,
+        }
+        events.push(PackedEvent {
+            seq,
+            account,
+            run,
+            order_col,
+            kind,
+            body,
+            hash,
+        });
+    }
+    events.sort_unstable_by_key(|e| e.seq);
+    Ok(PackedOrder {
+        order,
+        rows,
+        events,
+    })
+}
+
+/// The key of the order id an event body carries (None: a run-level event).
+fn event_key(seq: i64, stored: &Value, run_id: &str) -> Result<Option<i64>, PackError> {
+    let body = super::codec::decode(stored.into()).map_err(|e| {
+        PackError::Damaged(format!(
+            "event #{seq} of run {run_id} is unreadable ({e}): edited outside payrun"
+        ))
+    })?;
+    Ok(
+        body.and_then(|b| match serde_json::from_slice::<Named>(&b) {
+            Ok(Named { order_id: Some(id) }) => Some(order_key(&id)),
+            _ => None,
+        }),
+    )
+}
+
 /// Packs run `run` (a finished run: the caller says so) inside `tx`: its orders, the sheet rows
 /// naming them and its events carrying an order id move into blocks. An event whose order the
 /// run does not have stays live. Returns what moved.
+///
+/// Memory: 16 bytes an event of the run, and two blocks' data. This thread reads; a second
+/// one decodes, frames and compresses the block read before.
 pub fn pack_run(tx: &Transaction<'_>, run: i64) -> Result<Packed, PackError> {
+    use rayon::prelude::*;
     let before = edits_outside(tx)?;
     let run_id = run_name(tx, run);
-    // The run's events carrying an order id: (key of the order id, seq), sorted.
+    // The run's events carrying an order id: (key of the order id, seq), sorted. Bodies are
+    // read in chunks and decoded on every core.
     let mut keyed: Vec<(i64, i64)> = Vec::new();
     {
-        let mut stmt = tx.prepare("SELECT seq, kind, body FROM events WHERE run = ?1")?;
+        let mut stmt = tx.prepare("SELECT seq, body FROM events WHERE run = ?1")?;
         let mut rows = stmt.query([run])?;
-        while let Some(r) = rows.next()? {
-            let seq: i64 = r.get(0)?;
-            let body = super::codec::decode(r.get_ref(2)?).map_err(|e| {
-                PackError::Damaged(format!(
-                    "event #{seq} of run {run_id} is unreadable ({e}): edited outside payrun"
-                ))
-            })?;
-            let Some(body) = body else { continue };
-            if let Ok(Named { order_id: Some(id) }) = serde_json::from_slice::<Named>(&body) {
-                keyed.push((order_key(&id), seq));
+        let mut chunk: Vec<(i64, Value)> = Vec::with_capacity(8192);
+        loop {
+            let next = rows.next()?;
+            if let Some(r) = next {
+                chunk.push((r.get(0)?, r.get(1)?));
+            }
+            if chunk.len() == 8192 || (next.is_none() && !chunk.is_empty()) {
+                let keys = chunk
+                    .par_iter()
+                    .map(|(seq, body)| Ok(event_key(*seq, body, &run_id)?.map(|k| (k, *seq))))
+                    .collect::<Result<Vec<_>, PackError>>()?;
+                keyed.extend(keys.into_iter().flatten());
+                chunk.clear();
+            }
+            if next.is_none() {
+                break;
             }
         }
     }
@@ -811,93 +960,173 @@ pub fn pack_run(tx: &Transaction<'_>, run: i64) -> Result<Packed, PackError> {
         events: 0,
     };
     let mut moved_seqs: Vec<i64> = Vec::new();
-    let mut order_stmt =
-        tx.prepare_cached(&format!("SELECT {ORDER_COLS} FROM orders WHERE id = ?1"))?;
-    let mut row_stmt = tx.prepare_cached(&format!(
-        "SELECT {ROW_COLS} FROM rows WHERE run = ?1 AND line = ?2"
+    // A block's orders, sheet rows and events are read by ranges (ids, lines and seqs that
+    // follow each other are read in one pass of the b-tree, not one search each).
+    let mut order_stmt = tx.prepare_cached(&format!(
+        "SELECT {ORDER_COLS} FROM orders WHERE id BETWEEN ?1 AND ?2 AND run = ?3"
     ))?;
-    let mut event_stmt =
-        tx.prepare_cached(&format!("SELECT {EVENT_COLS} FROM events WHERE seq = ?1"))?;
-    for chunk in ids.chunks(BLOCK_ORDERS) {
-        let mut orders = Vec::with_capacity(chunk.len());
-        for &id in chunk {
-            let mut order: Vec<Value> = order_stmt.query_row([id], |r| {
-                (0..oc::LEN).map(|i| r.get::<_, Value>(i)).collect()
-            })?;
-            let order_id = match &order[oc::ORDER_ID] {
-                Value::Text(t) => t.clone(),
-                _ => String::new(),
-            };
-            // A compressed answer is kept decoded (a marker stays as it is).
-            if matches!(&order[oc::STATE], Value::Blob(b) if b.len() > 1) {
-                order[oc::STATE] = decoded((&order[oc::STATE]).into(), || {
-                    format!("the answer of order {order_id}")
-                })?;
-            }
-            let mut rows = Vec::new();
-            let from = named_rows.partition_point(|&(o, _)| o < id);
-            for &(_, line) in named_rows[from..].iter().take_while(|&&(o, _)| o == id) {
-                let mut row: Vec<Value> = row_stmt.query_row(params![run, line], |r| {
-                    (0..ROW_LEN).map(|i| r.get::<_, Value>(i)).collect()
-                })?;
-                row[ROW_CELLS] = decoded((&row[ROW_CELLS]).into(), || {
-                    format!("line {line} of run {run_id}: its cells")
-                })?;
-                rows.push(row);
-            }
-            let key = order_key(&order_id);
-            let from = keyed.partition_point(|&(k, _)| k < key);
-            let mut events = Vec::new();
-            for &(_, seq) in keyed[from..].iter().take_while(|&&(k, _)| k == key) {
-                let e = event_stmt.query_row([seq], |r| {
-                    Ok((
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, Option<i64>>(2)?,
-                        r.get::<_, Value>(3)?,
-                        r.get::<_, String>(4)?,
-                        super::codec::decode_str(r.get_ref(5)?).ok().flatten(),
-                        r.get::<_, Vec<u8>>(6)?,
-                    ))
-                })?;
-                let (ev_account, ev_run, order_col, kind, body, hash) = e;
-                let body = body.unwrap_or_default();
-                // Another order whose id shares the key: not this one's.
-                match serde_json::from_str::<Named>(&body) {
-                    Ok(Named { order_id: Some(o) }) if o == order_id => {}
-                    _ => continue,
+    let mut row_stmt = tx.prepare_cached(&format!(
+        "SELECT {ROW_COLS} FROM rows WHERE run = ?1 AND line BETWEEN ?2 AND ?3"
+    ))?;
+    let mut event_stmt = tx.prepare_cached(&format!(
+        "SELECT {EVENT_COLS} FROM events WHERE seq BETWEEN ?1 AND ?2"
+    ))?;
+    let mut read_block = |chunk: &[i64]| -> Result<Vec<RawOrder>, PackError> {
+        use std::collections::HashMap;
+        let (Some(&lo), Some(&hi)) = (chunk.first(), chunk.last()) else {
+            return Ok(Vec::new());
+        };
+        let mut orders: HashMap<i64, Vec<Value>> = HashMap::with_capacity(chunk.len());
+        {
+            let mut q = order_stmt.query(params![lo, hi, run])?;
+            while let Some(r) = q.next()? {
+                let order = (0..oc::LEN)
+                    .map(|i| r.get::<_, Value>(i))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if let Value::Integer(id) = order[oc::ID] {
+                    orders.insert(id, order);
                 }
-                events.push(PackedEvent {
-                    seq,
-                    account: ev_account,
-                    run: ev_run,
-                    order_col,
-                    kind,
-                    body,
-                    hash,
-                });
             }
-            events.sort_unstable_by_key(|e| e.seq);
-            orders.push(PackedOrder {
+        }
+        // What each order needs: its events' seqs (by its key) and its sheet lines.
+        let mut wanted_seqs: Vec<i64> = Vec::new();
+        let mut wanted_lines: Vec<i64> = Vec::new();
+        for id in chunk {
+            if let Some(Value::Text(t)) = orders.get(id).map(|o| &o[oc::ORDER_ID]) {
+                let key = order_key(t);
+                let from = keyed.partition_point(|&(k, _)| k < key);
+                wanted_seqs.extend(
+                    keyed[from..]
+                        .iter()
+                        .take_while(|&&(k, _)| k == key)
+                        .map(|&(_, s)| s),
+                );
+            }
+            let from = named_rows.partition_point(|&(o, _)| o < *id);
+            wanted_lines.extend(
+                named_rows[from..]
+                    .iter()
+                    .take_while(|&&(o, _)| o == *id)
+                    .map(|&(_, l)| l),
+            );
+        }
+        wanted_seqs.sort_unstable();
+        wanted_seqs.dedup();
+        wanted_lines.sort_unstable();
+        wanted_lines.dedup();
+        let mut events: HashMap<i64, RawEvent> = HashMap::with_capacity(wanted_seqs.len());
+        for (a, b) in stretches(&wanted_seqs) {
+            let mut q = event_stmt.query(params![a, b])?;
+            while let Some(r) = q.next()? {
+                let e: RawEvent = (
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                );
+                events.insert(e.0, e);
+            }
+        }
+        let mut rows: HashMap<i64, Vec<Value>> = HashMap::with_capacity(wanted_lines.len());
+        for (a, b) in stretches(&wanted_lines) {
+            let mut q = row_stmt.query(params![run, a, b])?;
+            while let Some(r) = q.next()? {
+                let row = (0..ROW_LEN)
+                    .map(|i| r.get::<_, Value>(i))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if let Value::Integer(line) = row[1] {
+                    rows.insert(line, row);
+                }
+            }
+        }
+        let mut raws = Vec::with_capacity(chunk.len());
+        for id in chunk {
+            let Some(order) = orders.remove(id) else {
+                continue;
+            };
+            let key = match &order[oc::ORDER_ID] {
+                Value::Text(t) => order_key(t),
+                _ => 0,
+            };
+            let from = named_rows.partition_point(|&(o, _)| o < *id);
+            let own_rows = named_rows[from..]
+                .iter()
+                .take_while(|&&(o, _)| o == *id)
+                .filter_map(|&(_, line)| rows.remove(&line))
+                .collect();
+            let from = keyed.partition_point(|&(k, _)| k < key);
+            // Two orders sharing a key both get the events; each keeps its own when decoded.
+            let own_events = keyed[from..]
+                .iter()
+                .take_while(|&&(k, _)| k == key)
+                .filter_map(|&(_, seq)| events.get(&seq).cloned())
+                .collect();
+            raws.push(RawOrder {
                 order,
-                rows,
-                events,
+                rows: own_rows,
+                events: own_events,
             });
         }
-        let block = insert_block(tx, account, run, &orders)?;
-        out.blocks += 1;
-        out.orders += orders.len() as u64;
-        for o in &orders {
-            out.events += o.events.len() as u64;
-            moved_seqs.extend(o.events.iter().map(|e| e.seq));
-            let _ = block;
+        Ok(raws)
+    };
+    type Encoded = Result<(Vec<PackedOrder>, Vec<u8>), PackError>;
+    std::thread::scope(|scope| -> Result<(), PackError> {
+        let (to_worker, work) = std::sync::mpsc::sync_channel::<Vec<RawOrder>>(1);
+        let (to_main, done) = std::sync::mpsc::sync_channel::<Encoded>(1);
+        let run_id = &run_id;
+        scope.spawn(move || {
+            for raws in work {
+                let encoded = raws
+                    .into_iter()
+                    .map(|r| packed_order(r, run_id))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(|orders| {
+                        let bytes = encode_block(account, run, &orders);
+                        (orders, bytes)
+                    });
+                if to_main.send(encoded).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut chunks = ids.chunks(BLOCK_ORDERS);
+        let mut in_flight = 0;
+        if let Some(c) = chunks.next() {
+            let _ = to_worker.send(read_block(c)?);
+            in_flight += 1;
         }
-    }
+        while in_flight > 0 {
+            // The next block is read while the worker encodes this one.
+            let next = chunks.next().map(&mut read_block).transpose()?;
+            let (orders, bytes) = done
+                .recv()
+                .map_err(|_| PackError::Damaged("the packing thread stopped".into()))??;
+            in_flight -= 1;
+            if let Some(raws) = next {
+                let _ = to_worker.send(raws);
+                in_flight += 1;
+            }
+            insert_block(tx, account, run, &orders, bytes)?;
+            out.blocks += 1;
+            out.orders += orders.len() as u64;
+            for o in &orders {
+                out.events += o.events.len() as u64;
+                moved_seqs.extend(o.events.iter().map(|e| e.seq));
+            }
+        }
+        Ok(())
+    })?;
     drop((order_stmt, row_stmt, event_stmt));
     moved_seqs.sort_unstable();
+    moved_seqs.dedup();
     {
-        let mut del = tx.prepare_cached("DELETE FROM events WHERE seq = ?1")?;
-        for seq in &moved_seqs {
-            del.execute([seq])?;
+        // By stretches of consecutive seqs: one b-tree pass each.
+        let mut del = tx.prepare_cached("DELETE FROM events WHERE seq BETWEEN ?1 AND ?2")?;
+        for (a, b) in stretches(&moved_seqs) {
+            del.execute([a, b])?;
         }
     }
     tx.execute(
@@ -915,6 +1144,7 @@ fn insert_block(
     account: i64,
     run: i64,
     orders: &[PackedOrder],
+    bytes: Vec<u8>,
 ) -> Result<i64, PackError> {
     let mut seqs: Vec<i64> = orders
         .iter()
@@ -937,7 +1167,7 @@ fn insert_block(
         orders.len() as i64,
         orders.iter().map(PackedOrder::id).min().unwrap_or(0),
         statuses,
-        encode_block(account, run, orders)
+        bytes
     ])?;
     let block = tx.last_insert_rowid();
     let mut keys: Vec<i64> = orders.iter().map(|o| order_key(o.order_id())).collect();
@@ -967,12 +1197,20 @@ fn insert_block(
 /// live writers store them), removing its blocks, lookup rows and ranges. Returns the orders
 /// moved back (0: the run was not packed).
 pub fn unpack_run(tx: &Transaction<'_>, run: i64) -> Result<u64, PackError> {
-    let blocks = run_blocks(tx, run)?;
-    if blocks.is_empty() {
-        return Ok(0);
+    let mut n = 0;
+    for id in run_blocks(tx, run)? {
+        n += unpack_block(tx, id)?;
     }
+    Ok(n)
+}
+
+/// Moves one block back into the live tables inside `tx` (a write to one of its orders
+/// follows: the rest of its run stays packed). Returns the orders moved back.
+pub fn unpack_block(tx: &Transaction<'_>, id: i64) -> Result<u64, PackError> {
+    let Some(block) = load_block(tx, id)? else {
+        return Ok(0);
+    };
     let before = edits_outside(tx)?;
-    let mut n = 0u64;
     let mut ins_order = tx.prepare_cached(&format!(
         "INSERT INTO orders({ORDER_COLS}) VALUES ({})",
         ["?"; oc::LEN].join(", ")
@@ -984,47 +1222,41 @@ pub fn unpack_run(tx: &Transaction<'_>, run: i64) -> Result<u64, PackError> {
     let mut ins_event = tx.prepare_cached(&format!(
         "INSERT INTO events({EVENT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
     ))?;
-    for id in blocks {
-        let Some(block) = load_block(tx, id)? else {
-            continue;
-        };
-        for o in &block.orders {
-            let mut order = o.order.clone();
-            if let Value::Text(t) = &order[oc::STATE] {
-                order[oc::STATE] = super::codec::encode(t);
-            }
-            ins_order.execute(rusqlite::params_from_iter(order.iter()))?;
-            for r in &o.rows {
-                let mut row = r.clone();
-                if let Value::Text(t) = &row[ROW_CELLS] {
-                    row[ROW_CELLS] = super::codec::encode(t);
-                }
-                ins_row.execute(rusqlite::params_from_iter(row.iter()))?;
-            }
-            for e in &o.events {
-                ins_event.execute(params![
-                    e.seq,
-                    e.account,
-                    e.run,
-                    e.order_col,
-                    e.kind,
-                    super::codec::encode(&e.body),
-                    e.hash
-                ])?;
-            }
-            tx.prepare_cached(
-                "DELETE FROM packed_order_ids WHERE account = ?1 AND key = ?2 AND block = ?3",
-            )?
-            .execute(params![block.account, order_key(o.order_id()), id])?;
-            n += 1;
+    let mut del_key = tx.prepare_cached(
+        "DELETE FROM packed_order_ids WHERE account = ?1 AND key = ?2 AND block = ?3",
+    )?;
+    for o in &block.orders {
+        let mut order = o.order.clone();
+        if let Value::Text(t) = &order[oc::STATE] {
+            order[oc::STATE] = super::codec::encode(t);
         }
-        tx.prepare_cached("DELETE FROM packed_ranges WHERE block = ?1")?
-            .execute([id])?;
-        tx.prepare_cached("DELETE FROM packed_blocks WHERE id = ?1")?
-            .execute([id])?;
+        ins_order.execute(rusqlite::params_from_iter(order.iter()))?;
+        for r in &o.rows {
+            let mut row = r.clone();
+            if let Value::Text(t) = &row[ROW_CELLS] {
+                row[ROW_CELLS] = super::codec::encode(t);
+            }
+            ins_row.execute(rusqlite::params_from_iter(row.iter()))?;
+        }
+        for e in &o.events {
+            ins_event.execute(params![
+                e.seq,
+                e.account,
+                e.run,
+                e.order_col,
+                e.kind,
+                super::codec::encode(&e.body),
+                e.hash
+            ])?;
+        }
+        del_key.execute(params![block.account, order_key(o.order_id()), id])?;
     }
+    tx.prepare_cached("DELETE FROM packed_ranges WHERE block = ?1")?
+        .execute([id])?;
+    tx.prepare_cached("DELETE FROM packed_blocks WHERE id = ?1")?
+        .execute([id])?;
     restore_edits_outside(tx, before)?;
-    Ok(n)
+    Ok(block.orders.len() as u64)
 }
 
 #[cfg(test)]

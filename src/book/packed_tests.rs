@@ -401,3 +401,34 @@ fn a_schema_12_book_is_migrated_and_packs() {
     sql(&book, "UPDATE packed_blocks SET orders = orders");
     assert!(book.edited_outside().unwrap());
 }
+
+#[test]
+fn a_write_unpacks_only_its_block_and_a_run_partly_packed_reads_as_one() {
+    let (_dir, book, account) = open();
+    let n = BLOCK_ORDERS + 4;
+    let (run, ids) = finished_run(&book, account, "w", n);
+    let moved = book.pack_if_finished(&run).unwrap().unwrap();
+    assert_eq!((moved.blocks, moved.orders), (2, n as u64));
+    // A late answer for an order of the second block: that block alone comes back.
+    let late = &ids[n - 2];
+    book.record(account, &[answer(late, Status::Completed)])
+        .unwrap();
+    assert_eq!(count(&book, "SELECT count(*) FROM orders"), 4);
+    assert_eq!(count(&book, "SELECT count(*) FROM packed_blocks"), 1);
+    assert!(!book.edited_outside().unwrap());
+    let few = [ids[0].clone(), ids[n - 3].clone(), late.clone()];
+    let partly = reads(&book, &run, &few);
+    book.verify_run_events(run.pk, &run.run_id).unwrap();
+    let report = book.verify().unwrap();
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(report.orders, n as u64);
+    // The same run wholly live reads the same.
+    book.write(|tx| unpack_run(tx, run.pk).map_err(|e| book.pack_err(e)))
+        .unwrap();
+    assert_eq!(count(&book, "SELECT count(*) FROM packed_blocks"), 0);
+    assert_eq!(reads(&book, &run, &few), partly);
+    // Packed again whole.
+    let moved = book.pack_if_finished(&run).unwrap().unwrap();
+    assert_eq!(moved.orders, n as u64);
+    assert_eq!(reads(&book, &run, &few), partly);
+}

@@ -1442,9 +1442,10 @@ impl Book {
         }
     }
 
-    /// Moves the packed run holding order `id` of `account` back into the live tables (a
-    /// write to it follows); false when no packed run holds it.
-    fn unpack_run_of_order(
+    /// Moves the packed block holding order `id` of `account` back into the live tables (a
+    /// write to the order follows; the rest of its run stays packed); false when no block
+    /// holds it.
+    fn unpack_order(
         &self,
         tx: &Transaction<'_>,
         account: i64,
@@ -1452,7 +1453,7 @@ impl Book {
     ) -> Result<bool, BookError> {
         match packed::find_order(tx, account, id).map_err(|e| self.pack_err(e))? {
             Some((block, _)) => {
-                packed::unpack_run(tx, block.run).map_err(|e| self.pack_err(e))?;
+                packed::unpack_block(tx, block.id).map_err(|e| self.pack_err(e))?;
                 Ok(true)
             }
             None => Ok(false),
@@ -1815,9 +1816,9 @@ impl Book {
                             .into(),
                     ));
                 };
-                // An order of a packed run: the run goes back to the live tables first.
+                // An order of a packed run: its block goes back to the live tables first.
                 let mut found = self.read_live_order(tx, account, id.as_str())?;
-                if found.is_none() && self.unpack_run_of_order(tx, account, id.as_str())? {
+                if found.is_none() && self.unpack_order(tx, account, id.as_str())? {
                     found = self.read_live_order(tx, account, id.as_str())?;
                 }
                 let (place, mut rec, held) = match found {
@@ -1897,6 +1898,25 @@ impl Book {
         if std::env::var_os(NO_PACK_ENV).is_some_and(|v| v == "1") {
             return Ok(None);
         }
+        // Packing rewrites most pages of a large run's tables and indexes: with SQLite's
+        // default 2 MB of cache their pages would be spilled to the WAL again and again
+        // (deleting a million orders from the order id index took 35 s). 256 MiB while packing.
+        let cache: i64 = self
+            .conn()
+            .query_row("PRAGMA cache_size", [], |r| r.get(0))
+            .map_err(|e| self.sql_err(e))?;
+        self.conn()
+            .pragma_update(None, "cache_size", -262_144)
+            .map_err(|e| self.sql_err(e))?;
+        let packed = self.pack_finished(run);
+        self.conn()
+            .pragma_update(None, "cache_size", cache)
+            .map_err(|e| self.sql_err(e))?;
+        packed
+    }
+
+    /// [`Book::pack_if_finished`], once the cache is set.
+    fn pack_finished(&self, run: &super::Run) -> Result<Option<packed::Packed>, BookError> {
         self.write(|tx| {
             let (orders, open): (i64, i64) = tx
                 .query_row(

@@ -14,7 +14,8 @@
 //! `--skip-csv`: do not time writing the results CSV. `--record-latency=M`: after the steps,
 //! add a run of M orders and time each fsync'd commit of its intents and answers, one a commit
 //! and 50 a commit (changes the book); `--no-steps` skips the timed steps. `--sheet-dir=DIR`:
-//! write the run's sheet as a CSV into DIR and point the run at it, to time the real binary. `--already-paid`: time only what
+//! write the run's sheet as a CSV into DIR and build the run as having read it, to time the
+//! real binary. `--already-paid`: time only what
 //! `payrun run` does when the run is already paid (a fresh process: run it under
 //! `/usr/bin/time -v` for that path's peak RSS), `--repeat=K` times with the minimum and median
 //! of each step (`--ledger-parts`: `results::ledger_of` timed in its parts); by default every
@@ -183,6 +184,7 @@ fn breakdown(path: &Path, n: u64) -> rusqlite::Result<()> {
         ("rows", "amount"),
         ("rows", "quoted_fee"),
         ("rows", "cells"),
+        ("packed_blocks", "bytes"),
     ];
     for (t, col) in cols {
         let s: Option<i64> =
@@ -221,12 +223,19 @@ fn breakdown(path: &Path, n: u64) -> rusqlite::Result<()> {
         ("orders.state", "SELECT state FROM orders LIMIT 1"),
         ("rows.cells", "SELECT cells FROM rows LIMIT 1"),
     ] {
-        // Event bodies and order answers are stored compressed (payrun::book::codec).
-        let s: Option<String> = c.query_row(q, [], |r| {
-            Ok(payrun::book::codec::decode_str(r.get_ref(0)?)
-                .ok()
-                .flatten())
-        })?;
+        // Event bodies and order answers are stored compressed (payrun::book::codec); a
+        // packed run has none of them live (its blocks are counted above).
+        use rusqlite::OptionalExtension;
+        let Some(s) = c
+            .query_row(q, [], |r| {
+                Ok(payrun::book::codec::decode_str(r.get_ref(0)?)
+                    .ok()
+                    .flatten())
+            })
+            .optional()?
+        else {
+            continue;
+        };
         let stored: i64 = c.query_row(
             &q.replacen("SELECT ", "SELECT length(", 1)
                 .replacen(" FROM", ") FROM", 1),
@@ -242,6 +251,49 @@ fn breakdown(path: &Path, n: u64) -> rusqlite::Result<()> {
 }
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// `--block-levels`: the first packed block compressed again at several zstd levels, as framed
+/// and with the 32-byte hashes and the seals taken out into a section of their own: bytes per
+/// order and time per block.
+fn block_levels(path: &Path) -> Res<()> {
+    use payrun::book::packed;
+    let c =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let Some(id) = packed::all_blocks(&c, None)?.first().copied() else {
+        println!("no packed block");
+        return Ok(());
+    };
+    let block = packed::load_block(&c, id)?.ok_or("no block")?;
+    let n = block.orders.len() as f64;
+    let mut split = block.orders.clone();
+    let mut side = Vec::new();
+    for o in &mut split {
+        if let rusqlite::types::Value::Blob(b) = &mut o.order[packed::oc::SEAL] {
+            side.extend_from_slice(b);
+            b.clear();
+        }
+        for e in &mut o.events {
+            side.append(&mut e.hash);
+        }
+    }
+    for level in [3, 6, 9, 12, 15, 19] {
+        for (what, orders) in [("as framed", &block.orders), ("hashes apart", &split)] {
+            let t = Instant::now();
+            let bytes = packed::encode_block_at(block.account, block.run, orders, level);
+            let extra = if std::ptr::eq(orders, &split) {
+                side.len()
+            } else {
+                0
+            };
+            println!(
+                "  level {level:>2} {what:<13} {:>7.1} B/order, {:>6.1} ms a block of {n}",
+                (bytes.len() + extra) as f64 / n,
+                t.elapsed().as_secs_f64() * 1e3
+            );
+        }
+    }
+    Ok(())
+}
 
 /// Times `f` writing the results CSV into a temp dir (what `payrun run` writes beside the sheet).
 fn write_csv(s: &mut Steps, ledger: &payrun::ledger::Ledger) -> Res<()> {
@@ -521,7 +573,10 @@ fn record_latency(path: &Path, m: u64) -> Res<()> {
 /// Writes the run's sheet as the CSV a user would hand `payrun run` (every snapshot row, the
 /// snapshot's columns) into `dir`, and points the book's run at it (path and SHA-256), so the
 /// real binary can be timed on the already-paid path.
-fn write_sheet(book: &Path, dir: &Path, plan: &[payrun::plan::PlannedOrder]) -> Res<PathBuf> {
+/// Writes the run's sheet as a CSV into `dir`; returns what the run must have read: the
+/// book is built for it (`bookgen::build_for`), so its runs row and its sheet event agree (the
+/// runs table is checked against the sheet events before a run is picked).
+fn write_sheet(dir: &Path, plan: &[payrun::plan::PlannedOrder]) -> Res<payrun::book::SheetInfo> {
     use sha2::Digest;
     std::fs::create_dir_all(dir)?;
     let sheet = std::fs::canonicalize(dir)?.join("pay-20261129.csv");
@@ -534,12 +589,13 @@ fn write_sheet(book: &Path, dir: &Path, plan: &[payrun::plan::PlannedOrder]) -> 
     w.flush()?;
     drop(w);
     let sha = hex::encode(sha2::Sha256::digest(std::fs::read(&sheet)?));
-    let c = rusqlite::Connection::open(book)?;
-    c.execute(
-        "UPDATE runs SET sheet_path = ?1, sheet_sha256 = ?2 WHERE run_id = ?3",
-        rusqlite::params![sheet.to_string_lossy(), sha, bookgen::RUN_ID],
-    )?;
-    Ok(sheet)
+    Ok(payrun::book::SheetInfo {
+        path: sheet.to_string_lossy().into_owned(),
+        name: "pay-20261129.csv".into(),
+        worksheet: None,
+        sha256: sha,
+        payouts_sha256: None,
+    })
 }
 
 fn main() -> Res<()> {
@@ -597,14 +653,21 @@ fn main() -> Res<()> {
         println!("building the book at {} (load {})", path.display(), load());
         plan = make_plan();
         let snapshot = bookgen::snapshot(&plan);
-        let built = bookgen::build(&path, &plan, &snapshot, true)?;
+        let built = match flags.iter().find_map(|f| f.strip_prefix("--sheet-dir=")) {
+            Some(dir) => {
+                let info = write_sheet(Path::new(dir), &plan)?;
+                bookgen::build_for(&path, &plan, &snapshot, true, info)?
+            }
+            None => bookgen::build(&path, &plan, &snapshot, true)?,
+        };
         drop(snapshot);
         println!(
-            "built: plan saved in {:.1} s, {} events recorded in {:.1} s ({} per record call), load {}",
+            "built: plan saved in {:.1} s, {} events recorded in {:.1} s ({} per record call), run packed in {:.1} s, load {}",
             built.plan.as_secs_f64(),
             3 * n,
             built.events.as_secs_f64(),
             bookgen::BATCH,
+            built.pack.as_secs_f64(),
             load()
         );
         let (db, wal) = bookgen::file_sizes(&path);
@@ -620,7 +683,8 @@ fn main() -> Res<()> {
         if plan.is_empty() {
             plan = make_plan();
         }
-        let sheet = write_sheet(&path, Path::new(dir), &plan)?;
+        // Built for this sheet above (a reused book was built for the same one).
+        let sheet = PathBuf::from(write_sheet(Path::new(dir), &plan)?.path);
         println!(
             "the run's sheet: {} — time the real binary on it (the first call writes and records the results ledger, later ones find it current):\n  PAYRUN_BOOK={} PAYRUN_GATEWAY=2328 PAYRUN_PROJECT={} PAYRUN_API_KEY=unused /usr/bin/time -v target/release/payrun run {} --yes",
             sheet.display(),
@@ -628,6 +692,9 @@ fn main() -> Res<()> {
             bookgen::PROJECT,
             sheet.display()
         );
+    }
+    if flags.contains(&"--block-levels") {
+        block_levels(&path)?;
     }
     if flags.contains(&"--only-build") {
         if flags.contains(&"--breakdown") {

@@ -381,9 +381,20 @@ fn a_tampered_book_is_refused_with_the_place_named_and_nothing_is_sent() {
             let sb = start(cfg);
             let root = tempfile::tempdir().unwrap();
             let book = root.path().join("book.sqlite");
-            let env = env_with_book(&sb, gw, &book);
+            let mut env = env_with_book(&sb, gw, &book);
+            // The edits are of live rows: the run stays unpacked even if it ends final (the
+            // packed equivalents are in tests/book_packed.rs).
+            env.insert(payrun::book::store::NO_PACK_ENV.into(), "1".into());
             let sheet = write_sheet(root.path(), "pay.csv", 3);
             assert_eq!(run(root.path(), &env, &sheet, &[]).status.code(), Some(0));
+            assert_eq!(
+                rusqlite::Connection::open(&book)
+                    .unwrap()
+                    .query_row("SELECT count(*) FROM orders", [], |r| r.get::<_, i64>(0))
+                    .unwrap(),
+                3,
+                "the run's orders are live"
+            );
             statement(&book);
             let before = sb.requests().len();
             let o = run(root.path(), &env, &sheet, &[]);

@@ -172,21 +172,40 @@ fn state(o: &PlannedOrder, status: Status) -> PayoutState {
 pub struct Built {
     pub plan: Duration,
     pub events: Duration,
+    /// Packing the finished run (`Book::pack_if_finished`).
+    pub pack: Duration,
 }
 
 /// Writes the run into a new book at `path`: the plan (sheet snapshot of every row, an order
 /// not sent for each), then per order an intent, a create answer (pending, gateway id,
-/// amounts, fee) and a status answer (completed, txid), `BATCH` events per `record`.
+/// amounts, fee) and a status answer (completed, txid), `BATCH` events per `record`; then
+/// packs the finished run, as `payrun run` does.
 pub fn build(
     path: &Path,
     plan: &[PlannedOrder],
     snapshot: &SheetSnapshot,
     progress: bool,
 ) -> Result<Built, BookError> {
-    let n = plan.len() as u64;
+    build_for(
+        path,
+        plan,
+        snapshot,
+        progress,
+        sheet_info(plan.len() as u64),
+    )
+}
+
+/// [`build`] of a run that read the sheet `info` (a sheet written to disk, so the real binary
+/// finds the run by its path and hash).
+pub fn build_for(
+    path: &Path,
+    plan: &[PlannedOrder],
+    snapshot: &SheetSnapshot,
+    progress: bool,
+    info: SheetInfo,
+) -> Result<Built, BookError> {
     let book = Book::open(path)?;
     let account = book.account(&account_key())?;
-    let info = sheet_info(n);
     let run = book.create_run(
         account,
         Some(RUN_ID),
@@ -249,9 +268,14 @@ pub fn build(
             );
         }
     }
+    let events = t.elapsed();
+    // The run is finished: packed as `payrun run` packs it once its results ledger is written.
+    let t = Instant::now();
+    book.pack_if_finished(&run)?;
     Ok(Built {
         plan: plan_took,
-        events: t.elapsed(),
+        events,
+        pack: t.elapsed(),
     })
 }
 

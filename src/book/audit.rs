@@ -110,32 +110,67 @@ impl Book {
             .prepare("SELECT seq, account, run, kind, body, hash FROM events ORDER BY seq")
             .map_err(|e| self.sql_err(e))?;
         let mut rows = stmt.query([]).map_err(|e| self.sql_err(e))?;
+        // Packed events are merged in by seq.
+        let mut walk = super::packed::SeqWalk::new(&conn).map_err(|e| self.pack_err(e))?;
+        let mut live = rows
+            .next()
+            .map_err(|e| self.sql_err(e))?
+            .map(live_event)
+            .transpose()
+            .map_err(|e| self.sql_err(e))?;
         let mut prev = genesis(self.id()).to_vec();
         let mut expected_seq = 1i64;
         let mut events = 0u64;
         // (account, order id) → the status its events fold to.
         let mut folded: HashMap<(i64, String), (Status, bool)> = HashMap::new();
         let mut problem = None;
-        while let Some(r) = rows.next().map_err(|e| self.sql_err(e))? {
-            let g = |e| self.sql_err(e);
-            let seq: i64 = r.get(0).map_err(g)?;
-            let account: i64 = r.get(1).map_err(g)?;
-            let run: Option<i64> = r.get(2).map_err(g)?;
-            let kind: String = r.get(3).map_err(g)?;
-            let hash: Vec<u8> = r.get(5).map_err(g)?;
+        loop {
+            let packed_seq = match walk.peek_seq(&conn) {
+                Ok(s) => s,
+                Err(e) => {
+                    problem = Some(event_problem(self.pack_err(e)));
+                    break;
+                }
+            };
+            let take_live = match (&live, packed_seq) {
+                (None, None) => break,
+                (Some(l), Some(p)) => l.0 <= p,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+            };
+            let (seq, account, run, kind, body, hash) = if take_live {
+                let Some((seq, account, run, kind, stored, hash)) = live.take() else {
+                    break;
+                };
+                live = rows
+                    .next()
+                    .map_err(|e| self.sql_err(e))?
+                    .map(live_event)
+                    .transpose()
+                    .map_err(|e| self.sql_err(e))?;
+                match self.event_body(seq, &kind, (&stored).into()) {
+                    Ok(b) => (seq, account, run, kind, b.into_owned(), hash),
+                    Err(e) => {
+                        problem = Some(event_problem(e));
+                        break;
+                    }
+                }
+            } else {
+                match walk.next(&conn) {
+                    Ok(Some(e)) => (e.seq, e.account, e.run, e.kind, e.body.into_bytes(), e.hash),
+                    Ok(None) => break,
+                    Err(e) => {
+                        problem = Some(event_problem(self.pack_err(e)));
+                        break;
+                    }
+                }
+            };
             if seq != expected_seq {
                 problem = Some(format!(
                     "event #{expected_seq} is missing (the next one is #{seq})"
                 ));
                 break;
             }
-            let body = match self.event_body(seq, &kind, r.get_ref(4).map_err(g)?) {
-                Ok(b) => b,
-                Err(e) => {
-                    problem = Some(event_problem(e));
-                    break;
-                }
-            };
             if event_hash_bytes(&prev, seq, account, run, kind.as_bytes(), &body)[..] != hash[..] {
                 problem = Some(format!(
                     "event #{seq} ({kind}) does not match its hash: edited outside payrun"
@@ -213,6 +248,37 @@ impl Book {
                     break;
                 }
             }
+            drop(stmt);
+            // Orders of packed runs, from their blocks.
+            let blocks = super::packed::all_blocks(&conn, None).map_err(|e| self.pack_err(e))?;
+            'blocks: for id in blocks {
+                if problem.is_some() {
+                    break;
+                }
+                let block = match super::packed::load_block(&conn, id) {
+                    Ok(Some(b)) => b,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        problem = Some(event_problem(self.pack_err(e)));
+                        break;
+                    }
+                };
+                for o in &block.orders {
+                    orders += 1;
+                    let want = folded
+                        .remove(&(block.account, o.order_id().to_string()))
+                        .unwrap_or((Status::NotSent, false));
+                    if Status::parse(o.status()) != Some(want.0) || o.sent() != want.1 {
+                        problem = Some(format!(
+                            "order {} says {}, but its events say {}",
+                            o.order_id(),
+                            o.status(),
+                            want.0
+                        ));
+                        break 'blocks;
+                    }
+                }
+            }
             if problem.is_none() {
                 if let Some(((_, id), _)) = folded.into_iter().next() {
                     problem = Some(format!("order {id} has events but no order row"));
@@ -237,6 +303,15 @@ impl Book {
                     problem = Some(e.to_string());
                     break;
                 }
+                // A packed run: its blocks' lookup rows and status counts.
+                let packed =
+                    super::packed::is_packed(&self.conn(), run.pk).map_err(|e| self.pack_err(e))?;
+                if packed {
+                    if let Err(e) = self.verify_run_events(run.pk, &run.run_id) {
+                        problem = Some(e.to_string());
+                        break;
+                    }
+                }
             }
         }
         if problem.is_none() {
@@ -258,25 +333,53 @@ impl Book {
     pub fn export(&self, out: &mut dyn Write) -> Result<u64, BookError> {
         let conn = self.conn();
         let mut stmt = conn
-            .prepare("SELECT seq, account, run, body, hash FROM events ORDER BY seq")
+            .prepare("SELECT seq, account, run, kind, body, hash FROM events ORDER BY seq")
             .map_err(|e| self.sql_err(e))?;
         let mut rows = stmt.query([]).map_err(|e| self.sql_err(e))?;
+        let mut walk = super::packed::SeqWalk::new(&conn).map_err(|e| self.pack_err(e))?;
+        let mut live = rows
+            .next()
+            .map_err(|e| self.sql_err(e))?
+            .map(live_event)
+            .transpose()
+            .map_err(|e| self.sql_err(e))?;
         let mut n = 0;
         let io = |source| BookError::Io {
             path: self.path().into(),
             source,
         };
-        while let Some(r) = rows.next().map_err(|e| self.sql_err(e))? {
-            let g = |e| self.sql_err(e);
-            let seq: i64 = r.get(0).map_err(g)?;
-            let body = self.event_body(seq, "", r.get_ref(3).map_err(g)?)?;
+        loop {
+            let packed_seq = walk.peek_seq(&conn).map_err(|e| self.pack_err(e))?;
+            let take_live = match (&live, packed_seq) {
+                (None, None) => break,
+                (Some(l), Some(p)) => l.0 <= p,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+            };
+            let (seq, account, run, body, hash) = if take_live {
+                let Some((seq, account, run, _, stored, hash)) = live.take() else {
+                    break;
+                };
+                live = rows
+                    .next()
+                    .map_err(|e| self.sql_err(e))?
+                    .map(live_event)
+                    .transpose()
+                    .map_err(|e| self.sql_err(e))?;
+                let body = self.event_body(seq, "", (&stored).into())?.into_owned();
+                (seq, account, run, body, hash)
+            } else {
+                let Some(e) = walk.next(&conn).map_err(|e| self.pack_err(e))? else {
+                    break;
+                };
+                (e.seq, e.account, e.run, e.body.into_bytes(), e.hash)
+            };
             let event: serde_json::Value =
                 serde_json::from_slice(&body).map_err(|e| BookError::Encode(e.to_string()))?;
-            let hash: Vec<u8> = r.get(4).map_err(g)?;
             let line = Exported {
                 seq,
-                account: r.get(1).map_err(g)?,
-                run: r.get(2).map_err(g)?,
+                account,
+                run,
                 hash: hex::encode(hash),
                 event: &event,
             };
@@ -286,4 +389,39 @@ impl Book {
         }
         Ok(n)
     }
+}
+
+/// An event body as stored, its bytes kept whatever they are (text edited by hand may not be
+/// UTF-8: `codec` says so, naming the event).
+enum Stored {
+    Null,
+    Text(Vec<u8>),
+    Blob(Vec<u8>),
+    Other,
+}
+
+impl<'a> From<&'a Stored> for rusqlite::types::ValueRef<'a> {
+    fn from(s: &'a Stored) -> Self {
+        use rusqlite::types::ValueRef;
+        match s {
+            Stored::Null => ValueRef::Null,
+            Stored::Text(b) => ValueRef::Text(b),
+            Stored::Blob(b) => ValueRef::Blob(b),
+            Stored::Other => ValueRef::Integer(0),
+        }
+    }
+}
+
+/// A live event row as stored: seq, account, run, kind, body (as stored), hash.
+type LiveEvent = (i64, i64, Option<i64>, String, Stored, Vec<u8>);
+
+fn live_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<LiveEvent> {
+    use rusqlite::types::ValueRef;
+    let body = match r.get_ref(4)? {
+        ValueRef::Null => Stored::Null,
+        ValueRef::Text(b) => Stored::Text(b.to_vec()),
+        ValueRef::Blob(b) => Stored::Blob(b.to_vec()),
+        _ => Stored::Other,
+    };
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, body, r.get(5)?))
 }

@@ -47,12 +47,13 @@ fn stat(path: &Path) -> Option<(i64, i64)> {
 }
 
 impl Book {
-    /// The run's state now (two indexed reads).
+    /// The run's state now (three indexed reads: a packed run's last event is in its blocks).
     pub fn run_state(&self, run: &Run) -> Result<RunState, BookError> {
         let conn = self.conn();
         conn.query_row(
             "SELECT (SELECT event_count FROM runs WHERE id = ?1), \
-                    (SELECT coalesce(max(seq), 0) FROM events WHERE run = ?1)",
+                    max((SELECT coalesce(max(seq), 0) FROM events WHERE run = ?1), \
+                        (SELECT coalesce(max(last_seq), 0) FROM packed_blocks WHERE run = ?1))",
             [run.pk],
             |r| {
                 Ok(RunState {

@@ -13,7 +13,8 @@
 //! - [`queries`]: the run listing and a recipient's history;
 //! - [`ledgers`]: which results ledgers were written from which state of a run;
 //! - [`recipients`]: addresses sent to and each recipient key's last address (controls);
-//! - [`location`]: where the book lives.
+//! - [`location`]: where the book lives;
+//! - [`packed`]: finished runs packed into compressed blocks, and read from them.
 
 pub mod approvals;
 pub mod audit;
@@ -23,6 +24,7 @@ pub mod events;
 pub mod identity;
 pub mod ledgers;
 pub mod location;
+pub mod packed;
 pub mod queries;
 pub mod recipients;
 pub mod runs;

@@ -7,6 +7,7 @@ use rusqlite::params;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use super::packed;
 use super::store::Book;
 use super::BookError;
 use crate::gateway::{PayoutRequest, PayoutState};
@@ -92,6 +93,30 @@ impl Book {
                     }
                 }
             }
+            // A packed run's lines and requests, from its blocks.
+            let mut rows = rows;
+            {
+                let conn = self.conn();
+                for id in packed::run_blocks(&conn, run.pk).map_err(|e| self.pack_err(e))? {
+                    let Some(block) =
+                        packed::load_block(&conn, id).map_err(|e| self.pack_err(e))?
+                    else {
+                        continue;
+                    };
+                    for o in &block.orders {
+                        rows += o.rows.len() as u64;
+                        if matches!(o.status(), "failed" | "cancelled") {
+                            continue;
+                        }
+                        let Ok(r) = packed::request_json(o) else {
+                            continue;
+                        };
+                        if let Ok(req) = serde_json::from_str::<PayoutRequest>(&r) {
+                            *totals.entry(req.currency).or_default() += req.amount;
+                        }
+                    }
+                }
+            }
             let paid = counts.get(Status::Completed);
             let pending = counts.get(Status::Pending);
             let failed = counts.get(Status::Failed) + counts.get(Status::Cancelled);
@@ -164,7 +189,7 @@ impl Book {
         let conn = self.conn();
         let mut stmt = conn
             .prepare(concat!(
-                "SELECT r.run_id, a.label, o.order_id, o.request, o.status, o.state, o.updated_at, e.body, ",
+                "SELECT r.run_id, a.label, o.order_id, o.request, o.status, o.state, o.updated_at, e.body, o.id, ",
                 super::store::request_source!(),
                 "
                  FROM orders o JOIN runs r ON r.id = o.run JOIN accounts a ON a.id = o.account
@@ -174,14 +199,25 @@ impl Book {
                  ORDER BY o.id"
             ))
             .map_err(|e| self.sql_err(e))?;
-        let rows = stmt
+        type Found = (
+            i64,
+            String,
+            String,
+            String,
+            Result<String, super::codec::DecodeError>,
+            String,
+            Option<String>,
+            String,
+        );
+        let mut found: Vec<Found> = stmt
             .query_map(params![address, key], |r| {
                 use super::codec;
                 Ok((
+                    r.get::<_, i64>(8)?,
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
                     r.get::<_, String>(2)?,
-                    codec::order_request(r.get_ref(3)?, r.get_ref(8)?),
+                    codec::order_request(r.get_ref(3)?, r.get_ref(9)?),
                     r.get::<_, String>(4)?,
                     // Stored compressed (`super::codec`); history shows what it can read.
                     codec::order_state(r.get_ref(5)?, r.get_ref(7)?)
@@ -190,7 +226,59 @@ impl Book {
                     r.get::<_, String>(6)?,
                 ))
             })
+            .map_err(|e| self.sql_err(e))?
+            .collect::<Result<_, _>>()
             .map_err(|e| self.sql_err(e))?;
+        drop(stmt);
+        // Orders of packed runs: every block is read (an address is no index of a block).
+        let address = address.map(str::to_ascii_lowercase);
+        let mut names: std::collections::HashMap<i64, (String, String)> = Default::default();
+        let live = found.len();
+        for id in packed::all_blocks(&conn, None).map_err(|e| self.pack_err(e))? {
+            let Some(block) = packed::load_block(&conn, id).map_err(|e| self.pack_err(e))? else {
+                continue;
+            };
+            for o in &block.orders {
+                let hit = address
+                    .as_deref()
+                    .is_some_and(|a| o.address().to_ascii_lowercase() == a)
+                    || key.is_some_and(|k| o.recipient_key() == Some(k));
+                if !hit {
+                    continue;
+                }
+                if let std::collections::hash_map::Entry::Vacant(v) = names.entry(block.run) {
+                    let n: (String, String) = conn
+                        .query_row(
+                            "SELECT r.run_id, a.label FROM runs r JOIN accounts a ON a.id = r.account WHERE r.id = ?1",
+                            [block.run],
+                            |r| Ok((r.get(0)?, r.get(1)?)),
+                        )
+                        .map_err(|e| self.sql_err(e))?;
+                    v.insert(n);
+                }
+                let (run_id, label) = names[&block.run].clone();
+                let updated_at = match &o.order[packed::oc::UPDATED_AT] {
+                    rusqlite::types::Value::Text(t) => t.clone(),
+                    _ => String::new(),
+                };
+                found.push((
+                    o.id(),
+                    run_id,
+                    label,
+                    o.order_id().to_string(),
+                    packed::request_json(o),
+                    o.status().to_string(),
+                    packed::state_json(o).ok().flatten(),
+                    updated_at,
+                ));
+            }
+        }
+        if found.len() > live {
+            found.sort_by_key(|f| f.0);
+        }
+        let rows = found
+            .into_iter()
+            .map(|f| Ok::<_, rusqlite::Error>((f.1, f.2, f.3, f.4, f.5, f.6, f.7)));
         let mut out = Vec::new();
         for r in rows {
             let (run_id, account, order_id, request, status, state, updated_at) =

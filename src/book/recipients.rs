@@ -21,31 +21,123 @@ pub struct PaidAddress {
 }
 
 impl Book {
-    /// Calls `each` once per order the account sent (oldest first): network, address, run id.
-    /// Streams, so memory is the caller's index, not the book's size.
+    /// Calls `each` once per order the account sent (oldest first, by order row): network,
+    /// address, run id. Streams the live rows and merges in packed blocks (a block decoded when
+    /// the merge reaches its first order), so memory is the caller's index and the blocks whose
+    /// orders overlap in row order, not the book's size.
     pub fn each_sent_address(
         &self,
         account: i64,
         mut each: impl FnMut(PaidAddress),
     ) -> Result<(), BookError> {
+        use std::collections::VecDeque;
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT CASE WHEN o.network IS NOT NULL THEN o.network WHEN typeof(o.request) = 'text' THEN json_extract(o.request, '$.network') END, o.address, r.run_id
+                "SELECT CASE WHEN o.network IS NOT NULL THEN o.network WHEN typeof(o.request) = 'text' THEN json_extract(o.request, '$.network') END, o.address, r.run_id, o.id
                  FROM orders o JOIN runs r ON r.id = o.run
                  WHERE o.account = ?1 AND o.sent = 1 ORDER BY o.id",
             )
             .map_err(|e| self.sql_err(e))?;
         let mut rows = stmt.query([account]).map_err(|e| self.sql_err(e))?;
-        while let Some(r) = rows.next().map_err(|e| self.sql_err(e))? {
+        let mut next_live = || -> Result<Option<(i64, PaidAddress)>, BookError> {
+            let Some(r) = rows.next().map_err(|e| self.sql_err(e))? else {
+                return Ok(None);
+            };
             let network: Option<String> = r.get(0).map_err(|e| self.sql_err(e))?;
-            each(PaidAddress {
-                network: network.unwrap_or_default(),
-                address: r.get(1).map_err(|e| self.sql_err(e))?,
-                run_id: r.get(2).map_err(|e| self.sql_err(e))?,
-            });
+            Ok(Some((
+                r.get(3).map_err(|e| self.sql_err(e))?,
+                PaidAddress {
+                    network: network.unwrap_or_default(),
+                    address: r.get(1).map_err(|e| self.sql_err(e))?,
+                    run_id: r.get(2).map_err(|e| self.sql_err(e))?,
+                },
+            )))
+        };
+        let blocks: Vec<(i64, i64)> = conn
+            .prepare_cached(
+                "SELECT first_order, id FROM packed_blocks WHERE account = ?1 ORDER BY first_order, id",
+            )
+            .and_then(|mut s| {
+                s.query_map([account], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect()
+            })
+            .map_err(|e| self.sql_err(e))?;
+        let mut blocks = blocks.into_iter().peekable();
+        let mut run_ids: HashMap<i64, String> = HashMap::new();
+        let mut open: Vec<VecDeque<(i64, PaidAddress)>> = Vec::new();
+        let mut live = next_live()?;
+        loop {
+            let front = open
+                .iter()
+                .enumerate()
+                .filter_map(|(i, q)| q.front().map(|(id, _)| (*id, i)))
+                .min();
+            let least = match (&live, front) {
+                (Some((l, _)), Some((f, _))) => Some((*l).min(f)),
+                (Some((l, _)), None) => Some(*l),
+                (None, Some((f, _))) => Some(f),
+                (None, None) => None,
+            };
+            // A block whose first order comes before the least one pending is opened first.
+            if let Some(&(first, id)) = blocks.peek() {
+                if least.is_none_or(|l| first <= l) {
+                    blocks.next();
+                    let Some(block) =
+                        super::packed::load_block(&conn, id).map_err(|e| self.pack_err(e))?
+                    else {
+                        continue;
+                    };
+                    if let std::collections::hash_map::Entry::Vacant(v) = run_ids.entry(block.run) {
+                        let run_id: String = conn
+                            .query_row("SELECT run_id FROM runs WHERE id = ?1", [block.run], |r| {
+                                r.get(0)
+                            })
+                            .map_err(|e| self.sql_err(e))?;
+                        v.insert(run_id);
+                    }
+                    let run_id = &run_ids[&block.run];
+                    let mut q: Vec<(i64, PaidAddress)> = block
+                        .orders
+                        .iter()
+                        .filter(|o| o.sent())
+                        .map(|o| {
+                            (
+                                o.id(),
+                                PaidAddress {
+                                    network: super::packed::network_of(o),
+                                    address: o.address().to_string(),
+                                    run_id: run_id.clone(),
+                                },
+                            )
+                        })
+                        .collect();
+                    q.sort_by_key(|(id, _)| *id);
+                    open.push(q.into());
+                    continue;
+                }
+            }
+            match (&live, front) {
+                (Some((l, _)), Some((f, _))) if f < *l => {}
+                (Some(_), _) => {
+                    if let Some((_, a)) = live.take() {
+                        each(a);
+                    }
+                    live = next_live()?;
+                    continue;
+                }
+                (None, None) => return Ok(()),
+                (None, Some(_)) => {}
+            }
+            if let Some((_, i)) = front {
+                if let Some((_, a)) = open[i].pop_front() {
+                    each(a);
+                }
+                if open[i].is_empty() {
+                    open.swap_remove(i);
+                }
+            }
         }
-        Ok(())
     }
 
     /// For every recipient key among `keys`, the address the account last sent to it (the
@@ -62,28 +154,72 @@ impl Book {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT o.recipient_key, CASE WHEN o.network IS NOT NULL THEN o.network WHEN typeof(o.request) = 'text' THEN json_extract(o.request, '$.network') END, o.address, r.run_id
+                "SELECT o.recipient_key, CASE WHEN o.network IS NOT NULL THEN o.network WHEN typeof(o.request) = 'text' THEN json_extract(o.request, '$.network') END, o.address, r.run_id, o.id
                  FROM orders o JOIN runs r ON r.id = o.run
                  WHERE o.account = ?1 AND o.sent = 1 AND o.recipient_key IS NOT NULL
                  ORDER BY o.id",
             )
             .map_err(|e| self.sql_err(e))?;
         let mut rows = stmt.query([account]).map_err(|e| self.sql_err(e))?;
+        // key → (order row, address): the latest order row wins.
+        let mut latest: HashMap<String, (i64, PaidAddress)> = HashMap::new();
         while let Some(r) = rows.next().map_err(|e| self.sql_err(e))? {
             let key: String = r.get(0).map_err(|e| self.sql_err(e))?;
             if !keys.contains(key.as_str()) {
                 continue;
             }
             let network: Option<String> = r.get(1).map_err(|e| self.sql_err(e))?;
-            out.insert(
+            latest.insert(
                 key,
-                PaidAddress {
-                    network: network.unwrap_or_default(),
-                    address: r.get(2).map_err(|e| self.sql_err(e))?,
-                    run_id: r.get(3).map_err(|e| self.sql_err(e))?,
-                },
+                (
+                    r.get(4).map_err(|e| self.sql_err(e))?,
+                    PaidAddress {
+                        network: network.unwrap_or_default(),
+                        address: r.get(2).map_err(|e| self.sql_err(e))?,
+                        run_id: r.get(3).map_err(|e| self.sql_err(e))?,
+                    },
+                ),
             );
         }
+        drop(rows);
+        drop(stmt);
+        // Packed runs' orders carrying one of the keys.
+        let mut run_ids: HashMap<i64, String> = HashMap::new();
+        for id in super::packed::all_blocks(&conn, Some(account)).map_err(|e| self.pack_err(e))? {
+            let Some(block) = super::packed::load_block(&conn, id).map_err(|e| self.pack_err(e))?
+            else {
+                continue;
+            };
+            for o in &block.orders {
+                let Some(key) = o.recipient_key().filter(|k| o.sent() && keys.contains(k)) else {
+                    continue;
+                };
+                if latest.get(key).is_some_and(|(row, _)| *row > o.id()) {
+                    continue;
+                }
+                if let std::collections::hash_map::Entry::Vacant(v) = run_ids.entry(block.run) {
+                    let run_id: String = conn
+                        .query_row("SELECT run_id FROM runs WHERE id = ?1", [block.run], |r| {
+                            r.get(0)
+                        })
+                        .map_err(|e| self.sql_err(e))?;
+                    v.insert(run_id);
+                }
+                let network = super::packed::network_of(o);
+                latest.insert(
+                    key.to_string(),
+                    (
+                        o.id(),
+                        PaidAddress {
+                            network,
+                            address: o.address().to_string(),
+                            run_id: run_ids[&block.run].clone(),
+                        },
+                    ),
+                );
+            }
+        }
+        out.extend(latest.into_iter().map(|(k, (_, a))| (k, a)));
         Ok(out)
     }
 }

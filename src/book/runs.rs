@@ -340,6 +340,8 @@ impl Book {
         planned: &[(OrderRecord, Option<String>)],
     ) -> Result<(), BookError> {
         self.write(|tx| {
+            // A packed run is planned again (a correction): back to the live tables first.
+            super::packed::unpack_run(tx, run.pk).map_err(|e| self.pack_err(e))?;
             // The orders first: a row names its order by the order's row, when the order is
             // this run's (schema 9).
             self.plan_orders(tx, account, run.pk, planned)?;
@@ -468,6 +470,29 @@ impl Book {
                 quoted_fee: dec(get_s(7)?),
             });
         }
+        drop(q);
+        drop(stmt);
+        // The lines of a packed run's orders, from its blocks (cells kept decoded there).
+        let blocks = super::packed::run_blocks(&conn, run.pk).map_err(|e| self.pack_err(e))?;
+        for id in &blocks {
+            let Some(block) =
+                super::packed::load_block(&conn, *id).map_err(|e| self.pack_err(e))?
+            else {
+                continue;
+            };
+            for o in &block.orders {
+                for r in &o.rows {
+                    let (line, row) = super::packed::snapshot_row(r, o);
+                    if let Some(h) = row.1 {
+                        held.insert(line, h);
+                    }
+                    rows.push(row.0);
+                }
+            }
+        }
+        if !blocks.is_empty() {
+            rows.sort_by_key(|r| r.line);
+        }
         Ok((
             SheetSnapshot {
                 columns: run.columns.clone(),
@@ -499,6 +524,34 @@ impl Book {
             })?;
             counts.insert(status, n as u64);
         }
+        // A packed run's orders, counted per block when it was packed.
+        let mut stmt = conn
+            .prepare_cached("SELECT statuses FROM packed_blocks WHERE run = ?1")
+            .map_err(|e| self.sql_err(e))?;
+        let blocks = stmt
+            .query_map([run.pk], |r| r.get::<_, String>(0))
+            .map_err(|e| self.sql_err(e))?;
+        let mut packed = false;
+        for b in blocks {
+            let b = b.map_err(|e| self.sql_err(e))?;
+            packed = true;
+            let per: BTreeMap<String, u64> =
+                serde_json::from_str(&b).map_err(|e| BookError::Tampered {
+                    path: self.path().into(),
+                    place: format!(
+                        "run {}: a block's status counts (packed_blocks.statuses) are unreadable ({e})",
+                        run.run_id
+                    ),
+                })?;
+            for (s, n) in per {
+                let status = Status::parse(&s).ok_or_else(|| BookError::Tampered {
+                    path: self.path().into(),
+                    place: format!("run {}: an order has the unknown status {s:?}", run.run_id),
+                })?;
+                *counts.entry(status).or_default() += n;
+            }
+        }
+        drop(stmt);
         let expected: i64 = conn
             .query_row(
                 "SELECT order_count FROM runs WHERE id = ?1",
@@ -525,7 +578,7 @@ impl Book {
                 |r| r.get(0),
             )
             .map_err(|e| self.sql_err(e))?;
-        Ok(RunCounts(counts, planned))
+        Ok(RunCounts(counts, planned || packed))
     }
 
     /// The first order of the run's events (in `seq` order) that has no order row (bodies
@@ -599,14 +652,28 @@ impl Book {
 
     /// Whether an explicit order id is already used in the account, and by which run.
     pub fn order_run(&self, account: i64, order_id: &str) -> Result<Option<String>, BookError> {
-        self.conn()
+        let conn = self.conn();
+        let live: Option<String> = conn
             .query_row(
                 "SELECT r.run_id FROM orders o JOIN runs r ON r.id = o.run WHERE o.account = ?1 AND o.order_id = ?2",
                 params![account, order_id],
                 |r| r.get(0),
             )
             .optional()
-            .map_err(|e| self.sql_err(e))
+            .map_err(|e| self.sql_err(e))?;
+        if live.is_some() {
+            return Ok(live);
+        }
+        let Some((block, _)) =
+            super::packed::find_order(&conn, account, order_id).map_err(|e| self.pack_err(e))?
+        else {
+            return Ok(None);
+        };
+        conn.query_row("SELECT run_id FROM runs WHERE id = ?1", [block.run], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(|e| self.sql_err(e))
     }
 }
 

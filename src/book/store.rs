@@ -22,6 +22,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use sha2::{Digest, Sha256};
 
 use super::events::{Event, OrderRecord};
+use super::packed::{self, PackError};
 use super::BookError;
 use crate::gateway::{PayoutRequest, PayoutState};
 use crate::model::{OrderId, Status};
@@ -30,7 +31,11 @@ use crate::model::{OrderId, Status};
 pub const APPLICATION_ID: i64 = 0x5041_5952;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 12;
+pub const SCHEMA_VERSION: i64 = 13;
+
+/// Set to `1`, payrun never packs a finished run (tests that edit a finished run's live rows
+/// by hand; docs/book.md, "Packed runs").
+pub const NO_PACK_ENV: &str = "PAYRUN_TEST_NO_PACK";
 
 /// Migrations from version N-1 to N, index N-1. Never edit a shipped one; append.
 const MIGRATIONS: &[&str] = &[
@@ -222,6 +227,10 @@ const MIGRATIONS: &[&str] = &[
     // picks a run first checks the `runs` table against them (`Book::check_runs_against_chain`):
     // a runs row edited or deleted by hand would make a paid sheet look new.
     "CREATE INDEX events_sheets ON events(account, seq) WHERE kind = 'sheet';",
+    // 13: a finished run's orders, sheet rows and order events packed into compressed blocks,
+    // with a lookup of order ids and of seq stretches (`book::packed`); triggers count a
+    // block, lookup row or stretch edited or deleted outside payrun.
+    super::packed::SCHEMA,
 ];
 
 /// The open book. One connection behind a mutex: every write is one short transaction.
@@ -481,6 +490,52 @@ fn order_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderRow> {
         intent_seq: r.get(14)?,
         request_source: r.get(15)?,
     })
+}
+
+/// An order row as a packed block holds it ([`packed::PackedOrder`]), with what it names read
+/// from its own events, as [`ORDER_COLUMNS`] reads a live one.
+fn packed_order_row(o: &packed::PackedOrder) -> OrderRow {
+    use packed::oc;
+    use rusqlite::types::Value;
+    let int = |i: usize| match &o.order[i] {
+        Value::Integer(n) => Some(*n),
+        _ => None,
+    };
+    let text = |i: usize| match &o.order[i] {
+        Value::Text(t) => Some(t.clone()),
+        _ => None,
+    };
+    let marker = |i: usize| matches!(&o.order[i], Value::Blob(b) if b.as_slice() == [0]);
+    let intent_seq = int(oc::INTENT_SEQ);
+    OrderRow {
+        id: o.id(),
+        run: int(oc::RUN).unwrap_or(0),
+        order_id: o.order_id().to_string(),
+        line: int(oc::LINE).unwrap_or(0),
+        digest: o.order[oc::DIGEST].clone(),
+        request: o.order[oc::REQUEST].clone(),
+        status: o.status().to_string(),
+        state: o.order[oc::STATE].clone(),
+        last_event: if marker(oc::STATE) {
+            o.body_of(int(oc::LAST_SEQ))
+        } else {
+            Value::Null
+        },
+        error: text(oc::ERROR),
+        updated_at: text(oc::UPDATED_AT).unwrap_or_default(),
+        sent: o.sent(),
+        last_seq: int(oc::LAST_SEQ).unwrap_or(0),
+        seal: match &o.order[oc::SEAL] {
+            Value::Blob(b) => b.clone(),
+            _ => Vec::new(),
+        },
+        intent_seq,
+        request_source: if marker(oc::REQUEST) {
+            o.body_of(intent_seq)
+        } else {
+            Value::Null
+        },
+    }
 }
 
 /// Events of a run read for checking: their bytes in one buffer, so reading a million takes a
@@ -774,6 +829,49 @@ impl Book {
         }
     }
 
+    /// A packed block's problem, as a book error (a block that does not decode is a refusal
+    /// naming the run and the block).
+    pub(crate) fn pack_err(&self, e: PackError) -> BookError {
+        match e {
+            PackError::Sql(e) => self.sql_err(e),
+            other => self.tampered(other.to_string()),
+        }
+    }
+
+    /// The seq and stored hash of the book's last event, live or packed (None: no event).
+    fn last_event(&self, conn: &Connection) -> Result<Option<(i64, Vec<u8>)>, BookError> {
+        let live: Option<(i64, Vec<u8>)> = conn
+            .prepare_cached("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+            .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+            .map_err(|e| self.sql_err(e))?;
+        let packed_seq = packed::last_seq(conn).map_err(|e| self.pack_err(e))?;
+        if packed_seq > live.as_ref().map_or(0, |(s, _)| *s) {
+            let e = packed::event_at(conn, packed_seq)
+                .map_err(|e| self.pack_err(e))?
+                .ok_or_else(|| {
+                    self.tampered(format!(
+                        "event #{packed_seq} is missing from the block its range names"
+                    ))
+                })?;
+            return Ok(Some((packed_seq, e.hash)));
+        }
+        Ok(live)
+    }
+
+    /// The stored hash of event `seq`, live or packed (None: no such event).
+    fn hash_at(&self, conn: &Connection, seq: i64) -> Result<Option<Vec<u8>>, BookError> {
+        let live: Option<Vec<u8>> = conn
+            .prepare_cached("SELECT hash FROM events WHERE seq = ?1")
+            .and_then(|mut s| s.query_row([seq], |r| r.get(0)).optional())
+            .map_err(|e| self.sql_err(e))?;
+        match live {
+            Some(h) => Ok(Some(h)),
+            None => Ok(packed::event_at(conn, seq)
+                .map_err(|e| self.pack_err(e))?
+                .map(|e| e.hash)),
+        }
+    }
+
     /// The last event must be the one `meta` names, and must link to its predecessor.
     fn check_head(&self) -> Result<(), BookError> {
         let conn = self.conn();
@@ -783,14 +881,48 @@ impl Book {
         };
         let head_seq: i64 = meta("head_seq")?.parse().unwrap_or(-1);
         let head_hash = meta("head_hash")?;
-        let last: Option<(i64, Vec<u8>)> = conn
-            .query_row(
-                "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
+        // The last event packed (a finished run's last answer, often): its block is decoded
+        // once, for the event and, usually, its predecessor.
+        let live_seq: i64 = conn
+            .query_row("SELECT coalesce(max(seq), 0) FROM events", [], |r| r.get(0))
             .map_err(|e| self.sql_err(e))?;
+        let packed_seq = packed::last_seq(&conn).map_err(|e| self.pack_err(e))?;
+        if packed_seq > live_seq {
+            let block = packed::block_of_seq(&conn, packed_seq).map_err(|e| self.pack_err(e))?;
+            let e = block
+                .as_ref()
+                .and_then(|b| b.event(packed_seq))
+                .ok_or_else(|| self.tampered(format!("event #{packed_seq} is missing")))?;
+            if packed_seq != head_seq || hex::encode(&e.hash) != head_hash {
+                return Err(self.tampered(format!(
+                    "the book's last event is #{packed_seq}, but its head says #{head_seq}: events were removed or added outside payrun"
+                )));
+            }
+            let prev = match block.as_ref().and_then(|b| b.event(packed_seq - 1)) {
+                Some(p) => p.hash.clone(),
+                None if packed_seq == 1 => genesis(&self.book_id).to_vec(),
+                None => self.hash_at(&conn, packed_seq - 1)?.ok_or_else(|| {
+                    self.tampered(format!("event #{} is missing", packed_seq - 1))
+                })?,
+            };
+            if event_hash_bytes(
+                &prev,
+                e.seq,
+                e.account,
+                e.run,
+                e.kind.as_bytes(),
+                e.body.as_bytes(),
+            )[..]
+                != e.hash[..]
+            {
+                return Err(self.tampered(format!(
+                    "event #{packed_seq} ({}) does not match its hash: it was edited outside payrun",
+                    e.kind
+                )));
+            }
+            return Ok(());
+        }
+        let last = self.last_event(&conn)?;
         let (seq, hash) = last.unwrap_or((0, genesis(&self.book_id).to_vec()));
         if seq != head_seq || hex::encode(&hash) != head_hash {
             return Err(self.tampered(format!(
@@ -816,20 +948,24 @@ impl Book {
             )
             .optional()
             .map_err(|e| self.sql_err(e))?;
-        let Some((account, run, kind, body, hash)) = row else {
-            return Err(self.tampered(format!("event #{seq} is missing")));
+        let (account, run, kind, body, hash) = match row {
+            Some((account, run, kind, body, hash)) => {
+                let body = self.event_body(seq, &kind, (&body).into())?.into_owned();
+                (account, run, kind, body, hash)
+            }
+            None => {
+                let e = packed::event_at(&conn, seq)
+                    .map_err(|e| self.pack_err(e))?
+                    .ok_or_else(|| self.tampered(format!("event #{seq} is missing")))?;
+                (e.account, e.run, e.kind, e.body.into_bytes(), e.hash)
+            }
         };
         let prev: Vec<u8> = if seq == 1 {
             genesis(&self.book_id).to_vec()
         } else {
-            conn.query_row("SELECT hash FROM events WHERE seq = ?1", [seq - 1], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(|e| self.sql_err(e))?
-            .ok_or_else(|| self.tampered(format!("event #{} is missing", seq - 1)))?
+            self.hash_at(&conn, seq - 1)?
+                .ok_or_else(|| self.tampered(format!("event #{} is missing", seq - 1)))?
         };
-        let body = self.event_body(seq, &kind, (&body).into())?;
         if event_hash_bytes(&prev, seq, account, run, kind.as_bytes(), &body)[..] != hash[..] {
             return Err(self.tampered(format!(
                 "event #{seq} ({kind}) does not match its hash: it was edited outside payrun"
@@ -871,6 +1007,9 @@ impl Book {
                 r.get(0)
             })
             .map_err(|e| self.sql_err(e))?;
+        if packed::is_packed(&conn, run).map_err(|e| self.pack_err(e))? {
+            return self.verify_packed_run(&conn, run, run_id, expected);
+        }
         let genesis = genesis(&self.book_id);
         let (read, bad) = std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel::<EventChunk>(2);
@@ -904,6 +1043,216 @@ impl Book {
             )));
         }
         match bad {
+            Some(Bad::Missing { seq }) => Err(self.tampered(format!(
+                "event #{} before event #{seq} is missing",
+                seq - 1
+            ))),
+            Some(Bad::Hash { seq, kind }) => Err(self.tampered(format!(
+                "event #{seq} ({kind}) of run {run_id} does not match its hash: edited outside payrun"
+            ))),
+            Some(Bad::Unreadable { seq, kind, why }) => Err(self.tampered(format!(
+                "event #{seq} ({kind}) of run {run_id} is unreadable ({why}): edited outside payrun"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// [`Book::verify_run_events`] of a packed run: its live events (run-level), then each
+    /// block, every event checked against its predecessor's stored hash wherever that lives
+    /// (a few blocks' hashes kept for the predecessors outside a block). Also checks each
+    /// block's status counts and that every packed order keeps its lookup row.
+    fn verify_packed_run(
+        &self,
+        conn: &Connection,
+        run: i64,
+        run_id: &str,
+        expected: i64,
+    ) -> Result<(), BookError> {
+        use rayon::prelude::*;
+        use std::collections::HashMap;
+        let sql_err = |e| self.sql_err(e);
+        let pack_err = |e| self.pack_err(e);
+        let genesis = genesis(&self.book_id);
+        // Predecessors outside the block being checked: live, or in another block (cached).
+        let mut cache: Vec<(i64, HashMap<i64, Vec<u8>>)> = Vec::new();
+        let mut outside = |seq: i64| -> Result<Option<Vec<u8>>, BookError> {
+            if seq == 0 {
+                return Ok(Some(genesis.to_vec()));
+            }
+            let live: Option<Vec<u8>> = conn
+                .prepare_cached("SELECT hash FROM events WHERE seq = ?1")
+                .and_then(|mut s| s.query_row([seq], |r| r.get(0)).optional())
+                .map_err(sql_err)?;
+            if live.is_some() {
+                return Ok(live);
+            }
+            let block: Option<i64> = conn
+                .prepare_cached(
+                    "SELECT block FROM packed_ranges WHERE first_seq <= ?1 AND last_seq >= ?1 ORDER BY first_seq DESC LIMIT 1",
+                )
+                .and_then(|mut s| s.query_row([seq], |r| r.get(0)).optional())
+                .map_err(sql_err)?;
+            let Some(block) = block else { return Ok(None) };
+            if let Some((_, m)) = cache.iter().find(|(b, _)| *b == block) {
+                return Ok(m.get(&seq).cloned());
+            }
+            let Some(b) = packed::load_block(conn, block).map_err(pack_err)? else {
+                return Ok(None);
+            };
+            let m: HashMap<i64, Vec<u8>> = b
+                .orders
+                .iter()
+                .flat_map(|o| o.events.iter().map(|e| (e.seq, e.hash.clone())))
+                .collect();
+            let found = m.get(&seq).cloned();
+            if cache.len() == 4 {
+                cache.remove(0);
+            }
+            cache.push((block, m));
+            Ok(found)
+        };
+        let mut count = 0i64;
+        // The first problem in seq order: (seq, Bad).
+        let mut first: Option<Bad> = None;
+        let seq_of = |b: &Bad| match b {
+            Bad::Missing { seq } | Bad::Hash { seq, .. } | Bad::Unreadable { seq, .. } => *seq,
+        };
+        let note = |b: Bad, first: &mut Option<Bad>| {
+            if first.as_ref().is_none_or(|f| seq_of(&b) < seq_of(f)) {
+                *first = Some(b);
+            }
+        };
+        // The run's live events (its sheets and approvals).
+        type Live = (i64, i64, String, rusqlite::types::Value, Vec<u8>);
+        let live: Vec<Live> = conn
+            .prepare_cached("SELECT seq, account, kind, body, hash FROM events WHERE run = ?1")
+            .and_then(|mut s| {
+                s.query_map([run], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
+                .collect()
+            })
+            .map_err(sql_err)?;
+        for (seq, account, kind, body, hash) in live {
+            count += 1;
+            let Some(prev) = outside(seq - 1)? else {
+                note(Bad::Missing { seq }, &mut first);
+                continue;
+            };
+            match super::codec::decode((&body).into()) {
+                Ok(Some(body)) => {
+                    if event_hash_bytes(&prev, seq, account, Some(run), kind.as_bytes(), &body)[..]
+                        != hash[..]
+                    {
+                        note(Bad::Hash { seq, kind }, &mut first);
+                    }
+                }
+                Ok(None) => note(
+                    Bad::Unreadable {
+                        seq,
+                        kind,
+                        why: "it has no body".into(),
+                    },
+                    &mut first,
+                ),
+                Err(e) => note(
+                    Bad::Unreadable {
+                        seq,
+                        kind,
+                        why: e.to_string(),
+                    },
+                    &mut first,
+                ),
+            }
+        }
+        let mut has_key = conn
+            .prepare_cached(
+                "SELECT 1 FROM packed_order_ids WHERE account = ?1 AND key = ?2 AND block = ?3",
+            )
+            .map_err(sql_err)?;
+        for id in packed::run_blocks(conn, run).map_err(pack_err)? {
+            let Some(block) = packed::load_block(conn, id).map_err(pack_err)? else {
+                continue;
+            };
+            let statuses: String = conn
+                .query_row(
+                    "SELECT statuses FROM packed_blocks WHERE id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .map_err(sql_err)?;
+            let mut counted: std::collections::BTreeMap<&str, u64> = Default::default();
+            for o in &block.orders {
+                *counted.entry(o.status()).or_default() += 1;
+                if !has_key
+                    .exists(params![block.account, packed::order_key(o.order_id()), id])
+                    .map_err(sql_err)?
+                {
+                    return Err(self.tampered(format!(
+                        "order {} (packed in block {id} of run {run_id}) has no lookup row (packed_order_ids): removed outside payrun",
+                        o.order_id()
+                    )));
+                }
+            }
+            if serde_json::to_string(&counted).ok().as_deref() != Some(statuses.as_str()) {
+                return Err(self.tampered(format!(
+                    "block {id} of run {run_id}: its status counts (packed_blocks.statuses) do not match its orders: edited outside payrun"
+                )));
+            }
+            let events: Vec<&packed::PackedEvent> =
+                block.orders.iter().flat_map(|o| &o.events).collect();
+            count += events.len() as i64;
+            let inside: HashMap<i64, &[u8]> =
+                events.iter().map(|e| (e.seq, e.hash.as_slice())).collect();
+            let mut prevs: HashMap<i64, Vec<u8>> = HashMap::new();
+            for e in &events {
+                if !inside.contains_key(&(e.seq - 1)) {
+                    match outside(e.seq - 1)? {
+                        Some(h) => {
+                            prevs.insert(e.seq, h);
+                        }
+                        None => note(Bad::Missing { seq: e.seq }, &mut first),
+                    }
+                }
+            }
+            let bad = events
+                .par_iter()
+                .filter(|e| {
+                    let prev = match inside.get(&(e.seq - 1)) {
+                        Some(h) => *h,
+                        None => match prevs.get(&e.seq) {
+                            Some(h) => h.as_slice(),
+                            None => return false,
+                        },
+                    };
+                    e.run != Some(run)
+                        || event_hash_bytes(
+                            prev,
+                            e.seq,
+                            e.account,
+                            e.run,
+                            e.kind.as_bytes(),
+                            e.body.as_bytes(),
+                        )[..]
+                            != e.hash[..]
+                })
+                .min_by_key(|e| e.seq);
+            if let Some(e) = bad {
+                note(
+                    Bad::Hash {
+                        seq: e.seq,
+                        kind: e.kind.clone(),
+                    },
+                    &mut first,
+                );
+            }
+        }
+        if count != expected {
+            return Err(self.tampered(format!(
+                "run {run_id} should have {expected} events but has {count}: events were removed outside payrun"
+            )));
+        }
+        match first {
             Some(Bad::Missing { seq }) => Err(self.tampered(format!(
                 "event #{} before event #{seq} is missing",
                 seq - 1
@@ -955,10 +1304,17 @@ impl Book {
             let prev: Option<Vec<u8>> = match last.take() {
                 Some((s, h)) if s == seq - 1 => Some(h),
                 _ if seq == 1 => Some(genesis.to_vec()),
-                _ => pred
+                _ => match pred
                     .query_row([seq - 1], |p| Ok(bytes(p.get_ref(0)?)))
                     .optional()
-                    .map_err(sql_err)?,
+                    .map_err(sql_err)?
+                {
+                    // The predecessor may be another run's, packed.
+                    Some(h) => Some(h),
+                    None => packed::event_at(conn, seq - 1)
+                        .map_err(|e| self.pack_err(e))?
+                        .map(|e| e.hash),
+                },
             };
             let hash = bytes(r.get_ref(4).map_err(sql_err)?);
             chunk.push(
@@ -1068,7 +1424,44 @@ impl Book {
         ))
     }
 
+    /// One order of an account, live or packed (seal checked).
     fn read_order(
+        &self,
+        conn: &Connection,
+        account: i64,
+        id: &str,
+    ) -> Result<Option<(OrderPlace, OrderRecord, RequestHeld)>, BookError> {
+        if let Some(found) = self.read_live_order(conn, account, id)? {
+            return Ok(Some(found));
+        }
+        match packed::find_order(conn, account, id).map_err(|e| self.pack_err(e))? {
+            Some((block, i)) => self
+                .decode_order(account, packed_order_row(&block.orders[i]))
+                .map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Moves the packed block holding order `id` of `account` back into the live tables (a
+    /// write to the order follows; the rest of its run stays packed); false when no block
+    /// holds it.
+    fn unpack_order(
+        &self,
+        tx: &Transaction<'_>,
+        account: i64,
+        id: &str,
+    ) -> Result<bool, BookError> {
+        match packed::find_order(tx, account, id).map_err(|e| self.pack_err(e))? {
+            Some((block, _)) => {
+                packed::unpack_block(tx, block.id).map_err(|e| self.pack_err(e))?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// One live order row of an account (seal checked).
+    fn read_live_order(
         &self,
         conn: &Connection,
         account: i64,
@@ -1111,7 +1504,16 @@ impl Book {
             )
             .optional()
             .map_err(|e| self.sql_err(e))?;
-        Ok(at.flatten().and_then(|at| {
+        let at = match at {
+            Some(at) => at,
+            None => {
+                let conn = self.conn();
+                packed::find_order(&conn, account, order_id)
+                    .map_err(|e| self.pack_err(e))?
+                    .and_then(|(b, i)| b.orders[i].first_sent_at().map(str::to_string))
+            }
+        };
+        Ok(at.and_then(|at| {
             chrono::DateTime::parse_from_rfc3339(&at)
                 .ok()
                 .map(|d| d.with_timezone(&chrono::Utc))
@@ -1178,6 +1580,18 @@ impl Book {
             let r = order_row(r).map_err(|e| self.sql_err(e))?;
             let id = r.id;
             f(id, self.decode_order(account, r)?.1);
+        }
+        drop(rows);
+        drop(stmt);
+        // A packed run's orders, a block at a time, in row order.
+        for block in packed::run_blocks(&conn, run).map_err(|e| self.pack_err(e))? {
+            let Some(block) = packed::load_block(&conn, block).map_err(|e| self.pack_err(e))?
+            else {
+                continue;
+            };
+            for o in &block.orders {
+                f(o.id(), self.decode_order(account, packed_order_row(o))?.1);
+            }
         }
         Ok(())
     }
@@ -1339,14 +1753,8 @@ impl Book {
         event: &Event,
     ) -> Result<(i64, String), BookError> {
         let body = serde_json::to_string(event).map_err(|e| BookError::Encode(e.to_string()))?;
-        let (prev_seq, prev): (i64, Vec<u8>) = tx
-            .query_row(
-                "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(|e| self.sql_err(e))?
+        let (prev_seq, prev): (i64, Vec<u8>) = self
+            .last_event(tx)?
             .unwrap_or_else(|| (0, genesis(&self.book_id).to_vec()));
         let seq = prev_seq + 1;
         let kind = event.kind();
@@ -1408,7 +1816,12 @@ impl Book {
                             .into(),
                     ));
                 };
-                let (place, mut rec, held) = match self.read_order(tx, account, id.as_str())? {
+                // An order of a packed run: its block goes back to the live tables first.
+                let mut found = self.read_live_order(tx, account, id.as_str())?;
+                if found.is_none() && self.unpack_order(tx, account, id.as_str())? {
+                    found = self.read_live_order(tx, account, id.as_str())?;
+                }
+                let (place, mut rec, held) = match found {
                     Some(found) => found,
                     None => {
                         return Err(BookError::NoIntent {
@@ -1475,6 +1888,59 @@ impl Book {
         })
     }
 
+    /// Packs run `run` when it is finished (docs/book.md, "Packed runs"): every order of it
+    /// final (completed, failed or cancelled) and no edit outside payrun counted (a book
+    /// edited by hand keeps its live rows for `book verify` to name). Its orders, the sheet
+    /// rows naming them and its order events move into compressed blocks in one transaction.
+    /// Returns what moved; None when the run was not packed (unfinished, no live orders, an
+    /// edit counted, or [`NO_PACK_ENV`] set).
+    pub fn pack_if_finished(&self, run: &super::Run) -> Result<Option<packed::Packed>, BookError> {
+        if std::env::var_os(NO_PACK_ENV).is_some_and(|v| v == "1") {
+            return Ok(None);
+        }
+        // Packing rewrites most pages of a large run's tables and indexes: with SQLite's
+        // default 2 MB of cache their pages would be spilled to the WAL again and again
+        // (deleting a million orders from the order id index took 35 s). 256 MiB while packing.
+        let cache: i64 = self
+            .conn()
+            .query_row("PRAGMA cache_size", [], |r| r.get(0))
+            .map_err(|e| self.sql_err(e))?;
+        self.conn()
+            .pragma_update(None, "cache_size", -262_144)
+            .map_err(|e| self.sql_err(e))?;
+        let packed = self.pack_finished(run);
+        self.conn()
+            .pragma_update(None, "cache_size", cache)
+            .map_err(|e| self.sql_err(e))?;
+        packed
+    }
+
+    /// [`Book::pack_if_finished`], once the cache is set.
+    fn pack_finished(&self, run: &super::Run) -> Result<Option<packed::Packed>, BookError> {
+        self.write(|tx| {
+            let (orders, open): (i64, i64) = tx
+                .query_row(
+                    "SELECT count(*), coalesce(sum(status NOT IN ('completed', 'failed', 'cancelled')), 0) FROM orders WHERE run = ?1",
+                    [run.pk],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .map_err(|e| self.sql_err(e))?;
+            let edited: bool = tx
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM meta WHERE key = 'edits_outside')",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(|e| self.sql_err(e))?;
+            if orders == 0 || open > 0 || edited {
+                return Ok(None);
+            }
+            let moved = packed::pack_run(tx, run.pk).map_err(|e| self.pack_err(e))?;
+            crate::failpoint::hit("in_pack");
+            Ok(Some(moved))
+        })
+    }
+
     /// Inserts planned orders (status not sent) of a run that the book does not have yet, and
     /// removes the run's planned orders that were never sent and are no longer planned.
     pub(crate) fn plan_orders(
@@ -1519,7 +1985,10 @@ impl Book {
         for (rec, key) in planned {
             let found = exists
                 .exists(params![account, rec.order_id.as_str()])
-                .map_err(|e| self.sql_err(e))?;
+                .map_err(|e| self.sql_err(e))?
+                || packed::find_order(tx, account, rec.order_id.as_str())
+                    .map_err(|e| self.pack_err(e))?
+                    .is_some();
             if !found {
                 self.write_order(
                     tx,
@@ -1538,7 +2007,7 @@ impl Book {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
@@ -1650,7 +2119,7 @@ mod tests {
         }
     }
 
-    fn request(id: &str) -> PayoutRequest {
+    pub(crate) fn request(id: &str) -> PayoutRequest {
         PayoutRequest {
             order_id: OrderId(id.into()),
             currency: "USDT".into(),
@@ -1665,7 +2134,7 @@ mod tests {
         }
     }
 
-    fn sheet(tag: &str) -> SheetInfo {
+    pub(crate) fn sheet(tag: &str) -> SheetInfo {
         SheetInfo {
             payouts_sha256: None,
             path: format!("/sheets/{tag}.csv"),
@@ -1676,7 +2145,7 @@ mod tests {
     }
 
     /// A run of `n` planned orders `<tag>-<i>` (sheet lines 2..).
-    fn plan_run(book: &Book, account: i64, tag: &str, n: usize) -> (Run, Vec<OrderId>) {
+    pub(crate) fn plan_run(book: &Book, account: i64, tag: &str, n: usize) -> (Run, Vec<OrderId>) {
         let info = sheet(tag);
         let run = book
             .create_run(account, Some(tag), tag, &info, &["address".into()])
@@ -1718,7 +2187,7 @@ mod tests {
         (run, ids)
     }
 
-    fn intent(id: &OrderId) -> Event {
+    pub(crate) fn intent(id: &OrderId) -> Event {
         Event::Intent {
             order_id: id.clone(),
             line: 2,
@@ -1728,7 +2197,7 @@ mod tests {
         }
     }
 
-    fn answer(id: &OrderId, status: Status) -> Event {
+    pub(crate) fn answer(id: &OrderId, status: Status) -> Event {
         Event::Result {
             order_id: id.clone(),
             source: Source::Create,
@@ -1742,7 +2211,7 @@ mod tests {
         }
     }
 
-    fn open() -> (tempfile::TempDir, Book, i64) {
+    pub(crate) fn open() -> (tempfile::TempDir, Book, i64) {
         let dir = tempfile::tempdir().unwrap();
         let book = Book::open(&dir.path().join("book.sqlite")).unwrap();
         let account = book
@@ -1751,11 +2220,11 @@ mod tests {
         (dir, book, account)
     }
 
-    fn sql(book: &Book, statement: &str) {
+    pub(crate) fn sql(book: &Book, statement: &str) {
         book.conn().execute_batch(statement).unwrap();
     }
 
-    fn refusal(r: Result<(), BookError>) -> String {
+    pub(crate) fn refusal(r: Result<(), BookError>) -> String {
         match r {
             Err(e @ BookError::Tampered { .. }) => e.to_string(),
             other => panic!("expected a refusal, got {other:?}"),
@@ -1985,9 +2454,20 @@ mod tests {
         }
     }
 
+    /// Rewrites a book as schema 12 wrote it: no packed blocks, lookups or their triggers
+    /// (the book must hold no packed run).
+    pub(crate) fn back_to_schema_12(book: &Book) {
+        book.conn()
+            .execute_batch(
+                "DROP TABLE packed_blocks; DROP TABLE packed_order_ids; DROP TABLE packed_ranges; PRAGMA user_version = 12;",
+            )
+            .unwrap();
+    }
+
     /// Rewrites a book as schema 10 wrote it: no `runs.payouts_sha256`, no index of sheet
     /// events.
     fn back_to_schema_10(book: &Book) {
+        back_to_schema_12(book);
         book.conn()
             .execute_batch(
                 "DROP INDEX events_sheets; DROP INDEX runs_by_payouts; ALTER TABLE runs DROP COLUMN payouts_sha256; PRAGMA user_version = 10;",

@@ -174,6 +174,23 @@ pub fn ledger_of(book: &Book, gateway: GatewayKind, run: &Run) -> Result<Ledger,
     Ok(ledger)
 }
 
+/// Packs the run when it is finished (every order final), after its results ledger was
+/// written (docs/book.md, "Packed runs"). Packing saves space only: a failure leaves the run
+/// in the live tables, where it reads the same, and is logged, not the command's outcome.
+pub fn pack_if_finished(book: &Book, run: &Run) {
+    match book.pack_if_finished(run) {
+        Ok(Some(p)) => tracing::info!(
+            "run {}: packed {} orders and {} events into {} blocks",
+            run.run_id,
+            p.orders,
+            p.events,
+            p.blocks
+        ),
+        Ok(None) => {}
+        Err(e) => tracing::warn!("run {}: not packed: {e}", run.run_id),
+    }
+}
+
 /// Writes a run's results ledger beside its sheet (and beside `also`, another copy of the
 /// sheet, when given). Returns the ledger and the paths written.
 pub fn write_beside_sheet(

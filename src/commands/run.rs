@@ -638,7 +638,10 @@ fn finish(s: &Scope<'_>, stop: &Stop) -> anyhow::Result<ExitCode> {
     // Money moved: the summary is shown even when the ledger cannot be written.
     let (ledger, written, unwritten) =
         match results::write_beside_sheet(book, gateway, run, Some(&args.sheet.sheet)) {
-            Ok((ledger, written)) => (ledger, written, None),
+            Ok((ledger, written)) => {
+                results::pack_if_finished(book, run);
+                (ledger, written, None)
+            }
             Err(e) => (results::ledger_of(book, gateway, run)?, Vec::new(), Some(e)),
         };
     let summary = crate::ledger::summary::Summary::from_ledger(&ledger)?;

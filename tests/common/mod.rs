@@ -388,9 +388,19 @@ pub fn try_book_events(book: &Path) -> Result<Vec<serde_json::Value>, String> {
             ))
         })
         .map_err(e)?;
+    /// seq, account, run, body, hash.
+    type EventRow = (i64, i64, Option<i64>, String, Vec<u8>);
+    let mut all: Vec<EventRow> = rows.collect::<Result<_, _>>().map_err(e)?;
+    // A finished run's order events are packed into blocks (payrun::book::packed).
+    if has_table(&conn, "packed_ranges") {
+        let mut walk = payrun::book::packed::SeqWalk::new(&conn).map_err(|x| x.to_string())?;
+        while let Some(ev) = walk.next(&conn).map_err(|x| x.to_string())? {
+            all.push((ev.seq, ev.account, ev.run, ev.body, ev.hash));
+        }
+        all.sort_by_key(|x| x.0);
+    }
     let mut out = Vec::new();
-    for r in rows {
-        let (seq, account, run, body, hash) = r.map_err(e)?;
+    for (seq, account, run, body, hash) in all {
         let mut v: serde_json::Value = serde_json::from_str(&body).expect("event body is JSON");
         let o = v.as_object_mut().expect("event body is an object");
         o.insert("seq".into(), seq.into());
@@ -417,26 +427,80 @@ pub fn book_orders(book: &Path) -> Vec<serde_json::Value> {
         .prepare(
             "SELECT o.order_id, r.run_id, o.line, o.status, o.state, o.error, o.updated_at, \
              o.sent, o.last_seq, (SELECT body FROM events WHERE seq = o.last_seq) \
-             FROM orders o JOIN runs r ON r.id = o.run ORDER BY o.id",
+             , o.id FROM orders o JOIN runs r ON r.id = o.run ORDER BY o.id",
         )
         .expect("the book has an orders table");
     let rows = stmt
         .query_map([], |r| {
-            Ok(serde_json::json!({
-                "order_id": r.get::<_, String>(0)?,
-                "run_id": r.get::<_, String>(1)?,
-                "line": r.get::<_, i64>(2)?,
-                "status": r.get::<_, String>(3)?,
-                "state": payrun::book::codec::order_state(r.get_ref(4)?, r.get_ref(9)?)
-                    .expect("order state decodes"),
-                "error": r.get::<_, Option<String>>(5)?,
-                "updated_at": r.get::<_, String>(6)?,
-                "sent": r.get::<_, bool>(7)?,
-                "last_seq": r.get::<_, i64>(8)?,
-            }))
+            Ok((
+                r.get::<_, i64>(10)?,
+                serde_json::json!({
+                    "order_id": r.get::<_, String>(0)?,
+                    "run_id": r.get::<_, String>(1)?,
+                    "line": r.get::<_, i64>(2)?,
+                    "status": r.get::<_, String>(3)?,
+                    "state": payrun::book::codec::order_state(r.get_ref(4)?, r.get_ref(9)?)
+                        .expect("order state decodes"),
+                    "error": r.get::<_, Option<String>>(5)?,
+                    "updated_at": r.get::<_, String>(6)?,
+                    "sent": r.get::<_, bool>(7)?,
+                    "last_seq": r.get::<_, i64>(8)?,
+                }),
+            ))
         })
         .expect("orders readable");
-    rows.map(|r| r.expect("order row")).collect()
+    let mut out: Vec<(i64, serde_json::Value)> = rows.map(|r| r.expect("order row")).collect();
+    // Orders of packed runs, from their blocks (payrun::book::packed).
+    if has_table(&conn, "packed_blocks") {
+        use payrun::book::packed;
+        use rusqlite::types::Value;
+        for id in packed::all_blocks(&conn, None).expect("blocks listed") {
+            let block = packed::load_block(&conn, id)
+                .expect("block readable")
+                .expect("block present");
+            let run_id: String = conn
+                .query_row("SELECT run_id FROM runs WHERE id = ?1", [block.run], |r| {
+                    r.get(0)
+                })
+                .expect("the block's run");
+            for o in &block.orders {
+                let int = |i: usize| match &o.order[i] {
+                    Value::Integer(n) => *n,
+                    _ => 0,
+                };
+                let text = |i: usize| match &o.order[i] {
+                    Value::Text(t) => Some(t.clone()),
+                    _ => None,
+                };
+                out.push((
+                    o.id(),
+                    serde_json::json!({
+                        "order_id": o.order_id(),
+                        "run_id": run_id,
+                        "line": int(packed::oc::LINE),
+                        "status": o.status(),
+                        "state": packed::state_json(o).expect("order state decodes"),
+                        "error": text(packed::oc::ERROR),
+                        "updated_at": text(packed::oc::UPDATED_AT).unwrap_or_default(),
+                        "sent": o.sent(),
+                        "last_seq": int(packed::oc::LAST_SEQ),
+                    }),
+                ));
+            }
+        }
+    }
+    out.sort_by_key(|(id, _)| *id);
+    out.into_iter().map(|(_, v)| v).collect()
+}
+
+/// Whether the book has table `name` (packed tables came with schema 13).
+fn has_table(conn: &rusqlite::Connection, name: &str) -> bool {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+        [name],
+        |r| r.get(0),
+    )
+    .unwrap_or(false)
 }
 
 /// Everything a book records about payouts: its events and its order rows. Equal before and

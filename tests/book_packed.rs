@@ -26,6 +26,12 @@ fn sql(book: &Path, statement: &str) {
     c.execute_batch(statement).unwrap();
 }
 
+/// Packs a run as soon as it is finished (`pack_after_hours = 0`; a day by default) for the
+/// commands run in `dir`.
+fn pack_at_once(dir: &Path) {
+    std::fs::write(dir.join("payrun.toml"), "pack_after_hours = 0\n").unwrap();
+}
+
 /// A sandbox settling at once, a book, a sheet of `rows` rows paid, and `status` run until
 /// every order is final: the run is then packed. Returns (sandbox, folder, env, book, sheet).
 fn packed_run(
@@ -44,6 +50,7 @@ fn packed_run(
     let root = tempfile::tempdir().unwrap();
     let book = root.path().join("book.sqlite");
     let env = env_with_book(&sb, gw, &book);
+    pack_at_once(root.path());
     let sheet = write_sheet(root.path(), "pay.csv", rows);
     let o = payrun_in(
         root.path(),
@@ -193,6 +200,7 @@ fn a_crash_while_packing_leaves_the_live_run_whole() {
         let dir = root.path();
         let book = dir.join("book.sqlite");
         let env = env_with_book(&sb, gw, &book);
+        pack_at_once(dir);
         let sheet = write_sheet(dir, "pay.csv", 5);
         // The run packs at its end when every answer is final already; else `status` does.
         let mut crashed = false;
@@ -353,4 +361,46 @@ fn a_packed_run_edited_by_hand_is_refused_with_the_place_named_and_nothing_is_se
         let o = payrun_in(dir, &env, &["book", "verify"]);
         assert_eq!(o.status.code(), Some(1), "{name}: verify: {}", text(&o));
     }
+}
+
+/// A run just finished stays in the live tables for `pack_after_hours` (a day by default):
+/// late answers and hand checks find its rows there. Once quiet that long, the next command
+/// that writes a results ledger packs it.
+#[test]
+fn a_finished_run_is_packed_only_once_it_has_been_quiet_a_while() {
+    let mut cfg = sandbox_config();
+    cfg.settle_after = std::time::Duration::ZERO;
+    let sb = start(cfg);
+    let root = tempfile::tempdir().unwrap();
+    let book = root.path().join("book.sqlite");
+    let env = env_with_book(&sb, Gw::G2328, &book);
+    let sheet = write_sheet(root.path(), "pay.csv", 3);
+    let o = payrun_in(
+        root.path(),
+        &env,
+        &["run", sheet.to_str().unwrap(), "--yes"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    for _ in 0..2 {
+        let o = payrun_in(root.path(), &env, &["status", sheet.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    }
+    assert_eq!(
+        count(&book, "SELECT count(*) FROM orders"),
+        3,
+        "finished, still live"
+    );
+    assert_eq!(count(&book, "SELECT count(*) FROM packed_blocks"), 0);
+    // Quiet for longer than 1.8 s counts as settled now.
+    std::fs::write(
+        root.path().join("payrun.toml"),
+        "pack_after_hours = 0.0005\n",
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2000));
+    let o = payrun_in(root.path(), &env, &["status", sheet.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(count(&book, "SELECT count(*) FROM packed_blocks"), 1);
+    assert_eq!(count(&book, "SELECT count(*) FROM orders"), 0);
+    assert_eq!(sb.payouts().len(), 3);
 }

@@ -287,10 +287,9 @@ fn a_book_cut_short_outside_payrun_is_refused_and_nothing_is_sent() {
     let sb = start(sandbox_config());
     let dir = tempfile::tempdir().unwrap();
     let sheet = write_sheet(dir.path(), "pay.csv", 4);
-    let mut env = env_for(&sb, Gw::G2328);
-    // The tail cut is of live events: the run stays unpacked even if it ends final (a packed
+    let env = env_for(&sb, Gw::G2328);
+    // The tail cut is of live events: a run just finished stays unpacked for a day (a packed
     // block deleted is in tests/book_packed.rs).
-    env.insert(payrun::book::store::NO_PACK_ENV.into(), "1".into());
     let args = ["run", sheet.to_str().unwrap(), "--yes", "--rate", "100"];
     assert_eq!(run_ok(dir.path(), &env, &args).status.code(), Some(0));
     let book = book_path(dir.path(), &env);

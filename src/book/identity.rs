@@ -182,7 +182,8 @@ impl Book {
         Ok(found)
     }
 
-    fn run_by_pk(&self, pk: i64) -> Result<Option<Run>, BookError> {
+    /// A run by its row id.
+    pub(crate) fn run_by_pk(&self, pk: i64) -> Result<Option<Run>, BookError> {
         self.conn()
             .query_row(
                 &format!(

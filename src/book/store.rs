@@ -33,10 +33,6 @@ pub const APPLICATION_ID: i64 = 0x5041_5952;
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = 13;
 
-/// Set to `1`, payrun never packs a finished run (tests that edit a finished run's live rows
-/// by hand; docs/book.md, "Packed runs").
-pub const NO_PACK_ENV: &str = "PAYRUN_TEST_NO_PACK";
-
 /// Migrations from version N-1 to N, index N-1. Never edit a shipped one; append.
 const MIGRATIONS: &[&str] = &[
     // 1: the first schema.
@@ -1888,16 +1884,42 @@ impl Book {
         })
     }
 
+    /// The account's runs with live orders none of which changed since `cutoff` (RFC 3339
+    /// UTC, compared as text like every `at`): the runs [`Book::pack_if_finished`] may pack
+    /// once they have settled (docs/book.md, "Packed runs"). Oldest first.
+    pub fn runs_quiet_since(
+        &self,
+        account: i64,
+        cutoff: &str,
+    ) -> Result<Vec<super::Run>, BookError> {
+        let pks: Vec<i64> = {
+            let conn = self.conn();
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT run FROM orders WHERE account = ?1 GROUP BY run \
+                     HAVING max(updated_at) < ?2 ORDER BY run",
+                )
+                .map_err(|e| self.sql_err(e))?;
+            let rows = stmt
+                .query_map(params![account, cutoff], |r| r.get(0))
+                .map_err(|e| self.sql_err(e))?;
+            rows.collect::<Result<_, _>>()
+                .map_err(|e| self.sql_err(e))?
+        };
+        let mut out = Vec::with_capacity(pks.len());
+        for pk in pks {
+            out.extend(self.run_by_pk(pk)?);
+        }
+        Ok(out)
+    }
+
     /// Packs run `run` when it is finished (docs/book.md, "Packed runs"): every order of it
     /// final (completed, failed or cancelled) and no edit outside payrun counted (a book
     /// edited by hand keeps its live rows for `book verify` to name). Its orders, the sheet
     /// rows naming them and its order events move into compressed blocks in one transaction.
-    /// Returns what moved; None when the run was not packed (unfinished, no live orders, an
-    /// edit counted, or [`NO_PACK_ENV`] set).
+    /// Returns what moved; None when the run was not packed (unfinished, no live orders, or an
+    /// edit counted).
     pub fn pack_if_finished(&self, run: &super::Run) -> Result<Option<packed::Packed>, BookError> {
-        if std::env::var_os(NO_PACK_ENV).is_some_and(|v| v == "1") {
-            return Ok(None);
-        }
         // Packing rewrites most pages of a large run's tables and indexes: with SQLite's
         // default 2 MB of cache their pages would be spilled to the WAL again and again
         // (deleting a million orders from the order id index took 35 s). 256 MiB while packing.

@@ -64,6 +64,9 @@ pub struct Profile {
     pub book: Option<PathBuf>,
     /// `run` refuses a plan no `payrun approve` by another person recorded.
     pub require_approval: Option<bool>,
+    /// How long a finished run stays in the book's live tables before it is packed
+    /// (docs/book.md, "Packed runs"), in hours; default 24.
+    pub pack_after_hours: Option<f64>,
 }
 
 /// What was read from the outside world: the profile (if any), its path, and the environment.
@@ -187,6 +190,9 @@ pub struct Config {
     pub book: Result<PathBuf, String>,
     /// `require_approval =` in the profile (docs/design.md, "Controls before money moves").
     pub require_approval: bool,
+    /// `pack_after_hours =` in the profile: how long a finished run stays live before it is
+    /// packed (docs/book.md, "Packed runs").
+    pub pack_after: Duration,
 }
 
 /// A configured rate and where it was given (for messages).
@@ -300,6 +306,18 @@ fn positive_secs(field: &str, v: Option<f64>, default: f64) -> Result<Duration, 
     Ok(Duration::from_secs_f64(v))
 }
 
+/// `pack_after_hours`: 0 (pack a run as soon as it is finished) to a year; default 24.
+fn pack_after(hours: Option<f64>) -> Result<Duration, ConfigError> {
+    let h = hours.unwrap_or(24.0);
+    if !(h.is_finite() && (0.0..=8760.0).contains(&h)) {
+        return Err(ConfigError::Invalid {
+            field: "pack_after_hours".into(),
+            message: format!("must be a number of hours between 0 and 8760, got {h}"),
+        });
+    }
+    Ok(Duration::from_secs_f64(h * 3600.0))
+}
+
 impl Config {
     /// Merges flags, environment and profile (in that order of precedence) and checks the result.
     /// Credentials are not required here (validate needs none); `require_credentials` checks them.
@@ -410,6 +428,7 @@ impl Config {
             from_address,
             rate,
             rate_above_limit,
+            pack_after: pack_after(p.pack_after_hours)?,
             connect_timeout: positive_secs("connect_timeout_secs", p.connect_timeout_secs, 10.0)?,
             request_timeout: positive_secs("request_timeout_secs", p.request_timeout_secs, 30.0)?,
             require_approval: p.require_approval.unwrap_or(false),

@@ -95,7 +95,7 @@ pub fn answer(
     book.verify_run_events(run.pk, &run.run_id)?;
     let (ledger, written) = results::write_beside_sheet(book, gateway, run, Some(sheet))?;
     tracing::info!("run {}: results ledger rebuilt from the book", run.run_id);
-    results::pack_if_finished(book, run);
+    results::pack_settled_runs(book, run.account, ctx.config.pack_after);
     let statuses = results::outcome_statuses(&ledger);
     let code = results::exit_code_of(&statuses);
     say(

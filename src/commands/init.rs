@@ -79,6 +79,10 @@ pub const PROFILE_TEMPLATE: &str = r##"# payrun.toml: the payrun configuration p
 # Seconds allowed to connect, and for a whole request (defaults 10 and 30).
 # connect_timeout_secs = 10.0
 # request_timeout_secs = 30.0
+
+# Hours a finished run stays in the book's tables as it was paid before it is packed into
+# compressed blocks (default 24; 0 packs it as soon as every order is final).
+# pack_after_hours = 24.0
 "##;
 
 /// Writes the profile to `path`; an existing file is replaced only with `force`.
@@ -155,6 +159,7 @@ mod tests {
             "from_address",
             "gateway",
             "network",
+            "pack_after_hours",
             "payout_type",
             "project",
             "rate",
@@ -172,6 +177,7 @@ mod tests {
         assert_eq!(p.rate_above_limit, Some(false));
         assert_eq!(p.connect_timeout_secs, Some(10.0));
         assert_eq!(p.request_timeout_secs, Some(30.0));
+        assert_eq!(p.pack_after_hours, Some(24.0));
         assert!(p.base_url.is_some() && p.project.is_some() && p.contract_id.is_some());
         assert!(p.callback_url.is_some() && p.from_address.is_some());
         assert!(p.api_key_file.is_some() && p.api_secret_file.is_some());

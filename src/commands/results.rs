@@ -174,10 +174,30 @@ pub fn ledger_of(book: &Book, gateway: GatewayKind, run: &Run) -> Result<Ledger,
     Ok(ledger)
 }
 
-/// Packs the run when it is finished (every order final), after its results ledger was
-/// written (docs/book.md, "Packed runs"). Packing saves space only: a failure leaves the run
-/// in the live tables, where it reads the same, and is logged, not the command's outcome.
-pub fn pack_if_finished(book: &Book, run: &Run) {
+/// Packs the account's finished runs that have been quiet for `after` (`pack_after_hours`,
+/// default a day; docs/book.md, "Packed runs"). Called after a results ledger was written. A
+/// run just finished stays live for that while: late answers and webhooks, corrections and
+/// the checks of a person looking at it with `sqlite3` find its rows where they were.
+pub fn pack_settled_runs(book: &Book, account: i64, after: std::time::Duration) {
+    let after = chrono::Duration::from_std(after).unwrap_or(chrono::Duration::MAX);
+    let cutoff = chrono::Utc::now()
+        .checked_sub_signed(after)
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    match book.runs_quiet_since(account, &cutoff) {
+        Ok(runs) => {
+            for run in &runs {
+                pack_if_finished(book, run);
+            }
+        }
+        Err(e) => tracing::warn!("no run packed: {e}"),
+    }
+}
+
+/// Packs the run when it is finished (every order final). Packing saves space only: a
+/// failure leaves the run in the live tables, where it reads the same, and is logged, not the
+/// command's outcome.
+fn pack_if_finished(book: &Book, run: &Run) {
     match book.pack_if_finished(run) {
         Ok(Some(p)) => tracing::info!(
             "run {}: packed {} orders and {} events into {} blocks",

@@ -639,7 +639,7 @@ fn finish(s: &Scope<'_>, stop: &Stop) -> anyhow::Result<ExitCode> {
     let (ledger, written, unwritten) =
         match results::write_beside_sheet(book, gateway, run, Some(&args.sheet.sheet)) {
             Ok((ledger, written)) => {
-                results::pack_if_finished(book, run);
+                results::pack_settled_runs(book, run.account, ctx.config.pack_after);
                 (ledger, written, None)
             }
             Err(e) => (results::ledger_of(book, gateway, run)?, Vec::new(), Some(e)),

@@ -175,7 +175,7 @@ fn poll(
         }
         let (ledger, _) =
             results::write_beside_sheet(target.book, target.gateway, target.run, None)?;
-        results::pack_if_finished(target.book, target.run);
+        results::pack_settled_runs(target.book, target.run.account, ctx.config.pack_after);
         last = Summary::from_ledger(&ledger)?;
         if stop.interrupted() {
             finish_bar();

@@ -1033,24 +1033,7 @@ impl Book {
                 .map_err(|e| self.sql_err(e))?;
         }
         drop(conn);
-        if count != expected {
-            return Err(self.tampered(format!(
-                "run {run_id} should have {expected} events but has {count}: events were removed outside payrun"
-            )));
-        }
-        match bad {
-            Some(Bad::Missing { seq }) => Err(self.tampered(format!(
-                "event #{} before event #{seq} is missing",
-                seq - 1
-            ))),
-            Some(Bad::Hash { seq, kind }) => Err(self.tampered(format!(
-                "event #{seq} ({kind}) of run {run_id} does not match its hash: edited outside payrun"
-            ))),
-            Some(Bad::Unreadable { seq, kind, why }) => Err(self.tampered(format!(
-                "event #{seq} ({kind}) of run {run_id} is unreadable ({why}): edited outside payrun"
-            ))),
-            None => Ok(()),
-        }
+        self.run_events_verdict(run_id, expected, count, bad)
     }
 
     /// [`Book::verify_run_events`] of a packed run: its live events (run-level), then each
@@ -1243,6 +1226,18 @@ impl Book {
                 );
             }
         }
+        self.run_events_verdict(run_id, expected, count, first)
+    }
+
+    /// The verdict of a run's event check: its event count against the runs table's, then
+    /// the first bad link found (missing, not matching its hash, unreadable).
+    fn run_events_verdict(
+        &self,
+        run_id: &str,
+        expected: i64,
+        count: i64,
+        first: Option<Bad>,
+    ) -> Result<(), BookError> {
         if count != expected {
             return Err(self.tampered(format!(
                 "run {run_id} should have {expected} events but has {count}: events were removed outside payrun"

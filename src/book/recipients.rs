@@ -21,6 +21,22 @@ pub struct PaidAddress {
 }
 
 impl Book {
+    /// The run id of run row `pk`, read once per call of a reader (`cache`).
+    fn run_id_cached<'c>(
+        &self,
+        conn: &rusqlite::Connection,
+        cache: &'c mut HashMap<i64, String>,
+        pk: i64,
+    ) -> Result<&'c str, BookError> {
+        if let std::collections::hash_map::Entry::Vacant(v) = cache.entry(pk) {
+            let run_id: String = conn
+                .query_row("SELECT run_id FROM runs WHERE id = ?1", [pk], |r| r.get(0))
+                .map_err(|e| self.sql_err(e))?;
+            v.insert(run_id);
+        }
+        Ok(&cache[&pk])
+    }
+
     /// Calls `each` once per order the account sent (oldest first, by order row): network,
     /// address, run id. Streams the live rows and merges in packed blocks (a block decoded when
     /// the merge reaches its first order), so memory is the caller's index and the blocks whose
@@ -88,15 +104,7 @@ impl Book {
                     else {
                         continue;
                     };
-                    if let std::collections::hash_map::Entry::Vacant(v) = run_ids.entry(block.run) {
-                        let run_id: String = conn
-                            .query_row("SELECT run_id FROM runs WHERE id = ?1", [block.run], |r| {
-                                r.get(0)
-                            })
-                            .map_err(|e| self.sql_err(e))?;
-                        v.insert(run_id);
-                    }
-                    let run_id = &run_ids[&block.run];
+                    let run_id = self.run_id_cached(&conn, &mut run_ids, block.run)?;
                     let mut q: Vec<(i64, PaidAddress)> = block
                         .orders
                         .iter()
@@ -107,7 +115,7 @@ impl Book {
                                 PaidAddress {
                                     network: super::packed::network_of(o),
                                     address: o.address().to_string(),
-                                    run_id: run_id.clone(),
+                                    run_id: run_id.to_string(),
                                 },
                             )
                         })
@@ -197,14 +205,7 @@ impl Book {
                 if latest.get(key).is_some_and(|(row, _)| *row > o.id()) {
                     continue;
                 }
-                if let std::collections::hash_map::Entry::Vacant(v) = run_ids.entry(block.run) {
-                    let run_id: String = conn
-                        .query_row("SELECT run_id FROM runs WHERE id = ?1", [block.run], |r| {
-                            r.get(0)
-                        })
-                        .map_err(|e| self.sql_err(e))?;
-                    v.insert(run_id);
-                }
+                self.run_id_cached(&conn, &mut run_ids, block.run)?;
                 let network = super::packed::network_of(o);
                 latest.insert(
                     key.to_string(),

@@ -106,83 +106,45 @@ impl Book {
     /// the fold of its events. Stops at the first problem and names it.
     pub fn verify(&self) -> Result<VerifyReport, BookError> {
         let conn = self.conn();
-        let mut stmt = conn
-            .prepare("SELECT seq, account, run, kind, body, hash FROM events ORDER BY seq")
-            .map_err(|e| self.sql_err(e))?;
-        let mut rows = stmt.query([]).map_err(|e| self.sql_err(e))?;
-        // Packed events are merged in by seq.
-        let mut walk = super::packed::SeqWalk::new(&conn).map_err(|e| self.pack_err(e))?;
-        let mut live = rows
-            .next()
-            .map_err(|e| self.sql_err(e))?
-            .map(live_event)
-            .transpose()
-            .map_err(|e| self.sql_err(e))?;
         let mut prev = genesis(self.id()).to_vec();
         let mut expected_seq = 1i64;
         let mut events = 0u64;
         // (account, order id) → the status its events fold to.
         let mut folded: HashMap<(i64, String), (Status, bool)> = HashMap::new();
         let mut problem = None;
-        loop {
-            let packed_seq = match walk.peek_seq(&conn) {
-                Ok(s) => s,
+        self.each_chain_event(&conn, |item| {
+            let ChainEvent {
+                seq,
+                account,
+                run,
+                kind,
+                body,
+                hash,
+            } = match item {
+                Ok(e) => e,
                 Err(e) => {
-                    problem = Some(event_problem(self.pack_err(e)));
-                    break;
-                }
-            };
-            let take_live = match (&live, packed_seq) {
-                (None, None) => break,
-                (Some(l), Some(p)) => l.0 <= p,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-            };
-            let (seq, account, run, kind, body, hash) = if take_live {
-                let Some((seq, account, run, kind, stored, hash)) = live.take() else {
-                    break;
-                };
-                live = rows
-                    .next()
-                    .map_err(|e| self.sql_err(e))?
-                    .map(live_event)
-                    .transpose()
-                    .map_err(|e| self.sql_err(e))?;
-                match self.event_body(seq, &kind, (&stored).into()) {
-                    Ok(b) => (seq, account, run, kind, b.into_owned(), hash),
-                    Err(e) => {
-                        problem = Some(event_problem(e));
-                        break;
-                    }
-                }
-            } else {
-                match walk.next(&conn) {
-                    Ok(Some(e)) => (e.seq, e.account, e.run, e.kind, e.body.into_bytes(), e.hash),
-                    Ok(None) => break,
-                    Err(e) => {
-                        problem = Some(event_problem(self.pack_err(e)));
-                        break;
-                    }
+                    problem = Some(event_problem(e));
+                    return Ok(false);
                 }
             };
             if seq != expected_seq {
                 problem = Some(format!(
                     "event #{expected_seq} is missing (the next one is #{seq})"
                 ));
-                break;
+                return Ok(false);
             }
             if event_hash_bytes(&prev, seq, account, run, kind.as_bytes(), &body)[..] != hash[..] {
                 problem = Some(format!(
                     "event #{seq} ({kind}) does not match its hash: edited outside payrun"
                 ));
-                break;
+                return Ok(false);
             }
             events += 1;
             let ev: Event = match serde_json::from_slice(&body) {
                 Ok(ev) => ev,
                 Err(e) => {
                     problem = Some(format!("event #{seq} is unreadable: {e}"));
-                    break;
+                    return Ok(false);
                 }
             };
             if let Some(id) = ev.order_id() {
@@ -192,7 +154,7 @@ impl Book {
                     problem = Some(format!(
                         "event #{seq} answers order {id}, which has no intent before it"
                     ));
-                    break;
+                    return Ok(false);
                 }
                 let mut rec =
                     OrderRecord::planned(0, String::new(), Default::default(), String::new());
@@ -203,9 +165,8 @@ impl Book {
             }
             prev = hash;
             expected_seq += 1;
-        }
-        drop(rows);
-        drop(stmt);
+            Ok(true)
+        })?;
         if problem.is_none() {
             let head: String = conn
                 .query_row("SELECT value FROM meta WHERE key = 'head_seq'", [], |r| {
@@ -332,62 +293,113 @@ impl Book {
     /// `hash` (hex) and the event's own fields. Returns the number written.
     pub fn export(&self, out: &mut dyn Write) -> Result<u64, BookError> {
         let conn = self.conn();
-        let mut stmt = conn
-            .prepare("SELECT seq, account, run, kind, body, hash FROM events ORDER BY seq")
-            .map_err(|e| self.sql_err(e))?;
-        let mut rows = stmt.query([]).map_err(|e| self.sql_err(e))?;
-        let mut walk = super::packed::SeqWalk::new(&conn).map_err(|e| self.pack_err(e))?;
-        let mut live = rows
-            .next()
-            .map_err(|e| self.sql_err(e))?
-            .map(live_event)
-            .transpose()
-            .map_err(|e| self.sql_err(e))?;
         let mut n = 0;
         let io = |source| BookError::Io {
             path: self.path().into(),
             source,
         };
-        loop {
-            let packed_seq = walk.peek_seq(&conn).map_err(|e| self.pack_err(e))?;
-            let take_live = match (&live, packed_seq) {
-                (None, None) => break,
-                (Some(l), Some(p)) => l.0 <= p,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-            };
-            let (seq, account, run, body, hash) = if take_live {
-                let Some((seq, account, run, _, stored, hash)) = live.take() else {
-                    break;
-                };
-                live = rows
-                    .next()
-                    .map_err(|e| self.sql_err(e))?
-                    .map(live_event)
-                    .transpose()
-                    .map_err(|e| self.sql_err(e))?;
-                let body = self.event_body(seq, "", (&stored).into())?.into_owned();
-                (seq, account, run, body, hash)
-            } else {
-                let Some(e) = walk.next(&conn).map_err(|e| self.pack_err(e))? else {
-                    break;
-                };
-                (e.seq, e.account, e.run, e.body.into_bytes(), e.hash)
-            };
+        self.each_chain_event(&conn, |item| {
+            let e = item?;
             let event: serde_json::Value =
-                serde_json::from_slice(&body).map_err(|e| BookError::Encode(e.to_string()))?;
+                serde_json::from_slice(&e.body).map_err(|e| BookError::Encode(e.to_string()))?;
             let line = Exported {
-                seq,
-                account,
-                run,
-                hash: hex::encode(hash),
+                seq: e.seq,
+                account: e.account,
+                run: e.run,
+                hash: hex::encode(&e.hash),
                 event: &event,
             };
             serde_json::to_writer(&mut *out, &line).map_err(|e| io(e.into()))?;
             out.write_all(b"\n").map_err(io)?;
             n += 1;
-        }
+            Ok(true)
+        })?;
         Ok(n)
+    }
+}
+
+/// One event of the chain, live or packed: what its hash covers, and the hash stored with it.
+struct ChainEvent {
+    seq: i64,
+    account: i64,
+    run: Option<i64>,
+    kind: String,
+    /// The event's JSON, decoded from how it is stored.
+    body: Vec<u8>,
+    hash: Vec<u8>,
+}
+
+impl Book {
+    /// Calls `each` with every event of the book in seq order, the live ones and the packed
+    /// ones merged (`book verify` and `book export` read the same log). An event that cannot
+    /// be read (a body or block that does not decode, a block missing) is passed as its error
+    /// and ends the walk; `each` returns whether to go on. Errors of the walk itself (the
+    /// database) are returned.
+    fn each_chain_event(
+        &self,
+        conn: &rusqlite::Connection,
+        mut each: impl FnMut(Result<ChainEvent, BookError>) -> Result<bool, BookError>,
+    ) -> Result<(), BookError> {
+        let mut stmt = conn
+            .prepare("SELECT seq, account, run, kind, body, hash FROM events ORDER BY seq")
+            .map_err(|e| self.sql_err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.sql_err(e))?;
+        let mut next_live = || -> Result<Option<LiveEvent>, BookError> {
+            rows.next()
+                .map_err(|e| self.sql_err(e))?
+                .map(live_event)
+                .transpose()
+                .map_err(|e| self.sql_err(e))
+        };
+        let mut walk = super::packed::SeqWalk::new(conn).map_err(|e| self.pack_err(e))?;
+        let mut live = next_live()?;
+        loop {
+            let packed_seq = match walk.peek_seq(conn) {
+                Ok(s) => s,
+                Err(e) => {
+                    each(Err(self.pack_err(e)))?;
+                    return Ok(());
+                }
+            };
+            let take_live = match (&live, packed_seq) {
+                (None, None) => return Ok(()),
+                (Some(l), Some(p)) => l.0 <= p,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+            };
+            let event = if take_live {
+                let Some((seq, account, run, kind, stored, hash)) = live.take() else {
+                    return Ok(());
+                };
+                live = next_live()?;
+                self.event_body(seq, &kind, (&stored).into())
+                    .map(|body| ChainEvent {
+                        seq,
+                        account,
+                        run,
+                        kind,
+                        body: body.into_owned(),
+                        hash,
+                    })
+            } else {
+                match walk.next(conn) {
+                    Ok(Some(e)) => Ok(ChainEvent {
+                        seq: e.seq,
+                        account: e.account,
+                        run: e.run,
+                        kind: e.kind,
+                        body: e.body.into_bytes(),
+                        hash: e.hash,
+                    }),
+                    Ok(None) => return Ok(()),
+                    Err(e) => Err(self.pack_err(e)),
+                }
+            };
+            let failed = event.is_err();
+            if !each(event)? || failed {
+                return Ok(());
+            }
+        }
     }
 }
 

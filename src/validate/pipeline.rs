@@ -335,12 +335,15 @@ pub fn run(
             }
             _ => None,
         };
-        if let (Some(estimate), false) = (estimate, allow_duplicates) {
-            merger.duplicates.reserve(estimate as usize + 1024);
-        }
         let mut first_checked = true;
         let merger = &mut merger;
         let merged = scope.spawn(move || -> Result<(), SheetError> {
+            // The duplicate index is sized (and its pages written) here, on the merge thread,
+            // while the first batches are checked: on the main thread it held every worker
+            // back for the ~30 ms a million-row index takes to fault in.
+            if let (Some(estimate), false) = (estimate, allow_duplicates) {
+                merger.duplicates.reserve(estimate as usize + 1024);
+            }
             for mut outcomes in checked_rx {
                 // The look-alike index takes valid rows only: it is sized once for the share
                 // of the first checked batch that is valid (a sheet of invalid rows reserves

@@ -2,8 +2,6 @@
 //! All-lower or all-upper hex carries no checksum and is accepted; mixed case must match the
 //! EIP-55 checksum (Keccak-256 of the lower-case hex). The canonical key is lower case.
 
-use sha3::{Digest, Keccak256};
-
 use super::{AddressError, AddressKey};
 
 const EXPECTED: &str = "an EVM address is 0x followed by 40 hexadecimal characters (0-9, a-f)";
@@ -35,9 +33,8 @@ pub(super) fn check(address: &str) -> Result<AddressKey<'_>, AddressError> {
     let mut has_upper = false;
     let mut all_hex = true;
     // "0x" and the lower-cased hex: the key, and the text EIP-55 hashes.
-    let mut key = [0u8; 2 + HEX_LEN];
-    key[..2].copy_from_slice(b"0x");
-    for (k, &b) in key[2..].iter_mut().zip(body.as_bytes()) {
+    let mut lower = [0u8; HEX_LEN];
+    for (k, &b) in lower.iter_mut().zip(body.as_bytes()) {
         let digit = b.wrapping_sub(b'0') < 10;
         let lower = b.wrapping_sub(b'a') < 6;
         let upper = b.wrapping_sub(b'A') < 6;
@@ -59,20 +56,23 @@ pub(super) fn check(address: &str) -> Result<AddressKey<'_>, AddressError> {
             )));
         }
     }
-    if has_lower && has_upper && !eip55_matches(body.as_bytes(), &key[2..]) {
+    if has_lower && has_upper && !eip55_matches(body.as_bytes(), &lower) {
         return Err(AddressError::Checksum(
             "the EVM address has mixed upper and lower case that does not match its EIP-55 \
              checksum, so it has a typo; copy the address again from the recipient"
                 .into(),
         ));
     }
+    let mut key = [0u8; 2 + HEX_LEN];
+    key[..2].copy_from_slice(b"0x");
+    key[2..].copy_from_slice(&lower);
     Ok(AddressKey::inline(&key))
 }
 
 /// EIP-55: a hex letter is upper case exactly when the matching nibble of
 /// Keccak-256(lower-case hex) is 8 or more.
-fn eip55_matches(body: &[u8], lower: &[u8]) -> bool {
-    let hash = Keccak256::digest(lower);
+fn eip55_matches(body: &[u8], lower: &[u8; HEX_LEN]) -> bool {
+    let hash = keccak256_40(lower);
     // Branch-free (the case pattern is random): count letters whose case disagrees.
     let mut mismatches = 0u8;
     for (i, &c) in body.iter().enumerate() {
@@ -86,18 +86,58 @@ fn eip55_matches(body: &[u8], lower: &[u8]) -> bool {
     mismatches == 0
 }
 
+/// Keccak-256 (the original padding, as Ethereum uses it, not SHA3-256's) of exactly 40 bytes:
+/// one block, so the permutation is called once on a state filled by hand. Through the `sha3`
+/// crate's `Digest` the same hash took ~20 % longer (its buffering and finalisation), and it is
+/// 11 % of validating the 1M-row benchmark sheet (docs/validate.md, "Performance"). The tests
+/// check it against `sha3::Keccak256`.
+fn keccak256_40(input: &[u8; HEX_LEN]) -> [u8; 32] {
+    let mut state = [0u64; 25];
+    for (lane, chunk) in state.iter_mut().zip(input.chunks_exact(8)) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(chunk);
+        *lane = u64::from_le_bytes(b);
+    }
+    // Keccak's pad10*1 for a 136-byte rate: 0x01 after the 40 bytes, 0x80 in the last byte.
+    state[HEX_LEN / 8] ^= 0x01;
+    state[136 / 8 - 1] ^= 0x80 << 56;
+    keccak::f1600(&mut state);
+    let mut out = [0u8; 32];
+    for (chunk, lane) in out.chunks_exact_mut(8).zip(state) {
+        chunk.copy_from_slice(&lane.to_le_bytes());
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    fn keccak256_of_40_bytes_is_the_sha3_crates() {
+        use sha3::{Digest, Keccak256};
+        let mut input = [0u8; HEX_LEN];
+        for seed in 0..2_000u32 {
+            for (i, b) in input.iter_mut().enumerate() {
+                *b = b"0123456789abcdef"[((seed as usize).wrapping_mul(31) + i * (seed as usize % 7 + 1)) % 16];
+            }
+            if seed % 3 == 0 {
+                input[(seed as usize) % HEX_LEN] = (seed % 256) as u8;
+            }
+            let want: [u8; 32] = Keccak256::digest(input).into();
+            assert_eq!(keccak256_40(&input), want, "input {input:?}");
+        }
+    }
+
+    #[test]
     fn eip55_checks_each_letter_against_its_hash_nibble() {
         let good = "5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
-        let lower = good.to_ascii_lowercase();
-        assert!(eip55_matches(good.as_bytes(), lower.as_bytes()));
+        let mut lower = [0u8; HEX_LEN];
+        lower.copy_from_slice(good.to_ascii_lowercase().as_bytes());
+        assert!(eip55_matches(good.as_bytes(), &lower));
         // upper-casing every letter is wrong for this address
         let upper = good.to_ascii_uppercase();
-        assert!(!eip55_matches(upper.as_bytes(), lower.as_bytes()));
+        assert!(!eip55_matches(upper.as_bytes(), &lower));
     }
 
     #[test]

@@ -28,7 +28,9 @@ fn readable(family: AddressFamily, address: &str) -> (&str, bool) {
         AddressFamily::Evm => (after(2), false),
         AddressFamily::Bitcoin | AddressFamily::Litecoin => {
             let head = address.get(..4).map_or(&b""[..], str::as_bytes);
-            let segwit = head.get(..3).is_some_and(|h| h.eq_ignore_ascii_case(b"bc1"))
+            let segwit = head
+                .get(..3)
+                .is_some_and(|h| h.eq_ignore_ascii_case(b"bc1"))
                 || head.eq_ignore_ascii_case(b"ltc1");
             match address.find('1').filter(|_| segwit) {
                 Some(sep) => (after(sep + 2), false),

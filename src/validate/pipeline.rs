@@ -18,7 +18,7 @@ use crate::sheet::{Batch, BatchSource, Columns, Field, RowNote, RowView, SheetEr
 
 /// Rows per batch.
 pub const BATCH_ROWS: usize = 8 * 1024;
-/// The duplicate index is sized up front for at most this many rows (about 96 MB of slots);
+/// The duplicate index is sized up front for at most this many rows (about 72 MB of slots);
 /// a larger sheet grows it as its valid rows come, so a huge sheet of invalid rows does not
 /// reserve (and write) an index it never fills.
 const MAX_RESERVED_KEYS: u64 = 2_000_000;
@@ -331,7 +331,11 @@ pub fn run(
         let estimate = match (&first, file_bytes) {
             (Ok(Some(b)), Some(total)) => {
                 let per_row = (b.data_len() + b.cell_count()) as u64 / b.len().max(1) as u64;
-                Some((total / per_row.max(16)).min(MAX_RESERVED_KEYS))
+                let rows = (total / per_row.max(16)).min(MAX_RESERVED_KEYS);
+                // An eighth more than the first batch suggests: the indexes are sized exactly
+                // (`probe_table`), and a sheet whose later rows are shorter would otherwise
+                // rehash its whole index near the end.
+                Some(rows + rows / 8)
             }
             _ => None,
         };

@@ -119,7 +119,8 @@ mod tests {
         let mut input = [0u8; HEX_LEN];
         for seed in 0..2_000u32 {
             for (i, b) in input.iter_mut().enumerate() {
-                *b = b"0123456789abcdef"[((seed as usize).wrapping_mul(31) + i * (seed as usize % 7 + 1)) % 16];
+                *b = b"0123456789abcdef"
+                    [((seed as usize).wrapping_mul(31) + i * (seed as usize % 7 + 1)) % 16];
             }
             if seed % 3 == 0 {
                 input[(seed as usize) % HEX_LEN] = (seed % 256) as u8;

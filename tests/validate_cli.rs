@@ -135,6 +135,36 @@ fn exit_2_for_whole_file_problems() {
     assert_eq!(code, 2);
     assert!(stderr.contains("line 3: the text is not UTF-8"), "{stderr}");
 
+    // A character split across two cells (`\xc3` ends a cell, `\xa9` starts the next) is not
+    // UTF-8, though the cells' bytes back to back are ("é"); the rows around it, with real
+    // accents, are read. Rows are checked as UTF-8 in runs of hundreds at once.
+    let mut split = b"name,address,amount,currency,network\n".to_vec();
+    for line in 2..=1400u32 {
+        if line == 650 {
+            split.extend_from_slice(b"Zo\xc3,\xa9x,1,USDT,TRON\n");
+        } else {
+            split.extend_from_slice(format!("Zo\u{eb} {line},x,1,USDT,TRON\n").as_bytes());
+        }
+    }
+    write(dir.path(), "split.csv", &split);
+    let (code, _, stderr) = run(dir.path(), &["validate", "split.csv"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("line 650: the text is not UTF-8"),
+        "{stderr}"
+    );
+    let fixed = String::from_utf8_lossy(&split).replace('\u{fffd}', "e");
+    write(dir.path(), "split.csv", fixed.as_bytes());
+    let (code, stdout, stderr) = run(dir.path(), &["validate", "split.csv"]);
+    assert_eq!(
+        code, 1,
+        "x is not an address, but every row is read: {stderr}"
+    );
+    assert!(
+        !stderr.contains("UTF-8") && !stdout.contains("UTF-8"),
+        "{stderr}"
+    );
+
     write(
         dir.path(),
         "header-only.csv",

@@ -302,6 +302,15 @@ impl<'a> RowView<'a> {
             .unwrap_or(&[])
     }
 
+    /// Where `data()` lies in the batch's cell bytes.
+    fn data_span(&self) -> std::ops::Range<usize> {
+        let end = match self.rec.count {
+            0 => self.rec.data_start,
+            n => self.batch.ends[self.rec.first_end + n - 1],
+        };
+        self.rec.data_start..end
+    }
+
     /// Where cell `i` lies in `data()` (an empty range past the end of the row).
     pub fn range(&self, i: usize) -> std::ops::Range<usize> {
         if i >= self.rec.count {
@@ -379,5 +388,45 @@ mod tests {
         assert_eq!(r.oversize(), Some(Oversize::Cell { column: 1 }));
         assert_eq!(b.data_len(), 0);
         assert_eq!(r.bytes(0), b"");
+    }
+}
+
+/// The cell bytes of consecutive rows of one batch checked as UTF-8 at once: a row's text is
+/// then a slice of it, found without checking the row again. Checking a few hundred rows in one
+/// call is several times cheaper than a call per row (`from_utf8` of each row was 2.7 % of
+/// validating the 1M-row benchmark sheet).
+#[derive(Debug, Clone, Copy)]
+pub struct RowsText<'a> {
+    text: &'a str,
+    /// Where `text` starts in the batch's cell bytes.
+    start: usize,
+}
+
+impl<'a> RowsText<'a> {
+    /// The text of `rows` (consecutive rows of one batch, in order), or `None` when their
+    /// bytes are not UTF-8 together (each row must then be checked on its own).
+    pub fn of(rows: &[RowView<'a>]) -> Option<RowsText<'a>> {
+        let (first, last) = (rows.first()?, rows.last()?);
+        if !std::ptr::eq(first.batch, last.batch) {
+            return None;
+        }
+        let span = first.data_span().start..last.data_span().end;
+        let bytes = first.batch.data[..first.batch.data_len].get(span.clone())?;
+        let text = std::str::from_utf8(bytes).ok()?;
+        Some(RowsText {
+            text,
+            start: span.start,
+        })
+    }
+
+    /// The text of `row`'s cells, back to back (its `data()`), when `row` is one of the rows
+    /// this was made of and starts and ends on character boundaries; `None` otherwise.
+    pub fn row(&self, row: &RowView<'a>) -> Option<&'a str> {
+        let span = row.data_span();
+        let (from, to) = (
+            span.start.checked_sub(self.start)?,
+            span.end.checked_sub(self.start)?,
+        );
+        self.text.get(from..to)
     }
 }

@@ -12,7 +12,7 @@ pub mod xlsx;
 
 use std::path::Path;
 
-pub use batch::{Batch, CellKind, Oversize, RowNote, RowView};
+pub use batch::{Batch, CellKind, Oversize, RowNote, RowView, RowsText};
 
 /// A cell larger than this is a row error (`cell_too_large`), never an out-of-memory.
 pub const MAX_CELL_BYTES: usize = 1024 * 1024;

@@ -14,7 +14,7 @@ use super::report::{Report, Severity, Totals};
 use super::row::{RowChecker, RowOutcome, RowRules};
 use super::SheetRow;
 use crate::model::Payout;
-use crate::sheet::{Batch, BatchSource, Columns, Field, RowNote, RowView, SheetError};
+use crate::sheet::{Batch, BatchSource, Columns, Field, RowNote, RowView, RowsText, SheetError};
 
 /// Rows per batch.
 pub const BATCH_ROWS: usize = 8 * 1024;
@@ -22,6 +22,8 @@ pub const BATCH_ROWS: usize = 8 * 1024;
 /// a larger sheet grows it as its valid rows come, so a huge sheet of invalid rows does not
 /// reserve (and write) an index it never fills.
 const MAX_RESERVED_KEYS: u64 = 2_000_000;
+/// Rows a worker checks at a time (a batch is split into runs of this many).
+const CHUNK_ROWS: usize = 512;
 /// The merge reads the duplicate-index slots of this many rows ahead at once.
 const TOUCH_AHEAD: usize = 16;
 
@@ -406,13 +408,18 @@ pub fn run(
             let mut outcomes = spare_out_rx.try_recv().unwrap_or_default();
             outcomes.truncate(batch.len());
             outcomes.resize_with(batch.len(), RowOutcome::default);
+            // Rows go to the workers in runs of `CHUNK_ROWS`, each run's text checked as UTF-8
+            // once (`RowsText`).
+            let views = batch.row_views();
             outcomes
-                .par_iter_mut()
-                .zip(batch.row_views())
-                .with_min_len(512)
-                .for_each(|(o, r)| {
-                    checker.check_into(r, o);
-                    layout_problems(o, r, &columns);
+                .par_chunks_mut(CHUNK_ROWS)
+                .zip(views.par_chunks(CHUNK_ROWS))
+                .for_each(|(os, rs)| {
+                    let text = RowsText::of(rs);
+                    for (o, r) in os.iter_mut().zip(rs) {
+                        checker.check_in(*r, text.as_ref(), o);
+                        layout_problems(o, *r, &columns);
+                    }
                 });
             let _ = spare_batch_tx.send(batch);
             if checked_tx.send(outcomes).is_err() {

@@ -12,8 +12,12 @@ pub(super) fn prescan(address: &str) -> Result<(), AddressError> {
     if address.is_empty() {
         return Err(AddressError::Empty);
     }
-    // Fast path: printable ASCII (0x21..=0x7e) is all the family checks need to see.
-    if address.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+    // Fast path: printable ASCII (0x21..=0x7e) is all the family checks need to see. Folded
+    // without an early exit so the compiler checks 16 bytes a step: `all` went byte by byte
+    // (2 % of validating the benchmark sheet).
+    if address.bytes().fold(true, |printable, b| {
+        printable & (b.wrapping_sub(0x21) < 0x5e)
+    }) {
         return Ok(());
     }
     for (at, ch) in address.chars().enumerate() {

@@ -70,27 +70,69 @@ pub struct Report {
 /// Accumulates totals per (network, currency). The names are registry statics, so a short
 /// list compared by pointer is faster than a map keyed by text.
 #[derive(Debug, Default)]
-pub struct Totals(Vec<(&'static str, &'static str, u64, Decimal)>);
+pub struct Totals(Vec<Running>);
+
+/// One (network, currency) total: `count` rows summing to `mantissa` × 10^−`scale`, the exact
+/// parts of a `Decimal` (|mantissa| < 2^96). Amounts of the sum's scale (nearly all: a sheet
+/// writes its amounts with the same decimals) are added as integers; any other goes through
+/// `model::exact_add`, whose `Decimal` arithmetic was most of the merge thread's own work.
+#[derive(Debug)]
+struct Running {
+    network: &'static str,
+    currency: &'static str,
+    count: u64,
+    mantissa: i128,
+    scale: u32,
+}
+
+/// The largest mantissa a `Decimal` holds (96 bits).
+const MAX_MANTISSA: i128 = (1 << 96) - 1;
+
+impl Running {
+    fn sum(&self) -> Decimal {
+        Decimal::from_i128_with_scale(self.mantissa, self.scale)
+    }
+
+    fn set(&mut self, sum: Decimal) {
+        self.mantissa = sum.mantissa();
+        self.scale = sum.scale();
+    }
+}
 
 impl Totals {
     /// Adds one valid row; false when the sum would overflow or round (`model::exact_add`).
     pub fn add(&mut self, network: &'static str, currency: &'static str, amount: Decimal) -> bool {
-        let i = match self
-            .0
-            .iter()
-            .position(|(n, c, _, _)| std::ptr::eq(*n, network) && std::ptr::eq(*c, currency))
-        {
-            Some(i) => i,
-            None => {
-                self.0.push((network, currency, 0, Decimal::ZERO));
-                self.0.len() - 1
+        let i =
+            match self.0.iter().position(|t| {
+                std::ptr::eq(t.network, network) && std::ptr::eq(t.currency, currency)
+            }) {
+                Some(i) => i,
+                None => {
+                    self.0.push(Running {
+                        network,
+                        currency,
+                        count: 0,
+                        mantissa: 0,
+                        scale: amount.scale(),
+                    });
+                    self.0.len() - 1
+                }
+            };
+        let t = &mut self.0[i];
+        if amount.scale() == t.scale {
+            // Both within 96 bits, so the i128 sum cannot overflow; within 96 bits again it
+            // is exactly what `Decimal` addition gives at this scale.
+            let m = t.mantissa + amount.mantissa();
+            if m.abs() <= MAX_MANTISSA {
+                t.mantissa = m;
+                t.count += 1;
+                return true;
             }
-        };
-        let e = &mut self.0[i];
-        match crate::model::exact_add(e.3, amount) {
+        }
+        match crate::model::exact_add(t.sum(), amount) {
             Some(sum) => {
-                e.2 += 1;
-                e.3 = sum;
+                t.set(sum);
+                t.count += 1;
                 true
             }
             None => false,
@@ -99,23 +141,26 @@ impl Totals {
 
     /// Takes back one row added with `add`.
     pub fn remove(&mut self, network: &'static str, currency: &'static str, amount: Decimal) {
-        if let Some(e) = self
+        if let Some(t) = self
             .0
             .iter_mut()
-            .find(|(n, c, _, _)| std::ptr::eq(*n, network) && std::ptr::eq(*c, currency))
+            .find(|t| std::ptr::eq(t.network, network) && std::ptr::eq(t.currency, currency))
         {
-            e.2 -= 1;
-            e.3 -= amount;
+            t.count -= 1;
+            let sum = t.sum() - amount;
+            t.set(sum);
         }
     }
 
     /// Sorted by network, then currency (the same pair may come from two equal statics).
     pub fn into_vec(self) -> Vec<Total> {
         let mut merged: BTreeMap<(&str, &str), (u64, Decimal)> = BTreeMap::new();
-        for (n, c, count, amount) in self.0 {
-            let e = merged.entry((n, c)).or_insert((0, Decimal::ZERO));
-            e.0 += count;
-            e.1 = e.1.checked_add(amount).unwrap_or(e.1);
+        for t in self.0 {
+            let e = merged
+                .entry((t.network, t.currency))
+                .or_insert((0, Decimal::ZERO));
+            e.0 += t.count;
+            e.1 = e.1.checked_add(t.sum()).unwrap_or(e.1);
         }
         merged
             .into_iter()
@@ -357,5 +402,64 @@ mod tests {
             "line,column,code,message,severity\n5,amount,amount_not_positive,zero,error\n\
              7,'=cmd,memo_too_long,'-x,warning\n"
         );
+    }
+
+    #[test]
+    fn totals_add_as_exact_add_does_whatever_the_scales() {
+        use std::str::FromStr;
+        let d = |s: &str| Decimal::from_str(s).unwrap();
+        let amounts = [
+            "1.00",
+            "2920.31",
+            "0.5",
+            "3",
+            "7.125",
+            "1.10",
+            "0.000001",
+            "12",
+            "99.99",
+            "39614081257132168796771975.16",
+            "1",
+            "0.01",
+            "39614081257132168796771975",
+            "5.5",
+            "0.1",
+        ];
+        let (net, cur) = ("TRX-TRC20", "USDT");
+        let mut totals = Totals::default();
+        let (mut want, mut count, mut refused) = (Decimal::ZERO, 0u64, 0);
+        for (i, a) in amounts.iter().cycle().take(200).enumerate() {
+            let a = d(a);
+            let added = totals.add(net, cur, a);
+            match crate::model::exact_add(want, a) {
+                Some(sum) => {
+                    assert!(added, "step {i}: {want} + {a}");
+                    want = sum;
+                    count += 1;
+                }
+                None => {
+                    assert!(!added, "step {i}: {want} + {a} must be refused");
+                    refused += 1;
+                }
+            }
+            let got = totals
+                .0
+                .iter()
+                .find(|t| t.currency == cur)
+                .map(Running::sum);
+            assert_eq!(
+                got.map(|g| (g, g.scale())),
+                Some((want, want.scale())),
+                "step {i}"
+            );
+        }
+        assert!(
+            refused > 10 && count > 100,
+            "{refused} refused, {count} added"
+        );
+        totals.remove(net, cur, d("1.00"));
+        let v = totals.into_vec();
+        assert_eq!(v[0].count, count - 1);
+        assert_eq!(v[0].amount, want - d("1.00"));
     }
 }

@@ -327,7 +327,7 @@ pub fn run(
                 break;
             }
         });
-        let (checked_tx, checked_rx) = std::sync::mpsc::sync_channel::<Vec<RowOutcome>>(2);
+        let (checked_tx, checked_rx) = std::sync::mpsc::sync_channel::<Vec<RowOutcome>>(6);
         // Size the duplicate index once from the first batch's bytes per row.
         let first = batch_rx.recv().unwrap_or(Ok(None));
         let estimate = match (&first, file_bytes) {

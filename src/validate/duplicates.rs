@@ -138,6 +138,12 @@ struct MemoUse {
 pub struct SharedAddressMemos(HashIndex<MemoUse>);
 
 impl SharedAddressMemos {
+    /// Makes room for `n` addresses at once (the map is not regrown, rehashing every entry,
+    /// as they come).
+    pub fn reserve(&mut self, n: usize) {
+        self.0.reserve(n);
+    }
+
     /// Records a valid row on a memo network.
     pub fn record(&mut self, address: u128, memo: Option<u64>, line: u64) {
         let u = self.0.entry(address).or_default();

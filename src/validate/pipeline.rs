@@ -354,10 +354,16 @@ pub fn run(
                 // The look-alike index takes valid rows only: it is sized once for the share
                 // of the first checked batch that is valid (a sheet of invalid rows reserves
                 // nothing), then grows if it must.
+                // The memo index likewise, for the share of rows on memo networks.
                 if let (Some(estimate), true) = (estimate, first_checked) {
-                    let valid = outcomes.iter().filter(|o| o.valid.is_some()).count() as u64;
-                    let expected = estimate * valid / outcomes.len().max(1) as u64;
-                    merger.lookalikes.reserve(expected as usize + 1024);
+                    let share = |n: usize| estimate * n as u64 / outcomes.len().max(1) as u64;
+                    let valid = outcomes.iter().filter(|o| o.valid.is_some()).count();
+                    let memo = outcomes
+                        .iter()
+                        .filter(|o| o.valid.as_ref().is_some_and(|v| v.memo_use.is_some()))
+                        .count();
+                    merger.lookalikes.reserve(share(valid) as usize + 1024);
+                    merger.memos.reserve(share(memo) as usize);
                 }
                 first_checked = false;
                 let key = |o: &RowOutcome| o.valid.as_ref().map(|v| v.duplicate_key);

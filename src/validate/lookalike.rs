@@ -13,7 +13,7 @@ use super::probe_table::{self, ProbeTable};
 use rustc_hash::FxHashMap;
 
 use super::address::AddressFamily;
-use super::duplicates::{hash128, recipient_hash};
+use super::duplicates::recipient_hash;
 
 /// Characters compared at each end.
 pub const ENDS: usize = 4;
@@ -61,18 +61,17 @@ pub fn shape(network: &str, family: AddressFamily, address: &str) -> Option<u64>
         h.make_ascii_lowercase();
         t.make_ascii_lowercase();
     }
-    // The ends have a fixed length, so the network can follow them unframed; a network code
-    // is a registry name (a dozen bytes), hashed in one short XXH3 call without the framing
-    // and the 256-byte buffer of `hash128` (shape was 3 % of validating the benchmark sheet).
-    let mut buf = [0u8; 64];
-    let len = 2 * ENDS + network.len();
-    if len > buf.len() {
-        return Some(hash128(&[network.as_bytes(), &h, &t]) as u64);
-    }
-    buf[..ENDS].copy_from_slice(&h);
-    buf[ENDS..2 * ENDS].copy_from_slice(&t);
-    buf[2 * ENDS..len].copy_from_slice(network.as_bytes());
-    Some(xxhash_rust::xxh3::xxh3_64(&buf[..len]))
+    // The eight end characters as one word, hashed with the network's hash as the seed: no
+    // buffer is assembled (laying the parts out in a buffer and reading it back as words
+    // stalled on the stores just made; `hash128` of the three parts was 3 % of validating the
+    // benchmark sheet).
+    const _: () = assert!(2 * ENDS == 8, "the two ends fill one 64-bit word");
+    let ends = u64::from(u32::from_le_bytes(h)) | (u64::from(u32::from_le_bytes(t)) << 32);
+    let seed = xxhash_rust::xxh3::xxh3_64(network.as_bytes());
+    Some(xxhash_rust::xxh3::xxh3_64_with_seed(
+        &ends.to_le_bytes(),
+        seed,
+    ))
 }
 
 /// The identity of an address (its canonical key's hash) for "same or different".
@@ -206,6 +205,7 @@ impl ShapeIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::validate::duplicates::hash128;
 
     #[test]
     fn same_ends_different_address_is_found_and_the_same_address_is_not() {

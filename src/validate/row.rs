@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use super::address;
 use super::amount;
 use super::chars::trim;
-use super::duplicates::{hash128, hash64, recipient_hash};
+use super::duplicates::{duplicate_key, hash128, hash64, recipient_hash};
 use super::lookalike;
 use super::memo;
 use super::problem::{codes, quote, Problem};
@@ -421,17 +421,12 @@ impl<'a> RowChecker<'a> {
             return;
         };
         let normalized = amount.normalize().serialize();
-        let memo_bytes = memo.unwrap_or("").as_bytes();
         // The address is hashed once (with its network): the duplicate key, the shared-address
         // memo index and the look-alike identity all start from this hash, where each hashed
         // the address again (the 128-bit hashes were 4.5 % of `validate`'s CPU).
         let recipient = recipient_hash(net.code, address_key.as_str());
-        let duplicate_key = hash128(&[
-            &recipient.to_le_bytes(),
-            asset.currency.as_bytes(),
-            &normalized,
-            memo_bytes,
-        ]);
+        let duplicate_key =
+            duplicate_key(recipient, asset.currency, &normalized, memo.unwrap_or(""));
         let memo_use = net
             .memo
             .then(|| (recipient, memo.map(|m| hash64(m.as_bytes()))));

@@ -369,6 +369,8 @@ pub fn run(
                 let key = |o: &RowOutcome| o.valid.as_ref().map(|v| v.duplicate_key);
                 let shape =
                     |o: &RowOutcome| o.valid.as_ref().and_then(|v| v.lookalike.map(|l| l.0));
+                let memo_address =
+                    |o: &RowOutcome| o.valid.as_ref().and_then(|v| v.memo_use.map(|m| m.0));
                 let n = outcomes.len();
                 let mut start = 0;
                 while start < n {
@@ -378,6 +380,7 @@ pub fn run(
                         merger.duplicates.touch(ahead.iter().filter_map(key));
                     }
                     merger.lookalikes.touch(ahead.iter().filter_map(shape));
+                    merger.memos.touch(ahead.iter().filter_map(memo_address));
                     for o in &mut outcomes[start..end] {
                         let payout = merger.merge(o)?;
                         if keep_rows {

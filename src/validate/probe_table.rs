@@ -37,26 +37,39 @@ impl<S: Slot> ProbeTable<S> {
     /// Finds the slot `is_it` accepts on the probe path from `home`, or puts `new` in the
     /// first empty one. Returns the slot found (None: `new` was put in).
     pub fn find_or_insert(&mut self, home: u64, is_it: impl Fn(&S) -> bool, new: S) -> Option<S> {
+        match self.entry(home, is_it, new) {
+            (slot, false) => Some(*slot),
+            (_, true) => None,
+        }
+    }
+
+    /// The slot `is_it` accepts on the probe path from `home`, or `new` put in the first
+    /// empty one; with whether it was put in.
+    pub fn entry(&mut self, home: u64, is_it: impl Fn(&S) -> bool, new: S) -> (&mut S, bool) {
         if (self.len + 1) * MAX_LOAD.1 > self.slots.len() * MAX_LOAD.0 {
             self.grow_to((self.len + 1).max(self.len * 2));
         }
         let n = self.slots.len();
         let mut i = home_slot(home, n);
         loop {
-            let slot = &mut self.slots[i];
-            if slot.is_empty() {
-                *slot = new;
+            if self.slots[i].is_empty() {
+                self.slots[i] = new;
                 self.len += 1;
-                return None;
+                return (&mut self.slots[i], true);
             }
-            if is_it(slot) {
-                return Some(*slot);
+            if is_it(&self.slots[i]) {
+                return (&mut self.slots[i], false);
             }
             i += 1;
             if i == n {
                 i = 0;
             }
         }
+    }
+
+    /// The slots in use, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &S> {
+        self.slots.iter().filter(|s| !s.is_empty())
     }
 
     /// Reads the home slots of `homes` (the next rows' hashes) so that their cache misses are

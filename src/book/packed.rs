@@ -167,6 +167,22 @@ pub struct PackedEvent {
     pub hash: Vec<u8>,
 }
 
+impl PackedEvent {
+    /// Whether the stored hash is this event's hash chained to `prev` (the hash of the event
+    /// before it): false for an event edited outside payrun.
+    pub fn chains_from(&self, prev: &[u8]) -> bool {
+        super::store::event_hash_bytes(
+            prev,
+            self.seq,
+            self.account,
+            self.run,
+            self.kind.as_bytes(),
+            self.body.as_bytes(),
+        )[..]
+            == self.hash[..]
+    }
+}
+
 /// One order as a block holds it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PackedOrder {

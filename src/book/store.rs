@@ -901,16 +901,7 @@ impl Book {
                     self.tampered(format!("event #{} is missing", packed_seq - 1))
                 })?,
             };
-            if event_hash_bytes(
-                &prev,
-                e.seq,
-                e.account,
-                e.run,
-                e.kind.as_bytes(),
-                e.body.as_bytes(),
-            )[..]
-                != e.hash[..]
-            {
+            if !e.chains_from(&prev) {
                 return Err(self.tampered(format!(
                     "event #{packed_seq} ({}) does not match its hash: it was edited outside payrun",
                     e.kind
@@ -1204,16 +1195,7 @@ impl Book {
                             None => return false,
                         },
                     };
-                    e.run != Some(run)
-                        || event_hash_bytes(
-                            prev,
-                            e.seq,
-                            e.account,
-                            e.run,
-                            e.kind.as_bytes(),
-                            e.body.as_bytes(),
-                        )[..]
-                            != e.hash[..]
+                    e.run != Some(run) || !e.chains_from(prev)
                 })
                 .min_by_key(|e| e.seq);
             if let Some(e) = bad {

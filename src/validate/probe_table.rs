@@ -33,6 +33,16 @@ fn home_slot(home: u64, len: usize) -> usize {
     ((u128::from(home) * len as u128) >> 64) as usize
 }
 
+/// The slot probed after `i` in a table of `len` slots (linear probing, wrapping at the end).
+#[inline(always)]
+fn next_slot(i: usize, len: usize) -> usize {
+    if i + 1 == len {
+        0
+    } else {
+        i + 1
+    }
+}
+
 impl<S: Slot> ProbeTable<S> {
     /// Finds the slot `is_it` accepts on the probe path from `home`, or puts `new` in the
     /// first empty one. Returns the slot found (None: `new` was put in).
@@ -60,10 +70,7 @@ impl<S: Slot> ProbeTable<S> {
             if is_it(&self.slots[i]) {
                 return (&mut self.slots[i], false);
             }
-            i += 1;
-            if i == n {
-                i = 0;
-            }
+            i = next_slot(i, n);
         }
     }
 
@@ -113,10 +120,7 @@ impl<S: Slot> ProbeTable<S> {
         for s in old.into_iter().filter(|s| !s.is_empty()) {
             let mut i = home_slot(s.home(), want);
             while !self.slots[i].is_empty() {
-                i += 1;
-                if i == want {
-                    i = 0;
-                }
+                i = next_slot(i, want);
             }
             self.slots[i] = s;
         }

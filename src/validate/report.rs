@@ -100,24 +100,28 @@ impl Running {
 }
 
 impl Totals {
+    /// Where the (network, currency) total is, compared by pointer (registry statics).
+    fn index_of(&self, network: &'static str, currency: &'static str) -> Option<usize> {
+        self.0
+            .iter()
+            .position(|t| std::ptr::eq(t.network, network) && std::ptr::eq(t.currency, currency))
+    }
+
     /// Adds one valid row; false when the sum would overflow or round (`model::exact_add`).
     pub fn add(&mut self, network: &'static str, currency: &'static str, amount: Decimal) -> bool {
-        let i =
-            match self.0.iter().position(|t| {
-                std::ptr::eq(t.network, network) && std::ptr::eq(t.currency, currency)
-            }) {
-                Some(i) => i,
-                None => {
-                    self.0.push(Running {
-                        network,
-                        currency,
-                        count: 0,
-                        mantissa: 0,
-                        scale: amount.scale(),
-                    });
-                    self.0.len() - 1
-                }
-            };
+        let i = match self.index_of(network, currency) {
+            Some(i) => i,
+            None => {
+                self.0.push(Running {
+                    network,
+                    currency,
+                    count: 0,
+                    mantissa: 0,
+                    scale: amount.scale(),
+                });
+                self.0.len() - 1
+            }
+        };
         let t = &mut self.0[i];
         if amount.scale() == t.scale {
             // Both within 96 bits, so the i128 sum cannot overflow; within 96 bits again it
@@ -141,11 +145,8 @@ impl Totals {
 
     /// Takes back one row added with `add`.
     pub fn remove(&mut self, network: &'static str, currency: &'static str, amount: Decimal) {
-        if let Some(t) = self
-            .0
-            .iter_mut()
-            .find(|t| std::ptr::eq(t.network, network) && std::ptr::eq(t.currency, currency))
-        {
+        if let Some(i) = self.index_of(network, currency) {
+            let t = &mut self.0[i];
             t.count -= 1;
             let sum = t.sum() - amount;
             t.set(sum);
